@@ -1,0 +1,209 @@
+//! Request bodies: from the Lambda event's body to a JSON object with typed, checked fields.
+//! Every malformed input becomes a 4xx [`ApiError`] naming the problem.
+
+use lambda_http::{Body, Request};
+use serde_json::{Map, Value};
+
+use crate::ApiError;
+
+/// The largest request body any route accepts.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// A request body that parsed as a JSON object.
+#[derive(Debug, Clone)]
+pub struct JsonObject(Map<String, Value>);
+
+impl JsonObject {
+    pub fn from_request(req: &Request) -> Result<Self, ApiError> {
+        Self::from_body(req.body())
+    }
+
+    /// Checks size, encoding and syntax, in that order. Bodies that API Gateway passed base64
+    /// encoded arrive here already decoded, as bytes.
+    pub fn from_body(body: &Body) -> Result<Self, ApiError> {
+        let bytes: &[u8] = body;
+        if bytes.len() > MAX_BODY_BYTES {
+            return Err(ApiError::PayloadTooLarge {
+                limit: MAX_BODY_BYTES,
+            });
+        }
+        if bytes.trim_ascii().is_empty() {
+            return Err(ApiError::MissingBody);
+        }
+        let text = std::str::from_utf8(bytes).map_err(|_| ApiError::InvalidEncoding)?;
+        match serde_json::from_str(text) {
+            Ok(Value::Object(map)) => Ok(Self(map)),
+            Ok(_) => Err(ApiError::NotAnObject),
+            // serde_json's message names the line and column, never the content.
+            Err(e) => Err(ApiError::InvalidJson(e.to_string())),
+        }
+    }
+
+    /// A required string field. Absent or `null` is `missing_field`; another JSON type is
+    /// `invalid_type`; empty or only white space is `empty_field`.
+    pub fn string(&self, field: &'static str) -> Result<&str, ApiError> {
+        self.optional_string(field)?
+            .ok_or(ApiError::MissingField(field))
+    }
+
+    /// An optional string field: absent or `null` is `None`.
+    pub fn optional_string(&self, field: &'static str) -> Result<Option<&str>, ApiError> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.trim().is_empty() => Err(ApiError::EmptyField(field)),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(ApiError::InvalidType {
+                field,
+                expected: "a string",
+            }),
+        }
+    }
+
+    /// The first of several accepted names for one required field (`confirmation_code` or the
+    /// older `code`). An error names the first, preferred name.
+    pub fn string_by_any_name(&self, names: &[&'static str]) -> Result<&str, ApiError> {
+        for name in names {
+            if let Some(value) = self.optional_string(name)? {
+                return Ok(value);
+            }
+        }
+        Err(ApiError::MissingField(names[0]))
+    }
+
+    /// Rejects fields outside `allowed`, for routes whose clients must not send extras.
+    pub fn deny_unknown_fields(&self, allowed: &[&str]) -> Result<(), ApiError> {
+        match self.0.keys().find(|k| !allowed.contains(&k.as_str())) {
+            Some(unknown) => Err(ApiError::UnknownField(truncate(unknown, 64))),
+            None => Ok(()),
+        }
+    }
+
+    pub fn get(&self, field: &str) -> Option<&Value> {
+        self.0.get(field)
+    }
+
+    pub fn into_map(self) -> Map<String, Value> {
+        self.0
+    }
+}
+
+/// Checks a string's length in characters, for fields the service bounds.
+pub fn check_len(field: &'static str, value: &str, max_chars: usize) -> Result<(), ApiError> {
+    if value.chars().count() > max_chars {
+        return Err(ApiError::InvalidField {
+            field,
+            reason: format!("must be at most {max_chars} characters"),
+        });
+    }
+    Ok(())
+}
+
+fn truncate(s: &str, max_chars: usize) -> String {
+    s.chars().take(max_chars).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(body: Body) -> Result<JsonObject, ApiError> {
+        JsonObject::from_body(&body)
+    }
+
+    #[test]
+    fn an_absent_or_blank_body_is_missing_body() {
+        assert_eq!(parse(Body::Empty).unwrap_err(), ApiError::MissingBody);
+        assert_eq!(parse(Body::from(" \n")).unwrap_err(), ApiError::MissingBody);
+    }
+
+    #[test]
+    fn a_body_over_16_kib_is_413_before_it_is_parsed() {
+        let big = format!("{{\"a\":\"{}\"}}", "x".repeat(MAX_BODY_BYTES));
+        let err = parse(Body::from(big)).unwrap_err();
+        assert_eq!(err.code(), "payload_too_large");
+        assert_eq!(err.status().as_u16(), 413);
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_invalid_encoding() {
+        let err = parse(Body::Binary(vec![b'{', 0xff, 0xfe, b'}'])).unwrap_err();
+        assert_eq!(err, ApiError::InvalidEncoding);
+    }
+
+    #[test]
+    fn decoded_binary_json_is_accepted() {
+        let obj = parse(Body::Binary(br#"{"username":"bob"}"#.to_vec())).unwrap();
+        assert_eq!(obj.string("username").unwrap(), "bob");
+    }
+
+    #[test]
+    fn syntax_errors_and_non_objects_are_told_apart() {
+        assert_eq!(
+            parse(Body::from("{oops")).unwrap_err().code(),
+            "invalid_json"
+        );
+        for not_object in ["null", "[]", "\"text\"", "42", "true"] {
+            assert_eq!(
+                parse(Body::from(not_object)).unwrap_err(),
+                ApiError::NotAnObject,
+                "{not_object}"
+            );
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_invalid_json_not_a_crash() {
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(10_000), "]".repeat(10_000));
+        assert_eq!(parse(Body::from(deep)).unwrap_err().code(), "invalid_json");
+    }
+
+    #[test]
+    fn string_fields_are_checked_for_presence_type_and_emptiness() {
+        let obj = parse(Body::from(r#"{"a":"x","n":null,"i":3,"e":"  ","o":{}}"#)).unwrap();
+        assert_eq!(obj.string("a").unwrap(), "x");
+        assert_eq!(
+            obj.string("missing").unwrap_err(),
+            ApiError::MissingField("missing")
+        );
+        assert_eq!(obj.string("n").unwrap_err(), ApiError::MissingField("n"));
+        assert_eq!(obj.string("i").unwrap_err().code(), "invalid_type");
+        assert_eq!(obj.string("o").unwrap_err().code(), "invalid_type");
+        assert_eq!(obj.string("e").unwrap_err(), ApiError::EmptyField("e"));
+        assert_eq!(obj.optional_string("n").unwrap(), None);
+    }
+
+    #[test]
+    fn an_alternative_field_name_is_accepted_and_errors_name_the_preferred_one() {
+        let obj = parse(Body::from(r#"{"code":"123456"}"#)).unwrap();
+        assert_eq!(
+            obj.string_by_any_name(&["confirmation_code", "code"])
+                .unwrap(),
+            "123456"
+        );
+        let obj = parse(Body::from(r#"{}"#)).unwrap();
+        assert_eq!(
+            obj.string_by_any_name(&["confirmation_code", "code"])
+                .unwrap_err(),
+            ApiError::MissingField("confirmation_code")
+        );
+    }
+
+    #[test]
+    fn unknown_fields_can_be_denied() {
+        let obj = parse(Body::from(r#"{"a":1,"b":2}"#)).unwrap();
+        assert!(obj.deny_unknown_fields(&["a", "b"]).is_ok());
+        assert_eq!(
+            obj.deny_unknown_fields(&["a"]).unwrap_err(),
+            ApiError::UnknownField("b".into())
+        );
+    }
+
+    #[test]
+    fn lengths_are_counted_in_characters() {
+        assert!(check_len("f", "üüü", 3).is_ok());
+        assert_eq!(
+            check_len("f", "üüüü", 3).unwrap_err().code(),
+            "invalid_field"
+        );
+    }
+}

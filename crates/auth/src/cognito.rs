@@ -1,0 +1,358 @@
+//! Cognito: the app client settings, the state the Cognito functions share, user-name
+//! normalisation, and the mapping from Cognito's typed errors to [`ApiError`].
+
+use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_cognitoidentityprovider::Error as CognitoError;
+use aws_sdk_cognitoidentityprovider::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+
+use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+
+use crate::http::InvalidOrigin;
+use crate::{ApiError, Cors, secret_hash};
+
+/// The longest user name Cognito accepts.
+pub const MAX_USERNAME_CHARS: usize = 128;
+
+/// The app client the functions call Cognito as.
+#[derive(Clone)]
+pub struct AppClient {
+    pub client_id: String,
+    client_secret: Option<String>,
+}
+
+// Hand-written so that the secret can never reach a log line through `{:?}`.
+impl std::fmt::Debug for AppClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppClient")
+            .field("client_id", &self.client_id)
+            .field("has_secret", &self.client_secret.is_some())
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("COGNITO_CLIENT_ID (or CLIENT_ID) is not set")]
+    MissingClientId,
+    #[error(transparent)]
+    Origin(#[from] InvalidOrigin),
+}
+
+impl AppClient {
+    pub fn new(client_id: impl Into<String>, client_secret: Option<String>) -> Self {
+        Self {
+            client_id: client_id.into(),
+            client_secret: client_secret.filter(|s| !s.is_empty()),
+        }
+    }
+
+    /// Reads `COGNITO_CLIENT_ID` and the optional `COGNITO_CLIENT_SECRET`, or the older names
+    /// `CLIENT_ID` / `CLIENT_SECRET`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let var = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
+        };
+        let client_id =
+            var(&["COGNITO_CLIENT_ID", "CLIENT_ID"]).ok_or(ConfigError::MissingClientId)?;
+        let secret = var(&["COGNITO_CLIENT_SECRET", "CLIENT_SECRET"]);
+        Ok(Self::new(client_id.trim(), secret))
+    }
+
+    /// The SECRET_HASH for `username`, or `None` when the client has no secret (then Cognito
+    /// expects none).
+    pub fn secret_hash(&self, username: &str) -> Option<String> {
+        self.client_secret
+            .as_deref()
+            .map(|secret| secret_hash(username, &self.client_id, secret))
+    }
+}
+
+/// What the register, confirm, login and refresh functions share: one Cognito client, built
+/// once at start-up, the app client settings and the CORS config.
+#[derive(Debug, Clone)]
+pub struct CognitoState {
+    pub cognito: Client,
+    pub app: AppClient,
+    pub cors: Cors,
+}
+
+impl CognitoState {
+    pub fn new(cognito: Client, app: AppClient, cors: Cors) -> Self {
+        Self { cognito, app, cors }
+    }
+
+    /// Reads the configuration once and builds the Cognito client once.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let app = AppClient::from_env()?;
+        let cors = Cors::from_env()?;
+        let sdk = crate::sdk::load().await;
+        Ok(Self::new(Client::new(&sdk), app, cors))
+    }
+}
+
+/// Trims and lower-cases a user name, and checks it against Cognito's rules (1–128 characters,
+/// no white space or control characters). The stack's pool is case-insensitive; sending one
+/// spelling also keeps the SECRET_HASH right.
+pub fn normalize_username(raw: &str) -> Result<String, ApiError> {
+    let name = raw.trim().to_lowercase();
+    let invalid = |reason: &str| ApiError::InvalidField {
+        field: "username",
+        reason: reason.to_owned(),
+    };
+    if name.is_empty() {
+        return Err(ApiError::EmptyField("username"));
+    }
+    if name.chars().count() > MAX_USERNAME_CHARS {
+        return Err(invalid("must be at most 128 characters"));
+    }
+    if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid(
+            "must not contain white space or control characters",
+        ));
+    }
+    Ok(name)
+}
+
+/// The Cognito call an error came from: the same Cognito error means different things to the
+/// caller of different routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CognitoOp {
+    SignUp,
+    ConfirmSignUp,
+    Login,
+    Refresh,
+}
+
+/// Maps a failed Cognito call to the API's answer. Transport failures are 503 (504 for
+/// time-outs); Cognito's typed errors map by variant, never by message text.
+pub fn map_error<E>(op: CognitoOp, err: SdkError<E, HttpResponse>) -> ApiError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    CognitoError: From<E>,
+{
+    match err {
+        SdkError::ServiceError(ctx) => map_service_error(op, CognitoError::from(ctx.into_err())),
+        SdkError::TimeoutError(_) => {
+            tracing::error!(?op, "Cognito call timed out");
+            ApiError::Timeout
+        }
+        SdkError::DispatchFailure(failure) if failure.is_timeout() => {
+            tracing::error!(?op, "Cognito call timed out");
+            ApiError::Timeout
+        }
+        SdkError::DispatchFailure(failure) => {
+            tracing::error!(?op, error = ?failure.as_connector_error(), "Cognito unreachable");
+            ApiError::ServiceUnavailable
+        }
+        SdkError::ConstructionFailure(_) => {
+            tracing::error!(?op, "Cognito request could not be built");
+            ApiError::Internal
+        }
+        other => {
+            tracing::error!(?op, kind = %other, "Cognito answered something unreadable");
+            ApiError::ServiceUnavailable
+        }
+    }
+}
+
+/// Maps Cognito's typed error for `op`.
+pub fn map_service_error(op: CognitoOp, err: CognitoError) -> ApiError {
+    use CognitoError as E;
+    let cognito_code = err.code().unwrap_or("unknown").to_owned();
+    let message = |default: &str| err.message().unwrap_or(default).to_owned();
+    let mapped = match &err {
+        E::UsernameExistsException(_) | E::AliasExistsException(_) => ApiError::UsernameExists,
+        E::InvalidPasswordException(_) => {
+            ApiError::InvalidPassword(message("the password does not meet the pool's policy"))
+        }
+        E::InvalidParameterException(_) => {
+            ApiError::InvalidParameter(message("a parameter is invalid"))
+        }
+        E::UserLambdaValidationException(_) => {
+            ApiError::InvalidParameter("the request was refused by the pool's validation".into())
+        }
+        E::CodeMismatchException(_) => ApiError::CodeMismatch,
+        E::ExpiredCodeException(_) => ApiError::ExpiredCode,
+        E::UserNotConfirmedException(_) => ApiError::UserNotConfirmed,
+        E::PasswordResetRequiredException(_) => ApiError::PasswordResetRequired,
+        E::NotAuthorizedException(_) | E::UserNotFoundException(_) => match op {
+            // One answer for an unknown user and a wrong password: no user enumeration.
+            CognitoOp::Login => ApiError::InvalidCredentials,
+            CognitoOp::Refresh => ApiError::InvalidRefreshToken,
+            // An unknown user answers like a wrong code, as Cognito does with
+            // PreventUserExistenceErrors.
+            CognitoOp::ConfirmSignUp if matches!(err, E::UserNotFoundException(_)) => {
+                ApiError::CodeMismatch
+            }
+            _ => ApiError::NotAuthorized,
+        },
+        E::TooManyRequestsException(_) => ApiError::TooManyRequests { retry_after: 1 },
+        E::LimitExceededException(_) => ApiError::TooManyRequests { retry_after: 30 },
+        E::TooManyFailedAttemptsException(_) => ApiError::TooManyRequests { retry_after: 60 },
+        E::ResourceNotFoundException(_)
+        | E::InvalidUserPoolConfigurationException(_)
+        | E::InvalidEmailRoleAccessPolicyException(_)
+        | E::InvalidSmsRoleAccessPolicyException(_)
+        | E::InvalidSmsRoleTrustRelationshipException(_) => ApiError::Internal,
+        _ => ApiError::ServiceUnavailable,
+    };
+    if mapped.is_server_error() {
+        tracing::error!(?op, cognito_error = %cognito_code, "Cognito call failed");
+    } else {
+        tracing::warn!(?op, cognito_error = %cognito_code, "Cognito refused the call");
+    }
+    mapped
+}
+
+/// The tokens of a successful sign-in or refresh, as the API returns them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tokens {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<&'static str>,
+    pub id_token: String,
+    pub access_token: String,
+    /// Present on sign-in, and on refresh only when Cognito rotates the refresh token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    pub expires_in: i32,
+    pub token_type: String,
+    /// The internal user name (`cognito:username`) to send with `/refresh`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+}
+
+impl CognitoState {
+    /// Runs InitiateAuth with `flow` and returns the tokens. The SECRET_HASH is added here,
+    /// over `hash_username`. A challenge (new password, MFA) is refused: this API has no route
+    /// to answer one.
+    pub async fn initiate_auth(
+        &self,
+        op: CognitoOp,
+        flow: AuthFlowType,
+        hash_username: &str,
+        params: &[(&str, &str)],
+    ) -> Result<Tokens, ApiError> {
+        let mut call = self
+            .cognito
+            .initiate_auth()
+            .client_id(&self.app.client_id)
+            .auth_flow(flow);
+        for (name, value) in params {
+            call = call.auth_parameters(*name, *value);
+        }
+        if let Some(hash) = self.app.secret_hash(hash_username) {
+            call = call.auth_parameters("SECRET_HASH", hash);
+        }
+        let out = call.send().await.map_err(|e| map_error(op, e))?;
+        if let Some(result) = out.authentication_result() {
+            let (Some(id_token), Some(access_token)) = (result.id_token(), result.access_token())
+            else {
+                tracing::error!(
+                    ?op,
+                    "Cognito returned an authentication result without tokens"
+                );
+                return Err(ApiError::ServiceUnavailable);
+            };
+            return Ok(Tokens {
+                message: None,
+                id_token: id_token.to_owned(),
+                access_token: access_token.to_owned(),
+                refresh_token: result.refresh_token().map(str::to_owned),
+                expires_in: result.expires_in(),
+                token_type: result.token_type().unwrap_or("Bearer").to_owned(),
+                username: None,
+            });
+        }
+        match out.challenge_name() {
+            Some(challenge) => {
+                tracing::warn!(
+                    ?op,
+                    challenge = challenge.as_str(),
+                    "sign-in needs a challenge"
+                );
+                Err(ApiError::ChallengeRequired(challenge.as_str().to_owned()))
+            }
+            None => {
+                tracing::error!(?op, "Cognito returned neither tokens nor a challenge");
+                Err(ApiError::ServiceUnavailable)
+            }
+        }
+    }
+}
+
+/// Reads one string claim from a JWT's payload without checking its signature. Only for
+/// tokens this function just received from Cognito over TLS.
+pub fn unverified_claim(token: &str, claim: &str) -> Option<String> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get(claim)?.as_str().map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_trimmed_and_lower_cased() {
+        assert_eq!(
+            normalize_username("  Alice@Example.COM ").unwrap(),
+            "alice@example.com"
+        );
+        assert_eq!(normalize_username("ÄNNE").unwrap(), "änne");
+    }
+
+    #[test]
+    fn usernames_with_white_space_control_characters_or_too_long_are_refused() {
+        for bad in ["al ice", "al\u{0}ice", "a\tb", "a\u{200b}b\u{2028}"] {
+            let err = normalize_username(bad).unwrap_err();
+            assert_eq!(err.code(), "invalid_field", "{bad:?}");
+        }
+        assert_eq!(normalize_username(&"a".repeat(128)).unwrap().len(), 128);
+        assert_eq!(
+            normalize_username(&"a".repeat(129)).unwrap_err().code(),
+            "invalid_field"
+        );
+        assert_eq!(normalize_username("   ").unwrap_err().code(), "empty_field");
+    }
+
+    #[test]
+    fn no_secret_means_no_hash() {
+        assert_eq!(AppClient::new("cid", None).secret_hash("alice"), None);
+        assert_eq!(
+            AppClient::new("cid", Some(String::new())).secret_hash("alice"),
+            None
+        );
+        assert_eq!(
+            AppClient::new("cid", Some("s".into())).secret_hash("alice"),
+            Some(secret_hash("alice", "cid", "s"))
+        );
+    }
+
+    #[test]
+    fn a_claim_is_read_from_the_payload_of_a_token() {
+        let payload = URL_SAFE_NO_PAD.encode(r#"{"cognito:username":"6f1d-sub","n":1}"#);
+        let token = format!("eyJhbGciOiJSUzI1NiJ9.{payload}.c2ln");
+        assert_eq!(
+            unverified_claim(&token, "cognito:username").as_deref(),
+            Some("6f1d-sub")
+        );
+        assert_eq!(unverified_claim(&token, "n"), None);
+        assert_eq!(unverified_claim(&token, "absent"), None);
+        assert_eq!(unverified_claim("not-a-token", "cognito:username"), None);
+        assert_eq!(unverified_claim("a.!!!.c", "cognito:username"), None);
+    }
+
+    #[test]
+    fn the_debug_form_of_the_app_client_hides_the_secret() {
+        let shown = format!("{:?}", AppClient::new("cid", Some("top-secret".into())));
+        assert!(!shown.contains("top-secret"));
+        assert!(shown.contains("has_secret: true"));
+    }
+}

@@ -1,0 +1,173 @@
+//! The one error type of the API. Each variant knows its HTTP status and a stable machine code;
+//! [`crate::Cors::error`] turns it into our JSON error shape.
+
+use http::StatusCode;
+
+/// Every expected failure of every route.
+///
+/// Client errors carry a message meant for the caller. Server errors (5xx) carry only an opaque
+/// message: the cause goes to the log, never into the body.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    // --- the request itself ---
+    #[error("a JSON request body is required")]
+    MissingBody,
+    #[error("the request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("the request body is not valid UTF-8")]
+    InvalidEncoding,
+    #[error("the request body is not valid JSON: {0}")]
+    InvalidJson(String),
+    #[error("the request body must be a JSON object")]
+    NotAnObject,
+    #[error("field `{0}` is required")]
+    MissingField(&'static str),
+    #[error("field `{field}` must be {expected}")]
+    InvalidType {
+        field: &'static str,
+        expected: &'static str,
+    },
+    #[error("field `{0}` must not be empty")]
+    EmptyField(&'static str),
+    #[error("field `{field}` is invalid: {reason}")]
+    InvalidField { field: &'static str, reason: String },
+    #[error("unknown field `{0}`")]
+    UnknownField(String),
+
+    // --- answers from Cognito ---
+    #[error("an account with this username already exists")]
+    UsernameExists,
+    #[error("{0}")]
+    InvalidPassword(String),
+    #[error("{0}")]
+    InvalidParameter(String),
+    #[error("the confirmation code is wrong")]
+    CodeMismatch,
+    #[error("the confirmation code has expired; request a new one")]
+    ExpiredCode,
+    #[error("the account is not confirmed yet")]
+    UserNotConfirmed,
+    #[error("the password must be reset before signing in")]
+    PasswordResetRequired,
+    #[error("incorrect username or password")]
+    InvalidCredentials,
+    #[error(
+        "the refresh token is invalid, expired or revoked, or does not belong to this username"
+    )]
+    InvalidRefreshToken,
+    #[error("the request is not authorized")]
+    NotAuthorized,
+    #[error("sign-in needs the `{0}` challenge, which this API does not support")]
+    ChallengeRequired(String),
+    #[error("too many requests; retry after {retry_after} seconds")]
+    TooManyRequests { retry_after: u32 },
+
+    // --- the platform ---
+    #[error("a required service is unavailable; try again later")]
+    ServiceUnavailable,
+    #[error("a required service did not answer in time; try again later")]
+    Timeout,
+    #[error("internal error")]
+    Internal,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        use ApiError::*;
+        match self {
+            MissingBody
+            | InvalidEncoding
+            | InvalidJson(_)
+            | NotAnObject
+            | MissingField(_)
+            | InvalidType { .. }
+            | EmptyField(_)
+            | InvalidField { .. }
+            | UnknownField(_) => StatusCode::BAD_REQUEST,
+            PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            InvalidPassword(_) | InvalidParameter(_) | CodeMismatch | ExpiredCode => {
+                StatusCode::BAD_REQUEST
+            }
+            UsernameExists => StatusCode::CONFLICT,
+            UserNotConfirmed | PasswordResetRequired | ChallengeRequired(_) => {
+                StatusCode::FORBIDDEN
+            }
+            InvalidCredentials | InvalidRefreshToken | NotAuthorized => StatusCode::UNAUTHORIZED,
+            TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Timeout => StatusCode::GATEWAY_TIMEOUT,
+            Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable machine code clients switch on.
+    pub fn code(&self) -> &'static str {
+        use ApiError::*;
+        match self {
+            MissingBody => "missing_body",
+            PayloadTooLarge { .. } => "payload_too_large",
+            InvalidEncoding => "invalid_encoding",
+            InvalidJson(_) => "invalid_json",
+            NotAnObject => "body_not_object",
+            MissingField(_) => "missing_field",
+            InvalidType { .. } => "invalid_type",
+            EmptyField(_) => "empty_field",
+            InvalidField { .. } => "invalid_field",
+            UnknownField(_) => "unknown_field",
+            UsernameExists => "username_exists",
+            InvalidPassword(_) => "invalid_password",
+            InvalidParameter(_) => "invalid_parameter",
+            CodeMismatch => "code_mismatch",
+            ExpiredCode => "expired_code",
+            UserNotConfirmed => "user_not_confirmed",
+            PasswordResetRequired => "password_reset_required",
+            InvalidCredentials => "invalid_credentials",
+            InvalidRefreshToken => "invalid_refresh_token",
+            NotAuthorized => "not_authorized",
+            ChallengeRequired(_) => "challenge_required",
+            TooManyRequests { .. } => "too_many_requests",
+            ServiceUnavailable => "service_unavailable",
+            Timeout => "timeout",
+            Internal => "internal_error",
+        }
+    }
+
+    /// Seconds for the `Retry-After` header, on throttling answers.
+    pub fn retry_after(&self) -> Option<u32> {
+        match self {
+            ApiError::TooManyRequests { retry_after } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
+    pub fn is_server_error(&self) -> bool {
+        self.status().is_server_error()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ApiError;
+
+    #[test]
+    fn server_errors_are_the_only_5xx_and_say_nothing_of_the_cause() {
+        for e in [
+            ApiError::ServiceUnavailable,
+            ApiError::Timeout,
+            ApiError::Internal,
+        ] {
+            assert!(e.is_server_error());
+            assert!(!e.to_string().contains("Exception"));
+        }
+        assert!(!ApiError::UsernameExists.is_server_error());
+    }
+
+    #[test]
+    fn only_throttling_carries_retry_after() {
+        assert_eq!(
+            ApiError::TooManyRequests { retry_after: 5 }.retry_after(),
+            Some(5)
+        );
+        assert_eq!(ApiError::InvalidCredentials.retry_after(), None);
+    }
+}

@@ -1,0 +1,49 @@
+//! The one place where the AWS SDK is configured: HTTP client, TLS, timeouts and retries.
+//!
+//! Region and credentials come from the standard environment (in Lambda, the runtime sets them),
+//! and `AWS_ENDPOINT_URL` points every client at a local emulator such as moto.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+
+/// Connecting to a regional endpoint takes milliseconds; a longer wait means it is unreachable.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// One attempt of one call, connection included.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+/// One call, all retries included: the function answers 504 well before its own Lambda timeout.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(6);
+/// Attempts per call, the first included, for calls that are safe to repeat.
+pub const MAX_ATTEMPTS: u32 = 3;
+
+/// The SDK config loader with our HTTP client, timeouts and retry policy. Tests add an
+/// endpoint, region and credentials to it.
+pub fn loader() -> ConfigLoader {
+    let http_client = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client)
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .operation_timeout(OPERATION_TIMEOUT)
+                .build(),
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+}
+
+/// Loads the SDK config from the environment, once, at start-up.
+pub async fn load() -> SdkConfig {
+    loader().load().await
+}
+
+/// The retry policy for calls that must not run twice, such as SignUp: a retry after a lost
+/// answer would turn a success into a confusing `username_exists`.
+pub fn no_retries() -> RetryConfig {
+    RetryConfig::disabled()
+}
