@@ -108,3 +108,139 @@ pub fn fake_jwt(claims: &Value) -> String {
         B64.encode(b"signature")
     )
 }
+
+/// The app client the Cognito handler tests call as.
+pub const CLIENT_ID: &str = "test-client-id";
+/// Its secret: tests check the SECRET_HASH sent with every call.
+pub const CLIENT_SECRET: &str = "test-client-secret";
+
+/// The state of a Cognito function whose client answers from `rules`, in order. The client
+/// retries as the deployed one does (3 attempts), with a negligible back-off.
+pub fn cognito_state(rules: &[&aws_smithy_mocks::Rule]) -> auth::CognitoState {
+    use aws_sdk_cognitoidentityprovider::config::retry::RetryConfig;
+    let client = aws_smithy_mocks::mock_client!(
+        aws_sdk_cognitoidentityprovider,
+        aws_smithy_mocks::RuleMode::Sequential,
+        rules,
+        |conf| conf.retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(auth::sdk::MAX_ATTEMPTS)
+                .with_initial_backoff(std::time::Duration::from_millis(1))
+        )
+    );
+    auth::CognitoState::new(
+        client,
+        auth::AppClient::new(CLIENT_ID, Some(CLIENT_SECRET.to_owned())),
+        auth::Cors::default(),
+    )
+}
+
+/// The SECRET_HASH the test app client must send for `username`.
+pub fn expected_hash(username: &str) -> String {
+    auth::secret_hash(username, CLIENT_ID, CLIENT_SECRET)
+}
+
+/// Every class of malformed body, with the status and code each must get. Shared by all the
+/// JSON routes, so each is held to the same rules.
+pub fn malformed_bodies() -> Vec<(&'static str, Option<String>, u16, &'static str)> {
+    vec![
+        ("no body", None, 400, "missing_body"),
+        ("blank body", Some(" \r\n".into()), 400, "missing_body"),
+        (
+            "invalid JSON",
+            Some("{\"username\":".into()),
+            400,
+            "invalid_json",
+        ),
+        ("trailing garbage", Some("{} x".into()), 400, "invalid_json"),
+        ("JSON null", Some("null".into()), 400, "body_not_object"),
+        ("JSON array", Some("[]".into()), 400, "body_not_object"),
+        (
+            "JSON string",
+            Some("\"hello\"".into()),
+            400,
+            "body_not_object",
+        ),
+        ("empty object", Some("{}".into()), 400, "missing_field"),
+        (
+            "username of the wrong type",
+            Some(r#"{"username":42}"#.into()),
+            400,
+            "invalid_type",
+        ),
+        (
+            "username null",
+            Some(r#"{"username":null}"#.into()),
+            400,
+            "missing_field",
+        ),
+        (
+            "empty username",
+            Some(r#"{"username":""}"#.into()),
+            400,
+            "empty_field",
+        ),
+        (
+            "blank username",
+            Some(r#"{"username":"   "}"#.into()),
+            400,
+            "empty_field",
+        ),
+        (
+            "username with a space",
+            Some(r#"{"username":"a b"}"#.into()),
+            400,
+            "invalid_field",
+        ),
+        (
+            "username with a NUL",
+            Some(r#"{"username":"a\u0000b"}"#.into()),
+            400,
+            "invalid_field",
+        ),
+        (
+            "username too long",
+            Some(format!(r#"{{"username":"{}"}}"#, "a".repeat(129))),
+            400,
+            "invalid_field",
+        ),
+        (
+            "username as an object",
+            Some(r#"{"username":{"$ne":""}}"#.into()),
+            400,
+            "invalid_type",
+        ),
+        (
+            "body over 16 KiB",
+            Some(format!(r#"{{"username":"{}"}}"#, "a".repeat(17 * 1024))),
+            413,
+            "payload_too_large",
+        ),
+    ]
+}
+
+/// Runs every malformed body of [`malformed_bodies`] through `handler` (on the route of event
+/// `event`), plus base64 bodies that are not UTF-8, and checks each answer.
+pub async fn assert_rejects_malformed_bodies<F, Fut>(event: &str, handler: F)
+where
+    F: Fn(Request) -> Fut,
+    Fut: std::future::Future<Output = Result<Response<Body>, lambda_http::Error>>,
+{
+    for (case, body, status, code) in malformed_bodies() {
+        let res = handler(request_with_body(event, body.as_deref()))
+            .await
+            .unwrap_or_else(|e| panic!("{case}: handler returned Err({e}), which is a 502"));
+        let got = body_json(&res);
+        assert_eq!(res.status().as_u16(), status, "{case}: {got}");
+        assert_eq!(got["error"]["code"], code, "{case}: {got}");
+        assert_json_with_cors(&res);
+    }
+    // "/w==" decodes to the single byte 0xFF, which is not UTF-8.
+    let res = handler(request_with_base64_body(event, "/w=="))
+        .await
+        .expect("handler must not return Err");
+    assert_error(&res, 400, "invalid_encoding");
+}
+
+/// A row of an error-mapping table: the service error, and the status and code it must become.
+pub type ErrorCase<E> = (fn() -> E, u16, &'static str);
