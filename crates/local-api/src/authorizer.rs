@@ -1,0 +1,327 @@
+//! The Cognito user pool authorizer, as API Gateway runs it: the `Authorization` header holds a
+//! token (raw, or `Bearer <token>`), whose RS256 signature is checked against the pool's JWKS,
+//! and whose issuer, audience or client, use and lifetime are checked. On success its claims are
+//! handed to the function as strings.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{Map, Value};
+use tokio::sync::RwLock;
+
+/// Where the keys are and whom the tokens must come from and be for.
+#[derive(Debug, Clone)]
+pub struct AuthorizerConfig {
+    /// The pool's JWKS. Against a real pool,
+    /// `https://cognito-idp.<region>.amazonaws.com/<pool id>/.well-known/jwks.json`.
+    pub jwks_url: String,
+    /// The expected `iss`: `https://cognito-idp.<region>.amazonaws.com/<pool id>`. moto issues
+    /// tokens with this real AWS URL while serving the JWKS locally, hence two settings.
+    pub issuer: String,
+    /// The app client id: the `aud` of id tokens, the `client_id` of access tokens.
+    pub client_id: String,
+}
+
+impl AuthorizerConfig {
+    /// The settings for a pool in `region`; `jwks_base` replaces the AWS endpoint (moto).
+    pub fn for_pool(region: &str, pool_id: &str, client_id: &str, jwks_base: Option<&str>) -> Self {
+        let issuer = format!("https://cognito-idp.{region}.amazonaws.com/{pool_id}");
+        let jwks_url = match jwks_base {
+            Some(base) => format!(
+                "{}/{pool_id}/.well-known/jwks.json",
+                base.trim_end_matches('/')
+            ),
+            None => format!("{issuer}/.well-known/jwks.json"),
+        };
+        Self {
+            jwks_url,
+            issuer,
+            client_id: client_id.to_owned(),
+        }
+    }
+}
+
+/// Which token a route wants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Required {
+    /// An id token (`token_use` = `id`, `aud` = the client): routes without scopes.
+    IdToken,
+    /// An access token of the client carrying one of these scopes: routes with
+    /// `AuthorizationScopes`.
+    AccessToken { scopes: Vec<String> },
+}
+
+/// Why a token was refused. The caller only ever sees 401 `Unauthorized`; this is for the log.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Rejected {
+    #[error("no Authorization header")]
+    Missing,
+    #[error("malformed token")]
+    Malformed,
+    #[error("algorithm {0:?} is not RS256")]
+    Algorithm(String),
+    #[error("unknown key id")]
+    UnknownKey,
+    #[error("the JWKS could not be fetched")]
+    Jwks,
+    #[error("invalid token: {0}")]
+    Invalid(String),
+    #[error("token_use is not {0}")]
+    WrongUse(&'static str),
+    #[error("the token is for another client")]
+    WrongClient,
+    #[error("the token lacks the required scope")]
+    Scope,
+}
+
+/// How often an unknown `kid` may trigger a JWKS refetch.
+const REFETCH_INTERVAL: Duration = Duration::from_secs(10);
+
+pub struct Authorizer {
+    config: AuthorizerConfig,
+    keys: RwLock<Keys>,
+    http: Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<axum::body::Bytes>>,
+}
+
+#[derive(Default)]
+struct Keys {
+    by_kid: HashMap<String, DecodingKey>,
+    fetched_at: Option<Instant>,
+}
+
+impl Authorizer {
+    /// Fails only when the system has no CA certificates to check the JWKS host with.
+    pub fn new(config: AuthorizerConfig) -> std::io::Result<Self> {
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()?
+            .https_or_http()
+            .enable_http1()
+            .build();
+        Ok(Self {
+            config,
+            keys: RwLock::new(Keys::default()),
+            http: Client::builder(TokioExecutor::new()).build(https),
+        })
+    }
+
+    pub fn config(&self) -> &AuthorizerConfig {
+        &self.config
+    }
+
+    /// Checks the `Authorization` header value and returns the claims as API Gateway passes
+    /// them to the function: every value a string.
+    pub async fn authorize(
+        &self,
+        header: Option<&str>,
+        required: &Required,
+    ) -> Result<Map<String, Value>, Rejected> {
+        let token = bearer(header.ok_or(Rejected::Missing)?).ok_or(Rejected::Missing)?;
+        let head = jsonwebtoken::decode_header(token).map_err(|_| Rejected::Malformed)?;
+        // Only RS256: `none`, HS256 signed with the public key and friends go no further.
+        if head.alg != Algorithm::RS256 {
+            return Err(Rejected::Algorithm(format!("{:?}", head.alg)));
+        }
+        let kid = head.kid.ok_or(Rejected::UnknownKey)?;
+        let key = self.key(&kid).await?;
+
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.leeway = 0;
+        validation.validate_nbf = true;
+        validation.set_issuer(&[&self.config.issuer]);
+        validation.set_required_spec_claims(&["exp", "iss", "token_use"]);
+        match required {
+            Required::IdToken => validation.set_audience(&[&self.config.client_id]),
+            // Access tokens carry `client_id` instead of `aud`.
+            Required::AccessToken { .. } => validation.validate_aud = false,
+        }
+        let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
+            .map_err(|e| Rejected::Invalid(e.kind_name()))?
+            .claims;
+
+        let token_use = claims.get("token_use").and_then(Value::as_str);
+        match required {
+            Required::IdToken if token_use != Some("id") => return Err(Rejected::WrongUse("id")),
+            Required::AccessToken { scopes } => {
+                if token_use != Some("access") {
+                    return Err(Rejected::WrongUse("access"));
+                }
+                if claims.get("client_id").and_then(Value::as_str) != Some(&self.config.client_id) {
+                    return Err(Rejected::WrongClient);
+                }
+                let granted: Vec<&str> = claims
+                    .get("scope")
+                    .and_then(Value::as_str)
+                    .map(|s| s.split(' ').collect())
+                    .unwrap_or_default();
+                if !scopes.iter().any(|s| granted.contains(&s.as_str())) {
+                    return Err(Rejected::Scope);
+                }
+            }
+            _ => {}
+        }
+        Ok(stringify_claims(claims))
+    }
+
+    /// The key for `kid`, fetching the JWKS when it is unknown (at most every few seconds).
+    async fn key(&self, kid: &str) -> Result<DecodingKey, Rejected> {
+        {
+            let keys = self.keys.read().await;
+            if let Some(key) = keys.by_kid.get(kid) {
+                return Ok(key.clone());
+            }
+            if keys
+                .fetched_at
+                .is_some_and(|t| t.elapsed() < REFETCH_INTERVAL)
+            {
+                return Err(Rejected::UnknownKey);
+            }
+        }
+        let mut keys = self.keys.write().await;
+        if !keys.by_kid.contains_key(kid)
+            && keys
+                .fetched_at
+                .is_none_or(|t| t.elapsed() >= REFETCH_INTERVAL)
+        {
+            let fetched = self.fetch_jwks().await;
+            keys.fetched_at = Some(Instant::now());
+            keys.by_kid = fetched?;
+        }
+        keys.by_kid.get(kid).cloned().ok_or(Rejected::UnknownKey)
+    }
+
+    async fn fetch_jwks(&self) -> Result<HashMap<String, DecodingKey>, Rejected> {
+        let uri = self.config.jwks_url.parse().map_err(|_| Rejected::Jwks)?;
+        let res = tokio::time::timeout(Duration::from_secs(5), self.http.get(uri))
+            .await
+            .map_err(|_| Rejected::Jwks)?
+            .map_err(|e| {
+                tracing::error!(error = %e, url = %self.config.jwks_url, "JWKS fetch failed");
+                Rejected::Jwks
+            })?;
+        if !res.status().is_success() {
+            tracing::error!(status = %res.status(), url = %self.config.jwks_url, "JWKS fetch failed");
+            return Err(Rejected::Jwks);
+        }
+        let body = res
+            .into_body()
+            .collect()
+            .await
+            .map_err(|_| Rejected::Jwks)?
+            .to_bytes();
+        let set: JwkSet = serde_json::from_slice(&body).map_err(|_| Rejected::Jwks)?;
+        Ok(set
+            .keys
+            .iter()
+            .filter_map(|jwk| {
+                let kid = jwk.common.key_id.clone()?;
+                DecodingKey::from_jwk(jwk).ok().map(|key| (kid, key))
+            })
+            .collect())
+    }
+}
+
+/// `Bearer <token>` or a raw token, as the Cognito authorizer accepts both.
+fn bearer(header: &str) -> Option<&str> {
+    let header = header.trim();
+    let token = match header.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        Some(_) => return None,
+        None if header.eq_ignore_ascii_case("bearer") => return None,
+        None => header,
+    };
+    (!token.is_empty()).then_some(token)
+}
+
+/// API Gateway REST passes every claim as a string; lists (`cognito:groups`) comma-separated.
+fn stringify_claims(claims: Map<String, Value>) -> Map<String, Value> {
+    claims
+        .into_iter()
+        .map(|(k, v)| {
+            let s = match v {
+                Value::String(s) => s,
+                Value::Array(items) => items
+                    .iter()
+                    .map(|i| {
+                        i.as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| i.to_string())
+                    })
+                    .collect::<Vec<_>>()
+                    .join(","),
+                other => other.to_string(),
+            };
+            (k, Value::String(s))
+        })
+        .collect()
+}
+
+trait KindName {
+    fn kind_name(&self) -> String;
+}
+
+impl KindName for jsonwebtoken::errors::Error {
+    fn kind_name(&self) -> String {
+        format!("{:?}", self.kind())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_or_raw_tokens_are_accepted_and_other_schemes_are_not() {
+        assert_eq!(bearer("Bearer abc"), Some("abc"));
+        assert_eq!(bearer("bearer   abc "), Some("abc"));
+        assert_eq!(bearer("abc"), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("Bearer "), None);
+        assert_eq!(bearer(""), None);
+    }
+
+    #[test]
+    fn claims_become_strings_and_groups_a_comma_separated_list() {
+        let claims = serde_json::json!({
+            "sub": "s", "exp": 1700000000, "email_verified": true,
+            "cognito:groups": ["admin", "editors"]
+        });
+        let out = stringify_claims(claims.as_object().unwrap().clone());
+        assert_eq!(out["exp"], "1700000000");
+        assert_eq!(out["email_verified"], "true");
+        assert_eq!(out["cognito:groups"], "admin,editors");
+        assert_eq!(out["sub"], "s");
+    }
+
+    #[test]
+    fn a_real_pool_derives_issuer_and_jwks_from_region_and_pool_id() {
+        let c = AuthorizerConfig::for_pool("eu-west-1", "eu-west-1_abc", "cid", None);
+        assert_eq!(
+            c.issuer,
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"
+        );
+        assert_eq!(
+            c.jwks_url,
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc/.well-known/jwks.json"
+        );
+        let m = AuthorizerConfig::for_pool(
+            "us-east-1",
+            "us-east-1_x",
+            "cid",
+            Some("http://127.0.0.1:5000/"),
+        );
+        assert_eq!(
+            m.jwks_url,
+            "http://127.0.0.1:5000/us-east-1_x/.well-known/jwks.json"
+        );
+        assert_eq!(
+            m.issuer,
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_x"
+        );
+    }
+}

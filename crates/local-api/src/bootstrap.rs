@@ -1,0 +1,283 @@
+//! Creates the stack's user pool, app client and books table in a local emulator (moto), from
+//! the very properties `template.yaml` gives them, so the local run has the deployed settings.
+
+use aws_config::SdkConfig;
+use aws_sdk_cognitoidentityprovider as cognito;
+use aws_sdk_cognitoidentityprovider::types as ct;
+use aws_sdk_dynamodb as dynamodb;
+use aws_sdk_dynamodb::types as dt;
+use serde_yaml::Value;
+
+use crate::template::Template;
+
+/// What was created.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub pool_id: String,
+    pub client_id: String,
+    pub client_secret: Option<String>,
+    pub table: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    #[error("template has no {0} resource")]
+    Missing(&'static str),
+    #[error("{0}: {1}")]
+    Call(&'static str, String),
+}
+
+fn call_err<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> BootstrapError {
+    move |e| BootstrapError::Call(what, e.to_string())
+}
+
+fn find<'a>(t: &'a Template, kind: &str) -> Option<(&'a str, &'a Value)> {
+    t.resources.iter().find_map(|(id, r)| {
+        (r.get("Type").and_then(Value::as_str) == Some(kind)).then(|| {
+            (
+                id.as_str().unwrap_or_default(),
+                r.get("Properties").unwrap_or(&Value::Null),
+            )
+        })
+    })
+}
+
+fn strs(v: Option<&Value>, t: &Template) -> Vec<String> {
+    v.and_then(Value::as_sequence)
+        .map(|s| s.iter().filter_map(|x| t.resolve(x)).collect())
+        .unwrap_or_default()
+}
+
+fn int(v: Option<&Value>) -> Option<i32> {
+    v.and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()))
+        .and_then(|n| i32::try_from(n).ok())
+}
+
+fn boolean(v: Option<&Value>) -> Option<bool> {
+    v.and_then(|v| v.as_bool().or_else(|| v.as_str()?.parse().ok()))
+}
+
+/// Creates the pool, client and table; `prefix` names them.
+pub async fn create(
+    t: &Template,
+    sdk: &SdkConfig,
+    prefix: &str,
+) -> Result<Created, BootstrapError> {
+    let idp = cognito::Client::new(sdk);
+    let (pool_id, client_id, client_secret) = create_pool(t, &idp, prefix).await?;
+    let table = create_table(t, &dynamodb::Client::new(sdk), prefix).await?;
+    Ok(Created {
+        pool_id,
+        client_id,
+        client_secret,
+        table,
+    })
+}
+
+async fn create_pool(
+    t: &Template,
+    idp: &cognito::Client,
+    prefix: &str,
+) -> Result<(String, String, Option<String>), BootstrapError> {
+    let (_, p) = find(t, "AWS::Cognito::UserPool")
+        .ok_or(BootstrapError::Missing("AWS::Cognito::UserPool"))?;
+    let mut pool = idp.create_user_pool().pool_name(format!("{prefix}-users"));
+    if let Some(cs) = boolean(
+        p.get("UsernameConfiguration")
+            .and_then(|u| u.get("CaseSensitive")),
+    ) {
+        pool = pool.username_configuration(
+            ct::UsernameConfigurationType::builder()
+                .case_sensitive(cs)
+                .build()
+                .map_err(call_err("UsernameConfiguration"))?,
+        );
+    }
+    for a in strs(p.get("AutoVerifiedAttributes"), t) {
+        pool = pool.auto_verified_attributes(ct::VerifiedAttributeType::from(a.as_str()));
+    }
+    for a in strs(p.get("UsernameAttributes"), t) {
+        pool = pool.username_attributes(ct::UsernameAttributeType::from(a.as_str()));
+    }
+    for a in strs(p.get("AliasAttributes"), t) {
+        pool = pool.alias_attributes(ct::AliasAttributeType::from(a.as_str()));
+    }
+    for s in p
+        .get("Schema")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+    {
+        pool = pool.schema(
+            ct::SchemaAttributeType::builder()
+                .set_name(s.get("Name").and_then(|v| t.resolve(v)))
+                .set_attribute_data_type(
+                    s.get("AttributeDataType")
+                        .and_then(|v| t.resolve(v))
+                        .map(|d| ct::AttributeDataType::from(d.as_str())),
+                )
+                .set_required(boolean(s.get("Required")))
+                .set_mutable(boolean(s.get("Mutable")))
+                .build(),
+        );
+    }
+    if let Some(pp) = p.get("Policies").and_then(|x| x.get("PasswordPolicy")) {
+        pool = pool.policies(
+            ct::UserPoolPolicyType::builder()
+                .password_policy(
+                    ct::PasswordPolicyType::builder()
+                        .set_minimum_length(int(pp.get("MinimumLength")))
+                        .set_require_uppercase(boolean(pp.get("RequireUppercase")))
+                        .set_require_lowercase(boolean(pp.get("RequireLowercase")))
+                        .set_require_numbers(boolean(pp.get("RequireNumbers")))
+                        .set_require_symbols(boolean(pp.get("RequireSymbols")))
+                        .set_temporary_password_validity_days(int(
+                            pp.get("TemporaryPasswordValidityDays")
+                        ))
+                        .build(),
+                )
+                .build(),
+        );
+    }
+    let out = pool
+        .send()
+        .await
+        .map_err(|e| BootstrapError::Call("CreateUserPool", format!("{e:?}")))?;
+    let pool_id = out
+        .user_pool()
+        .and_then(|p| p.id())
+        .unwrap_or_default()
+        .to_owned();
+
+    let (_, c) = find(t, "AWS::Cognito::UserPoolClient")
+        .ok_or(BootstrapError::Missing("AWS::Cognito::UserPoolClient"))?;
+    let mut client = idp
+        .create_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_name(format!("{prefix}-app"))
+        .set_generate_secret(boolean(c.get("GenerateSecret")))
+        .set_access_token_validity(int(c.get("AccessTokenValidity")))
+        .set_id_token_validity(int(c.get("IdTokenValidity")))
+        .set_refresh_token_validity(int(c.get("RefreshTokenValidity")))
+        .set_enable_token_revocation(boolean(c.get("EnableTokenRevocation")));
+    for f in strs(c.get("ExplicitAuthFlows"), t) {
+        client = client.explicit_auth_flows(ct::ExplicitAuthFlowsType::from(f.as_str()));
+    }
+    if let Some(p) = c
+        .get("PreventUserExistenceErrors")
+        .and_then(|v| t.resolve(v))
+    {
+        client = client
+            .prevent_user_existence_errors(ct::PreventUserExistenceErrorTypes::from(p.as_str()));
+    }
+    if let Some(u) = c.get("TokenValidityUnits") {
+        let unit = |k: &str| {
+            u.get(k)
+                .and_then(|v| t.resolve(v))
+                .map(|s| ct::TimeUnitsType::from(s.as_str()))
+        };
+        client = client.token_validity_units(
+            ct::TokenValidityUnitsType::builder()
+                .set_access_token(unit("AccessToken"))
+                .set_id_token(unit("IdToken"))
+                .set_refresh_token(unit("RefreshToken"))
+                .build(),
+        );
+    }
+    let out = client
+        .send()
+        .await
+        .map_err(|e| BootstrapError::Call("CreateUserPoolClient", format!("{e:?}")))?;
+    let app = out
+        .user_pool_client()
+        .ok_or(BootstrapError::Missing("user pool client in answer"))?;
+    Ok((
+        pool_id,
+        app.client_id().unwrap_or_default().to_owned(),
+        app.client_secret().map(str::to_owned),
+    ))
+}
+
+async fn create_table(
+    t: &Template,
+    ddb: &dynamodb::Client,
+    prefix: &str,
+) -> Result<String, BootstrapError> {
+    let (_, p) =
+        find(t, "AWS::DynamoDB::Table").ok_or(BootstrapError::Missing("AWS::DynamoDB::Table"))?;
+    let name = format!("{prefix}-books");
+    let key_schema = |v: Option<&Value>| -> Vec<dt::KeySchemaElement> {
+        v.and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| {
+                dt::KeySchemaElement::builder()
+                    .set_attribute_name(k.get("AttributeName").and_then(|v| t.resolve(v)))
+                    .set_key_type(
+                        k.get("KeyType")
+                            .and_then(|v| t.resolve(v))
+                            .map(|s| dt::KeyType::from(s.as_str())),
+                    )
+                    .build()
+                    .ok()
+            })
+            .collect()
+    };
+    let mut table = ddb
+        .create_table()
+        .table_name(&name)
+        .billing_mode(dt::BillingMode::PayPerRequest)
+        .set_key_schema(Some(key_schema(p.get("KeySchema"))));
+    for a in p
+        .get("AttributeDefinitions")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+    {
+        table = table.attribute_definitions(
+            dt::AttributeDefinition::builder()
+                .set_attribute_name(a.get("AttributeName").and_then(|v| t.resolve(v)))
+                .set_attribute_type(
+                    a.get("AttributeType")
+                        .and_then(|v| t.resolve(v))
+                        .map(|s| dt::ScalarAttributeType::from(s.as_str())),
+                )
+                .build()
+                .map_err(call_err("AttributeDefinitions"))?,
+        );
+    }
+    for g in p
+        .get("GlobalSecondaryIndexes")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+    {
+        let projection = g.get("Projection");
+        table = table.global_secondary_indexes(
+            dt::GlobalSecondaryIndex::builder()
+                .set_index_name(g.get("IndexName").and_then(|v| t.resolve(v)))
+                .set_key_schema(Some(key_schema(g.get("KeySchema"))))
+                .projection(
+                    dt::Projection::builder()
+                        .set_projection_type(
+                            projection
+                                .and_then(|p| p.get("ProjectionType"))
+                                .and_then(|v| t.resolve(v))
+                                .map(|s| dt::ProjectionType::from(s.as_str())),
+                        )
+                        .set_non_key_attributes(
+                            Some(strs(projection.and_then(|p| p.get("NonKeyAttributes")), t))
+                                .filter(|v| !v.is_empty()),
+                        )
+                        .build(),
+                )
+                .build()
+                .map_err(call_err("GlobalSecondaryIndexes"))?,
+        );
+    }
+    table
+        .send()
+        .await
+        .map_err(|e| BootstrapError::Call("CreateTable", format!("{e:?}")))?;
+    Ok(name)
+}
