@@ -111,12 +111,24 @@ pub fn normalize_username(raw: &str) -> Result<String, ApiError> {
     if name.chars().count() > MAX_USERNAME_CHARS {
         return Err(invalid("must be at most 128 characters"));
     }
-    if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if name
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || is_invisible_format(c))
+    {
         return Err(invalid(
-            "must not contain white space or control characters",
+            "must not contain white space, control or invisible characters",
         ));
     }
     Ok(name)
+}
+
+/// Invisible formatting characters (zero-width spaces and joiners, bidirectional controls, the
+/// soft hyphen, the byte-order mark). Cognito's user-name pattern admits only letters, marks,
+/// symbols, numbers and punctuation, and these would let two names look alike.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
 }
 
 /// The Cognito call an error came from: the same Cognito error means different things to the
@@ -310,7 +322,15 @@ mod tests {
 
     #[test]
     fn usernames_with_white_space_control_characters_or_too_long_are_refused() {
-        for bad in ["al ice", "al\u{0}ice", "a\tb", "a\u{200b}b\u{2028}"] {
+        for bad in [
+            "al ice",
+            "al\u{0}ice",
+            "a\tb",
+            "a\u{200b}b",
+            "a\u{2028}b",
+            "\u{202e}nimda",
+            "a\u{feff}",
+        ] {
             let err = normalize_username(bad).unwrap_err();
             assert_eq!(err.code(), "invalid_field", "{bad:?}");
         }
