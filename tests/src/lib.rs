@@ -133,3 +133,208 @@ pub async fn create_pool(client: &cognito::Client, name: &str) -> Pool {
         client_secret: app.client_secret().unwrap().to_owned(),
     }
 }
+
+/// The local API (the API Gateway twin) serving `template.yaml` on a free loopback port, with
+/// its pool, client and table created in `moto` from the template. Stopped when dropped.
+pub struct LocalApi {
+    pub base: String,
+    pub created: local_api::bootstrap::Created,
+    paths: Vec<String>,
+    http: reqwest::Client,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl LocalApi {
+    /// `configure` may change the gateway's settings (CORS origin, JWKS, issuer) before it
+    /// starts.
+    pub async fn start(moto: &Moto, configure: impl FnOnce(&mut local_api::Config)) -> Self {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let sdk = moto.sdk_config().await;
+        let template = workspace_root().join("template.yaml");
+        let mut config = local_api::Config {
+            template,
+            allowed_origin: None,
+            region: "us-east-1".into(),
+            pool_id: String::new(),
+            client_id: String::new(),
+            client_secret: None,
+            books_table: String::new(),
+            jwks_base: Some(moto.endpoint.clone()),
+            jwks_url: None,
+            issuer: None,
+        };
+        let prefix = format!(
+            "t{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        let created = local_api::bootstrap::create(&config.load_template().unwrap(), &sdk, &prefix)
+            .await
+            .expect("create the pool, client and table from template.yaml");
+        config.pool_id = created.pool_id.clone();
+        config.client_id = created.client_id.clone();
+        config.client_secret = created.client_secret.clone();
+        config.books_table = created.table.clone();
+        configure(&mut config);
+
+        let gateway = local_api::gateway(&config, &sdk).expect("the gateway starts");
+        let mut paths: Vec<String> = gateway
+            .template()
+            .routes
+            .iter()
+            .map(|r| r.path.clone())
+            .collect();
+        paths.sort();
+        paths.dedup();
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(local_api::serve(listener, gateway, async {
+            let _ = rx.await;
+        }));
+        Self {
+            base,
+            created,
+            paths,
+            http: reqwest::Client::new(),
+            _shutdown: tx,
+        }
+    }
+
+    /// The distinct resource paths the template declares.
+    pub fn paths(&self) -> Vec<String> {
+        self.paths.clone()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        self.post_text(path, &body.to_string()).await
+    }
+
+    pub async fn post_text(&self, path: &str, body: &str) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// POST with `authorization` as the `Authorization` header value.
+    pub async fn post_auth(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+        authorization: &str,
+    ) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .header("authorization", authorization)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete_auth(&self, path: &str, authorization: &str) -> reqwest::Response {
+        self.http
+            .delete(self.url(path))
+            .header("authorization", authorization)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A browser's CORS preflight for a POST with `Authorization`.
+    pub async fn preflight(&self, path: &str) -> reqwest::Response {
+        self.http
+            .request(reqwest::Method::OPTIONS, self.url(path))
+            .header("origin", "http://app.test:8080")
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type",
+            )
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// The `sub` of tokens [`TestJwks`] signs.
+pub const TEST_SUB: &str = "7d9c2a10-3b4e-4f5a-9c8d-112233445566";
+
+/// A JWKS endpoint with a test key (tests/fixtures/test-jwks.json), and tokens signed with it:
+/// lets tests make tokens moto cannot, such as expired ones.
+pub struct TestJwks {
+    pub url: String,
+    pub issuer: String,
+    key: jsonwebtoken::EncodingKey,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl TestJwks {
+    pub async fn start() -> Self {
+        let fixtures = workspace_root().join("tests/fixtures");
+        let jwks = std::fs::read_to_string(fixtures.join("test-jwks.json")).unwrap();
+        let pem = std::fs::read(fixtures.join("test-signing-key.pem")).unwrap();
+        let app = axum::Router::new().route(
+            "/jwks.json",
+            axum::routing::get(move || {
+                let jwks = jwks.clone();
+                async move { ([("content-type", "application/json")], jwks) }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .unwrap();
+        let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await
+        });
+        Self {
+            url,
+            issuer: "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TestPool".into(),
+            key: jsonwebtoken::EncodingKey::from_rsa_pem(&pem).unwrap(),
+            _shutdown: tx,
+        }
+    }
+
+    /// An id token for `client_id` expiring `expires_in` seconds from now (negative: expired).
+    pub fn sign_id_token(&self, client_id: &str, expires_in: i64) -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let claims = serde_json::json!({
+            "sub": TEST_SUB, "cognito:username": "tester", "email": "tester@example.com",
+            "email_verified": true, "aud": client_id, "iss": self.issuer, "token_use": "id",
+            "iat": now - 3600, "auth_time": now - 3600, "exp": now + expires_in,
+        });
+        self.sign(&claims, "test-key-1")
+    }
+
+    /// Signs any claims with the test key, under header `kid`.
+    pub fn sign(&self, claims: &serde_json::Value, kid: &str) -> String {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        header.kid = Some(kid.to_owned());
+        jsonwebtoken::encode(&header, claims, &self.key).unwrap()
+    }
+}
