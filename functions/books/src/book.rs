@@ -125,6 +125,11 @@ pub struct BookInput {
 }
 
 impl BookInput {
+    /// The optional attributes and their values: `None` means absent (PUT removes them).
+    pub fn optional_attributes(&self) -> [(&'static str, Option<AttributeValue>); 4] {
+        optional_attributes(&self.category, self.price, &self.description, &self.image)
+    }
+
     /// Validates `body`; `raw` is the same body's text, from which a JSON-number price is read
     /// as written.
     pub fn parse(body: &JsonObject, raw: &[u8]) -> Result<Self, ApiError> {
@@ -240,6 +245,20 @@ fn s(value: &str) -> AttributeValue {
     AttributeValue::S(value.to_owned())
 }
 
+fn optional_attributes(
+    category: &Option<String>,
+    price: Option<Price>,
+    description: &Option<String>,
+    image: &Option<String>,
+) -> [(&'static str, Option<AttributeValue>); 4] {
+    [
+        ("category", category.as_deref().map(s)),
+        ("price", price.map(|p| AttributeValue::N(p.to_string()))),
+        ("description", description.as_deref().map(s)),
+        ("image", image.as_deref().map(s)),
+    ]
+}
+
 impl Book {
     /// The item as stored, with the index keys: `catalog` for `by_created`, and `category`
     /// (when set) for the sparse `by_category` index.
@@ -261,17 +280,8 @@ impl Book {
         item
     }
 
-    /// The optional attributes and their values: `None` means absent (PUT removes them).
-    pub fn optional_attributes(&self) -> [(&'static str, Option<AttributeValue>); 4] {
-        [
-            ("category", self.category.as_deref().map(s)),
-            (
-                "price",
-                self.price.map(|p| AttributeValue::N(p.to_string())),
-            ),
-            ("description", self.description.as_deref().map(s)),
-            ("image", self.image.as_deref().map(s)),
-        ]
+    fn optional_attributes(&self) -> [(&'static str, Option<AttributeValue>); 4] {
+        optional_attributes(&self.category, self.price, &self.description, &self.image)
     }
 
     /// Reads a stored item. An item that does not have a book's shape is an error (a bug or a

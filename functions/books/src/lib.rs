@@ -190,20 +190,9 @@ async fn update(state: &State, req: &Request, id: &str) -> Result<Response<Body>
             reason: "must match the id in the path, or be left out".into(),
         });
     }
-    let changes = Book {
-        id: id.to_owned(),
-        name: input.name,
-        author: input.author,
-        category: input.category,
-        price: input.price,
-        description: input.description,
-        image: input.image,
-        // Kept from the stored book: the update does not write these.
-        created_by: String::new(),
-        created_at: String::new(),
-        updated_at: timestamp_now(),
-    };
-    let book = state.update_book(&caller, &changes).await?;
+    let book = state
+        .update_book(&caller, id, &input, &timestamp_now())
+        .await?;
     Ok(state.cors.json(StatusCode::OK, &book))
 }
 

@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use crate::State;
-use crate::book::{Book, CATALOG};
+use crate::book::{Book, BookInput, CATALOG};
 use crate::claims::Caller;
 use crate::paging::PageKey;
 
@@ -147,9 +147,15 @@ impl State {
         Ok(())
     }
 
-    /// Replaces a book's writable fields, keeping its id, owner and `created_at`. Fields absent
-    /// from `book` are removed.
-    pub async fn update_book(&self, caller: &Caller, book: &Book) -> Result<Book, ApiError> {
+    /// Replaces a book's writable fields, keeping its id, owner and `created_at`. Optional fields
+    /// absent from `input` are removed.
+    pub async fn update_book(
+        &self,
+        caller: &Caller,
+        id: &str,
+        input: &BookInput,
+        updated_at: &str,
+    ) -> Result<Book, ApiError> {
         let (condition, caller_value) = change_condition(caller);
         let mut set = vec![
             "#name = :name",
@@ -158,14 +164,17 @@ impl State {
         ];
         let mut remove = Vec::new();
         let mut values = HashMap::from([
-            (":name".to_owned(), AttributeValue::S(book.name.clone())),
-            (":author".to_owned(), AttributeValue::S(book.author.clone())),
+            (":name".to_owned(), AttributeValue::S(input.name.clone())),
+            (
+                ":author".to_owned(),
+                AttributeValue::S(input.author.clone()),
+            ),
             (
                 ":updated_at".to_owned(),
-                AttributeValue::S(book.updated_at.clone()),
+                AttributeValue::S(updated_at.to_owned()),
             ),
         ]);
-        for (attr, value) in book.optional_attributes() {
+        for (attr, value) in input.optional_attributes() {
             match value {
                 Some(value) => {
                     set.push(match attr {
@@ -190,7 +199,7 @@ impl State {
             .dynamodb
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(&book.id)))
+            .set_key(Some(key(id)))
             .update_expression(expression)
             .condition_expression(condition)
             // `name` is a DynamoDB reserved word.
@@ -211,6 +220,8 @@ impl State {
             .unwrap_or(Err(ApiError::ServiceUnavailable))
     }
 
+    /// Deletes a book under the same condition as an update. A retry after a lost answer finds
+    /// the book gone and answers 404: the book is gone either way.
     pub async fn delete_book(&self, caller: &Caller, id: &str) -> Result<(), ApiError> {
         let (condition, caller_value) = change_condition(caller);
         self.dynamodb
