@@ -114,19 +114,21 @@ pub const CLIENT_ID: &str = "test-client-id";
 /// Its secret: tests check the SECRET_HASH sent with every call.
 pub const CLIENT_SECRET: &str = "test-client-secret";
 
+/// The deployed retry policy (3 attempts), with a negligible back-off, for mocked clients.
+pub fn deployed_retries() -> aws_sdk_dynamodb::config::retry::RetryConfig {
+    aws_sdk_dynamodb::config::retry::RetryConfig::standard()
+        .with_max_attempts(auth::sdk::MAX_ATTEMPTS)
+        .with_initial_backoff(std::time::Duration::from_millis(1))
+}
+
 /// The state of a Cognito function whose client answers from `rules`, in order. The client
 /// retries as the deployed one does (3 attempts), with a negligible back-off.
 pub fn cognito_state(rules: &[&aws_smithy_mocks::Rule]) -> auth::CognitoState {
-    use aws_sdk_cognitoidentityprovider::config::retry::RetryConfig;
     let client = aws_smithy_mocks::mock_client!(
         aws_sdk_cognitoidentityprovider,
         aws_smithy_mocks::RuleMode::Sequential,
         rules,
-        |conf| conf.retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(auth::sdk::MAX_ATTEMPTS)
-                .with_initial_backoff(std::time::Duration::from_millis(1))
-        )
+        |conf| conf.retry_config(deployed_retries())
     );
     auth::CognitoState::new(
         client,
@@ -248,16 +250,11 @@ pub type ErrorCase<E> = (fn() -> E, u16, &'static str);
 /// A DynamoDB client that answers from `rules`, in order, and retries as the deployed one does
 /// (3 attempts), with a negligible back-off.
 pub fn dynamodb_client(rules: &[&aws_smithy_mocks::Rule]) -> aws_sdk_dynamodb::Client {
-    use aws_sdk_dynamodb::config::retry::RetryConfig;
     aws_smithy_mocks::mock_client!(
         aws_sdk_dynamodb,
         aws_smithy_mocks::RuleMode::Sequential,
         rules,
-        |conf| conf.retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(auth::sdk::MAX_ATTEMPTS)
-                .with_initial_backoff(std::time::Duration::from_millis(1))
-        )
+        |conf| conf.retry_config(deployed_retries())
     )
 }
 
