@@ -338,3 +338,53 @@ impl TestJwks {
         jsonwebtoken::encode(&header, claims, &self.key).unwrap()
     }
 }
+
+/// The books table as `template.yaml` declares it: key `id` (S), on-demand, and the two
+/// indexes the books function queries (see `books::store`).
+pub async fn create_books_table(client: &aws_sdk_dynamodb::Client, name: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+        Projection, ProjectionType, ScalarAttributeType,
+    };
+    let attr = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .unwrap()
+    };
+    let index = |name: &str, partition: &str| {
+        GlobalSecondaryIndex::builder()
+            .index_name(name)
+            .key_schema(key(partition, KeyType::Hash))
+            .key_schema(key("created_at", KeyType::Range))
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .unwrap()
+    };
+    client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("id"))
+        .attribute_definitions(attr("catalog"))
+        .attribute_definitions(attr("category"))
+        .attribute_definitions(attr("created_at"))
+        .key_schema(key("id", KeyType::Hash))
+        .global_secondary_indexes(index(books::store::BY_CREATED, "catalog"))
+        .global_secondary_indexes(index(books::store::BY_CATEGORY, "category"))
+        .send()
+        .await
+        .expect("create the books table");
+}

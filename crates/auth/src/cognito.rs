@@ -148,28 +148,9 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     CognitoError: From<E>,
 {
-    match err {
-        SdkError::ServiceError(ctx) => map_service_error(op, CognitoError::from(ctx.into_err())),
-        SdkError::TimeoutError(_) => {
-            tracing::error!(?op, "Cognito call timed out");
-            ApiError::Timeout
-        }
-        SdkError::DispatchFailure(failure) if failure.is_timeout() => {
-            tracing::error!(?op, "Cognito call timed out");
-            ApiError::Timeout
-        }
-        SdkError::DispatchFailure(failure) => {
-            tracing::error!(?op, error = ?failure.as_connector_error(), "Cognito unreachable");
-            ApiError::ServiceUnavailable
-        }
-        SdkError::ConstructionFailure(_) => {
-            tracing::error!(?op, "Cognito request could not be built");
-            ApiError::Internal
-        }
-        other => {
-            tracing::error!(?op, kind = %other, "Cognito answered something unreadable");
-            ApiError::ServiceUnavailable
-        }
+    match crate::sdk::service_error("Cognito", &op, err) {
+        Ok(service_err) => map_service_error(op, CognitoError::from(service_err)),
+        Err(transport) => transport,
     }
 }
 

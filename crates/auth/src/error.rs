@@ -33,6 +33,22 @@ pub enum ApiError {
     InvalidField { field: &'static str, reason: String },
     #[error("unknown field `{0}`")]
     UnknownField(String),
+    #[error("query parameter `{param}` is invalid: {reason}")]
+    InvalidQuery { param: &'static str, reason: String },
+
+    // --- routing and access ---
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("method {0} is not allowed on this resource")]
+    MethodNotAllowed(String),
+    #[error("the request carries no authenticated identity")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(&'static str),
+
+    // --- answers from the data store ---
+    #[error("a book with this id already exists")]
+    BookExists,
 
     // --- answers from Cognito ---
     #[error("an account with this username already exists")]
@@ -83,7 +99,13 @@ impl ApiError {
             | InvalidType { .. }
             | EmptyField(_)
             | InvalidField { .. }
-            | UnknownField(_) => StatusCode::BAD_REQUEST,
+            | UnknownField(_)
+            | InvalidQuery { .. } => StatusCode::BAD_REQUEST,
+            NotFound(_) => StatusCode::NOT_FOUND,
+            MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Unauthorized => StatusCode::UNAUTHORIZED,
+            Forbidden(_) => StatusCode::FORBIDDEN,
+            BookExists => StatusCode::CONFLICT,
             PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             InvalidPassword(_) | InvalidParameter(_) | CodeMismatch | ExpiredCode => {
                 StatusCode::BAD_REQUEST
@@ -114,6 +136,12 @@ impl ApiError {
             EmptyField(_) => "empty_field",
             InvalidField { .. } => "invalid_field",
             UnknownField(_) => "unknown_field",
+            InvalidQuery { .. } => "invalid_query",
+            NotFound(_) => "not_found",
+            MethodNotAllowed(_) => "method_not_allowed",
+            Unauthorized => "unauthorized",
+            Forbidden(_) => "forbidden",
+            BookExists => "book_exists",
             UsernameExists => "username_exists",
             InvalidPassword(_) => "invalid_password",
             InvalidParameter(_) => "invalid_parameter",
@@ -169,5 +197,31 @@ mod tests {
             Some(5)
         );
         assert_eq!(ApiError::InvalidCredentials.retry_after(), None);
+    }
+
+    #[test]
+    fn access_and_routing_errors_have_their_own_status_and_code() {
+        for (err, status, code) in [
+            (ApiError::NotFound("book"), 404, "not_found"),
+            (
+                ApiError::MethodNotAllowed("PATCH".into()),
+                405,
+                "method_not_allowed",
+            ),
+            (ApiError::Unauthorized, 401, "unauthorized"),
+            (ApiError::Forbidden("not yours"), 403, "forbidden"),
+            (ApiError::BookExists, 409, "book_exists"),
+            (
+                ApiError::InvalidQuery {
+                    param: "limit",
+                    reason: "must be 1-100".into(),
+                },
+                400,
+                "invalid_query",
+            ),
+        ] {
+            assert_eq!(err.status().as_u16(), status, "{err:?}");
+            assert_eq!(err.code(), code);
+        }
     }
 }

@@ -9,6 +9,10 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+
+use crate::ApiError;
 
 /// Connecting to a regional endpoint takes milliseconds; a longer wait means it is unreachable.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -46,4 +50,41 @@ pub async fn load() -> SdkConfig {
 /// answer would turn a success into a confusing `username_exists`.
 pub fn no_retries() -> RetryConfig {
     RetryConfig::disabled()
+}
+
+/// Splits a failed SDK call into the service's own typed error, for the caller to map by
+/// variant, or the API's answer to a transport failure: 504 for a time-out, 503 when the service
+/// is unreachable or answered something unreadable, 500 when the request could not be built.
+/// The cause is logged here; it never reaches a response body.
+pub fn service_error<E>(
+    service: &'static str,
+    op: &dyn std::fmt::Debug,
+    err: SdkError<E, HttpResponse>,
+) -> Result<E, ApiError>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    match err {
+        SdkError::ServiceError(ctx) => Ok(ctx.into_err()),
+        SdkError::TimeoutError(_) => {
+            tracing::error!(service, ?op, "call timed out");
+            Err(ApiError::Timeout)
+        }
+        SdkError::DispatchFailure(failure) if failure.is_timeout() => {
+            tracing::error!(service, ?op, "call timed out");
+            Err(ApiError::Timeout)
+        }
+        SdkError::DispatchFailure(failure) => {
+            tracing::error!(service, ?op, error = ?failure.as_connector_error(), "service unreachable");
+            Err(ApiError::ServiceUnavailable)
+        }
+        SdkError::ConstructionFailure(_) => {
+            tracing::error!(service, ?op, "request could not be built");
+            Err(ApiError::Internal)
+        }
+        other => {
+            tracing::error!(service, ?op, kind = %other, "service answered something unreadable");
+            Err(ApiError::ServiceUnavailable)
+        }
+    }
 }

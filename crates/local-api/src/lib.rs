@@ -84,6 +84,17 @@ pub fn handlers(
         ("confirm".to_owned(), handler!(confirm, cognito.clone())),
         ("login".to_owned(), handler!(login, cognito.clone())),
         ("refresh".to_owned(), handler!(refresh, cognito)),
+        (
+            "books".to_owned(),
+            handler!(
+                books,
+                books::State::new(
+                    aws_sdk_dynamodb::Client::new(sdk),
+                    &config.books_table,
+                    config.cors()?
+                )
+            ),
+        ),
     ]))
 }
 

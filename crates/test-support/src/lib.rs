@@ -114,19 +114,21 @@ pub const CLIENT_ID: &str = "test-client-id";
 /// Its secret: tests check the SECRET_HASH sent with every call.
 pub const CLIENT_SECRET: &str = "test-client-secret";
 
+/// The deployed retry policy (3 attempts), with a negligible back-off, for mocked clients.
+pub fn deployed_retries() -> aws_sdk_dynamodb::config::retry::RetryConfig {
+    aws_sdk_dynamodb::config::retry::RetryConfig::standard()
+        .with_max_attempts(auth::sdk::MAX_ATTEMPTS)
+        .with_initial_backoff(std::time::Duration::from_millis(1))
+}
+
 /// The state of a Cognito function whose client answers from `rules`, in order. The client
 /// retries as the deployed one does (3 attempts), with a negligible back-off.
 pub fn cognito_state(rules: &[&aws_smithy_mocks::Rule]) -> auth::CognitoState {
-    use aws_sdk_cognitoidentityprovider::config::retry::RetryConfig;
     let client = aws_smithy_mocks::mock_client!(
         aws_sdk_cognitoidentityprovider,
         aws_smithy_mocks::RuleMode::Sequential,
         rules,
-        |conf| conf.retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(auth::sdk::MAX_ATTEMPTS)
-                .with_initial_backoff(std::time::Duration::from_millis(1))
-        )
+        |conf| conf.retry_config(deployed_retries())
     );
     auth::CognitoState::new(
         client,
@@ -244,3 +246,75 @@ where
 
 /// A row of an error-mapping table: the service error, and the status and code it must become.
 pub type ErrorCase<E> = (fn() -> E, u16, &'static str);
+
+/// A DynamoDB client that answers from `rules`, in order, and retries as the deployed one does
+/// (3 attempts), with a negligible back-off.
+pub fn dynamodb_client(rules: &[&aws_smithy_mocks::Rule]) -> aws_sdk_dynamodb::Client {
+    aws_smithy_mocks::mock_client!(
+        aws_sdk_dynamodb,
+        aws_smithy_mocks::RuleMode::Sequential,
+        rules,
+        |conf| conf.retry_config(deployed_retries())
+    )
+}
+
+/// Replaces the caller of an authorized event: its `sub` (also its `cognito:username`) and its
+/// `cognito:groups` claim (`None`: in no group), keeping the rest of the claims block.
+pub fn set_caller(event: &mut Value, sub: &str, groups: Option<&str>) {
+    let claims = event["requestContext"]["authorizer"]["claims"]
+        .as_object_mut()
+        .expect("the event has an authorizer claims block");
+    claims.insert("sub".into(), Value::String(sub.into()));
+    claims.insert("cognito:username".into(), Value::String(sub.into()));
+    match groups {
+        Some(groups) => claims.insert("cognito:groups".into(), Value::String(groups.into())),
+        None => claims.remove("cognito:groups"),
+    };
+}
+
+/// Removes the authorizer block, as a route deployed without its authorizer would send it.
+pub fn remove_authorizer(event: &mut Value) {
+    if let Some(ctx) = event["requestContext"].as_object_mut() {
+        ctx.remove("authorizer");
+    }
+}
+
+/// Sets the query string, in both the single- and multi-value forms API Gateway sends.
+pub fn set_query(event: &mut Value, params: &[(&str, &str)]) {
+    let single: serde_json::Map<String, Value> = params
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned())))
+        .collect();
+    let multi: serde_json::Map<String, Value> = params
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), serde_json::json!([v])))
+        .collect();
+    let empty = params.is_empty();
+    event["queryStringParameters"] = if empty {
+        Value::Null
+    } else {
+        Value::Object(single)
+    };
+    event["multiValueQueryStringParameters"] = if empty {
+        Value::Null
+    } else {
+        Value::Object(multi)
+    };
+}
+
+/// Points an event of the `/books/{id}` resource at another id.
+pub fn set_path_id(event: &mut Value, id: &str) {
+    let parent = event["path"]
+        .as_str()
+        .and_then(|p| p.rsplit_once('/'))
+        .map(|(parent, _)| parent.to_owned())
+        .expect("the event has a path with an id");
+    event["path"] = Value::String(format!("{parent}/{id}"));
+    event["pathParameters"] = serde_json::json!({ "id": id });
+    if let Some(stage_path) = event["requestContext"]["path"].as_str() {
+        let stage_parent = stage_path.rsplit_once('/').map(|(p, _)| p.to_owned());
+        if let Some(stage_parent) = stage_parent {
+            event["requestContext"]["path"] = Value::String(format!("{stage_parent}/{id}"));
+        }
+    }
+}

@@ -1,0 +1,495 @@
+//! A book: the request body it is written from, the JSON it is answered as, and the DynamoDB
+//! item it is stored as. Every conversion is written out by hand: eleven attributes, one of them
+//! a Number that must never pass through a float.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use auth::body::check_len;
+use auth::{ApiError, JsonObject};
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+/// The fields a client may send on POST and PUT. Anything else is `unknown_field`.
+pub const WRITABLE_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "author",
+    "category",
+    "price",
+    "description",
+    "image",
+];
+
+pub const MAX_NAME_CHARS: usize = 200;
+pub const MAX_CATEGORY_CHARS: usize = 100;
+pub const MAX_DESCRIPTION_CHARS: usize = 4000;
+pub const MAX_IMAGE_CHARS: usize = 2048;
+pub const MAX_ID_CHARS: usize = 64;
+/// The highest price accepted, in cents: 1,000,000.00.
+pub const MAX_PRICE_CENTS: u64 = 100_000_000;
+
+/// The value of the `catalog` attribute every book carries: the partition key of the
+/// `by_created` index, which lists the whole catalogue newest first.
+pub const CATALOG: &str = "books";
+
+/// A price in cents: parsed from decimal text, never from a float. It is answered as a JSON
+/// string with exactly two decimals (`"12.50"`) and stored as a DynamoDB Number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Price(u64);
+
+impl Price {
+    pub fn from_cents(cents: u64) -> Self {
+        Self(cents)
+    }
+
+    pub fn cents(self) -> u64 {
+        self.0
+    }
+
+    /// Plain decimal notation only: digits, then optionally a point and one or two digits.
+    /// No sign, exponent, white space or leading zeros (`0.5` is fine, `00.5` is not).
+    pub fn parse(text: &str) -> Option<Self> {
+        let (int, frac) = match text.split_once('.') {
+            Some((int, frac)) if (1..=2).contains(&frac.len()) => (int, frac),
+            Some(_) => return None,
+            None => (text, ""),
+        };
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(int) || (!frac.is_empty() && !digits(frac)) {
+            return None;
+        }
+        if int.len() > 1 && int.starts_with('0') {
+            return None;
+        }
+        if int.len() > 12 {
+            return None;
+        }
+        let whole: u64 = int.parse().ok()?;
+        let frac_cents: u64 = format!("{frac:0<2}").parse().ok()?;
+        let cents = whole.checked_mul(100)?.checked_add(frac_cents)?;
+        (cents <= MAX_PRICE_CENTS).then_some(Self(cents))
+    }
+
+    /// Reads DynamoDB's Number text, which drops trailing zeros (`12.5`, `12`).
+    fn from_number(text: &str) -> Option<Self> {
+        Self::parse(text)
+    }
+}
+
+impl fmt::Display for Price {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:02}", self.0 / 100, self.0 % 100)
+    }
+}
+
+impl Serialize for Price {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A stored book, as the API answers it. Absent optional fields are left out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Book {
+    pub id: String,
+    pub name: String,
+    pub author: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<Price>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// The `sub` of the user who created it: its owner.
+    pub created_by: String,
+    /// RFC 3339, UTC, always with milliseconds, so that text order is time order.
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// The client-supplied part of a book, validated: the body of POST /books and PUT /books/{id}.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookInput {
+    pub id: Option<String>,
+    pub name: String,
+    pub author: String,
+    pub category: Option<String>,
+    pub price: Option<Price>,
+    pub description: Option<String>,
+    pub image: Option<String>,
+}
+
+impl BookInput {
+    /// The optional attributes and their values: `None` means absent (PUT removes them).
+    pub fn optional_attributes(&self) -> [(&'static str, Option<AttributeValue>); 4] {
+        optional_attributes(&self.category, self.price, &self.description, &self.image)
+    }
+
+    /// Validates `body`; `raw` is the same body's text, from which a JSON-number price is read
+    /// as written.
+    pub fn parse(body: &JsonObject, raw: &[u8]) -> Result<Self, ApiError> {
+        body.deny_unknown_fields(WRITABLE_FIELDS)?;
+        let id = body.optional_string("id")?.map(parse_id).transpose()?;
+        let name = bounded(body.string("name")?, "name", MAX_NAME_CHARS)?;
+        let author = bounded(body.string("author")?, "author", MAX_NAME_CHARS)?;
+        let category = body
+            .optional_string("category")?
+            .map(|c| bounded(c, "category", MAX_CATEGORY_CHARS))
+            .transpose()?;
+        let description = body
+            .optional_string("description")?
+            .map(|d| bounded(d, "description", MAX_DESCRIPTION_CHARS))
+            .transpose()?;
+        let image = body
+            .optional_string("image")?
+            .map(parse_image)
+            .transpose()?;
+        let price = parse_price(body, raw)?;
+        Ok(Self {
+            id,
+            name,
+            author,
+            category,
+            price,
+            description,
+            image,
+        })
+    }
+}
+
+/// Trims and bounds a text field. Blank values were already refused as `empty_field`.
+fn bounded(value: &str, field: &'static str, max_chars: usize) -> Result<String, ApiError> {
+    let value = value.trim();
+    check_len(field, value, max_chars)?;
+    if value.chars().any(char::is_control) && field != "description" {
+        return Err(ApiError::InvalidField {
+            field,
+            reason: "must not contain control characters".into(),
+        });
+    }
+    Ok(value.to_owned())
+}
+
+/// A book id is a path segment too (`/books/{id}`): 1–64 ASCII letters, digits, `-` or `_`.
+/// Server-generated ids are UUIDs.
+pub fn is_valid_id(id: &str) -> bool {
+    (1..=MAX_ID_CHARS).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn parse_id(id: &str) -> Result<String, ApiError> {
+    if !is_valid_id(id) {
+        return Err(ApiError::InvalidField {
+            field: "id",
+            reason: format!("must be 1-{MAX_ID_CHARS} ASCII letters, digits, '-' or '_'"),
+        });
+    }
+    Ok(id.to_owned())
+}
+
+fn parse_image(url: &str) -> Result<String, ApiError> {
+    let invalid = |reason: &str| ApiError::InvalidField {
+        field: "image",
+        reason: reason.to_owned(),
+    };
+    let url = url.trim();
+    check_len("image", url, MAX_IMAGE_CHARS)?;
+    let lower = url.to_ascii_lowercase();
+    let rest = ["https://", "http://"]
+        .iter()
+        .find_map(|scheme| lower.strip_prefix(scheme))
+        .ok_or_else(|| invalid("must be an http or https URL"))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid("must be an http or https URL"));
+    }
+    Ok(url.to_owned())
+}
+
+fn parse_price(body: &JsonObject, raw: &[u8]) -> Result<Option<Price>, ApiError> {
+    let invalid = || ApiError::InvalidField {
+        field: "price",
+        reason: "must be a non-negative decimal with at most 2 decimals, at most 1000000".into(),
+    };
+    let text = match body.get("price") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) => s.clone(),
+        // serde_json has already turned the number into a float; read its text as sent.
+        Some(Value::Number(_)) => raw_field(raw, "price").ok_or_else(invalid)?,
+        Some(_) => {
+            return Err(ApiError::InvalidType {
+                field: "price",
+                expected: "a decimal number or a numeric string",
+            });
+        }
+    };
+    Price::parse(&text).map(Some).ok_or_else(invalid)
+}
+
+/// The JSON text of a top-level field of an object body, exactly as the client wrote it.
+fn raw_field(raw: &[u8], field: &str) -> Option<String> {
+    let fields: HashMap<String, Box<RawValue>> = serde_json::from_slice(raw).ok()?;
+    fields.get(field).map(|v| v.get().to_owned())
+}
+
+// --- DynamoDB items ---
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+fn optional_attributes(
+    category: &Option<String>,
+    price: Option<Price>,
+    description: &Option<String>,
+    image: &Option<String>,
+) -> [(&'static str, Option<AttributeValue>); 4] {
+    [
+        ("category", category.as_deref().map(s)),
+        ("price", price.map(|p| AttributeValue::N(p.to_string()))),
+        ("description", description.as_deref().map(s)),
+        ("image", image.as_deref().map(s)),
+    ]
+}
+
+impl Book {
+    /// The item as stored, with the index keys: `catalog` for `by_created`, and `category`
+    /// (when set) for the sparse `by_category` index.
+    pub fn to_item(&self) -> HashMap<String, AttributeValue> {
+        let mut item = HashMap::from([
+            ("id".to_owned(), s(&self.id)),
+            ("catalog".to_owned(), s(CATALOG)),
+            ("name".to_owned(), s(&self.name)),
+            ("author".to_owned(), s(&self.author)),
+            ("created_by".to_owned(), s(&self.created_by)),
+            ("created_at".to_owned(), s(&self.created_at)),
+            ("updated_at".to_owned(), s(&self.updated_at)),
+        ]);
+        for (key, value) in self.optional_attributes() {
+            if let Some(value) = value {
+                item.insert(key.to_owned(), value);
+            }
+        }
+        item
+    }
+
+    fn optional_attributes(&self) -> [(&'static str, Option<AttributeValue>); 4] {
+        optional_attributes(&self.category, self.price, &self.description, &self.image)
+    }
+
+    /// Reads a stored item. An item that does not have a book's shape is an error (a bug or a
+    /// hand edit), named by its first bad attribute.
+    pub fn from_item(item: &HashMap<String, AttributeValue>) -> Result<Self, String> {
+        let string = |key: &str| match item.get(key) {
+            Some(AttributeValue::S(v)) => Ok(v.clone()),
+            _ => Err(format!("attribute `{key}` is missing or not a string")),
+        };
+        let optional = |key: &str| match item.get(key) {
+            None | Some(AttributeValue::Null(_)) => Ok(None),
+            Some(AttributeValue::S(v)) => Ok(Some(v.clone())),
+            Some(_) => Err(format!("attribute `{key}` is not a string")),
+        };
+        let price = match item.get("price") {
+            None | Some(AttributeValue::Null(_)) => None,
+            Some(AttributeValue::N(n)) => {
+                Some(Price::from_number(n).ok_or("attribute `price` is not a price")?)
+            }
+            Some(_) => return Err("attribute `price` is not a number".into()),
+        };
+        Ok(Self {
+            id: string("id")?,
+            name: string("name")?,
+            author: string("author")?,
+            category: optional("category")?,
+            price,
+            description: optional("description")?,
+            image: optional("image")?,
+            created_by: string("created_by")?,
+            created_at: string("created_at")?,
+            updated_at: string("updated_at")?,
+        })
+    }
+}
+
+/// Now, as RFC 3339 UTC with exactly three decimals: fixed width, so that the text order the
+/// `created_at` sort key uses is time order.
+pub fn timestamp_now() -> String {
+    use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
+    let now = DateTime::from(std::time::SystemTime::now());
+    let seconds = DateTime::from_secs(now.secs())
+        .fmt(DateTimeFormat::DateTime)
+        .expect("the current time formats as RFC 3339");
+    let millis = now.subsec_nanos() / 1_000_000;
+    format!("{}.{millis:03}Z", seconds.trim_end_matches('Z'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::Body;
+    use serde_json::json;
+
+    fn input(body: &str) -> Result<BookInput, ApiError> {
+        let obj = JsonObject::from_body(&Body::from(body))?;
+        BookInput::parse(&obj, body.as_bytes())
+    }
+
+    #[test]
+    fn prices_are_read_from_their_text_never_through_a_float() {
+        for (text, cents) in [
+            ("0", 0),
+            ("0.5", 50),
+            ("12.5", 1250),
+            ("12.50", 1250),
+            ("19.99", 1999),
+            ("1000000", 100_000_000),
+            ("1000000.00", 100_000_000),
+        ] {
+            assert_eq!(Price::parse(text), Some(Price::from_cents(cents)), "{text}");
+        }
+        for bad in [
+            "",
+            "-1",
+            "1.234",
+            ".5",
+            "5.",
+            "1e2",
+            "01",
+            " 1",
+            "1 ",
+            "+1",
+            "1,5",
+            "1000000.01",
+            "NaN",
+            "99999999999999999999",
+        ] {
+            assert_eq!(Price::parse(bad), None, "{bad:?}");
+        }
+        assert_eq!(Price::from_cents(1250).to_string(), "12.50");
+        assert_eq!(Price::from_cents(7).to_string(), "0.07");
+    }
+
+    #[test]
+    fn a_json_number_price_keeps_its_exact_text() {
+        let book = input(r#"{"name":"N","author":"A","price":19.99}"#).unwrap();
+        assert_eq!(book.price, Some(Price::from_cents(1999)));
+        // As a float this would be 0.30000000000000004 after arithmetic, or 20.0 after parsing.
+        let err = input(r#"{"name":"N","author":"A","price":19.999999999999999999}"#).unwrap_err();
+        assert_eq!(err.code(), "invalid_field");
+        let err = input(r#"{"name":"N","author":"A","price":1.5e1}"#).unwrap_err();
+        assert_eq!(err.code(), "invalid_field");
+        let err = input(r#"{"name":"N","author":"A","price":-1}"#).unwrap_err();
+        assert_eq!(err.code(), "invalid_field");
+        let err = input(r#"{"name":"N","author":"A","price":true}"#).unwrap_err();
+        assert_eq!(err.code(), "invalid_type");
+    }
+
+    #[test]
+    fn a_full_body_is_trimmed_and_kept() {
+        let book = input(
+            &json!({"id": "b-1", "name": " Dune ", "author": "Frank Herbert", "category": "sf",
+                "price": "9.5", "description": "Spice.", "image": "https://img.example.com/d.png"})
+            .to_string(),
+        )
+        .unwrap();
+        assert_eq!(book.id.as_deref(), Some("b-1"));
+        assert_eq!(book.name, "Dune");
+        assert_eq!(book.price, Some(Price::from_cents(950)));
+        assert_eq!(book.image.as_deref(), Some("https://img.example.com/d.png"));
+    }
+
+    #[test]
+    fn every_validation_class_has_its_code() {
+        let long = "x".repeat(201);
+        for (body, code) in [
+            (json!({"author": "A"}), "missing_field"),
+            (json!({"name": "N"}), "missing_field"),
+            (json!({"name": "", "author": "A"}), "empty_field"),
+            (json!({"name": long, "author": "A"}), "invalid_field"),
+            (json!({"name": "N", "author": 7}), "invalid_type"),
+            (
+                json!({"name": "N", "author": "A", "isbn": "1"}),
+                "unknown_field",
+            ),
+            (
+                json!({"name": "N", "author": "A", "created_by": "me"}),
+                "unknown_field",
+            ),
+            (
+                json!({"name": "N", "author": "A", "image": "ftp://x/y"}),
+                "invalid_field",
+            ),
+            (
+                json!({"name": "N", "author": "A", "image": "javascript:alert(1)"}),
+                "invalid_field",
+            ),
+            (
+                json!({"name": "N", "author": "A", "image": "https:///path"}),
+                "invalid_field",
+            ),
+            (
+                json!({"name": "N", "author": "A", "image": "https://a b"}),
+                "invalid_field",
+            ),
+            (
+                json!({"name": "N", "author": "A", "id": "../etc"}),
+                "invalid_field",
+            ),
+            (
+                json!({"name": "N", "author": "A", "id": "x".repeat(65)}),
+                "invalid_field",
+            ),
+            (
+                json!({"name": "N", "author": "A", "price": "1.999"}),
+                "invalid_field",
+            ),
+            (
+                json!({"name": "N", "author": "A", "price": [1]}),
+                "invalid_type",
+            ),
+        ] {
+            let err = input(&body.to_string()).unwrap_err();
+            assert_eq!(err.code(), code, "{body}");
+            assert_eq!(err.status().as_u16(), 400, "{body}");
+        }
+    }
+
+    #[test]
+    fn a_book_survives_the_trip_through_a_dynamodb_item() {
+        let book = Book {
+            id: "b-1".into(),
+            name: "Dune".into(),
+            author: "Frank Herbert".into(),
+            category: Some("sf".into()),
+            price: Some(Price::from_cents(1250)),
+            description: None,
+            image: None,
+            created_by: "sub-1".into(),
+            created_at: "2026-11-21T10:15:30.000Z".into(),
+            updated_at: "2026-11-21T10:15:30.000Z".into(),
+        };
+        let mut item = book.to_item();
+        assert_eq!(item["price"], AttributeValue::N("12.50".into()));
+        assert_eq!(item["catalog"], AttributeValue::S(CATALOG.into()));
+        assert!(!item.contains_key("description"), "absent, not null");
+        // DynamoDB hands numbers back normalised.
+        item.insert("price".into(), AttributeValue::N("12.5".into()));
+        assert_eq!(Book::from_item(&item).unwrap(), book);
+        item.insert("price".into(), AttributeValue::S("12.5".into()));
+        assert!(Book::from_item(&item).is_err());
+    }
+
+    #[test]
+    fn timestamps_have_a_fixed_width_so_text_order_is_time_order() {
+        let ts = timestamp_now();
+        assert_eq!(ts.len(), "2026-11-21T10:15:30.123Z".len(), "{ts}");
+        assert!(ts.ends_with('Z') && ts.as_bytes()[19] == b'.', "{ts}");
+    }
+}

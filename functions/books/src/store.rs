@@ -1,0 +1,299 @@
+//! The DynamoDB calls, one per route, and the mapping of DynamoDB's typed errors to
+//! [`ApiError`]. Ownership is checked inside the write's condition, never by a read before it,
+//! so no other write can slip in between.
+
+use std::collections::HashMap;
+
+use auth::ApiError;
+use aws_sdk_dynamodb::Error as DynamoError;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+
+use crate::State;
+use crate::book::{Book, BookInput, CATALOG};
+use crate::claims::Caller;
+use crate::paging::PageKey;
+
+/// The index that lists the whole catalogue newest first: partition `catalog` (always
+/// `"books"`), sort `created_at`.
+pub const BY_CREATED: &str = "by_created";
+/// The sparse index of books with a category, newest first: partition `category`, sort
+/// `created_at`.
+pub const BY_CATEGORY: &str = "by_category";
+
+/// Seconds a throttled client is told to wait.
+const RETRY_AFTER_SECS: u32 = 1;
+
+/// The DynamoDB call an error came from, for the log.
+#[derive(Debug, Clone, Copy)]
+enum Op {
+    GetItem,
+    PutItem,
+    UpdateItem,
+    DeleteItem,
+    Query,
+}
+
+/// Maps a failed call: transport failures through [`auth::sdk::service_error`], throttling to
+/// 429 with `Retry-After`, everything else to an opaque 503. Callers handle
+/// `ConditionalCheckFailedException` themselves first: its meaning depends on the call.
+fn map_error<E>(op: Op, err: SdkError<E, HttpResponse>) -> ApiError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    DynamoError: From<E>,
+{
+    let err = match auth::sdk::service_error("DynamoDB", &op, err) {
+        Ok(service_err) => DynamoError::from(service_err),
+        Err(transport) => return transport,
+    };
+    use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+    let code = err.code().unwrap_or("unknown").to_owned();
+    let mapped = match err {
+        DynamoError::ProvisionedThroughputExceededException(_)
+        | DynamoError::RequestLimitExceeded(_)
+        | DynamoError::ThrottlingException(_) => ApiError::TooManyRequests {
+            retry_after: RETRY_AFTER_SECS,
+        },
+        // The table or an index is missing: the stack is misconfigured.
+        DynamoError::ResourceNotFoundException(_) => ApiError::Internal,
+        _ => ApiError::ServiceUnavailable,
+    };
+    if mapped.is_server_error() {
+        tracing::error!(?op, dynamodb_error = %code, "DynamoDB call failed");
+    } else {
+        tracing::warn!(?op, dynamodb_error = %code, "DynamoDB refused the call");
+    }
+    mapped
+}
+
+fn read_book(item: &HashMap<String, AttributeValue>) -> Result<Book, ApiError> {
+    Book::from_item(item).map_err(|problem| {
+        tracing::error!(%problem, "a stored item is not a book");
+        ApiError::Internal
+    })
+}
+
+fn key(id: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([("id".to_owned(), AttributeValue::S(id.to_owned()))])
+}
+
+/// The condition a change or delete by `caller` must meet: the book exists and, unless the
+/// caller is an admin, the caller created it.
+fn change_condition(caller: &Caller) -> (&'static str, Option<AttributeValue>) {
+    if caller.is_admin {
+        ("attribute_exists(id)", None)
+    } else {
+        (
+            "attribute_exists(id) AND created_by = :caller",
+            Some(AttributeValue::S(caller.sub.clone())),
+        )
+    }
+}
+
+/// Why a conditional change failed: with the stored item handed back (ALL_OLD), the book
+/// exists and the caller does not own it; without, there is no such book.
+fn refused_change(old_item: Option<&HashMap<String, AttributeValue>>) -> ApiError {
+    match old_item {
+        Some(_) => ApiError::Forbidden("only the book's creator or an admin may change it"),
+        None => ApiError::NotFound("book"),
+    }
+}
+
+/// A page of books and the token of the next one, if there is more.
+pub struct Page {
+    pub items: Vec<Book>,
+    pub next: Option<PageKey>,
+}
+
+impl State {
+    pub async fn get_book(&self, id: &str) -> Result<Book, ApiError> {
+        let out = self
+            .dynamodb
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| map_error(Op::GetItem, e))?;
+        out.item()
+            .map(read_book)
+            .unwrap_or(Err(ApiError::NotFound("book")))
+    }
+
+    /// Writes a new book; an existing id is `book_exists`, never an overwrite.
+    pub async fn create_book(&self, book: &Book) -> Result<(), ApiError> {
+        self.dynamodb
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(book.to_item()))
+            .condition_expression("attribute_not_exists(id)")
+            .customize()
+            // A retry after a lost answer would find this request's own book and report
+            // book_exists for it, as SignUp would report username_exists.
+            .config_override(
+                aws_sdk_dynamodb::config::Config::builder().retry_config(auth::sdk::no_retries()),
+            )
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(_)) => ApiError::BookExists,
+                _ => map_error(Op::PutItem, e),
+            })?;
+        Ok(())
+    }
+
+    /// Replaces a book's writable fields, keeping its id, owner and `created_at`. Optional fields
+    /// absent from `input` are removed.
+    pub async fn update_book(
+        &self,
+        caller: &Caller,
+        id: &str,
+        input: &BookInput,
+        updated_at: &str,
+    ) -> Result<Book, ApiError> {
+        let (condition, caller_value) = change_condition(caller);
+        let mut set = vec![
+            "#name = :name",
+            "author = :author",
+            "updated_at = :updated_at",
+        ];
+        let mut remove = Vec::new();
+        let mut values = HashMap::from([
+            (":name".to_owned(), AttributeValue::S(input.name.clone())),
+            (
+                ":author".to_owned(),
+                AttributeValue::S(input.author.clone()),
+            ),
+            (
+                ":updated_at".to_owned(),
+                AttributeValue::S(updated_at.to_owned()),
+            ),
+        ]);
+        for (attr, value) in input.optional_attributes() {
+            match value {
+                Some(value) => {
+                    set.push(match attr {
+                        "category" => "category = :category",
+                        "price" => "price = :price",
+                        "description" => "description = :description",
+                        _ => "image = :image",
+                    });
+                    values.insert(format!(":{attr}"), value);
+                }
+                None => remove.push(attr),
+            }
+        }
+        if let Some(sub) = caller_value {
+            values.insert(":caller".to_owned(), sub);
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        let out = self
+            .dynamodb
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(id)))
+            .update_expression(expression)
+            .condition_expression(condition)
+            // `name` is a DynamoDB reserved word.
+            .expression_attribute_names("#name", "name")
+            .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
+                    refused_change(c.item())
+                }
+                _ => map_error(Op::UpdateItem, e),
+            })?;
+        out.attributes()
+            .map(read_book)
+            .unwrap_or(Err(ApiError::ServiceUnavailable))
+    }
+
+    /// Deletes a book under the same condition as an update. A retry after a lost answer finds
+    /// the book gone and answers 404: the book is gone either way.
+    pub async fn delete_book(&self, caller: &Caller, id: &str) -> Result<(), ApiError> {
+        let (condition, caller_value) = change_condition(caller);
+        self.dynamodb
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(id)))
+            .condition_expression(condition)
+            .set_expression_attribute_values(
+                caller_value.map(|sub| HashMap::from([(":caller".to_owned(), sub)])),
+            )
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(DeleteItemError::ConditionalCheckFailedException(c)) => {
+                    refused_change(c.item())
+                }
+                _ => map_error(Op::DeleteItem, e),
+            })?;
+        Ok(())
+    }
+
+    /// Newest first, from `by_created`, or from `by_category` when a category is given. One
+    /// more item than asked is read, so the token is only handed out when there is more.
+    pub async fn list_books(
+        &self,
+        category: Option<&str>,
+        limit: usize,
+        after: Option<PageKey>,
+    ) -> Result<Page, ApiError> {
+        let (index, partition_attr, partition) = match category {
+            Some(category) => (BY_CATEGORY, "category", category),
+            None => (BY_CREATED, "catalog", CATALOG),
+        };
+        let start = after.map(|after| {
+            HashMap::from([
+                ("id".to_owned(), AttributeValue::S(after.id)),
+                ("created_at".to_owned(), AttributeValue::S(after.created_at)),
+                (
+                    partition_attr.to_owned(),
+                    AttributeValue::S(partition.to_owned()),
+                ),
+            ])
+        });
+        let out = self
+            .dynamodb
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#p = :p")
+            .expression_attribute_names("#p", partition_attr)
+            .expression_attribute_values(":p", AttributeValue::S(partition.to_owned()))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit + 1).expect("limit is at most 100"))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| map_error(Op::Query, e))?;
+        let mut items = out
+            .items()
+            .iter()
+            .map(read_book)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|last| PageKey {
+                id: last.id.clone(),
+                created_at: last.created_at.clone(),
+            })
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+}
