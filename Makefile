@@ -1,19 +1,27 @@
-# The two commands a newcomer needs: `make dev` and `make test`. Everything else is a step of those.
+# The two commands a newcomer needs: `make dev` and `make test`. Everything else is a step of those,
+# or of deploying (`make build`, then `sam deploy --guided`; see the README).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 VENV    := .venv
+VENV_BIN := $(CURDIR)/$(VENV)/bin
 PYTHON  ?= python3
 STAMP   := $(VENV)/.installed
-export MOTO_SERVER := $(CURDIR)/$(VENV)/bin/moto_server
+export MOTO_SERVER := $(VENV_BIN)/moto_server
+# SAM CLI would otherwise try to send telemetry, and this machine has no network for it.
+export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help test dev venv toolchain fmt-check clippy unit
+# The Lambda architecture `make build` compiles for: arm64, or x86_64 where the aarch64 Rust
+# target cannot be had. Deploy with the same value: --parameter-overrides Architecture=$(ARCH).
+ARCH ?= arm64
+
+.PHONY: help test dev venv toolchain fmt-check clippy unit lint-template build
 
 help:
 	@echo "make dev    run the API locally (moto + local API Gateway) and print a curl walk-through"
-	@echo "make test   the full test suite: formatting, lints, unit and end-to-end tests"
+	@echo "make test   the full test suite: formatting, lints, template checks, unit and end-to-end tests"
 
-## The Python tools (moto) live in a venv under the repo.
+## The Python tools (moto, SAM CLI, cfn-lint, cargo-lambda, zig) live in a venv under the repo.
 venv: $(STAMP)
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,10 +37,32 @@ toolchain:
 fmt-check: toolchain
 	cargo fmt --all -- --check
 
+## template.yaml: cfn-lint, then SAM's own validation (which lints too). Offline, no credentials;
+## sam validate wants a region, and only AWS_DEFAULT_REGION will do.
+lint-template: venv
+	$(VENV_BIN)/cfn-lint template.yaml
+	AWS_DEFAULT_REGION="$${AWS_DEFAULT_REGION:-us-east-1}" $(VENV_BIN)/sam validate --lint
+
 clippy: toolchain
 	cargo clippy --workspace --all-targets -- -D warnings
 
+## Includes tests/template.rs, the template's wiring against the workspace and events/.
 unit: venv toolchain
 	cargo test --workspace
 
-test: fmt-check clippy unit
+test: fmt-check lint-template clippy unit
+
+## sam build: one bootstrap per function under .aws-sam/build/. SAM finds cargo-lambda and zig
+## only on PATH, so the venv goes first.
+build: venv toolchain
+	@if [ "$(ARCH)" = arm64 ] && ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu \
+	    && ! rustup target add aarch64-unknown-linux-gnu; then \
+	  echo "The aarch64 Rust target cannot be installed here. Build for x86_64 instead:"; \
+	  echo "  make build ARCH=x86_64, then sam deploy --parameter-overrides Architecture=x86_64"; \
+	  exit 1; \
+	fi
+	PATH="$(VENV_BIN):$$PATH" $(VENV_BIN)/sam build --parameter-overrides Architecture=$(ARCH)
+	@PATH="$(VENV_BIN):$$PATH" ./scripts/check-bootstraps $(ARCH)
+ifneq ($(ARCH),arm64)
+	@echo "Built for $(ARCH): deploy with sam deploy --parameter-overrides Architecture=$(ARCH)"
+endif

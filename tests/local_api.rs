@@ -262,7 +262,7 @@ async fn stage_prefixed_paths_reach_the_same_routes() {
     let (s, body) = json_of(
         api.post(
             "/Prod/login",
-            json!({"username": "stagey", "password": "Wrong-Horse-9!"}),
+            json!({"username": "stagey", "password": PASSWORD}),
         )
         .await,
     )

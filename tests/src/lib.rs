@@ -9,10 +9,6 @@ use std::time::{Duration, Instant};
 use aws_config::SdkConfig;
 use aws_sdk_cognitoidentityprovider as cognito;
 use aws_sdk_cognitoidentityprovider::config::Credentials;
-use aws_sdk_cognitoidentityprovider::types::{
-    AliasAttributeType, AttributeDataType, ExplicitAuthFlowsType, SchemaAttributeType,
-    UsernameConfigurationType, VerifiedAttributeType,
-};
 
 /// A moto server, started on 127.0.0.1 with a free port and killed when dropped.
 pub struct Moto {
@@ -91,46 +87,25 @@ pub struct Pool {
     pub client_secret: String,
 }
 
-/// Creates the pool and app client on `client`'s endpoint.
+/// The stack's template, as the local API reads it.
+pub fn template() -> local_api::template::Template {
+    local_api::template::Template::load(
+        &workspace_root().join("template.yaml"),
+        &std::collections::HashMap::new(),
+    )
+    .expect("template.yaml parses")
+}
+
+/// Creates the user pool and app client on `client`'s endpoint, as `template.yaml` defines them.
 pub async fn create_pool(client: &cognito::Client, name: &str) -> Pool {
-    let pool = client
-        .create_user_pool()
-        .pool_name(name)
-        .username_configuration(
-            UsernameConfigurationType::builder()
-                .case_sensitive(false)
-                .build()
-                .unwrap(),
-        )
-        .auto_verified_attributes(VerifiedAttributeType::Email)
-        .set_alias_attributes(None::<Vec<AliasAttributeType>>)
-        .schema(
-            SchemaAttributeType::builder()
-                .name("email")
-                .attribute_data_type(AttributeDataType::String)
-                .required(true)
-                .mutable(true)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("create the user pool");
-    let pool_id = pool.user_pool().and_then(|p| p.id()).unwrap().to_owned();
-    let app = client
-        .create_user_pool_client()
-        .user_pool_id(&pool_id)
-        .client_name("app")
-        .generate_secret(true)
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
-        .send()
-        .await
-        .expect("create the app client");
-    let app = app.user_pool_client().unwrap();
+    let (pool_id, client_id, client_secret) =
+        local_api::bootstrap::create_pool(&template(), client, name)
+            .await
+            .expect("create the user pool and app client");
     Pool {
         pool_id,
-        client_id: app.client_id().unwrap().to_owned(),
-        client_secret: app.client_secret().unwrap().to_owned(),
+        client_id,
+        client_secret: client_secret.expect("the template's app client has a secret"),
     }
 }
 
@@ -339,52 +314,9 @@ impl TestJwks {
     }
 }
 
-/// The books table as `template.yaml` declares it: key `id` (S), on-demand, and the two
-/// indexes the books function queries (see `books::store`).
+/// The books table, as `template.yaml` declares it, named `name`.
 pub async fn create_books_table(client: &aws_sdk_dynamodb::Client, name: &str) {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-        Projection, ProjectionType, ScalarAttributeType,
-    };
-    let attr = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
-    let key = |name: &str, kind: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .unwrap()
-    };
-    let index = |name: &str, partition: &str| {
-        GlobalSecondaryIndex::builder()
-            .index_name(name)
-            .key_schema(key(partition, KeyType::Hash))
-            .key_schema(key("created_at", KeyType::Range))
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
-            .build()
-            .unwrap()
-    };
-    client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("id"))
-        .attribute_definitions(attr("catalog"))
-        .attribute_definitions(attr("category"))
-        .attribute_definitions(attr("created_at"))
-        .key_schema(key("id", KeyType::Hash))
-        .global_secondary_indexes(index(books::store::BY_CREATED, "catalog"))
-        .global_secondary_indexes(index(books::store::BY_CATEGORY, "category"))
-        .send()
+    local_api::bootstrap::create_table(&template(), client, name)
         .await
         .expect("create the books table");
 }

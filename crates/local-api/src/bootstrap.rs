@@ -65,7 +65,8 @@ pub async fn create(
 ) -> Result<Created, BootstrapError> {
     let idp = cognito::Client::new(sdk);
     let (pool_id, client_id, client_secret) = create_pool(t, &idp, prefix).await?;
-    let table = create_table(t, &dynamodb::Client::new(sdk), prefix).await?;
+    let table = format!("{prefix}-books");
+    create_table(t, &dynamodb::Client::new(sdk), &table).await?;
     Ok(Created {
         pool_id,
         client_id,
@@ -74,7 +75,8 @@ pub async fn create(
     })
 }
 
-async fn create_pool(
+/// Creates the template's user pool and app client; returns the pool id, client id and secret.
+pub async fn create_pool(
     t: &Template,
     idp: &cognito::Client,
     prefix: &str,
@@ -198,14 +200,14 @@ async fn create_pool(
     ))
 }
 
-async fn create_table(
+/// Creates the template's DynamoDB table, named `name`.
+pub async fn create_table(
     t: &Template,
     ddb: &dynamodb::Client,
-    prefix: &str,
-) -> Result<String, BootstrapError> {
+    name: &str,
+) -> Result<(), BootstrapError> {
     let (_, p) =
         find(t, "AWS::DynamoDB::Table").ok_or(BootstrapError::Missing("AWS::DynamoDB::Table"))?;
-    let name = format!("{prefix}-books");
     let key_schema = |v: Option<&Value>| -> Vec<dt::KeySchemaElement> {
         v.and_then(Value::as_sequence)
             .into_iter()
@@ -225,7 +227,7 @@ async fn create_table(
     };
     let mut table = ddb
         .create_table()
-        .table_name(&name)
+        .table_name(name)
         .billing_mode(dt::BillingMode::PayPerRequest)
         .set_key_schema(Some(key_schema(p.get("KeySchema"))));
     for a in p
@@ -279,5 +281,5 @@ async fn create_table(
         .send()
         .await
         .map_err(|e| BootstrapError::Call("CreateTable", format!("{e:?}")))?;
-    Ok(name)
+    Ok(())
 }

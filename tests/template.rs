@@ -1,0 +1,417 @@
+//! The deployed stack's wiring, read from `template.yaml`: every route reaches a binary of this
+//! workspace and has sample events, the auth routes are public and the books writes are not, and
+//! API Gateway's own error answers carry the same CORS headers as the handlers' answers.
+//!
+//! CloudFormation's short tags (`!Ref`, `!GetAtt`, `!Sub`, `!If`) parse as
+//! `serde_yaml::Value::Tagged`, so expected values are written as YAML too and compared whole.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use auth::http::{ALLOW_HEADERS, ALLOW_METHODS};
+use integration_tests::workspace_root;
+use serde_yaml::{Mapping, Value};
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Access {
+    Public,
+    /// Needs a token the Cognito user pool authorizer accepts.
+    Cognito,
+}
+
+/// The routes the README and the books issue promise: (binary, method, path, access).
+const ROUTES: &[(&str, &str, &str, Access)] = &[
+    ("register", "POST", "/register", Access::Public),
+    ("confirm", "POST", "/confirm_user", Access::Public),
+    ("login", "POST", "/login", Access::Public),
+    ("refresh", "POST", "/refresh", Access::Public),
+    ("books", "GET", "/books", Access::Public),
+    ("books", "GET", "/books/{id}", Access::Public),
+    ("books", "POST", "/books", Access::Cognito),
+    ("books", "PUT", "/books/{id}", Access::Cognito),
+    ("books", "DELETE", "/books/{id}", Access::Cognito),
+];
+
+const AUTH_BINARIES: &[&str] = &["register", "confirm", "login", "refresh"];
+
+/// The one authorizer the template defines.
+const AUTHORIZER: &str = "CognitoAuthorizer";
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Route {
+    binary: String,
+    method: String,
+    path: String,
+    access: Access,
+}
+
+impl fmt::Display for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} ({}, {:?})",
+            self.method, self.path, self.binary, self.access
+        )
+    }
+}
+
+fn template() -> Value {
+    let path = workspace_root().join("template.yaml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("template.yaml is not YAML: {e}"))
+}
+
+/// A YAML snippet, tags and all, to compare a template value with.
+fn yaml(text: &str) -> Value {
+    serde_yaml::from_str(text).unwrap_or_else(|e| panic!("bad YAML in the test {text:?}: {e}"))
+}
+
+fn mapping<'a>(value: &'a Value, what: &str) -> &'a Mapping {
+    value
+        .as_mapping()
+        .unwrap_or_else(|| panic!("{what} is not a mapping: {value:?}"))
+}
+
+fn string<'a>(value: &'a Value, what: &str) -> &'a str {
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("{what} is not a plain string: {value:?}"))
+}
+
+/// The `AWS::Serverless::Function` resources, by logical id.
+fn functions(t: &Value) -> Vec<(String, &Value)> {
+    let functions: Vec<_> = mapping(&t["Resources"], "Resources")
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .map(|(id, r)| (string(id, "a resource id").to_owned(), r))
+        .collect();
+    assert!(!functions.is_empty(), "template.yaml has no functions");
+    functions
+}
+
+fn binary<'a>(id: &str, function: &'a Value) -> &'a str {
+    string(
+        &function["Metadata"]["BuildProperties"]["Binary"],
+        &format!("{id}'s Metadata.BuildProperties.Binary"),
+    )
+}
+
+fn function_by_binary<'a>(t: &'a Value, bin: &str) -> &'a Value {
+    functions(t)
+        .into_iter()
+        .find(|(id, f)| binary(id, f) == bin)
+        .unwrap_or_else(|| panic!("no function builds the binary {bin}"))
+        .1
+}
+
+fn api(t: &Value) -> &Value {
+    let api = &t["Resources"]["Api"];
+    assert_eq!(api["Type"], "AWS::Serverless::Api", "the resource Api");
+    api
+}
+
+/// Every `Type: Api` event of every function, with the authorizer that applies to it.
+fn routes(t: &Value) -> Vec<Route> {
+    let auth = &api(t)["Properties"]["Auth"];
+    let default = auth["DefaultAuthorizer"].as_str();
+    let mut routes = Vec::new();
+    for (id, function) in functions(t) {
+        let bin = binary(&id, function);
+        let events = mapping(&function["Properties"]["Events"], &format!("{id}'s Events"));
+        for (name, event) in events {
+            let what = format!("{id}'s event {}", string(name, "an event name"));
+            if event["Type"] != "Api" {
+                continue;
+            }
+            let props = &event["Properties"];
+            assert_eq!(
+                props["RestApiId"],
+                yaml("!Ref Api"),
+                "{what} must be on the one API (RestApiId: !Ref Api)"
+            );
+            let authorizer = match props["Auth"]["Authorizer"].as_str() {
+                Some("NONE") => None,
+                Some(name) => Some(name),
+                None => default,
+            };
+            let access = match authorizer {
+                None => Access::Public,
+                Some(AUTHORIZER) => Access::Cognito,
+                Some(other) => panic!("{what} uses the unknown authorizer {other}"),
+            };
+            routes.push(Route {
+                binary: bin.to_owned(),
+                method: string(&props["Method"], &format!("{what}'s Method")).to_uppercase(),
+                path: string(&props["Path"], &format!("{what}'s Path")).to_owned(),
+                access,
+            });
+        }
+    }
+    routes
+}
+
+fn route_of(t: &Value, method: &str, path: &str) -> Route {
+    routes(t)
+        .into_iter()
+        .find(|r| r.method == method && r.path == path)
+        .unwrap_or_else(|| panic!("template.yaml has no route {method} {path}"))
+}
+
+/// The (httpMethod, resource) pairs of the sample events in `events/`.
+fn sample_events() -> BTreeSet<(String, String)> {
+    let dir = workspace_root().join("events");
+    let mut pairs = BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).expect("an events/ folder") {
+        let path = entry.expect("a readable events/ entry").path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("a readable event");
+        let event: serde_json::Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
+        if let (Some(method), Some(resource)) =
+            (event["httpMethod"].as_str(), event["resource"].as_str())
+        {
+            pairs.insert((method.to_uppercase(), resource.to_owned()));
+        }
+    }
+    pairs
+}
+
+/// The `[package] name` of a Cargo manifest, read without a TOML parser: the first `name = "…"`
+/// after the `[package]` header.
+fn package_name(manifest: &str) -> Option<&str> {
+    let mut in_package = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_package = line == "[package]";
+        } else if in_package {
+            if let Some(value) = line.strip_prefix("name") {
+                let value = value.trim_start().strip_prefix('=')?.trim();
+                return value.strip_prefix('"')?.strip_suffix('"');
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn the_template_serves_exactly_the_documented_routes_with_the_documented_access() {
+    let t = template();
+    let actual: BTreeSet<Route> = routes(&t).into_iter().collect();
+    let expected: BTreeSet<Route> = ROUTES
+        .iter()
+        .map(|&(binary, method, path, access)| Route {
+            binary: binary.into(),
+            method: method.into(),
+            path: path.into(),
+            access,
+        })
+        .collect();
+    let missing: Vec<_> = expected.difference(&actual).map(Route::to_string).collect();
+    let unexpected: Vec<_> = actual.difference(&expected).map(Route::to_string).collect();
+    assert!(
+        missing.is_empty() && unexpected.is_empty(),
+        "routes in the template differ from the documented ones:\n  missing {missing:?}\n  \
+         unexpected {unexpected:?}"
+    );
+}
+
+#[test]
+fn every_function_builds_a_binary_crate_of_this_workspace_from_the_workspace_root() {
+    let t = template();
+    let root = workspace_root();
+    for (id, function) in functions(&t) {
+        let bin = binary(&id, function);
+        assert_eq!(
+            function["Metadata"]["BuildMethod"], "rust-cargolambda",
+            "{id}'s BuildMethod"
+        );
+        // The workspace root, so shared crates build once for all functions.
+        assert_eq!(function["Properties"]["CodeUri"], ".", "{id}'s CodeUri");
+        let crate_dir = root.join("functions").join(bin);
+        let manifest = std::fs::read_to_string(crate_dir.join("Cargo.toml")).unwrap_or_else(|e| {
+            panic!("{id} builds the binary {bin}, but functions/{bin}/Cargo.toml: {e}")
+        });
+        assert_eq!(
+            package_name(&manifest),
+            Some(bin),
+            "functions/{bin}/Cargo.toml's package name (cargo names the binary after it)"
+        );
+        assert!(
+            crate_dir.join("src/main.rs").is_file(),
+            "functions/{bin} has no src/main.rs, so no binary named {bin}"
+        );
+    }
+}
+
+#[test]
+fn every_route_has_a_sample_event_in_events() {
+    let t = template();
+    let events = sample_events();
+    let without: Vec<String> = routes(&t)
+        .iter()
+        .filter(|r| !events.contains(&(r.method.clone(), r.path.clone())))
+        .map(Route::to_string)
+        .collect();
+    assert!(
+        without.is_empty(),
+        "routes with no event in events/ whose httpMethod and resource match: {without:?}"
+    );
+}
+
+#[test]
+fn auth_routes_are_public() {
+    let t = template();
+    for &(bin, method, path, _) in ROUTES.iter().filter(|r| AUTH_BINARIES.contains(&r.0)) {
+        let route = route_of(&t, method, path);
+        assert_eq!(route.binary, bin, "{route}");
+        assert_eq!(route.access, Access::Public, "{route} must need no token");
+    }
+}
+
+#[test]
+fn books_reads_are_public_and_books_writes_need_a_cognito_token() {
+    let t = template();
+    for (method, path) in [("GET", "/books"), ("GET", "/books/{id}")] {
+        let route = route_of(&t, method, path);
+        assert_eq!(route.access, Access::Public, "{route}");
+    }
+    for (method, path) in [
+        ("POST", "/books"),
+        ("PUT", "/books/{id}"),
+        ("DELETE", "/books/{id}"),
+    ] {
+        let route = route_of(&t, method, path);
+        assert_eq!(route.access, Access::Cognito, "{route} must need a token");
+    }
+}
+
+#[test]
+fn the_authorizer_checks_the_authorization_header_against_the_user_pool_but_not_on_preflight() {
+    let t = template();
+    let auth = &api(&t)["Properties"]["Auth"];
+    assert_eq!(auth["DefaultAuthorizer"], AUTHORIZER);
+    // A browser's OPTIONS preflight carries no token; it must reach the CORS mock, not a 401.
+    assert_eq!(auth["AddDefaultAuthorizerToCorsPreflight"], false);
+    let authorizer = &auth["Authorizers"][AUTHORIZER];
+    assert_eq!(authorizer["Identity"]["Header"], "Authorization");
+    assert_eq!(
+        authorizer["UserPoolArn"],
+        yaml("!If [CreateUserPool, !GetAtt UserPool.Arn, !Ref ExistingUserPoolArn]")
+    );
+}
+
+#[test]
+fn gateway_error_answers_carry_the_same_cors_headers_as_the_handlers() {
+    let t = template();
+    let responses = &api(&t)["Properties"]["GatewayResponses"];
+    for kind in ["DEFAULT_4XX", "DEFAULT_5XX"] {
+        let headers = &responses[kind]["ResponseParameters"]["Headers"];
+        assert_eq!(
+            headers["Access-Control-Allow-Origin"],
+            yaml(r#"!Sub "'${AllowedOrigin}'""#),
+            "{kind}'s Access-Control-Allow-Origin"
+        );
+        assert_eq!(
+            headers["Access-Control-Allow-Methods"],
+            format!("'{ALLOW_METHODS}'").as_str(),
+            "{kind}'s Access-Control-Allow-Methods"
+        );
+        assert_eq!(
+            headers["Access-Control-Allow-Headers"],
+            format!("'{ALLOW_HEADERS}'").as_str(),
+            "{kind}'s Access-Control-Allow-Headers"
+        );
+    }
+}
+
+#[test]
+fn the_preflight_allows_the_same_origin_methods_and_headers_as_the_handlers() {
+    let t = template();
+    let cors = &api(&t)["Properties"]["Cors"];
+    assert_eq!(cors["AllowOrigin"], yaml(r#"!Sub "'${AllowedOrigin}'""#));
+    assert_eq!(cors["AllowMethods"], format!("'{ALLOW_METHODS}'").as_str());
+    assert_eq!(cors["AllowHeaders"], format!("'{ALLOW_HEADERS}'").as_str());
+}
+
+#[test]
+fn every_function_is_a_rust_bootstrap_on_al2023_with_json_logs() {
+    let t = template();
+    let globals = &t["Globals"]["Function"];
+    assert_eq!(globals["Runtime"], "provided.al2023");
+    assert_eq!(globals["Handler"], "bootstrap");
+    assert_eq!(globals["Architectures"], yaml("[!Ref Architecture]"));
+    assert_eq!(t["Parameters"]["Architecture"]["Default"], "arm64");
+    assert_eq!(globals["LoggingConfig"]["LogFormat"], "JSON");
+    for (id, function) in functions(&t) {
+        for key in ["Runtime", "Handler", "Architectures", "LoggingConfig"] {
+            assert!(
+                function["Properties"].get(key).is_none(),
+                "{id} overrides the global {key}"
+            );
+        }
+    }
+}
+
+#[test]
+fn each_function_gets_the_configuration_its_code_reads_and_the_client_secret_has_no_default() {
+    let t = template();
+    let secret = &t["Parameters"]["ExistingUserPoolClientSecret"];
+    assert_eq!(secret["NoEcho"], true);
+    assert_eq!(
+        secret["Default"], "",
+        "an empty default means: create the client"
+    );
+    for bin in AUTH_BINARIES {
+        let vars = &function_by_binary(&t, bin)["Properties"]["Environment"]["Variables"];
+        assert_eq!(
+            vars["COGNITO_CLIENT_ID"],
+            yaml("!If [CreateUserPoolClient, !Ref UserPoolClient, !Ref ExistingUserPoolClientId]"),
+            "{bin}'s COGNITO_CLIENT_ID"
+        );
+        assert_eq!(
+            vars["COGNITO_CLIENT_SECRET"],
+            yaml(
+                "!If [CreateUserPoolClient, !GetAtt UserPoolClient.ClientSecret, \
+                 !Ref ExistingUserPoolClientSecret]"
+            ),
+            "{bin}'s COGNITO_CLIENT_SECRET"
+        );
+        assert_eq!(vars["ALLOWED_ORIGIN"], yaml("!Ref AllowedOrigin"), "{bin}");
+    }
+    let vars = &function_by_binary(&t, "books")["Properties"]["Environment"]["Variables"];
+    assert_eq!(vars["BOOKS_TABLE"], yaml("!Ref BooksTable"));
+    assert_eq!(vars["ALLOWED_ORIGIN"], yaml("!Ref AllowedOrigin"));
+    assert!(
+        vars.get("COGNITO_CLIENT_SECRET").is_none(),
+        "books has no use for the client secret"
+    );
+}
+
+#[test]
+fn only_books_gets_iam_permissions_and_only_crud_on_its_own_table() {
+    let t = template();
+    for bin in AUTH_BINARIES {
+        let props = &function_by_binary(&t, bin)["Properties"];
+        // SignUp, ConfirmSignUp and InitiateAuth are app-client calls: no IAM permission needed.
+        for key in ["Policies", "Role"] {
+            assert!(props.get(key).is_none(), "{bin} has {key}");
+        }
+    }
+    let props = &function_by_binary(&t, "books")["Properties"];
+    assert!(props.get("Role").is_none(), "books has its own Role");
+    assert_eq!(
+        props["Policies"],
+        yaml("[DynamoDBCrudPolicy: {TableName: !Ref BooksTable}]")
+    );
+}
+
+#[test]
+fn package_name_reads_the_package_section_only() {
+    let manifest = "[workspace]\nname = \"no\"\n[package]\nversion = \"1\"\nname = \"books\"\n";
+    assert_eq!(package_name(manifest), Some("books"));
+    assert_eq!(package_name("[dependencies]\nname = \"x\"\n"), None);
+}
