@@ -46,6 +46,11 @@ lint-template: venv
 clippy: toolchain
 	cargo clippy --workspace --all-targets -- -D warnings
 
+## The whole API on this machine: moto + the local API Gateway twin. MOTO_PORT / API_PORT move it.
+dev: venv toolchain
+	cargo build -p local-api
+	MOTO_PORT=$(or $(MOTO_PORT),5050) API_PORT=$(or $(API_PORT),3000) ./scripts/dev
+
 ## Includes tests/template.rs, the template's wiring against the workspace and events/.
 unit: venv toolchain
 	cargo test --workspace

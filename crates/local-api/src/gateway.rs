@@ -441,21 +441,7 @@ fn error_type(status: StatusCode) -> &'static str {
 }
 
 fn new_request_id() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let t = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_nanos();
-    format!(
-        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-        (t >> 32) as u32,
-        (t >> 16) as u16,
-        n & 0xfff,
-        (t as u16) & 0xfff,
-        n
-    )
+    uuid::Uuid::new_v4().to_string()
 }
 
 #[cfg(test)]
