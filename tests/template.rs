@@ -187,11 +187,9 @@ fn package_name(manifest: &str) -> Option<&str> {
     for line in manifest.lines().map(str::trim) {
         if line.starts_with('[') {
             in_package = line == "[package]";
-        } else if in_package {
-            if let Some(value) = line.strip_prefix("name") {
-                let value = value.trim_start().strip_prefix('=')?.trim();
-                return value.strip_prefix('"')?.strip_suffix('"');
-            }
+        } else if in_package && let Some(value) = line.strip_prefix("name") {
+            let value = value.trim_start().strip_prefix('=')?.trim();
+            return value.strip_prefix('"')?.strip_suffix('"');
         }
     }
     None
