@@ -16,6 +16,15 @@ use crate::{ApiError, Cors, secret_hash};
 
 /// The longest user name Cognito accepts.
 pub const MAX_USERNAME_CHARS: usize = 128;
+/// The longest password Cognito accepts.
+pub const MAX_PASSWORD_CHARS: usize = 256;
+
+/// A required password field, as sent (never trimmed), within Cognito's length limit.
+pub fn password<'a>(body: &'a crate::JsonObject, field: &'static str) -> Result<&'a str, ApiError> {
+    let password = body.string(field)?;
+    crate::body::check_len(field, password, MAX_PASSWORD_CHARS)?;
+    Ok(password)
+}
 
 /// The app client the functions call Cognito as.
 #[derive(Clone)]

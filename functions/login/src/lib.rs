@@ -1,16 +1,12 @@
 //! `POST /login`: signs in with user name and password (InitiateAuth, USER_PASSWORD_AUTH).
 
-use auth::body::check_len;
-use auth::cognito::unverified_claim;
+use auth::cognito::{password, unverified_claim};
 use auth::{ApiError, CognitoOp, JsonObject, RequestMeta, normalize_username, respond};
 use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
 pub use auth::CognitoState as State;
-
-/// Cognito's limit on a password's length.
-const MAX_PASSWORD_CHARS: usize = 256;
 
 #[tracing::instrument(name = "login", skip_all)]
 pub async fn handle(state: &State, req: Request) -> Result<Response<Body>, auth::Error> {
@@ -22,8 +18,7 @@ pub async fn handle(state: &State, req: Request) -> Result<Response<Body>, auth:
 async fn login(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
     let body = JsonObject::from_request(req)?;
     let username = normalize_username(body.string("username")?)?;
-    let password = body.string("password")?;
-    check_len("password", password, MAX_PASSWORD_CHARS)?;
+    let password = password(&body, "password")?;
 
     let mut tokens = state
         .initiate_auth(

@@ -1,7 +1,7 @@
 //! `POST /register`: creates an account in the Cognito user pool (SignUp).
 
 use auth::body::check_len;
-use auth::cognito::map_error;
+use auth::cognito::{map_error, password};
 use auth::{ApiError, CognitoOp, JsonObject, RequestMeta, normalize_username, respond};
 use aws_sdk_cognitoidentityprovider::config::Config;
 use aws_sdk_cognitoidentityprovider::types::AttributeType;
@@ -11,8 +11,6 @@ use serde::Serialize;
 
 pub use auth::CognitoState as State;
 
-/// Cognito's limit on a password's length.
-const MAX_PASSWORD_CHARS: usize = 256;
 /// The longest e-mail address (RFC 5321 path limit).
 const MAX_EMAIL_CHARS: usize = 254;
 
@@ -26,8 +24,7 @@ struct Registration<'a> {
 impl<'a> Registration<'a> {
     fn parse(body: &'a JsonObject) -> Result<Self, ApiError> {
         let username = normalize_username(body.string("username")?)?;
-        let password = body.string("password")?;
-        check_len("password", password, MAX_PASSWORD_CHARS)?;
+        let password = password(body, "password")?;
         let email = match body.optional_string("email")? {
             Some(email) => Some(parse_email(email)?),
             // An e-mail-like user name doubles as the address the code is sent to.
