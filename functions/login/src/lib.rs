@@ -1,6 +1,7 @@
 //! `POST /login`: signs in with user name and password (InitiateAuth, USER_PASSWORD_AUTH).
 
 use auth::body::check_len;
+use auth::cognito::MAX_PASSWORD_CHARS;
 use auth::cognito::unverified_claim;
 use auth::{ApiError, CognitoOp, JsonObject, RequestMeta, normalize_username, respond};
 use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
@@ -8,9 +9,6 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
 pub use auth::CognitoState as State;
-
-/// Cognito's limit on a password's length.
-const MAX_PASSWORD_CHARS: usize = 256;
 
 #[tracing::instrument(name = "login", skip_all)]
 pub async fn handle(state: &State, req: Request) -> Result<Response<Body>, auth::Error> {

@@ -1,6 +1,7 @@
 //! `POST /register`: creates an account in the Cognito user pool (SignUp).
 
 use auth::body::check_len;
+use auth::cognito::MAX_PASSWORD_CHARS;
 use auth::cognito::map_error;
 use auth::{ApiError, CognitoOp, JsonObject, RequestMeta, normalize_username, respond};
 use aws_sdk_cognitoidentityprovider::config::Config;
@@ -11,8 +12,6 @@ use serde::Serialize;
 
 pub use auth::CognitoState as State;
 
-/// Cognito's limit on a password's length.
-const MAX_PASSWORD_CHARS: usize = 256;
 /// The longest e-mail address (RFC 5321 path limit).
 const MAX_EMAIL_CHARS: usize = 254;
 
