@@ -37,7 +37,12 @@ const ROUTES: &[(&str, &str, &str, Access)] = &[
     ("account", "POST", "/resend_code", Access::Public),
     ("account", "POST", "/forgot_password", Access::Public),
     ("account", "POST", "/reset_password", Access::Public),
-    ("account", "POST", "/change_password", Access::CognitoAccessToken),
+    (
+        "account",
+        "POST",
+        "/change_password",
+        Access::CognitoAccessToken,
+    ),
     ("account", "POST", "/logout", Access::CognitoAccessToken),
     ("account", "GET", "/me", Access::Cognito),
 ];

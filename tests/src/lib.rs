@@ -192,6 +192,16 @@ impl LocalApi {
         self.http.get(self.url(path)).send().await.unwrap()
     }
 
+    /// GET with `authorization` as the `Authorization` header value.
+    pub async fn get_auth(&self, path: &str, authorization: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .header("authorization", authorization)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn post(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
         self.post_text(path, &body.to_string()).await
     }
