@@ -46,10 +46,12 @@ lint-template: venv
 clippy: toolchain
 	cargo clippy --workspace --all-targets -- -D warnings
 
-## The whole API on this machine: moto + the local API Gateway twin. MOTO_PORT / API_PORT move it.
+## The whole API on this machine: moto + the local API Gateway twin, and the demo page (web/) on
+## an origin of its own. MOTO_PORT / API_PORT / WEB_PORT move them; ALLOWED_ORIGIN='*' opens the
+## API to any origin.
 dev: venv toolchain
 	cargo build -p local-api
-	MOTO_PORT=$(or $(MOTO_PORT),5050) API_PORT=$(or $(API_PORT),3000) ./scripts/dev
+	MOTO_PORT=$(or $(MOTO_PORT),5050) API_PORT=$(or $(API_PORT),3000) WEB_PORT=$(or $(WEB_PORT),8080) ./scripts/dev
 
 ## Includes tests/template.rs, the template's wiring against the workspace and events/.
 unit: venv toolchain
