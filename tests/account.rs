@@ -3,59 +3,18 @@
 //! route's authorizer takes. moto lacks ResendConfirmationCode, so `/resend_code` is covered by
 //! the handler's mocked tests only.
 
-use integration_tests::{LocalApi, Moto, TestJwks};
+use integration_tests::{
+    LocalApi, Moto, PASSWORD, TestJwks, json_of, login, register_and_confirm, signed_in,
+};
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "Correct-Horse-9!";
 const NEW_PASSWORD: &str = "Another-Horse-7!";
-
-async fn json_of(res: reqwest::Response) -> (u16, Value) {
-    let status = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
 
 /// The API Gateway authorizer's own refusal, not a handler's.
 async fn assert_gateway_unauthorized(res: reqwest::Response, case: &str) {
     let (status, body) = json_of(res).await;
     assert_eq!(status, 401, "{case}: {body}");
     assert_eq!(body, json!({"message": "Unauthorized"}), "{case}");
-}
-
-async fn register_and_confirm(api: &LocalApi, user: &str) {
-    let (s, b) = json_of(
-        api.post("/register", json!({"username": user, "password": PASSWORD}))
-            .await,
-    )
-    .await;
-    assert_eq!(s, 200, "{b}");
-    let (s, b) = json_of(
-        api.post(
-            "/confirm_user",
-            json!({"username": user, "confirmation_code": "123456"}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(s, 200, "{b}");
-}
-
-async fn login(api: &LocalApi, user: &str, password: &str) -> (u16, Value) {
-    json_of(
-        api.post("/login", json!({"username": user, "password": password}))
-            .await,
-    )
-    .await
-}
-
-async fn signed_in(api: &LocalApi, user: &str) -> Value {
-    register_and_confirm(api, user).await;
-    let (s, tokens) = login(api, user, PASSWORD).await;
-    assert_eq!(s, 200, "{tokens}");
-    tokens
 }
 
 fn bearer(tokens: &Value, kind: &str) -> String {
@@ -262,11 +221,7 @@ async fn scoped_routes_take_only_access_tokens_and_me_only_id_tokens() {
 async fn an_access_token_without_the_scope_or_for_another_client_is_refused_on_scoped_routes() {
     let moto = Moto::start();
     let jwks = TestJwks::start().await;
-    let api = LocalApi::start(&moto, |c| {
-        c.jwks_url = Some(jwks.url.clone());
-        c.issuer = Some(jwks.issuer.clone());
-    })
-    .await;
+    let api = LocalApi::start(&moto, |c| jwks.trusted_by(c)).await;
     let client_id = api.created.client_id.clone();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

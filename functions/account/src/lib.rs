@@ -17,6 +17,8 @@ use auth::claims::Claims;
 use auth::cognito::{MAX_CODE_CHARS, MAX_PASSWORD_CHARS, map_error, map_error_hiding_accounts};
 use auth::http::bearer_token;
 use auth::{ApiError, CognitoOp, JsonObject, RequestMeta, normalize_username, respond};
+use aws_sdk_cognitoidentityprovider::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -88,8 +90,7 @@ fn access_token(req: &Request) -> Result<&str, ApiError> {
 }
 
 async fn resend_code(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
-    let body = JsonObject::from_request(req)?;
-    let username = username(&body)?;
+    let username = username(&JsonObject::from_request(req)?)?;
     let sent = state
         .cognito
         .resend_confirmation_code()
@@ -98,16 +99,11 @@ async fn resend_code(state: &State, req: &Request) -> Result<Response<Body>, Api
         .set_secret_hash(state.app.secret_hash(&username))
         .send()
         .await;
-    if let Err(e) = sent {
-        map_error_hiding_accounts(CognitoOp::ResendCode, e)?;
-    }
-    Ok(message(state, RESEND_MESSAGE))
+    same_answer_for_any_account(state, CognitoOp::ResendCode, sent, RESEND_MESSAGE)
 }
 
 async fn forgot_password(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
-    let body = JsonObject::from_request(req)?;
-    let username = username(&body)?;
-    // Cognito's answer (where the code went, masked) would differ for unknown users: dropped.
+    let username = username(&JsonObject::from_request(req)?)?;
     let sent = state
         .cognito
         .forgot_password()
@@ -116,10 +112,25 @@ async fn forgot_password(state: &State, req: &Request) -> Result<Response<Body>,
         .set_secret_hash(state.app.secret_hash(&username))
         .send()
         .await;
+    same_answer_for_any_account(state, CognitoOp::ForgotPassword, sent, FORGOT_MESSAGE)
+}
+
+/// One answer, `text`, whether the code went out or the account is unknown (or cannot get one).
+/// Cognito's output (where the code went, masked) would tell them apart, so it is dropped.
+fn same_answer_for_any_account<T, E>(
+    state: &State,
+    op: CognitoOp,
+    sent: Result<T, SdkError<E, HttpResponse>>,
+    text: &str,
+) -> Result<Response<Body>, ApiError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    aws_sdk_cognitoidentityprovider::Error: From<E>,
+{
     if let Err(e) = sent {
-        map_error_hiding_accounts(CognitoOp::ForgotPassword, e)?;
+        map_error_hiding_accounts(op, e)?;
     }
-    Ok(message(state, FORGOT_MESSAGE))
+    Ok(message(state, text))
 }
 
 async fn reset_password(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
