@@ -15,7 +15,7 @@ export SAM_CLI_TELEMETRY := 0
 # target cannot be had. Deploy with the same value: --parameter-overrides Architecture=$(ARCH).
 ARCH ?= arm64
 
-.PHONY: help test dev venv toolchain fmt-check clippy unit lint-template build
+.PHONY: help test dev venv toolchain fmt-check clippy unit lint-template build browser-deps
 
 help:
 	@echo "make dev    run the API locally (moto + local API Gateway) and print a curl walk-through"
@@ -46,13 +46,28 @@ lint-template: venv
 clippy: toolchain
 	cargo clippy --workspace --all-targets -- -D warnings
 
-## The whole API on this machine: moto + the local API Gateway twin. MOTO_PORT / API_PORT move it.
+## The whole API on this machine: moto + the local API Gateway twin, and the demo page (web/) on
+## an origin of its own. MOTO_PORT / API_PORT / WEB_PORT move them; ALLOWED_ORIGIN='*' opens the
+## API to any origin.
 dev: venv toolchain
 	cargo build -p local-api
-	MOTO_PORT=$(or $(MOTO_PORT),5050) API_PORT=$(or $(API_PORT),3000) ./scripts/dev
+	MOTO_PORT=$(or $(MOTO_PORT),5050) API_PORT=$(or $(API_PORT),3000) WEB_PORT=$(or $(WEB_PORT),8080) ./scripts/dev
 
-## Includes tests/template.rs, the template's wiring against the workspace and events/.
-unit: venv toolchain
+## The browser test's tools: Debian's chromium (apt-get, as root or through sudo) and
+## playwright-core from tests/browser/package-lock.json (npm ci; it never downloads a browser).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser-deps: $(CHROMIUM) tests/browser/node_modules/.package-lock.json
+$(CHROMIUM):
+	$(SUDO) apt-get update
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends chromium
+tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
+	cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+	touch $@
+
+## Includes tests/template.rs, the template's wiring against the workspace and events/, and
+## tests/browser.rs, the demo page in Chromium.
+unit: venv toolchain browser-deps
 	cargo test --workspace
 
 test: fmt-check lint-template clippy unit

@@ -4,10 +4,8 @@
 
 use std::collections::HashMap;
 
-use integration_tests::{LocalApi, Moto, TestJwks};
+use integration_tests::{LocalApi, Moto, PASSWORD, TestJwks, json_of, signed_in};
 use serde_json::{Value, json};
-
-const PASSWORD: &str = "Correct-Horse-9!";
 
 /// Every answer, the gateway's own included, carries the CORS headers.
 fn assert_cors(res: &reqwest::Response) {
@@ -24,46 +22,11 @@ fn assert_cors(res: &reqwest::Response) {
     }
 }
 
-async fn json_of(res: reqwest::Response) -> (u16, Value) {
-    let status = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
 async fn assert_unauthorized(res: reqwest::Response, case: &str) {
     assert_cors(&res);
     let (status, body) = json_of(res).await;
     assert_eq!(status, 401, "{case}: {body}");
     assert_eq!(body, json!({"message": "Unauthorized"}), "{case}");
-}
-
-/// Registers, confirms and signs in `user`; returns /login's answer.
-async fn signed_in(api: &LocalApi, user: &str) -> Value {
-    let (s, b) = json_of(
-        api.post("/register", json!({"username": user, "password": PASSWORD}))
-            .await,
-    )
-    .await;
-    assert_eq!(s, 200, "{b}");
-    let (s, b) = json_of(
-        api.post(
-            "/confirm_user",
-            json!({"username": user, "confirmation_code": "123456"}),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(s, 200, "{b}");
-    let (s, b) = json_of(
-        api.post("/login", json!({"username": user, "password": PASSWORD}))
-            .await,
-    )
-    .await;
-    assert_eq!(s, 200, "{b}");
-    b
 }
 
 fn book(name: &str) -> Value {
@@ -171,11 +134,7 @@ async fn the_authorizer_refuses_missing_garbage_tampered_and_access_tokens() {
 async fn an_expired_token_signed_by_the_pools_key_is_refused_and_a_fresh_one_accepted() {
     let moto = Moto::start();
     let jwks = TestJwks::start().await;
-    let api = LocalApi::start(&moto, |c| {
-        c.jwks_url = Some(jwks.url.clone());
-        c.issuer = Some(jwks.issuer.clone());
-    })
-    .await;
+    let api = LocalApi::start(&moto, |c| jwks.trusted_by(c)).await;
     let client_id = api.created.client_id.clone();
 
     let expired = jwks.sign_id_token(&client_id, -60);

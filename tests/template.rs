@@ -16,8 +16,11 @@ use serde_yaml::{Mapping, Value};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Access {
     Public,
-    /// Needs a token the Cognito user pool authorizer accepts.
+    /// Needs a token the Cognito user pool authorizer accepts: an id token.
     Cognito,
+    /// Needs an access token with the `aws.cognito.signin.user.admin` scope, which the function
+    /// passes on to Cognito.
+    CognitoAccessToken,
 }
 
 /// The routes the README and the books issue promise: (binary, method, path, access).
@@ -31,9 +34,22 @@ const ROUTES: &[(&str, &str, &str, Access)] = &[
     ("books", "POST", "/books", Access::Cognito),
     ("books", "PUT", "/books/{id}", Access::Cognito),
     ("books", "DELETE", "/books/{id}", Access::Cognito),
+    ("account", "POST", "/resend_code", Access::Public),
+    ("account", "POST", "/forgot_password", Access::Public),
+    ("account", "POST", "/reset_password", Access::Public),
+    (
+        "account",
+        "POST",
+        "/change_password",
+        Access::CognitoAccessToken,
+    ),
+    ("account", "POST", "/logout", Access::CognitoAccessToken),
+    ("account", "GET", "/me", Access::Cognito),
 ];
 
 const AUTH_BINARIES: &[&str] = &["register", "confirm", "login", "refresh"];
+/// The functions that call Cognito as the app client.
+const COGNITO_BINARIES: &[&str] = &["register", "confirm", "login", "refresh", "account"];
 
 /// The one authorizer the template defines.
 const AUTHORIZER: &str = "CognitoAuthorizer";
@@ -136,8 +152,17 @@ fn routes(t: &Value) -> Vec<Route> {
                 Some(name) => Some(name),
                 None => default,
             };
+            let scopes = props["Auth"]["AuthorizationScopes"].as_sequence();
             let access = match authorizer {
                 None => Access::Public,
+                Some(AUTHORIZER) if scopes.is_some() => {
+                    assert_eq!(
+                        props["Auth"]["AuthorizationScopes"],
+                        yaml("[aws.cognito.signin.user.admin]"),
+                        "{what}: the one scope Cognito's own user APIs need"
+                    );
+                    Access::CognitoAccessToken
+                }
                 Some(AUTHORIZER) => Access::Cognito,
                 Some(other) => panic!("{what} uses the unknown authorizer {other}"),
             };
@@ -363,7 +388,7 @@ fn each_function_gets_the_configuration_its_code_reads_and_the_client_secret_has
         secret["Default"], "",
         "an empty default means: create the client"
     );
-    for bin in AUTH_BINARIES {
+    for bin in COGNITO_BINARIES {
         let vars = &function_by_binary(&t, bin)["Properties"]["Environment"]["Variables"];
         assert_eq!(
             vars["COGNITO_CLIENT_ID"],
@@ -392,9 +417,11 @@ fn each_function_gets_the_configuration_its_code_reads_and_the_client_secret_has
 #[test]
 fn only_books_gets_iam_permissions_and_only_crud_on_its_own_table() {
     let t = template();
-    for bin in AUTH_BINARIES {
+    for bin in COGNITO_BINARIES {
         let props = &function_by_binary(&t, bin)["Properties"];
-        // SignUp, ConfirmSignUp and InitiateAuth are app-client calls: no IAM permission needed.
+        // SignUp, ConfirmSignUp, InitiateAuth, ResendConfirmationCode, ForgotPassword and
+        // ConfirmForgotPassword are app-client calls, and ChangePassword and GlobalSignOut are
+        // authorized by the user's access token: no IAM permission needed.
         for key in ["Policies", "Role"] {
             assert!(props.get(key).is_none(), "{bin} has {key}");
         }

@@ -192,6 +192,16 @@ impl LocalApi {
         self.http.get(self.url(path)).send().await.unwrap()
     }
 
+    /// GET with `authorization` as the `Authorization` header value.
+    pub async fn get_auth(&self, path: &str, authorization: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .header("authorization", authorization)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn post(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
         self.post_text(path, &body.to_string()).await
     }
@@ -292,6 +302,13 @@ impl TestJwks {
         }
     }
 
+    /// Makes the local API trust this key (and issuer) instead of the pool's: for
+    /// [`LocalApi::start`]'s `configure`.
+    pub fn trusted_by(&self, config: &mut local_api::Config) {
+        config.jwks_url = Some(self.url.clone());
+        config.issuer = Some(self.issuer.clone());
+    }
+
     /// An id token for `client_id` expiring `expires_in` seconds from now (negative: expired).
     pub fn sign_id_token(&self, client_id: &str, expires_in: i64) -> String {
         let now = std::time::SystemTime::now()
@@ -319,4 +336,41 @@ pub async fn create_books_table(client: &aws_sdk_dynamodb::Client, name: &str) {
     local_api::bootstrap::create_table(&template(), client, name)
         .await
         .expect("create the books table");
+}
+
+/// The password the end-to-end tests register with; the pool's policy accepts it.
+pub const PASSWORD: &str = "Correct-Horse-9!";
+
+/// Status and body of an answer; a body that is not JSON becomes a JSON string.
+pub async fn json_of(res: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    )
+}
+
+/// Registers `user` with [`PASSWORD`] and confirms the account (moto takes any code).
+pub async fn register_and_confirm(api: &LocalApi, user: &str) {
+    let body = serde_json::json!({"username": user, "password": PASSWORD});
+    let (s, b) = json_of(api.post("/register", body).await).await;
+    assert_eq!(s, 200, "{b}");
+    let body = serde_json::json!({"username": user, "confirmation_code": "123456"});
+    let (s, b) = json_of(api.post("/confirm_user", body).await).await;
+    assert_eq!(s, 200, "{b}");
+}
+
+/// `/login`'s status and answer.
+pub async fn login(api: &LocalApi, user: &str, password: &str) -> (u16, serde_json::Value) {
+    let body = serde_json::json!({"username": user, "password": password});
+    json_of(api.post("/login", body).await).await
+}
+
+/// Registers, confirms and signs in `user`; returns /login's answer.
+pub async fn signed_in(api: &LocalApi, user: &str) -> serde_json::Value {
+    register_and_confirm(api, user).await;
+    let (s, tokens) = login(api, user, PASSWORD).await;
+    assert_eq!(s, 200, "{tokens}");
+    tokens
 }

@@ -25,6 +25,8 @@ pub fn password<'a>(body: &'a crate::JsonObject, field: &'static str) -> Result<
     crate::body::check_len(field, password, MAX_PASSWORD_CHARS)?;
     Ok(password)
 }
+/// Cognito's limit on a confirmation code's length.
+pub const MAX_CODE_CHARS: usize = 2048;
 
 /// The app client the functions call Cognito as.
 #[derive(Clone)]
@@ -148,6 +150,24 @@ pub enum CognitoOp {
     ConfirmSignUp,
     Login,
     Refresh,
+    /// ResendConfirmationCode (`/resend_code`).
+    ResendCode,
+    /// ForgotPassword (`/forgot_password`).
+    ForgotPassword,
+    /// ConfirmForgotPassword (`/reset_password`).
+    ResetPassword,
+    /// ChangePassword, with the caller's access token.
+    ChangePassword,
+    /// GlobalSignOut, with the caller's access token.
+    SignOut,
+}
+
+impl CognitoOp {
+    /// The routes that answer the same whether or not the account exists: anyone may call them
+    /// with any user name, so their answer must not tell which names are taken.
+    pub fn hides_accounts(self) -> bool {
+        matches!(self, CognitoOp::ResendCode | CognitoOp::ForgotPassword)
+    }
 }
 
 /// Maps a failed Cognito call to the API's answer. Transport failures are 503 (504 for
@@ -160,6 +180,36 @@ where
     match crate::sdk::service_error("Cognito", &op, err) {
         Ok(service_err) => map_service_error(op, CognitoError::from(service_err)),
         Err(transport) => transport,
+    }
+}
+
+/// For the routes of [`CognitoOp::hides_accounts`]: the refusals that depend on the account
+/// (unknown, already confirmed, no verified e-mail, disabled) become `Ok(())`, the same answer a
+/// real delivery gets; everything else (throttling, an unreachable Cognito) maps as
+/// [`map_error`] does. Cognito's own PreventUserExistenceErrors covers only the unknown user.
+pub fn map_error_hiding_accounts<E>(
+    op: CognitoOp,
+    err: SdkError<E, HttpResponse>,
+) -> Result<(), ApiError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    CognitoError: From<E>,
+{
+    debug_assert!(op.hides_accounts(), "{op:?} does not hide accounts");
+    let err = CognitoError::from(crate::sdk::service_error("Cognito", &op, err)?);
+    match err {
+        CognitoError::UserNotFoundException(_)
+        | CognitoError::InvalidParameterException(_)
+        | CognitoError::NotAuthorizedException(_) => {
+            // Logged, so a misconfigured client (a wrong secret is NotAuthorized too) shows up.
+            tracing::warn!(
+                ?op,
+                cognito_error = err.code().unwrap_or("unknown"),
+                "Cognito refused the call; answered as a success so as not to reveal the account"
+            );
+            Ok(())
+        }
+        other => Err(map_service_error(op, other)),
     }
 }
 
@@ -189,7 +239,9 @@ pub fn map_service_error(op: CognitoOp, err: CognitoError) -> ApiError {
             CognitoOp::Refresh => ApiError::InvalidRefreshToken,
             // An unknown user answers like a wrong code, as Cognito does with
             // PreventUserExistenceErrors.
-            CognitoOp::ConfirmSignUp if matches!(err, E::UserNotFoundException(_)) => {
+            CognitoOp::ConfirmSignUp | CognitoOp::ResetPassword
+                if matches!(err, E::UserNotFoundException(_)) =>
+            {
                 ApiError::CodeMismatch
             }
             _ => ApiError::NotAuthorized,

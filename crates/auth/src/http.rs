@@ -107,6 +107,28 @@ impl Cors {
 #[error("ALLOWED_ORIGIN {0:?} is not a valid header value")]
 pub struct InvalidOrigin(String);
 
+/// The token in an `Authorization` header value: `Bearer <token>` or the raw token, as the
+/// Cognito authorizer accepts both.
+pub fn bearer(header: &str) -> Option<&str> {
+    let header = header.trim();
+    let token = match header.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        Some(_) => return None,
+        None if header.eq_ignore_ascii_case("bearer") => return None,
+        None => header,
+    };
+    (!token.is_empty()).then_some(token)
+}
+
+/// The token of the request's `Authorization` header: on a route with `AuthorizationScopes`,
+/// the access token the authorizer just accepted.
+pub fn bearer_token(req: &Request) -> Option<&str> {
+    req.headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer)
+}
+
 /// What the logs and error bodies say about a request: its id and route. Never its body.
 #[derive(Debug, Clone)]
 pub struct RequestMeta {
@@ -211,6 +233,16 @@ mod tests {
         assert_eq!(body["error"]["code"], "too_many_requests");
         assert!(body["error"]["message"].is_string());
         assert_eq!(body["request_id"], "req-1");
+    }
+
+    #[test]
+    fn bearer_or_raw_tokens_are_accepted_and_other_schemes_are_not() {
+        assert_eq!(bearer("Bearer abc"), Some("abc"));
+        assert_eq!(bearer("bearer   abc "), Some("abc"));
+        assert_eq!(bearer("abc"), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("Bearer "), None);
+        assert_eq!(bearer(""), None);
     }
 
     #[test]

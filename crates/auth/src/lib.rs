@@ -2,6 +2,7 @@
 //! the one API error type, JSON + CORS responses, and request-body parsing.
 
 pub mod body;
+pub mod claims;
 pub mod cognito;
 pub mod error;
 pub mod http;

@@ -121,7 +121,8 @@ impl Authorizer {
         header: Option<&str>,
         required: &Required,
     ) -> Result<Map<String, Value>, Rejected> {
-        let token = bearer(header.ok_or(Rejected::Missing)?).ok_or(Rejected::Missing)?;
+        let token =
+            auth::http::bearer(header.ok_or(Rejected::Missing)?).ok_or(Rejected::Missing)?;
         let head = jsonwebtoken::decode_header(token).map_err(|_| Rejected::Malformed)?;
         // Only RS256: `none`, HS256 signed with the public key and friends go no further.
         if head.alg != Algorithm::RS256 {
@@ -226,18 +227,6 @@ impl Authorizer {
     }
 }
 
-/// `Bearer <token>` or a raw token, as the Cognito authorizer accepts both.
-fn bearer(header: &str) -> Option<&str> {
-    let header = header.trim();
-    let token = match header.split_once(' ') {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
-        Some(_) => return None,
-        None if header.eq_ignore_ascii_case("bearer") => return None,
-        None => header,
-    };
-    (!token.is_empty()).then_some(token)
-}
-
 /// API Gateway REST passes every claim as a string; lists (`cognito:groups`) comma-separated.
 fn stringify_claims(claims: Map<String, Value>) -> Map<String, Value> {
     claims
@@ -274,16 +263,6 @@ impl KindName for jsonwebtoken::errors::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bearer_or_raw_tokens_are_accepted_and_other_schemes_are_not() {
-        assert_eq!(bearer("Bearer abc"), Some("abc"));
-        assert_eq!(bearer("bearer   abc "), Some("abc"));
-        assert_eq!(bearer("abc"), Some("abc"));
-        assert_eq!(bearer("Basic abc"), None);
-        assert_eq!(bearer("Bearer "), None);
-        assert_eq!(bearer(""), None);
-    }
 
     #[test]
     fn claims_become_strings_and_groups_a_comma_separated_list() {

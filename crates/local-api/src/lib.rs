@@ -83,7 +83,8 @@ pub fn handlers(
         ("register".to_owned(), handler!(register, cognito.clone())),
         ("confirm".to_owned(), handler!(confirm, cognito.clone())),
         ("login".to_owned(), handler!(login, cognito.clone())),
-        ("refresh".to_owned(), handler!(refresh, cognito)),
+        ("refresh".to_owned(), handler!(refresh, cognito.clone())),
+        ("account".to_owned(), handler!(account, cognito)),
         (
             "books".to_owned(),
             handler!(

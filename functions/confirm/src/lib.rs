@@ -1,15 +1,13 @@
 //! `POST /confirm_user`: confirms an account with the code Cognito sent (ConfirmSignUp).
 
 use auth::body::check_len;
+use auth::cognito::MAX_CODE_CHARS;
 use auth::cognito::map_error;
 use auth::{ApiError, CognitoOp, JsonObject, RequestMeta, normalize_username, respond};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
 pub use auth::CognitoState as State;
-
-/// Cognito's limit on a confirmation code's length.
-const MAX_CODE_CHARS: usize = 2048;
 
 #[tracing::instrument(name = "confirm", skip_all)]
 pub async fn handle(state: &State, req: Request) -> Result<Response<Body>, auth::Error> {

@@ -1,0 +1,500 @@
+use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_cognitoidentityprovider::operation::change_password::{
+    ChangePasswordError, ChangePasswordOutput,
+};
+use aws_sdk_cognitoidentityprovider::operation::confirm_forgot_password::{
+    ConfirmForgotPasswordError, ConfirmForgotPasswordOutput,
+};
+use aws_sdk_cognitoidentityprovider::operation::forgot_password::{
+    ForgotPasswordError, ForgotPasswordOutput,
+};
+use aws_sdk_cognitoidentityprovider::operation::global_sign_out::{
+    GlobalSignOutError, GlobalSignOutOutput,
+};
+use aws_sdk_cognitoidentityprovider::operation::resend_confirmation_code::{
+    ResendConfirmationCodeError, ResendConfirmationCodeOutput,
+};
+use aws_sdk_cognitoidentityprovider::types::CodeDeliveryDetailsType;
+use aws_sdk_cognitoidentityprovider::types::error::{
+    CodeMismatchException, ExpiredCodeException, InvalidParameterException,
+    InvalidPasswordException, LimitExceededException, NotAuthorizedException,
+    TooManyRequestsException, UserNotFoundException,
+};
+use aws_smithy_mocks::{Rule, mock};
+use serde_json::{Value, json};
+use test_support::*;
+
+use super::{FORGOT_MESSAGE, RESEND_MESSAGE, handle};
+
+/// The access token in the change_password and logout events.
+const ACCESS_TOKEN: &str =
+    "eyJraWQiOiJ0ZXN0IiwiYWxnIjoiUlMyNTYifQ.eyJ0b2tlbl91c2UiOiJhY2Nlc3MifQ.c2lnbmF0dXJl";
+
+async fn call(
+    rules: &[&Rule],
+    req: lambda_http::Request,
+) -> lambda_http::Response<lambda_http::Body> {
+    handle(&cognito_state(rules), req).await.unwrap()
+}
+
+fn assert_message(res: &lambda_http::Response<lambda_http::Body>, text: &str) {
+    assert_eq!(res.status(), 200, "body: {:?}", res.body());
+    assert_json_with_cors(res);
+    assert_eq!(body_json(res)["message"], text);
+}
+
+// ---------------------------------------------------------------- /resend_code
+
+fn delivered() -> ResendConfirmationCodeOutput {
+    ResendConfirmationCodeOutput::builder()
+        .code_delivery_details(
+            CodeDeliveryDetailsType::builder()
+                .destination("a***@e***")
+                .build(),
+        )
+        .build()
+}
+
+#[tokio::test]
+async fn resend_code_sends_the_normalised_username_with_its_secret_hash() {
+    let rule = mock!(Client::resend_confirmation_code)
+        .match_requests(|r| {
+            r.client_id() == Some(CLIENT_ID)
+                && r.username() == Some("alice@example.com")
+                && r.secret_hash() == Some(&expected_hash("alice@example.com"))
+        })
+        .then_output(delivered);
+    let req = request_with_json(
+        "account_resend_code",
+        json!({"username": " Alice@Example.com "}),
+    );
+    let res = call(&[&rule], req).await;
+    assert_message(&res, RESEND_MESSAGE);
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn resend_code_answers_the_same_for_unknown_confirmed_and_disabled_accounts() {
+    let ok = mock!(Client::resend_confirmation_code).then_output(delivered);
+    let delivered_res = call(&[&ok], request("account_resend_code")).await;
+    let cases: Vec<fn() -> ResendConfirmationCodeError> = vec![
+        || {
+            ResendConfirmationCodeError::UserNotFoundException(
+                UserNotFoundException::builder().build(),
+            )
+        },
+        // "User is already confirmed."
+        || {
+            ResendConfirmationCodeError::InvalidParameterException(
+                InvalidParameterException::builder().build(),
+            )
+        },
+        // "User is disabled."
+        || {
+            ResendConfirmationCodeError::NotAuthorizedException(
+                NotAuthorizedException::builder().build(),
+            )
+        },
+    ];
+    for error in cases {
+        let rule = mock!(Client::resend_confirmation_code).then_error(error);
+        let res = call(&[&rule], request("account_resend_code")).await;
+        assert_eq!(res.status(), delivered_res.status());
+        assert_eq!(
+            res.body(),
+            delivered_res.body(),
+            "the same body, byte for byte"
+        );
+        assert_eq!(rule.num_calls(), 1);
+    }
+}
+
+#[tokio::test]
+async fn resend_code_throttling_is_429_whoever_asks() {
+    let rule = mock!(Client::resend_confirmation_code).then_error(|| {
+        ResendConfirmationCodeError::LimitExceededException(
+            LimitExceededException::builder().build(),
+        )
+    });
+    let res = call(&[&rule], request("account_resend_code")).await;
+    assert_error(&res, 429, "too_many_requests");
+    assert!(res.headers().contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn resend_code_rejects_malformed_bodies_without_calling_cognito() {
+    let rule = mock!(Client::resend_confirmation_code).then_output(delivered);
+    let state = cognito_state(&[&rule]);
+    assert_rejects_malformed_bodies("account_resend_code", |req| handle(&state, req)).await;
+    assert_eq!(rule.num_calls(), 0);
+}
+
+// ---------------------------------------------------------------- /forgot_password
+
+#[tokio::test]
+async fn forgot_password_sends_the_secret_hash_and_never_returns_where_the_code_went() {
+    let rule = mock!(Client::forgot_password)
+        .match_requests(|r| {
+            r.client_id() == Some(CLIENT_ID)
+                && r.username() == Some("alice@example.com")
+                && r.secret_hash() == Some(&expected_hash("alice@example.com"))
+        })
+        .then_output(|| {
+            ForgotPasswordOutput::builder()
+                .code_delivery_details(
+                    CodeDeliveryDetailsType::builder()
+                        .destination("a***@e***")
+                        .build(),
+                )
+                .build()
+        });
+    let res = call(&[&rule], request("account_forgot_password")).await;
+    assert_message(&res, FORGOT_MESSAGE);
+    let body = body_json(&res);
+    assert_eq!(
+        body.as_object().unwrap().len(),
+        1,
+        "only the message: {body}"
+    );
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn forgot_password_answers_the_same_for_accounts_that_do_not_exist_or_cannot_reset() {
+    let ok = mock!(Client::forgot_password).then_output(|| ForgotPasswordOutput::builder().build());
+    let expected = call(&[&ok], request("account_forgot_password")).await;
+    let cases: Vec<fn() -> ForgotPasswordError> = vec![
+        || ForgotPasswordError::UserNotFoundException(UserNotFoundException::builder().build()),
+        // No verified e-mail to send the code to.
+        || {
+            ForgotPasswordError::InvalidParameterException(
+                InvalidParameterException::builder().build(),
+            )
+        },
+        || ForgotPasswordError::NotAuthorizedException(NotAuthorizedException::builder().build()),
+    ];
+    for error in cases {
+        let rule = mock!(Client::forgot_password).then_error(error);
+        let res = call(&[&rule], request("account_forgot_password")).await;
+        assert_eq!(res.status(), expected.status());
+        assert_eq!(res.body(), expected.body());
+    }
+}
+
+#[tokio::test]
+async fn forgot_password_limits_are_429() {
+    let cases: Vec<fn() -> ForgotPasswordError> = vec![
+        || ForgotPasswordError::LimitExceededException(LimitExceededException::builder().build()),
+        || {
+            ForgotPasswordError::TooManyRequestsException(
+                TooManyRequestsException::builder().build(),
+            )
+        },
+    ];
+    for error in cases {
+        let rule = mock!(Client::forgot_password).then_error(error);
+        let res = call(&[&rule], request("account_forgot_password")).await;
+        assert_error(&res, 429, "too_many_requests");
+    }
+}
+
+#[tokio::test]
+async fn forgot_password_rejects_malformed_bodies_without_calling_cognito() {
+    let rule =
+        mock!(Client::forgot_password).then_output(|| ForgotPasswordOutput::builder().build());
+    let state = cognito_state(&[&rule]);
+    assert_rejects_malformed_bodies("account_forgot_password", |req| handle(&state, req)).await;
+    assert_eq!(rule.num_calls(), 0);
+}
+
+// ---------------------------------------------------------------- /reset_password
+
+#[tokio::test]
+async fn reset_password_sends_code_password_and_secret_hash() {
+    let rule = mock!(Client::confirm_forgot_password)
+        .match_requests(|r| {
+            r.username() == Some("alice@example.com")
+                && r.confirmation_code() == Some("123456")
+                && r.password() == Some("Another-Horse-7!")
+                && r.secret_hash() == Some(&expected_hash("alice@example.com"))
+        })
+        .then_output(|| ConfirmForgotPasswordOutput::builder().build());
+    let res = call(&[&rule], request("account_reset_password")).await;
+    assert_eq!(res.status(), 200);
+    assert_json_with_cors(&res);
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn reset_password_refusals_map_to_their_status_and_code() {
+    let cases: Vec<ErrorCase<ConfirmForgotPasswordError>> = vec![
+        (
+            || {
+                ConfirmForgotPasswordError::CodeMismatchException(
+                    CodeMismatchException::builder().build(),
+                )
+            },
+            400,
+            "code_mismatch",
+        ),
+        (
+            || {
+                ConfirmForgotPasswordError::ExpiredCodeException(
+                    ExpiredCodeException::builder().build(),
+                )
+            },
+            400,
+            "expired_code",
+        ),
+        (
+            || {
+                ConfirmForgotPasswordError::InvalidPasswordException(
+                    InvalidPasswordException::builder()
+                        .message("Password does not conform to policy")
+                        .build(),
+                )
+            },
+            400,
+            "invalid_password",
+        ),
+        // An unknown user answers like a wrong code.
+        (
+            || {
+                ConfirmForgotPasswordError::UserNotFoundException(
+                    UserNotFoundException::builder().build(),
+                )
+            },
+            400,
+            "code_mismatch",
+        ),
+        (
+            || {
+                ConfirmForgotPasswordError::LimitExceededException(
+                    LimitExceededException::builder().build(),
+                )
+            },
+            429,
+            "too_many_requests",
+        ),
+        (
+            || {
+                ConfirmForgotPasswordError::NotAuthorizedException(
+                    NotAuthorizedException::builder().build(),
+                )
+            },
+            401,
+            "not_authorized",
+        ),
+    ];
+    for (error, status, code) in cases {
+        let rule = mock!(Client::confirm_forgot_password).then_error(error);
+        let res = call(&[&rule], request("account_reset_password")).await;
+        assert_error(&res, status, code);
+    }
+}
+
+#[tokio::test]
+async fn reset_password_needs_every_field() {
+    let rule = mock!(Client::confirm_forgot_password)
+        .then_output(|| ConfirmForgotPasswordOutput::builder().build());
+    let state = cognito_state(&[&rule]);
+    for (body, code) in [
+        (
+            json!({"username": "a", "confirmation_code": "1"}),
+            "missing_field",
+        ),
+        (
+            json!({"username": "a", "new_password": "p"}),
+            "missing_field",
+        ),
+        (
+            json!({"confirmation_code": "1", "new_password": "p"}),
+            "missing_field",
+        ),
+        (
+            json!({"username": "a", "confirmation_code": "1", "new_password": 7}),
+            "invalid_type",
+        ),
+        (
+            json!({"username": "a", "confirmation_code": "1", "new_password": "p".repeat(257)}),
+            "invalid_field",
+        ),
+    ] {
+        let res = handle(&state, request_with_json("account_reset_password", body))
+            .await
+            .unwrap();
+        assert_error(&res, 400, code);
+    }
+    assert_eq!(rule.num_calls(), 0);
+}
+
+// ---------------------------------------------------------------- /change_password
+
+#[tokio::test]
+async fn change_password_passes_the_callers_access_token_to_cognito() {
+    let rule = mock!(Client::change_password)
+        .match_requests(|r| {
+            r.access_token() == Some(ACCESS_TOKEN)
+                && r.previous_password() == Some("Correct-Horse-9!")
+                && r.proposed_password() == Some("Another-Horse-7!")
+        })
+        .then_output(|| ChangePasswordOutput::builder().build());
+    let res = call(&[&rule], request("account_change_password")).await;
+    assert_eq!(res.status(), 200);
+    assert_json_with_cors(&res);
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn change_password_refusals_map_to_their_status_and_code() {
+    let cases: Vec<ErrorCase<ChangePasswordError>> = vec![
+        // A wrong previous password, or a revoked token.
+        (
+            || {
+                ChangePasswordError::NotAuthorizedException(
+                    NotAuthorizedException::builder().build(),
+                )
+            },
+            401,
+            "not_authorized",
+        ),
+        (
+            || {
+                ChangePasswordError::InvalidPasswordException(
+                    InvalidPasswordException::builder().build(),
+                )
+            },
+            400,
+            "invalid_password",
+        ),
+        (
+            || {
+                ChangePasswordError::LimitExceededException(
+                    LimitExceededException::builder().build(),
+                )
+            },
+            429,
+            "too_many_requests",
+        ),
+    ];
+    for (error, status, code) in cases {
+        let rule = mock!(Client::change_password).then_error(error);
+        let res = call(&[&rule], request("account_change_password")).await;
+        assert_error(&res, status, code);
+    }
+}
+
+/// The event `name` without its Authorization header, or without the authorizer's claims.
+fn without(name: &str, what: &str) -> lambda_http::Request {
+    let mut event = event_json(name);
+    match what {
+        "header" => {
+            event["headers"]
+                .as_object_mut()
+                .unwrap()
+                .remove("Authorization");
+            event["multiValueHeaders"]
+                .as_object_mut()
+                .unwrap()
+                .remove("Authorization");
+        }
+        _ => event["requestContext"]
+            .as_object_mut()
+            .unwrap()
+            .remove("authorizer")
+            .map(|_: Value| ())
+            .unwrap(),
+    }
+    to_request(&event)
+}
+
+#[tokio::test]
+async fn the_token_routes_are_401_without_a_token_or_without_the_authorizer() {
+    let change =
+        mock!(Client::change_password).then_output(|| ChangePasswordOutput::builder().build());
+    let sign_out =
+        mock!(Client::global_sign_out).then_output(|| GlobalSignOutOutput::builder().build());
+    let state = cognito_state(&[&change, &sign_out]);
+    for event in ["account_change_password", "account_logout"] {
+        for what in ["header", "authorizer"] {
+            let res = handle(&state, without(event, what)).await.unwrap();
+            assert_error(&res, 401, "unauthorized");
+        }
+    }
+    assert_eq!(change.num_calls() + sign_out.num_calls(), 0);
+}
+
+// ---------------------------------------------------------------- /logout
+
+#[tokio::test]
+async fn logout_signs_the_access_token_out_globally() {
+    let rule = mock!(Client::global_sign_out)
+        .match_requests(|r| r.access_token() == Some(ACCESS_TOKEN))
+        .then_output(|| GlobalSignOutOutput::builder().build());
+    let res = call(&[&rule], request("account_logout")).await;
+    assert_eq!(res.status(), 200);
+    assert_json_with_cors(&res);
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn logout_with_a_revoked_token_is_401_and_throttling_429() {
+    let cases: Vec<ErrorCase<GlobalSignOutError>> = vec![
+        (
+            || {
+                GlobalSignOutError::NotAuthorizedException(
+                    NotAuthorizedException::builder().build(),
+                )
+            },
+            401,
+            "not_authorized",
+        ),
+        (
+            || {
+                GlobalSignOutError::TooManyRequestsException(
+                    TooManyRequestsException::builder().build(),
+                )
+            },
+            429,
+            "too_many_requests",
+        ),
+    ];
+    for (error, status, code) in cases {
+        let rule = mock!(Client::global_sign_out).then_error(error);
+        let res = call(&[&rule], request("account_logout")).await;
+        assert_error(&res, status, code);
+    }
+}
+
+// ---------------------------------------------------------------- /me
+
+#[tokio::test]
+async fn me_answers_the_callers_claims_without_calling_cognito() {
+    let res = call(&[], request("account_me")).await;
+    assert_eq!(res.status(), 200);
+    assert_json_with_cors(&res);
+    assert_eq!(
+        body_json(&res),
+        json!({
+            "sub": "0f3a9c52-7d4e-4b8a-9e61-2c5b8d1f4a70",
+            "username": "0f3a9c52-7d4e-4b8a-9e61-2c5b8d1f4a70",
+            "email": "alice@example.com",
+            "email_verified": true,
+            "groups": ["editors"],
+        })
+    );
+}
+
+#[tokio::test]
+async fn me_without_the_authorizers_claims_is_401() {
+    let res = call(&[], without("account_me", "authorizer")).await;
+    assert_error(&res, 401, "unauthorized");
+}
+
+#[tokio::test]
+async fn another_method_on_an_account_route_is_405() {
+    let mut event = event_json("account_me");
+    event["httpMethod"] = json!("DELETE");
+    let res = call(&[], to_request(&event)).await;
+    assert_error(&res, 405, "method_not_allowed");
+}

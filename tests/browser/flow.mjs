@@ -1,0 +1,154 @@
+// The demo page in headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core),
+// loaded from one origin against the API on another:
+//   register → confirm → login → /me → a 401 answered by one refresh → create a book → list →
+//   delete → logout, and then the old refresh token is refused.
+// Fails on any console error mentioning CORS, on any page error, and on any failed request.
+//
+// Usage: node flow.mjs <page-url> <api-url> [screenshot.png]
+import { chromium } from "playwright-core";
+
+const [pageUrl, apiUrl, screenshot] = process.argv.slice(2);
+if (!pageUrl || !apiUrl) {
+  console.error("usage: node flow.mjs <page-url> <api-url> [screenshot.png]");
+  process.exit(2);
+}
+if (new URL(pageUrl).origin === new URL(apiUrl).origin) {
+  console.error("the page and the API must be on different origins");
+  process.exit(2);
+}
+
+const STEP_TIMEOUT = 15_000;
+const problems = [];
+let passed = 0;
+
+function step(name) {
+  passed += 1;
+  console.log(`ok ${passed} - ${name}`);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  timeout: 60_000,
+  // Playwright gives each launch a fresh, temporary profile (user data dir).
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+  ],
+});
+
+try {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_TIMEOUT);
+  page.on("console", (msg) => {
+    const text = msg.text();
+    if (/cors|access-control/i.test(text)) problems.push(`CORS console message: ${text}`);
+    else if (msg.type() === "error" && !/status of 401/.test(text)) {
+      // The browser logs every 4xx; the flow provokes exactly one 401 on purpose.
+      problems.push(`console error: ${text}`);
+    }
+  });
+  page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+  page.on("requestfailed", (req) =>
+    problems.push(`request failed: ${req.method()} ${req.url()}: ${req.failure()?.errorText}`),
+  );
+  const apiCalls = [];
+  page.on("request", (req) => {
+    if (req.url().startsWith(apiUrl)) apiCalls.push(`${req.method()} ${new URL(req.url()).pathname}`);
+  });
+
+  await page.goto(`${pageUrl}/?api=${encodeURIComponent(apiUrl)}`);
+  await page.locator("#api-base", { hasText: apiUrl }).waitFor();
+  step("the page loads from its own origin and names the API");
+
+  const user = `browser-${Date.now()}@example.com`;
+  const password = "Correct-Horse-9!";
+  const statusLine = page.locator("#status");
+
+  await page.fill("#register-form [name=username]", user);
+  await page.fill("#register-form [name=password]", password);
+  await page.click("#register-form button");
+  await statusLine.filter({ hasText: /code|confirm/i }).waitFor();
+  step("register");
+
+  // Locally any code confirms (no e-mail is sent).
+  await page.fill("#confirm-form [name=confirmation_code]", "123456");
+  await page.click("#confirm-form button");
+  await statusLine.filter({ hasText: /confirmed/i }).waitFor();
+  step("confirm");
+
+  await page.fill("#login-form [name=password]", password);
+  await page.click("#login-form button");
+  await page.locator("#me [data-field=username]", { hasText: user }).waitFor();
+  step("login, and /me shows the signed-in user");
+
+  // A token the authorizer refuses: the page refreshes once and retries.
+  await page.evaluate(() => sessionStorage.setItem("id_token", "not-a-token"));
+  await page.click("#reload");
+  await statusLine.filter({ hasText: "Reloaded." }).waitFor();
+  const idToken = await page.evaluate(() => sessionStorage.getItem("id_token"));
+  if (!idToken || idToken === "not-a-token") throw new Error("the page did not refresh its token");
+  if (!apiCalls.includes("POST /refresh")) throw new Error("no call to /refresh was made");
+  step("a 401 is answered by one refresh and a retry");
+
+  const title = `A Wizard of Earthsea ${Date.now()}`;
+  await page.fill("#book-form [name=name]", title);
+  await page.fill("#book-form [name=author]", "Ursula K. Le Guin");
+  await page.click("#book-form button");
+  const row = page.locator("#books li", { hasText: title });
+  await row.waitFor();
+  step("create a book, and the list shows it");
+
+  if (screenshot) {
+    await page.screenshot({ path: screenshot, fullPage: true });
+    step(`screenshot of the signed-in page: ${screenshot}`);
+  }
+
+  await row.locator("button.delete").click();
+  await row.waitFor({ state: "detached" });
+  step("delete the book, and the list no longer shows it");
+
+  const refreshToken = await page.evaluate(() => sessionStorage.getItem("refresh_token"));
+  const username = await page.evaluate(() => sessionStorage.getItem("username"));
+  await page.click("#logout");
+  await page.locator("#signed-out").waitFor({ state: "visible" });
+  await statusLine.filter({ hasText: /signed out/i }).waitFor();
+  const left = await page.evaluate(() => sessionStorage.length);
+  if (left !== 0) throw new Error(`${left} items left in sessionStorage after logout`);
+  step("logout clears the session");
+
+  // The refresh token the page held before logout, sent cross-origin from the page.
+  const after = await page.evaluate(
+    async ([api, username, refresh_token]) => {
+      const res = await fetch(`${api}/refresh`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ username, refresh_token }),
+      });
+      return { status: res.status, body: await res.json() };
+    },
+    [apiUrl, username, refreshToken],
+  );
+  if (after.status !== 401 || after.body?.error?.code !== "invalid_refresh_token") {
+    throw new Error(`refresh after logout: ${JSON.stringify(after)}`);
+  }
+  step("after logout, the old refresh token is refused");
+
+  for (const call of ["POST /register", "POST /confirm_user", "POST /login", "GET /me", "POST /books", "DELETE", "POST /logout"]) {
+    if (!apiCalls.some((c) => c.startsWith(call))) throw new Error(`the page never called ${call}`);
+  }
+} catch (e) {
+  problems.push(`flow: ${e.message}`);
+} finally {
+  await browser.close();
+}
+
+for (const p of problems) console.error(`not ok - ${p}`);
+console.log(`${passed} passed, ${problems.length} failed`);
+process.exit(problems.length ? 1 : 0);

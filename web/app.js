@@ -1,0 +1,236 @@
+// The demo page: plain JS, no build step. Every call is a cross-origin fetch to the API, with
+// the token in the Authorization header. Tokens live in sessionStorage (gone when the tab
+// closes); a 401 triggers one refresh and one retry before the page signs out.
+"use strict";
+
+// The API: `?api=http://127.0.0.1:3000` on the page's URL, or the local API's default.
+const API = (new URLSearchParams(location.search).get("api") || "http://127.0.0.1:3000").replace(/\/+$/, "");
+const TOKEN_KEYS = ["id_token", "access_token", "refresh_token", "username"];
+
+const $ = (selector) => document.querySelector(selector);
+
+const tokens = {
+  get: (k) => sessionStorage.getItem(k),
+  save(answer) {
+    for (const k of TOKEN_KEYS) if (answer[k]) sessionStorage.setItem(k, answer[k]);
+  },
+  clear() {
+    for (const k of TOKEN_KEYS) sessionStorage.removeItem(k);
+  },
+};
+
+class ApiError extends Error {
+  constructor(status, body) {
+    const e = body && body.error;
+    super(e ? `${e.code}: ${e.message}` : (body && body.message) || `HTTP ${status}`);
+    this.status = status;
+    this.code = e ? e.code : null;
+  }
+}
+
+async function send(path, { method = "GET", body, token } = {}) {
+  const headers = {};
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers["Authorization"] = `Bearer ${token}`;
+  const res = await fetch(API + path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!res.ok) throw new ApiError(res.status, data);
+  return data;
+}
+
+// Swaps the refresh token for new tokens. False if the API refuses it.
+async function refresh() {
+  const refresh_token = tokens.get("refresh_token");
+  if (!refresh_token) return false;
+  try {
+    tokens.save(await send("/refresh", {
+      method: "POST",
+      body: { username: tokens.get("username"), refresh_token },
+    }));
+    return true;
+  } catch (e) {
+    return false;
+  }
+}
+
+// A call with a token (`kind`: "id_token" or "access_token"). On a 401, one refresh and one
+// retry; if that fails too, the session is over.
+async function authed(path, kind, options = {}) {
+  try {
+    return await send(path, { ...options, token: tokens.get(kind) });
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 401) throw e;
+    if (!(await refresh())) {
+      signedOut("Your session has ended; please sign in again.");
+      throw e;
+    }
+    return await send(path, { ...options, token: tokens.get(kind) });
+  }
+}
+
+function status(text, isError = false) {
+  const el = $("#status");
+  el.textContent = text;
+  el.classList.toggle("error", isError);
+}
+
+function formJson(form) {
+  return Object.fromEntries(new FormData(form).entries());
+}
+
+// Runs a form's action, reporting success or the API's error in the status line.
+function onSubmit(selector, action) {
+  $(selector).addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await action(event.target, formJson(event.target));
+    } catch (e) {
+      status(e.message, true);
+    }
+  });
+}
+
+function showMe(me) {
+  const dl = $("#me");
+  dl.replaceChildren();
+  for (const [label, value] of [
+    ["Username", me.username],
+    ["E-mail", me.email],
+    ["Verified", me.email_verified ? "yes" : "no"],
+    ["Groups", me.groups.length ? me.groups.join(", ") : "none"],
+    ["Sub", me.sub],
+  ]) {
+    const dt = document.createElement("dt");
+    dt.textContent = label;
+    const dd = document.createElement("dd");
+    dd.textContent = value == null ? "—" : value;
+    dd.dataset.field = label.toLowerCase();
+    dl.append(dt, dd);
+  }
+}
+
+async function loadMe() {
+  const me = await authed("/me", "id_token");
+  showMe(me);
+  $("#signed-in").hidden = false;
+  $("#signed-out").hidden = true;
+  return me;
+}
+
+function signedOut(message) {
+  tokens.clear();
+  $("#signed-in").hidden = true;
+  $("#signed-out").hidden = false;
+  $("#me").replaceChildren();
+  if (message) status(message);
+  renderBooks(lastBooks);
+}
+
+let lastBooks = [];
+
+function renderBooks(books) {
+  lastBooks = books;
+  const mine = tokens.get("id_token") ? $("#me [data-field=sub]")?.textContent : null;
+  const list = $("#books");
+  list.replaceChildren();
+  if (!books.length) {
+    const li = document.createElement("li");
+    li.textContent = "No books yet.";
+    list.append(li);
+  }
+  for (const book of books) {
+    const li = document.createElement("li");
+    li.dataset.id = book.id;
+    const text = document.createElement("span");
+    text.innerHTML = "<strong></strong> <span class=meta></span>";
+    text.querySelector("strong").textContent = book.name;
+    text.querySelector(".meta").textContent = `${book.author} · ${book.category} · ${book.price}`;
+    li.append(text);
+    if (mine && book.created_by === mine) {
+      const del = document.createElement("button");
+      del.className = "delete";
+      del.type = "button";
+      del.textContent = "Delete";
+      del.addEventListener("click", () => deleteBook(book).catch((e) => status(e.message, true)));
+      li.append(del);
+    }
+    list.append(li);
+  }
+}
+
+async function loadBooks() {
+  const page = await send("/books?limit=50");
+  renderBooks(page.items || []);
+}
+
+async function deleteBook(book) {
+  await authed(`/books/${encodeURIComponent(book.id)}`, "id_token", { method: "DELETE" });
+  status(`Deleted “${book.name}”.`);
+  await loadBooks();
+}
+
+onSubmit("#register-form", async (form, body) => {
+  const answer = await send("/register", { method: "POST", body });
+  for (const f of ["#confirm-form", "#login-form"]) $(f).username.value = body.username;
+  status(answer.message || "Registered. Check your e-mail for the code.");
+});
+
+onSubmit("#confirm-form", async (form, body) => {
+  const answer = await send("/confirm_user", { method: "POST", body });
+  $("#login-form").username.value = body.username;
+  status(answer.message || "Confirmed.");
+});
+
+onSubmit("#login-form", async (form, body) => {
+  tokens.save(await send("/login", { method: "POST", body }));
+  form.reset();
+  const me = await loadMe();
+  status(`Signed in as ${me.username}.`);
+  await loadBooks();
+});
+
+onSubmit("#book-form", async (form, body) => {
+  const book = await authed("/books", "id_token", { method: "POST", body });
+  form.name.value = "";
+  form.author.value = "";
+  status(`Added “${book.name}”.`);
+  await loadBooks();
+});
+
+$("#logout").addEventListener("click", async () => {
+  try {
+    await authed("/logout", "access_token", { method: "POST", body: {} });
+    signedOut("Signed out on every device.");
+  } catch (e) {
+    status(e.message, true);
+  }
+});
+
+$("#reload").addEventListener("click", async () => {
+  try {
+    if (tokens.get("id_token")) await loadMe();
+    await loadBooks();
+    status("Reloaded.");
+  } catch (e) {
+    status(e.message, true);
+  }
+});
+
+(async function start() {
+  $("#api-base").textContent = API;
+  try {
+    if (tokens.get("id_token")) await loadMe();
+  } catch (e) {
+    status(e.message, true);
+  }
+  try {
+    await loadBooks();
+  } catch (e) {
+    status(`The API at ${API} did not answer: ${e.message}`, true);
+  }
+})();
