@@ -16,6 +16,8 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("the request body is not valid UTF-8")]
     InvalidEncoding,
+    #[error("the request body is marked base64 but is not valid base64")]
+    InvalidBase64,
     #[error("the request body is not valid JSON: {0}")]
     InvalidJson(String),
     #[error("the request body must be a JSON object")]
@@ -93,6 +95,7 @@ impl ApiError {
         match self {
             MissingBody
             | InvalidEncoding
+            | InvalidBase64
             | InvalidJson(_)
             | NotAnObject
             | MissingField(_)
@@ -128,7 +131,7 @@ impl ApiError {
         match self {
             MissingBody => "missing_body",
             PayloadTooLarge { .. } => "payload_too_large",
-            InvalidEncoding => "invalid_encoding",
+            InvalidEncoding | InvalidBase64 => "invalid_encoding",
             InvalidJson(_) => "invalid_json",
             NotAnObject => "body_not_object",
             MissingField(_) => "missing_field",

@@ -5,6 +5,7 @@ pub mod body;
 pub mod cognito;
 pub mod error;
 pub mod http;
+pub mod lambda;
 pub mod sdk;
 pub mod secret;
 
