@@ -14,7 +14,14 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub struct JsonObject(Map<String, Value>);
 
 impl JsonObject {
+    /// The body of `req`, which must be declared `application/json` (a `charset` other than
+    /// UTF-8 is refused too): a form or text post is 415 `unsupported_media_type`, never guessed
+    /// at.
     pub fn from_request(req: &Request) -> Result<Self, ApiError> {
+        let body: &[u8] = req.body();
+        if body.len() <= MAX_BODY_BYTES && !body.trim_ascii().is_empty() {
+            check_content_type(req.headers().get(http::header::CONTENT_TYPE))?;
+        }
         Self::from_body(req.body())
     }
 
@@ -85,6 +92,34 @@ impl JsonObject {
     pub fn into_map(self) -> Map<String, Value> {
         self.0
     }
+}
+
+/// `application/json`, in any case, with parameters; a `charset` must be UTF-8.
+fn check_content_type(value: Option<&http::HeaderValue>) -> Result<(), ApiError> {
+    let value = value
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ApiError::UnsupportedMediaType)?;
+    let mut parts = value.split(';').map(str::trim);
+    let essence = parts.next().unwrap_or_default();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    for param in parts {
+        if let Some((name, charset)) = param.split_once('=')
+            && name.trim().eq_ignore_ascii_case("charset")
+            && !matches!(
+                charset
+                    .trim()
+                    .trim_matches('"')
+                    .to_ascii_lowercase()
+                    .as_str(),
+                "utf-8" | "utf8"
+            )
+        {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+    }
+    Ok(())
 }
 
 /// Checks a string's length in characters, for fields the service bounds.
@@ -197,6 +232,51 @@ mod tests {
             obj.deny_unknown_fields(&["a"]).unwrap_err(),
             ApiError::UnknownField("b".into())
         );
+    }
+
+    fn request(content_type: Option<&str>, body: &str) -> Request {
+        let mut req = http::Request::builder().method("POST").uri("/login");
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        req.body(Body::from(body)).unwrap()
+    }
+
+    #[test]
+    fn a_body_must_be_declared_json_in_utf8() {
+        for ok in [
+            "application/json",
+            "Application/JSON",
+            "application/json; charset=utf-8",
+            "application/json;charset=\"UTF-8\"",
+        ] {
+            assert!(
+                JsonObject::from_request(&request(Some(ok), "{}")).is_ok(),
+                "{ok}"
+            );
+        }
+        for bad in [
+            None,
+            Some("text/plain"),
+            Some("application/x-www-form-urlencoded"),
+            Some("multipart/form-data; boundary=x"),
+            Some("application/jsonx"),
+            Some("application/json; charset=latin1"),
+            Some(""),
+        ] {
+            let err = JsonObject::from_request(&request(bad, "{}")).unwrap_err();
+            assert_eq!(err.code(), "unsupported_media_type", "{bad:?}");
+            assert_eq!(err.status().as_u16(), 415);
+        }
+    }
+
+    #[test]
+    fn a_missing_or_oversized_body_is_told_before_its_content_type() {
+        let err = JsonObject::from_request(&request(Some("text/plain"), "")).unwrap_err();
+        assert_eq!(err, ApiError::MissingBody);
+        let big = "x".repeat(MAX_BODY_BYTES + 1);
+        let err = JsonObject::from_request(&request(None, &big)).unwrap_err();
+        assert_eq!(err.code(), "payload_too_large");
     }
 
     #[test]

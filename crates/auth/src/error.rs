@@ -18,6 +18,8 @@ pub enum ApiError {
     InvalidEncoding,
     #[error("the request body is marked base64 but is not valid base64")]
     InvalidBase64,
+    #[error("the request body must be sent as `content-type: application/json`")]
+    UnsupportedMediaType,
     #[error("the request body is not valid JSON: {0}")]
     InvalidJson(String),
     #[error("the request body must be a JSON object")]
@@ -110,6 +112,7 @@ impl ApiError {
             Forbidden(_) => StatusCode::FORBIDDEN,
             BookExists => StatusCode::CONFLICT,
             PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             InvalidPassword(_) | InvalidParameter(_) | CodeMismatch | ExpiredCode => {
                 StatusCode::BAD_REQUEST
             }
@@ -132,6 +135,7 @@ impl ApiError {
             MissingBody => "missing_body",
             PayloadTooLarge { .. } => "payload_too_large",
             InvalidEncoding | InvalidBase64 => "invalid_encoding",
+            UnsupportedMediaType => "unsupported_media_type",
             InvalidJson(_) => "invalid_json",
             NotAnObject => "body_not_object",
             MissingField(_) => "missing_field",

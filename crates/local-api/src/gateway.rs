@@ -25,7 +25,9 @@ use crate::template::{Route, RouteAuth, Template};
 
 /// A function, as the Lambda runtime calls it: the raw event in, the proxy response out.
 pub type HandlerFn = Arc<
-    dyn Fn(LambdaEvent<LambdaRequest>) -> BoxFuture<'static, Result<ApiGatewayProxyResponse, lambda_http::Error>>
+    dyn Fn(
+            LambdaEvent<LambdaRequest>,
+        ) -> BoxFuture<'static, Result<ApiGatewayProxyResponse, lambda_http::Error>>
         + Send
         + Sync,
 >;
@@ -45,6 +47,11 @@ macro_rules! handler {
         f
     }};
 }
+
+/// Where the local API serves [`OPENAPI`].
+pub const OPENAPI_PATH: &str = "/openapi.yaml";
+/// The API's contract, the repository's `openapi.yaml`.
+pub const OPENAPI: &str = include_str!("../../../openapi.yaml");
 
 /// API Gateway's limit on a request payload.
 const MAX_PAYLOAD: usize = 10 * 1024 * 1024;
@@ -125,6 +132,9 @@ impl Gateway {
     async fn answer(&self, req: http::Request<AxumBody>, peer: SocketAddr) -> AxumResponse {
         let (parts, body) = req.into_parts();
         let path = self.strip_stage(parts.uri.path()).to_owned();
+        if parts.method == Method::GET && path == OPENAPI_PATH {
+            return self.openapi();
+        }
 
         let candidates: Vec<(&Route, HashMap<String, String>)> = self
             .template
@@ -216,6 +226,18 @@ impl Gateway {
             Some(rest) if rest.starts_with('/') => rest,
             _ => path,
         }
+    }
+
+    /// The API's contract, `openapi.yaml`, with the template's CORS headers. Served by the
+    /// gateway itself, like a preflight: it is no route of template.yaml and reaches no function.
+    fn openapi(&self) -> AxumResponse {
+        let mut res = AxumResponse::new(AxumBody::from(OPENAPI));
+        add_headers(res.headers_mut(), &self.template.gateway_4xx_headers);
+        res.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/yaml"),
+        );
+        res
     }
 
     /// The MOCK integration SAM adds for `OPTIONS`: 200, the template's CORS headers, no auth.
