@@ -114,6 +114,8 @@ pub async fn create_pool(client: &cognito::Client, name: &str) -> Pool {
 pub struct LocalApi {
     pub base: String,
     pub created: local_api::bootstrap::Created,
+    /// The settings the gateway runs with.
+    pub config: local_api::Config,
     paths: Vec<String>,
     http: reqwest::Client,
     _shutdown: tokio::sync::oneshot::Sender<()>,
@@ -154,28 +156,21 @@ impl LocalApi {
         configure(&mut config);
 
         let gateway = local_api::gateway(&config, &sdk).expect("the gateway starts");
-        let mut paths: Vec<String> = gateway
-            .template()
+        let (base, shutdown) = serve_gateway(gateway).await;
+        let mut paths: Vec<String> = crate::template()
             .routes
             .iter()
             .map(|r| r.path.clone())
             .collect();
         paths.sort();
         paths.dedup();
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .await
-            .unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(local_api::serve(listener, gateway, async {
-            let _ = rx.await;
-        }));
         Self {
             base,
             created,
+            config,
             paths,
             http: reqwest::Client::new(),
-            _shutdown: tx,
+            _shutdown: shutdown,
         }
     }
 
@@ -186,6 +181,22 @@ impl LocalApi {
 
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Any request: method, path, headers and raw body bytes.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> reqwest::Response {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.http.request(method, self.url(path)).body(body);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        req.send().await.unwrap()
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
@@ -246,6 +257,47 @@ impl LocalApi {
             .await
             .unwrap()
     }
+}
+
+/// Serves `gateway` on a free loopback port; it stops when the returned sender is dropped.
+pub async fn serve_gateway(
+    gateway: local_api::gateway::Gateway,
+) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(local_api::serve(listener, gateway, async {
+        let _ = rx.await;
+    }));
+    (base, tx)
+}
+
+/// A password the template's pool policy accepts.
+pub const PASSWORD: &str = "Correct-Horse-9!";
+
+/// Registers, confirms (with `code`, which moto accepts whatever it is) and signs in `user`
+/// through the local API; returns /login's answer.
+pub async fn sign_up_and_in(api: &LocalApi, user: &str, code: &str) -> serde_json::Value {
+    use serde_json::json;
+    for (path, body) in [
+        ("/register", json!({"username": user, "password": PASSWORD})),
+        (
+            "/confirm_user",
+            json!({"username": user, "confirmation_code": code}),
+        ),
+        ("/login", json!({"username": user, "password": PASSWORD})),
+    ] {
+        let res = api.post(path, body).await;
+        let status = res.status().as_u16();
+        let body: serde_json::Value = serde_json::from_str(&res.text().await.unwrap()).unwrap();
+        assert_eq!(status, 200, "{path}: {body}");
+        if path == "/login" {
+            return body;
+        }
+    }
+    unreachable!()
 }
 
 /// The `sub` of tokens [`TestJwks`] signs.
