@@ -39,11 +39,16 @@ impl JsonObject {
         }
         let text = std::str::from_utf8(bytes).map_err(|_| ApiError::InvalidEncoding)?;
         match serde_json::from_str(text) {
-            Ok(Value::Object(map)) => Ok(Self(map)),
-            Ok(_) => Err(ApiError::NotAnObject),
+            Ok(Value::Object(_)) => {}
+            Ok(_) => return Err(ApiError::NotAnObject),
             // serde_json's message names the line and column, never the content.
-            Err(e) => Err(ApiError::InvalidJson(e.to_string())),
+            Err(e) => return Err(ApiError::InvalidJson(e.to_string())),
         }
+        // serde_json keeps the last of two equal keys; another parser may keep the first. A
+        // body that means different things to different readers is refused.
+        serde_json::from_str::<UniqueKeys>(text)
+            .map(|UniqueKeys(map)| Self(map))
+            .map_err(|_| ApiError::DuplicateField(duplicate_key(text)))
     }
 
     /// A required string field. Absent or `null` is `missing_field`; another JSON type is
@@ -91,6 +96,51 @@ impl JsonObject {
 
     pub fn into_map(self) -> Map<String, Value> {
         self.0
+    }
+}
+
+/// A JSON object whose top-level keys are all different.
+struct UniqueKeys(Map<String, Value>);
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = UniqueKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<UniqueKeys, A::Error> {
+                let mut map = Map::new();
+                while let Some(key) = access.next_key::<String>()? {
+                    let value: Value = access.next_value()?;
+                    if map.contains_key(&key) {
+                        return Err(serde::de::Error::custom(key));
+                    }
+                    map.insert(key, value);
+                }
+                Ok(UniqueKeys(map))
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
+}
+
+/// The first repeated top-level key of `text`, an object that parsed, for the error message.
+fn duplicate_key(text: &str) -> String {
+    match serde_json::from_str::<UniqueKeys>(text) {
+        Err(e) => {
+            // The custom error is the key, followed by serde_json's position suffix.
+            let msg = e.to_string();
+            let key = msg
+                .rsplit_once(" at line ")
+                .map_or(msg.as_str(), |(k, _)| k);
+            truncate(key, 64)
+        }
+        Ok(_) => String::new(),
     }
 }
 
@@ -222,6 +272,23 @@ mod tests {
                 .unwrap_err(),
             ApiError::MissingField("confirmation_code")
         );
+    }
+
+    #[test]
+    fn a_key_given_twice_is_duplicate_field_whatever_its_values() {
+        for body in [
+            r#"{"username":"a","username":"b"}"#,
+            r#"{"username":"a","password":"x","username":"a"}"#,
+            r#"{"username":null,"username":"b"}"#,
+        ] {
+            assert_eq!(
+                parse(Body::from(body)).unwrap_err(),
+                ApiError::DuplicateField("username".into()),
+                "{body}"
+            );
+        }
+        // Equal keys in nested objects belong to those values, not to the request's fields.
+        assert!(parse(Body::from(r#"{"a":{"b":1},"c":{"b":2}}"#)).is_ok());
     }
 
     #[test]

@@ -37,6 +37,8 @@ pub enum ApiError {
     InvalidField { field: &'static str, reason: String },
     #[error("unknown field `{0}`")]
     UnknownField(String),
+    #[error("field `{0}` appears more than once")]
+    DuplicateField(String),
     #[error("query parameter `{param}` is invalid: {reason}")]
     InvalidQuery { param: &'static str, reason: String },
 
@@ -105,6 +107,7 @@ impl ApiError {
             | EmptyField(_)
             | InvalidField { .. }
             | UnknownField(_)
+            | DuplicateField(_)
             | InvalidQuery { .. } => StatusCode::BAD_REQUEST,
             NotFound(_) => StatusCode::NOT_FOUND,
             MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -143,6 +146,7 @@ impl ApiError {
             EmptyField(_) => "empty_field",
             InvalidField { .. } => "invalid_field",
             UnknownField(_) => "unknown_field",
+            DuplicateField(_) => "duplicate_field",
             InvalidQuery { .. } => "invalid_query",
             NotFound(_) => "not_found",
             MethodNotAllowed(_) => "method_not_allowed",
