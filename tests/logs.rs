@@ -228,11 +228,7 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
         ))
         .load()
         .await;
-    let mut dead_config = api.config.clone();
-    dead_config.client_id = api.created.client_id.clone();
-    let handlers = local_api::handlers(&dead_config, &dead).unwrap();
-    let dead_api = local_api::gateway(&dead_config, &dead).unwrap();
-    drop(handlers);
+    let dead_api = local_api::gateway(&api.config, &dead).unwrap();
     let (base, _stop) = integration_tests::serve_gateway(dead_api).await;
     let res = reqwest::Client::new()
         .post(format!("{base}/login"))
