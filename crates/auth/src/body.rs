@@ -73,13 +73,14 @@ impl JsonObject {
 
     /// The first of several accepted names for one required field (`confirmation_code` or the
     /// older `code`). An error names the first, preferred name.
+    /// Every name given is checked, so that a malformed alias is refused rather than ignored.
     pub fn string_by_any_name(&self, names: &[&'static str]) -> Result<&str, ApiError> {
+        let mut found = None;
         for name in names {
-            if let Some(value) = self.optional_string(name)? {
-                return Ok(value);
-            }
+            let value = self.optional_string(name)?;
+            found = found.or(value);
         }
-        Err(ApiError::MissingField(names[0]))
+        found.ok_or(ApiError::MissingField(names[0]))
     }
 
     /// Rejects fields outside `allowed`, for routes whose clients must not send extras.
@@ -271,6 +272,14 @@ mod tests {
             obj.string_by_any_name(&["confirmation_code", "code"])
                 .unwrap_err(),
             ApiError::MissingField("confirmation_code")
+        );
+        // Found by schemathesis: a malformed alias next to a good preferred name was ignored.
+        let obj = parse(Body::from(r#"{"confirmation_code":"1","code":{}}"#)).unwrap();
+        assert_eq!(
+            obj.string_by_any_name(&["confirmation_code", "code"])
+                .unwrap_err()
+                .code(),
+            "invalid_type"
         );
     }
 
