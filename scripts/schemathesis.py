@@ -7,7 +7,7 @@ examples per operation and a time limit. Fails on any 5xx and on any answer the 
 describe (status, content type, headers, body schema). Both servers are stopped by PID.
 
 Environment: SCHEMATHESIS_EXAMPLES (default 40 per operation), SCHEMATHESIS_MAX_TIME (seconds,
-default 240), SCHEMATHESIS_SEED (default 6).
+default 150), SCHEMATHESIS_SEED (default 6).
 """
 
 import json
@@ -62,7 +62,7 @@ def post(base, path, body):
 
 def main():
     examples = os.environ.get("SCHEMATHESIS_EXAMPLES", "40")
-    max_time = os.environ.get("SCHEMATHESIS_MAX_TIME", "240")
+    max_time = os.environ.get("SCHEMATHESIS_MAX_TIME", "150")
     seed = os.environ.get("SCHEMATHESIS_SEED", "6")
     local_api = ROOT / "target" / "debug" / "local-api"
     moto_port, api_port = free_port(), free_port()
