@@ -4,12 +4,11 @@
 //! other tests' load.
 
 use std::collections::BTreeSet;
-use std::sync::Mutex;
 
 use integration_tests::{LocalApi, Moto, PASSWORD, TestJwks};
 use serde_json::{Value, json};
 
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn book(id: &str) -> Value {
     json!({"id": id, "name": "The Dispossessed", "author": "Ursula K. Le Guin", "price": "9.99"})
@@ -17,7 +16,7 @@ fn book(id: &str) -> Value {
 
 #[tokio::test]
 async fn two_hundred_concurrent_registrations_make_two_hundred_users_none_lost_none_twice() {
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = ONE_AT_A_TIME.lock().await;
     const N: usize = 200;
     let moto = Moto::start();
     let api = LocalApi::start(&moto, |_| {}).await;
@@ -71,7 +70,7 @@ async fn two_hundred_concurrent_registrations_make_two_hundred_users_none_lost_n
 
 #[tokio::test]
 async fn fifty_concurrent_creates_of_one_book_id_through_the_api_give_exactly_one_201() {
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = ONE_AT_A_TIME.lock().await;
     let moto = Moto::start();
     let jwks = TestJwks::start().await;
     let api = LocalApi::start(&moto, |c| {
