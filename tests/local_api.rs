@@ -171,11 +171,7 @@ async fn the_authorizer_refuses_missing_garbage_tampered_and_access_tokens() {
 async fn an_expired_token_signed_by_the_pools_key_is_refused_and_a_fresh_one_accepted() {
     let moto = Moto::start();
     let jwks = TestJwks::start().await;
-    let api = LocalApi::start(&moto, |c| {
-        c.jwks_url = Some(jwks.url.clone());
-        c.issuer = Some(jwks.issuer.clone());
-    })
-    .await;
+    let api = LocalApi::start(&moto, jwks.configure()).await;
     let client_id = api.created.client_id.clone();
 
     let expired = jwks.sign_id_token(&client_id, -60);

@@ -136,11 +136,7 @@ fn forged_tokens(jwks: &TestJwks, client_id: &str) -> Vec<(&'static str, String)
 async fn eleven_forged_tokens_are_each_refused_401_and_the_genuine_one_accepted() {
     let moto = Moto::start();
     let jwks = TestJwks::start().await;
-    let api = LocalApi::start(&moto, |c| {
-        c.jwks_url = Some(jwks.url.clone());
-        c.issuer = Some(jwks.issuer.clone());
-    })
-    .await;
+    let api = LocalApi::start(&moto, jwks.configure()).await;
     let client_id = api.created.client_id.clone();
     let forged = forged_tokens(&jwks, &client_id);
     assert_eq!(forged.len(), 11);

@@ -344,6 +344,15 @@ impl TestJwks {
         }
     }
 
+    /// Points a local API's authorizer at this JWKS and issuer: `LocalApi::start(&moto,
+    /// jwks.configure())`.
+    pub fn configure(&self) -> impl FnOnce(&mut local_api::Config) + '_ {
+        move |c| {
+            c.jwks_url = Some(self.url.clone());
+            c.issuer = Some(self.issuer.clone());
+        }
+    }
+
     /// An id token for `client_id` expiring `expires_in` seconds from now (negative: expired).
     pub fn sign_id_token(&self, client_id: &str, expires_in: i64) -> String {
         let now = std::time::SystemTime::now()
