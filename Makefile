@@ -7,6 +7,7 @@ VENV    := .venv
 VENV_BIN := $(CURDIR)/$(VENV)/bin
 PYTHON  ?= python3
 STAMP   := $(VENV)/.installed
+ST_STAMP := $(VENV)/.schemathesis-installed
 export MOTO_SERVER := $(VENV_BIN)/moto_server
 # SAM CLI would otherwise try to send telemetry, and this machine has no network for it.
 export SAM_CLI_TELEMETRY := 0
@@ -15,7 +16,7 @@ export SAM_CLI_TELEMETRY := 0
 # target cannot be had. Deploy with the same value: --parameter-overrides Architecture=$(ARCH).
 ARCH ?= arm64
 
-.PHONY: help test dev venv toolchain fmt-check clippy unit lint-template build browser-deps
+.PHONY: help test dev venv toolchain fmt-check clippy unit lint-template build browser-deps schemathesis fuzz
 
 help:
 	@echo "make dev    run the API locally (moto + local API Gateway) and print a curl walk-through"
@@ -26,6 +27,11 @@ venv: $(STAMP)
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+## Schemathesis has its own requirements file, so that `make dev` does not install it.
+$(ST_STAMP): requirements-schemathesis.txt $(STAMP)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-schemathesis.txt
 	touch $@
 
 ## rustfmt and clippy, if the toolchain lacks them.
@@ -70,7 +76,21 @@ tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
 unit: venv toolchain browser-deps
 	cargo test --workspace
 
-test: fmt-check lint-template clippy unit
+## Property-based requests from openapi.yaml against the local API with moto behind it: no 5xx,
+## no answer the spec does not describe. SCHEMATHESIS_EXAMPLES / SCHEMATHESIS_MAX_TIME bound it.
+schemathesis: $(ST_STAMP) toolchain
+	cargo build -p local-api
+	$(VENV_BIN)/python scripts/schemathesis.py
+
+test: fmt-check lint-template clippy unit schemathesis
+
+## Not part of `make test`: coverage-guided fuzzing of the request-parsing entry points. Needs a
+## nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). FUZZ_SECONDS bounds each target.
+FUZZ_SECONDS ?= 120
+fuzz:
+	cd fuzz && for t in lambda_event json_body; do \
+	  cargo +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
 
 ## sam build: one bootstrap per function under .aws-sam/build/. SAM finds cargo-lambda and zig
 ## only on PATH, so the venv goes first.

@@ -114,6 +114,8 @@ pub async fn create_pool(client: &cognito::Client, name: &str) -> Pool {
 pub struct LocalApi {
     pub base: String,
     pub created: local_api::bootstrap::Created,
+    /// The settings the gateway runs with.
+    pub config: local_api::Config,
     paths: Vec<String>,
     http: reqwest::Client,
     _shutdown: tokio::sync::oneshot::Sender<()>,
@@ -154,28 +156,21 @@ impl LocalApi {
         configure(&mut config);
 
         let gateway = local_api::gateway(&config, &sdk).expect("the gateway starts");
-        let mut paths: Vec<String> = gateway
-            .template()
+        let (base, shutdown) = serve_gateway(gateway).await;
+        let mut paths: Vec<String> = crate::template()
             .routes
             .iter()
             .map(|r| r.path.clone())
             .collect();
         paths.sort();
         paths.dedup();
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .await
-            .unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(local_api::serve(listener, gateway, async {
-            let _ = rx.await;
-        }));
         Self {
             base,
             created,
+            config,
             paths,
             http: reqwest::Client::new(),
-            _shutdown: tx,
+            _shutdown: shutdown,
         }
     }
 
@@ -186,6 +181,22 @@ impl LocalApi {
 
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Any request: method, path, headers and raw body bytes.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> reqwest::Response {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.http.request(method, self.url(path)).body(body);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        req.send().await.unwrap()
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
@@ -256,6 +267,21 @@ impl LocalApi {
             .await
             .unwrap()
     }
+}
+
+/// Serves `gateway` on a free loopback port; it stops when the returned sender is dropped.
+pub async fn serve_gateway(
+    gateway: local_api::gateway::Gateway,
+) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(local_api::serve(listener, gateway, async {
+        let _ = rx.await;
+    }));
+    (base, tx)
 }
 
 /// The `sub` of tokens [`TestJwks`] signs.
@@ -353,10 +379,15 @@ pub async fn json_of(res: reqwest::Response) -> (u16, serde_json::Value) {
 
 /// Registers `user` with [`PASSWORD`] and confirms the account (moto takes any code).
 pub async fn register_and_confirm(api: &LocalApi, user: &str) {
+    register_and_confirm_with(api, user, "123456").await
+}
+
+/// Registers `user` with [`PASSWORD`] and confirms the account with `code`.
+pub async fn register_and_confirm_with(api: &LocalApi, user: &str, code: &str) {
     let body = serde_json::json!({"username": user, "password": PASSWORD});
     let (s, b) = json_of(api.post("/register", body).await).await;
     assert_eq!(s, 200, "{b}");
-    let body = serde_json::json!({"username": user, "confirmation_code": "123456"});
+    let body = serde_json::json!({"username": user, "confirmation_code": code});
     let (s, b) = json_of(api.post("/confirm_user", body).await).await;
     assert_eq!(s, 200, "{b}");
 }
@@ -369,7 +400,13 @@ pub async fn login(api: &LocalApi, user: &str, password: &str) -> (u16, serde_js
 
 /// Registers, confirms and signs in `user`; returns /login's answer.
 pub async fn signed_in(api: &LocalApi, user: &str) -> serde_json::Value {
-    register_and_confirm(api, user).await;
+    sign_up_and_in(api, user, "123456").await
+}
+
+/// Registers, confirms with `code` (moto accepts any) and signs in `user`; returns /login's
+/// answer.
+pub async fn sign_up_and_in(api: &LocalApi, user: &str, code: &str) -> serde_json::Value {
+    register_and_confirm_with(api, user, code).await;
     let (s, tokens) = login(api, user, PASSWORD).await;
     assert_eq!(s, 200, "{tokens}");
     tokens

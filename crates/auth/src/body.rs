@@ -14,7 +14,14 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub struct JsonObject(Map<String, Value>);
 
 impl JsonObject {
+    /// The body of `req`, which must be declared `application/json` (a `charset` other than
+    /// UTF-8 is refused too): a form or text post is 415 `unsupported_media_type`, never guessed
+    /// at.
     pub fn from_request(req: &Request) -> Result<Self, ApiError> {
+        let body: &[u8] = req.body();
+        if body.len() <= MAX_BODY_BYTES && !body.trim_ascii().is_empty() {
+            check_content_type(req.headers().get(http::header::CONTENT_TYPE))?;
+        }
         Self::from_body(req.body())
     }
 
@@ -32,11 +39,16 @@ impl JsonObject {
         }
         let text = std::str::from_utf8(bytes).map_err(|_| ApiError::InvalidEncoding)?;
         match serde_json::from_str(text) {
-            Ok(Value::Object(map)) => Ok(Self(map)),
-            Ok(_) => Err(ApiError::NotAnObject),
+            Ok(Value::Object(_)) => {}
+            Ok(_) => return Err(ApiError::NotAnObject),
             // serde_json's message names the line and column, never the content.
-            Err(e) => Err(ApiError::InvalidJson(e.to_string())),
+            Err(e) => return Err(ApiError::InvalidJson(e.to_string())),
         }
+        // serde_json keeps the last of two equal keys; another parser may keep the first. A
+        // body that means different things to different readers is refused.
+        serde_json::from_str::<UniqueKeys>(text)
+            .map(|UniqueKeys(map)| Self(map))
+            .map_err(|_| ApiError::DuplicateField(duplicate_key(text)))
     }
 
     /// A required string field. Absent or `null` is `missing_field`; another JSON type is
@@ -61,13 +73,14 @@ impl JsonObject {
 
     /// The first of several accepted names for one required field (`confirmation_code` or the
     /// older `code`). An error names the first, preferred name.
+    /// Every name given is checked, so that a malformed alias is refused rather than ignored.
     pub fn string_by_any_name(&self, names: &[&'static str]) -> Result<&str, ApiError> {
+        let mut found = None;
         for name in names {
-            if let Some(value) = self.optional_string(name)? {
-                return Ok(value);
-            }
+            let value = self.optional_string(name)?;
+            found = found.or(value);
         }
-        Err(ApiError::MissingField(names[0]))
+        found.ok_or(ApiError::MissingField(names[0]))
     }
 
     /// Rejects fields outside `allowed`, for routes whose clients must not send extras.
@@ -85,6 +98,79 @@ impl JsonObject {
     pub fn into_map(self) -> Map<String, Value> {
         self.0
     }
+}
+
+/// A JSON object whose top-level keys are all different.
+struct UniqueKeys(Map<String, Value>);
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = UniqueKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut access: A,
+            ) -> Result<UniqueKeys, A::Error> {
+                let mut map = Map::new();
+                while let Some(key) = access.next_key::<String>()? {
+                    let value: Value = access.next_value()?;
+                    if map.contains_key(&key) {
+                        return Err(serde::de::Error::custom(key));
+                    }
+                    map.insert(key, value);
+                }
+                Ok(UniqueKeys(map))
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
+}
+
+/// The first repeated top-level key of `text`, an object that parsed, for the error message.
+fn duplicate_key(text: &str) -> String {
+    match serde_json::from_str::<UniqueKeys>(text) {
+        Err(e) => {
+            // The custom error is the key, followed by serde_json's position suffix.
+            let msg = e.to_string();
+            let key = msg
+                .rsplit_once(" at line ")
+                .map_or(msg.as_str(), |(k, _)| k);
+            truncate(key, 64)
+        }
+        Ok(_) => String::new(),
+    }
+}
+
+/// `application/json`, in any case, with parameters; a `charset` must be UTF-8.
+fn check_content_type(value: Option<&http::HeaderValue>) -> Result<(), ApiError> {
+    let value = value
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ApiError::UnsupportedMediaType)?;
+    let mut parts = value.split(';').map(str::trim);
+    let essence = parts.next().unwrap_or_default();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    for param in parts {
+        if let Some((name, charset)) = param.split_once('=')
+            && name.trim().eq_ignore_ascii_case("charset")
+            && !matches!(
+                charset
+                    .trim()
+                    .trim_matches('"')
+                    .to_ascii_lowercase()
+                    .as_str(),
+                "utf-8" | "utf8"
+            )
+        {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+    }
+    Ok(())
 }
 
 /// Checks a string's length in characters, for fields the service bounds.
@@ -187,6 +273,31 @@ mod tests {
                 .unwrap_err(),
             ApiError::MissingField("confirmation_code")
         );
+        // Found by schemathesis: a malformed alias next to a good preferred name was ignored.
+        let obj = parse(Body::from(r#"{"confirmation_code":"1","code":{}}"#)).unwrap();
+        assert_eq!(
+            obj.string_by_any_name(&["confirmation_code", "code"])
+                .unwrap_err()
+                .code(),
+            "invalid_type"
+        );
+    }
+
+    #[test]
+    fn a_key_given_twice_is_duplicate_field_whatever_its_values() {
+        for body in [
+            r#"{"username":"a","username":"b"}"#,
+            r#"{"username":"a","password":"x","username":"a"}"#,
+            r#"{"username":null,"username":"b"}"#,
+        ] {
+            assert_eq!(
+                parse(Body::from(body)).unwrap_err(),
+                ApiError::DuplicateField("username".into()),
+                "{body}"
+            );
+        }
+        // Equal keys in nested objects belong to those values, not to the request's fields.
+        assert!(parse(Body::from(r#"{"a":{"b":1},"c":{"b":2}}"#)).is_ok());
     }
 
     #[test]
@@ -197,6 +308,51 @@ mod tests {
             obj.deny_unknown_fields(&["a"]).unwrap_err(),
             ApiError::UnknownField("b".into())
         );
+    }
+
+    fn request(content_type: Option<&str>, body: &str) -> Request {
+        let mut req = http::Request::builder().method("POST").uri("/login");
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        req.body(Body::from(body)).unwrap()
+    }
+
+    #[test]
+    fn a_body_must_be_declared_json_in_utf8() {
+        for ok in [
+            "application/json",
+            "Application/JSON",
+            "application/json; charset=utf-8",
+            "application/json;charset=\"UTF-8\"",
+        ] {
+            assert!(
+                JsonObject::from_request(&request(Some(ok), "{}")).is_ok(),
+                "{ok}"
+            );
+        }
+        for bad in [
+            None,
+            Some("text/plain"),
+            Some("application/x-www-form-urlencoded"),
+            Some("multipart/form-data; boundary=x"),
+            Some("application/jsonx"),
+            Some("application/json; charset=latin1"),
+            Some(""),
+        ] {
+            let err = JsonObject::from_request(&request(bad, "{}")).unwrap_err();
+            assert_eq!(err.code(), "unsupported_media_type", "{bad:?}");
+            assert_eq!(err.status().as_u16(), 415);
+        }
+    }
+
+    #[test]
+    fn a_missing_or_oversized_body_is_told_before_its_content_type() {
+        let err = JsonObject::from_request(&request(Some("text/plain"), "")).unwrap_err();
+        assert_eq!(err, ApiError::MissingBody);
+        let big = "x".repeat(MAX_BODY_BYTES + 1);
+        let err = JsonObject::from_request(&request(None, &big)).unwrap_err();
+        assert_eq!(err.code(), "payload_too_large");
     }
 
     #[test]

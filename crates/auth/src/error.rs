@@ -16,6 +16,10 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("the request body is not valid UTF-8")]
     InvalidEncoding,
+    #[error("the request body is marked base64 but is not valid base64")]
+    InvalidBase64,
+    #[error("the request body must be sent as `content-type: application/json`")]
+    UnsupportedMediaType,
     #[error("the request body is not valid JSON: {0}")]
     InvalidJson(String),
     #[error("the request body must be a JSON object")]
@@ -33,6 +37,8 @@ pub enum ApiError {
     InvalidField { field: &'static str, reason: String },
     #[error("unknown field `{0}`")]
     UnknownField(String),
+    #[error("field `{0}` appears more than once")]
+    DuplicateField(String),
     #[error("query parameter `{param}` is invalid: {reason}")]
     InvalidQuery { param: &'static str, reason: String },
 
@@ -93,6 +99,7 @@ impl ApiError {
         match self {
             MissingBody
             | InvalidEncoding
+            | InvalidBase64
             | InvalidJson(_)
             | NotAnObject
             | MissingField(_)
@@ -100,6 +107,7 @@ impl ApiError {
             | EmptyField(_)
             | InvalidField { .. }
             | UnknownField(_)
+            | DuplicateField(_)
             | InvalidQuery { .. } => StatusCode::BAD_REQUEST,
             NotFound(_) => StatusCode::NOT_FOUND,
             MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -107,6 +115,7 @@ impl ApiError {
             Forbidden(_) => StatusCode::FORBIDDEN,
             BookExists => StatusCode::CONFLICT,
             PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             InvalidPassword(_) | InvalidParameter(_) | CodeMismatch | ExpiredCode => {
                 StatusCode::BAD_REQUEST
             }
@@ -128,7 +137,8 @@ impl ApiError {
         match self {
             MissingBody => "missing_body",
             PayloadTooLarge { .. } => "payload_too_large",
-            InvalidEncoding => "invalid_encoding",
+            InvalidEncoding | InvalidBase64 => "invalid_encoding",
+            UnsupportedMediaType => "unsupported_media_type",
             InvalidJson(_) => "invalid_json",
             NotAnObject => "body_not_object",
             MissingField(_) => "missing_field",
@@ -136,6 +146,7 @@ impl ApiError {
             EmptyField(_) => "empty_field",
             InvalidField { .. } => "invalid_field",
             UnknownField(_) => "unknown_field",
+            DuplicateField(_) => "duplicate_field",
             InvalidQuery { .. } => "invalid_query",
             NotFound(_) => "not_found",
             MethodNotAllowed(_) => "method_not_allowed",

@@ -6,6 +6,7 @@ pub mod claims;
 pub mod cognito;
 pub mod error;
 pub mod http;
+pub mod lambda;
 pub mod sdk;
 pub mod secret;
 

@@ -17,29 +17,41 @@ use base64::engine::general_purpose::STANDARD as B64;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use lambda_http::aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use lambda_http::request::LambdaRequest;
-use lambda_http::{Body, BoxFuture, Context, LambdaEvent, Request, Response, Service};
+use lambda_http::{BoxFuture, Context, LambdaEvent};
 use serde_json::{Map, Value, json};
 
 use crate::authorizer::{Authorizer, Required};
 use crate::template::{Route, RouteAuth, Template};
 
-/// A function's handler, as the Lambda runtime would call it.
+/// A function, as the Lambda runtime calls it: the raw event in, the proxy response out.
 pub type HandlerFn = Arc<
-    dyn Fn(Request) -> BoxFuture<'static, Result<Response<Body>, lambda_http::Error>> + Send + Sync,
+    dyn Fn(
+            LambdaEvent<LambdaRequest>,
+        ) -> BoxFuture<'static, Result<ApiGatewayProxyResponse, lambda_http::Error>>
+        + Send
+        + Sync,
 >;
 
-/// Wraps `handle(&state, req)` of a function crate as a [`HandlerFn`].
+/// Wraps `handle(&state, req)` of a function crate as a [`HandlerFn`], through
+/// [`auth::lambda::invoke`]: the entry path each function's `main.rs` runs.
 #[macro_export]
 macro_rules! handler {
     ($krate:ident, $state:expr) => {{
         let state = ::std::sync::Arc::new($state);
-        let f: $crate::gateway::HandlerFn = ::std::sync::Arc::new(move |req| {
+        let f: $crate::gateway::HandlerFn = ::std::sync::Arc::new(move |event| {
             let state = state.clone();
-            Box::pin(async move { $krate::handle(&state, req).await })
+            Box::pin(async move {
+                ::auth::lambda::invoke(&state.cors, |req| $krate::handle(&state, req), event).await
+            })
         });
         f
     }};
 }
+
+/// Where the local API serves [`OPENAPI`].
+pub const OPENAPI_PATH: &str = "/openapi.yaml";
+/// The API's contract, the repository's `openapi.yaml`.
+pub const OPENAPI: &str = include_str!("../../../openapi.yaml");
 
 /// API Gateway's limit on a request payload.
 const MAX_PAYLOAD: usize = 10 * 1024 * 1024;
@@ -120,6 +132,9 @@ impl Gateway {
     async fn answer(&self, req: http::Request<AxumBody>, peer: SocketAddr) -> AxumResponse {
         let (parts, body) = req.into_parts();
         let path = self.strip_stage(parts.uri.path()).to_owned();
+        if parts.method == Method::GET && path == OPENAPI_PATH {
+            return self.openapi();
+        }
 
         let candidates: Vec<(&Route, HashMap<String, String>)> = self
             .template
@@ -211,6 +226,18 @@ impl Gateway {
             Some(rest) if rest.starts_with('/') => rest,
             _ => path,
         }
+    }
+
+    /// The API's contract, `openapi.yaml`, with the template's CORS headers. Served by the
+    /// gateway itself, like a preflight: it is no route of template.yaml and reaches no function.
+    fn openapi(&self) -> AxumResponse {
+        let mut res = AxumResponse::new(AxumBody::from(OPENAPI));
+        add_headers(res.headers_mut(), &self.template.gateway_4xx_headers);
+        res.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/yaml"),
+        );
+        res
     }
 
     /// The MOCK integration SAM adds for `OPTIONS`: 200, the template's CORS headers, no auth.
@@ -337,25 +364,21 @@ impl Gateway {
     }
 }
 
-/// Runs the handler exactly as `lambda_http::run` does: the event through lambda_http's
-/// `Adapter` into an `http::Request`, the answer back into a REST proxy response.
+/// Runs the function exactly as its `main.rs` does (`auth::lambda`, then lambda_http's
+/// `Adapter` into an `http::Request`), the answer back into a REST proxy response.
 async fn invoke(
     handler: HandlerFn,
     event: ApiGatewayProxyRequest,
     request_id: String,
 ) -> Result<AxumResponse, lambda_http::Error> {
-    let mut adapter = lambda_http::Adapter::from(lambda_http::service_fn(move |req| handler(req)));
     let mut context = Context::default();
     context.request_id = request_id;
-    let lambda_response = adapter
-        .call(LambdaEvent::new(
-            LambdaRequest::ApiGatewayV1(event),
-            context,
-        ))
-        .await?;
-    let proxy: ApiGatewayProxyResponse =
-        serde_json::from_value(serde_json::to_value(lambda_response)?)?;
-    to_http(proxy)
+    let lambda_response = handler(LambdaEvent::new(
+        LambdaRequest::ApiGatewayV1(event),
+        context,
+    ))
+    .await?;
+    to_http(lambda_response)
 }
 
 /// API Gateway's answer from a REST proxy response.

@@ -1,0 +1,299 @@
+//! No secret reaches a log. Every log line of a full flow and of every error path, at TRACE
+//! level for every crate (the AWS SDK's own request logging and its Debug output of inputs
+//! included), is captured and searched for the passwords, confirmation code, tokens, client
+//! secret and secret hashes of the run, raw and encoded.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use integration_tests::{LocalApi, Moto, PASSWORD};
+use serde_json::{Value, json};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+const CODE: &str = "918273645";
+const WRONG_PASSWORD: &str = "Wrong-Horse-7?";
+const USER: &str = "secretive@example.com";
+
+async fn call(
+    api: &LocalApi,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Value,
+) -> (u16, Value) {
+    let body = body.to_string().into_bytes();
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(t) = token {
+        headers.push(("authorization", t));
+    }
+    let res = api.send(method, path, &headers, body).await;
+    let status = res.status().as_u16();
+    (
+        status,
+        serde_json::from_str(&res.text().await.unwrap()).unwrap_or(Value::Null),
+    )
+}
+
+/// Every form a secret could be written in.
+fn forms(secret: &str) -> Vec<String> {
+    let mut forms = vec![
+        secret.to_owned(),
+        STANDARD.encode(secret),
+        URL_SAFE_NO_PAD.encode(secret),
+        form_urlencoded::byte_serialize(secret.as_bytes()).collect(),
+        format!("{secret:?}"),
+    ];
+    // The payload and signature of a JWT each give it away on their own.
+    if secret.matches('.').count() == 2 {
+        forms.extend(secret.split('.').skip(1).map(str::to_owned));
+    }
+    forms
+}
+
+#[tokio::test]
+async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::new("trace"))
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .init();
+
+    let moto = Moto::start();
+    let api = LocalApi::start(&moto, |_| {}).await;
+
+    // The full flow.
+    let credentials = json!({"username": USER, "password": PASSWORD});
+    assert_eq!(
+        call(&api, "POST", "/register", None, credentials.clone())
+            .await
+            .0,
+        200
+    );
+    let (s, _) = call(
+        &api,
+        "POST",
+        "/confirm_user",
+        None,
+        json!({"username": USER, "confirmation_code": CODE}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, login) = call(&api, "POST", "/login", None, credentials.clone()).await;
+    assert_eq!(s, 200);
+    let id_token = login["id_token"].as_str().unwrap().to_owned();
+    let internal_name = login["username"].as_str().unwrap().to_owned();
+    let refresh_body = json!({"username": internal_name, "refresh_token": login["refresh_token"]});
+    let (s, refreshed) = call(&api, "POST", "/refresh", None, refresh_body).await;
+    assert_eq!(s, 200);
+    let book = json!({"id": "logged", "name": "Solaris", "author": "Stanisław Lem"});
+    assert_eq!(
+        call(&api, "POST", "/books", Some(&id_token), book.clone())
+            .await
+            .0,
+        201
+    );
+    assert_eq!(
+        call(&api, "PUT", "/books/logged", Some(&id_token), book.clone())
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        call(
+            &api,
+            "DELETE",
+            "/books/logged",
+            Some(&id_token),
+            Value::Null
+        )
+        .await
+        .0,
+        204
+    );
+
+    // Every error path that carries a secret.
+    let error_paths = [
+        ("POST", "/register", None, credentials.clone(), 409),
+        (
+            "POST",
+            "/register",
+            None,
+            json!({"username": "weak@example.com", "password": "short"}),
+            400,
+        ),
+        (
+            "POST",
+            "/register",
+            None,
+            json!({"username": "bad name", "password": PASSWORD}),
+            400,
+        ),
+        (
+            "POST",
+            "/confirm_user",
+            None,
+            json!({"username": "ghost@example.com", "confirmation_code": CODE}),
+            400,
+        ),
+        (
+            "POST",
+            "/login",
+            None,
+            json!({"username": USER, "password": WRONG_PASSWORD}),
+            401,
+        ),
+        (
+            "POST",
+            "/login",
+            None,
+            json!({"username": "ghost@example.com", "password": PASSWORD}),
+            401,
+        ),
+        (
+            "POST",
+            "/login",
+            None,
+            json!({"username": USER, "password": PASSWORD, "password2": "x".repeat(20_000)}),
+            413,
+        ),
+        (
+            "POST",
+            "/refresh",
+            None,
+            json!({"username": internal_name, "refresh_token": "not-a-refresh-token"}),
+            401,
+        ),
+        (
+            "POST",
+            "/books",
+            Some(format!("{id_token}x")),
+            book.clone(),
+            401,
+        ),
+        (
+            "POST",
+            "/books",
+            Some(login["access_token"].as_str().unwrap().to_owned()),
+            book.clone(),
+            401,
+        ),
+        (
+            "POST",
+            "/books",
+            Some(id_token.clone()),
+            json!({"name": PASSWORD}),
+            400,
+        ),
+    ];
+    for (method, path, token, body, expected) in error_paths {
+        let (status, answer) = call(&api, method, path, token.as_deref(), body).await;
+        assert_eq!(status, expected, "{method} {path}: {answer}");
+    }
+    let res = api
+        .send(
+            "POST",
+            "/login",
+            &[("content-type", "text/plain")],
+            credentials.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 415);
+
+    // A dependency that fails: the SDK's dispatch-failure logs.
+    let dead = auth::sdk::loader()
+        .endpoint_url(format!(
+            "http://127.0.0.1:{}",
+            integration_tests::free_port()
+        ))
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_cognitoidentityprovider::config::Credentials::new(
+            "t", "t", None, None, "t",
+        ))
+        .load()
+        .await;
+    let dead_api = local_api::gateway(&api.config, &dead).unwrap();
+    let (base, _stop) = integration_tests::serve_gateway(dead_api).await;
+    let res = reqwest::Client::new()
+        .post(format!("{base}/login"))
+        .header("content-type", "application/json")
+        .body(credentials.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 503);
+
+    let client_secret = api.created.client_secret.clone().unwrap();
+    let client_id = &api.created.client_id;
+    let mut secrets: Vec<(&str, String)> = vec![
+        ("password", PASSWORD.into()),
+        ("wrong password", WRONG_PASSWORD.into()),
+        ("confirmation code", CODE.into()),
+        ("client secret", client_secret.clone()),
+        ("id token", id_token.clone()),
+        (
+            "access token",
+            login["access_token"].as_str().unwrap().into(),
+        ),
+        (
+            "refresh token",
+            login["refresh_token"].as_str().unwrap().into(),
+        ),
+        (
+            "refreshed id token",
+            refreshed["id_token"].as_str().unwrap().into(),
+        ),
+        (
+            "refreshed access token",
+            refreshed["access_token"].as_str().unwrap().into(),
+        ),
+    ];
+    for name in [
+        USER,
+        internal_name.as_str(),
+        "weak@example.com",
+        "ghost@example.com",
+    ] {
+        secrets.push((
+            "secret hash",
+            auth::secret_hash(name, client_id, &client_secret),
+        ));
+    }
+
+    let logs = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+    let lines = logs.lines().count();
+    assert!(lines > 100, "the capture works: {lines} lines");
+    assert!(
+        logs.contains("request refused"),
+        "handler logs are captured"
+    );
+    assert!(
+        logs.contains("aws_smithy_runtime"),
+        "the SDK's own logs are captured"
+    );
+    for (what, secret) in &secrets {
+        for form in forms(secret) {
+            assert!(
+                !logs.contains(&form),
+                "a {what} is in the logs (as {form:?})"
+            );
+        }
+    }
+    eprintln!("log lines searched: {lines}, secrets: {}", secrets.len());
+}
