@@ -63,6 +63,21 @@ fn body_spec(method: &str, path: &str) -> Option<BodySpec> {
             optional: &[],
             valid: json!({"username": "corpus@example.com", "refresh_token": "eyJjdHkiOiJKV1QifQ.x.y"}),
         },
+        ("POST", "/resend_code") | ("POST", "/forgot_password") => BodySpec {
+            required: &["username"],
+            optional: &[],
+            valid: json!({"username": "corpus@example.com"}),
+        },
+        ("POST", "/reset_password") => BodySpec {
+            required: &["username", "confirmation_code", "new_password"],
+            optional: &[],
+            valid: json!({"username": "corpus@example.com", "confirmation_code": "123456", "new_password": "Correct-Horse-9!"}),
+        },
+        ("POST", "/change_password") => BodySpec {
+            required: &["previous_password", "proposed_password"],
+            optional: &[],
+            valid: json!({"previous_password": "Correct-Horse-9!", "proposed_password": "Correct-Horse-9!"}),
+        },
         ("POST", "/books") | ("PUT", "/books/{id}") => BodySpec {
             required: &["name", "author"],
             optional: &["id", "category", "description", "image"],
@@ -282,8 +297,13 @@ fn query_cases() -> Vec<(&'static str, String)> {
 }
 
 /// Every malformed request for `route`, `token` being a valid id token for protected routes.
-fn cases_for(route: &Route, token: &str) -> Vec<Case> {
+/// `tokens` is the caller's `(id token, access token)`: routes with scopes take the access token.
+fn cases_for(route: &Route, tokens: (&str, &str)) -> Vec<Case> {
     let json_ct = ("content-type".to_owned(), "application/json".to_owned());
+    let token = match &route.auth {
+        RouteAuth::Cognito { scopes } if !scopes.is_empty() => tokens.1,
+        _ => tokens.0,
+    };
     let auth = match route.auth {
         RouteAuth::Public => vec![],
         RouteAuth::Cognito { .. } => vec![("authorization".to_owned(), token.to_owned())],
@@ -356,7 +376,7 @@ fn cases_for(route: &Route, token: &str) -> Vec<Case> {
                     body.to_string().into_bytes(),
                 );
             }
-        } else {
+        } else if spec.required.contains(&"name") {
             for (what, value) in [
                 ("a control character in name", json!({"name": "a\u{7}b"})),
                 ("an unknown field", json!({"created_by": "someone-else"})),
@@ -422,19 +442,10 @@ fn cases_for(route: &Route, token: &str) -> Vec<Case> {
         }
     }
     if !auth.is_empty() {
-        for (what, value) in [
-            ("no token", None),
-            ("an empty Authorization", Some("")),
-            ("Bearer alone", Some("Bearer")),
-            ("Basic credentials", Some("Basic dXNlcjpwYXNz")),
-            (
-                "a token with its last part cut",
-                Some(&token[..token.rfind('.').unwrap()]),
-            ),
-        ] {
+        for (what, value) in bad_authorizations(token) {
             let mut h = vec![json_ct.clone()];
             if let Some(v) = value {
-                h.push(("authorization".into(), v.into()));
+                h.push(("authorization".into(), v));
             }
             push(
                 format!("authorization: {what}"),
@@ -444,6 +455,109 @@ fn cases_for(route: &Route, token: &str) -> Vec<Case> {
             );
         }
     }
+    cases
+}
+
+/// `Authorization` values the authorizer must refuse, built around the caller's real `token`.
+fn bad_authorizations(token: &str) -> Vec<(String, Option<String>)> {
+    let (head_payload, sig) = token.rsplit_once('.').unwrap();
+    let (head, payload) = head_payload.split_once('.').unwrap();
+    let flipped = |s: &str| {
+        let first = if s.starts_with('A') { 'B' } else { 'A' };
+        format!("{first}{}", &s[1..])
+    };
+    let mut cases: Vec<(String, Option<String>)> = vec![
+        ("no token".into(), None),
+        ("an empty Authorization".into(), Some(String::new())),
+        ("Bearer alone".into(), Some("Bearer".into())),
+        ("Bearer and spaces".into(), Some("Bearer    ".into())),
+        (
+            "Basic credentials".into(),
+            Some("Basic dXNlcjpwYXNz".into()),
+        ),
+        ("Digest scheme".into(), Some(format!("Digest {token}"))),
+        ("the token twice".into(), Some(format!("{token} {token}"))),
+        ("the last part cut".into(), Some(head_payload.to_owned())),
+        (
+            "the signature empty".into(),
+            Some(format!("{head_payload}.")),
+        ),
+        (
+            "a flipped signature".into(),
+            Some(format!("{head_payload}.{}", flipped(sig))),
+        ),
+        (
+            "a flipped payload".into(),
+            Some(format!("{head}.{}.{sig}", flipped(payload))),
+        ),
+        (
+            "a flipped header".into(),
+            Some(format!("{}.{payload}.{sig}", flipped(head))),
+        ),
+        (
+            "header and payload swapped".into(),
+            Some(format!("{payload}.{head}.{sig}")),
+        ),
+        ("four parts".into(), Some(format!("{token}.x"))),
+        ("one part".into(), Some("abc".into())),
+        ("dots only".into(), Some("..".into())),
+        ("not base64".into(), Some("%%%.%%%.%%%".into())),
+        (
+            "JSON instead of a token".into(),
+            Some(r#"{"sub":"x"}"#.into()),
+        ),
+        (
+            "alg none header".into(),
+            Some(format!("eyJhbGciOiJub25lIn0.{payload}.")),
+        ),
+        ("a 10 KB token".into(), Some("a".repeat(10_240))),
+        ("unicode".into(), Some("Bearer tökén".into())),
+        ("a NUL".into(), Some("Bearer a\u{0}b".into())),
+        (
+            "lower-case bearer and garbage".into(),
+            Some("bearer garbage".into()),
+        ),
+        ("a quoted token".into(), Some(format!("\"{token}\""))),
+        (
+            "a token with a trailing comma".into(),
+            Some(format!("{token},")),
+        ),
+        (
+            "a URL-encoded token".into(),
+            Some(token.replace('.', "%2E")),
+        ),
+        (
+            "the token reversed".into(),
+            Some(token.chars().rev().collect()),
+        ),
+        ("an upper-cased token".into(), Some(token.to_uppercase())),
+        ("the payload alone".into(), Some(payload.to_owned())),
+        ("the signature alone".into(), Some(sig.to_owned())),
+        ("Token scheme".into(), Some(format!("Token {token}"))),
+        (
+            "Bearer Bearer".into(),
+            Some(format!("Bearer Bearer {token}")),
+        ),
+        (
+            "a tab after Bearer".into(),
+            Some(format!("Bearer\t{token}")),
+        ),
+        ("a leading dot".into(), Some(format!(".{token}"))),
+        (
+            "padding in the header".into(),
+            Some(format!("{head}==.{payload}.{sig}")),
+        ),
+        ("Bearer null".into(), Some("Bearer null".into())),
+        ("Bearer undefined".into(), Some("Bearer undefined".into())),
+        (
+            "a JWE-shaped token".into(),
+            Some(format!("{head}.{payload}.{sig}.{sig}.{sig}")),
+        ),
+    ];
+    cases.retain(|(_, v)| {
+        v.as_deref()
+            .is_none_or(|v| http::HeaderValue::from_str(v).is_ok())
+    });
     cases
 }
 
@@ -484,11 +598,12 @@ async fn every_route_answers_at_least_forty_malformed_requests_with_a_4xx_json_e
     let api = LocalApi::start(&moto, |_| {}).await;
     let login = sign_up_and_in(&api, "corpus-owner@example.com", "1").await;
     let token = login["id_token"].as_str().unwrap().to_owned();
+    let access = login["access_token"].as_str().unwrap().to_owned();
 
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for route in &template().routes {
         let key = format!("{} {}", route.method, route.path);
-        let cases = cases_for(route, &token);
+        let cases = cases_for(route, (&token, &access));
         for case in &cases {
             let headers: Vec<(&str, &str)> = case
                 .headers
@@ -574,7 +689,8 @@ fn every_route_of_the_template_is_known_to_the_corpus() {
     for route in &template().routes {
         let known = body_spec(&route.method, &route.path).is_some()
             || route.path.contains("{id}")
-            || (route.method == "GET" && route.path == "/books");
+            || (route.method == "GET" && route.path == "/books")
+            || route.auth != RouteAuth::Public;
         assert!(
             known,
             "{} {} has no malformed requests: add it to tests/corpus.rs",
