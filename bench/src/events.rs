@@ -32,7 +32,7 @@ pub struct Seed {
 
 /// The functions of `template`, each with the `events/` fixtures whose route is one of its.
 pub fn discover(t: &local_api::template::Template, events_dir: &Path) -> Vec<Function> {
-    let mut fixtures: Vec<(String, Value)> = std::fs::read_dir(events_dir)
+    let fixtures: Vec<(String, Value)> = std::fs::read_dir(events_dir)
         .expect("events/ is readable")
         .filter_map(Result::ok)
         .filter(|e| e.path().extension().is_some_and(|x| x == "json"))

@@ -169,7 +169,7 @@ async fn run(args: Args) {
             let cold = cold_start(f, &bin, &env, &log, &clock, &mut seed, r, &args).await;
             colds.push(cold);
         }
-        let summary = summarise(f, &bin, &colds, &args);
+        let summary = summarise(f, &bin, &colds);
         eprintln!("{}: {}", f.binary, summary);
         results.push(summary);
     }
@@ -196,7 +196,6 @@ fn lambda_globals(template: &Path) -> Vec<(String, String)> {
     let t: serde_yaml::Value = serde_yaml::from_str(&text).expect("template.yaml parses");
     let g = &t["Globals"]["Function"];
     let memory = g["MemorySize"].as_u64().unwrap_or(128).to_string();
-    let timeout = g["Timeout"].as_u64().unwrap_or(3);
     let log_format = g["LoggingConfig"]["LogFormat"]
         .as_str()
         .unwrap_or("Text")
@@ -205,7 +204,6 @@ fn lambda_globals(template: &Path) -> Vec<(String, String)> {
         .as_str()
         .unwrap_or("INFO")
         .to_owned();
-    let _ = timeout;
     [
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
@@ -381,7 +379,7 @@ fn file_size(p: &Path) -> Option<u64> {
     std::fs::metadata(p).ok().map(|m| m.len())
 }
 
-fn summarise(f: &Function, bin: &Path, colds: &[Cold], args: &Args) -> Value {
+fn summarise(f: &Function, bin: &Path, colds: &[Cold]) -> Value {
     let mut init: Vec<f64> = colds.iter().map(|c| ms(c.init)).collect();
     let mut init_backend: Vec<f64> = colds.iter().map(|c| ms(c.init_backend)).collect();
     let firsts: Vec<_> = colds.iter().filter_map(|c| c.invokes.first()).collect();
@@ -407,7 +405,6 @@ fn summarise(f: &Function, bin: &Path, colds: &[Cold], args: &Args) -> Value {
         .map(|c| c.peak_rss_kib as f64 / 1024.0)
         .collect();
     let arm = workspace_root().join("target/lambda").join(&f.binary);
-    let _ = args;
     json!({
         "function": f.logical_id,
         "binary": f.binary,
