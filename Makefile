@@ -16,7 +16,7 @@ export SAM_CLI_TELEMETRY := 0
 # target cannot be had. Deploy with the same value: --parameter-overrides Architecture=$(ARCH).
 ARCH ?= arm64
 
-.PHONY: help test dev venv toolchain fmt-check clippy unit lint-template build browser-deps schemathesis fuzz
+.PHONY: help test dev venv toolchain fmt-check clippy unit lint-template build browser-deps schemathesis fuzz bench
 
 help:
 	@echo "make dev    run the API locally (moto + local API Gateway) and print a curl walk-through"
@@ -106,3 +106,31 @@ build: venv toolchain
 ifneq ($(ARCH),arm64)
 	@echo "Built for $(ARCH): deploy with sam deploy --parameter-overrides Architecture=$(ARCH)"
 endif
+
+## `make bench` (not part of `make test`): the release binaries, run by bench/ as Lambda runs them
+## against moto on loopback; Criterion's micro-benchmarks; bench/results/{report.md,chart.png}.
+## The functions are those template.yaml builds. BENCH_RUNS cold starts each, BENCH_WARM warm
+## invocations after each.
+BENCH_RUNS ?= 20
+BENCH_WARM ?= 10
+BENCH_BINS = $(shell awk '/^        Binary: /{print $$2}' template.yaml)
+BENCH = target/harness/lambda-bench
+bench: venv toolchain $(VENV)/.bench-installed
+	cargo build --release $(addprefix -p ,$(BENCH_BINS))
+	@if rustup target list --installed | grep -qx aarch64-unknown-linux-gnu \
+	    || rustup target add aarch64-unknown-linux-gnu; then \
+	  PATH="$(VENV_BIN):$$PATH" cargo lambda build --release --arm64 --output-format zip \
+	    $(addprefix -p ,$(BENCH_BINS)); \
+	else echo "No aarch64 target here: the report has x86_64 sizes only."; fi
+	cargo bench -p auth -p books -p local-api -- --warm-up-time 1 --measurement-time 3
+	cargo build --profile harness -p lambda-bench
+	$(BENCH) run --runs $(BENCH_RUNS) --warm $(BENCH_WARM)
+	$(BENCH) run --label no-prewarm --set PREWARM_CONNECTIONS=false --runs $(BENCH_RUNS) --warm $(BENCH_WARM)
+	$(BENCH) run --label backend-refused --backend refused --init-only --runs $(BENCH_RUNS)
+	$(BENCH) run --label backend-silent --backend silent --init-only --runs 5
+	$(BENCH) report
+	$(VENV_BIN)/python bench/chart.py bench/results
+
+$(VENV)/.bench-installed: requirements-bench.txt $(STAMP)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	touch $@

@@ -103,7 +103,23 @@ impl CognitoState {
         let app = AppClient::from_env()?;
         let cors = Cors::from_env()?;
         let sdk = crate::sdk::load().await;
-        Ok(Self::new(Client::new(&sdk), app, cors))
+        let cognito = Client::new(&sdk);
+        // GetUser with a token that is no token: no IAM permission, no side effect, and its
+        // NotAuthorized answer arrives over the connection the first request will reuse.
+        crate::sdk::prewarm(
+            "Cognito",
+            cognito
+                .get_user()
+                .access_token("prewarm")
+                .customize()
+                .config_override(
+                    aws_sdk_cognitoidentityprovider::Config::builder()
+                        .retry_config(crate::sdk::no_retries()),
+                )
+                .send(),
+        )
+        .await;
+        Ok(Self::new(cognito, app, cors))
     }
 }
 

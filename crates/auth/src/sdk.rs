@@ -2,12 +2,18 @@
 //!
 //! Region and credentials come from the standard environment (in Lambda, the runtime sets them),
 //! and `AWS_ENDPOINT_URL` points every client at a local emulator such as moto.
+//!
+//! Start-up is part of every cold start, so in Lambda the config is read from the variables the
+//! runtime sets and nothing else is probed (no profile files, no instance metadata), and
+//! [`prewarm`] opens each client's connection while the function initialises.
 
-use std::time::Duration;
+use std::future::Future;
+use std::time::{Duration, Instant};
 
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
+use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -23,9 +29,36 @@ pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(6);
 /// Attempts per call, the first included, for calls that are safe to repeat.
 pub const MAX_ATTEMPTS: u32 = 3;
 
+/// How long start-up waits for [`prewarm`]: a TLS handshake to a regional endpoint takes tens of
+/// milliseconds, and an unreachable one must not hold up the cold start for long.
+pub const PREWARM_TIMEOUT: Duration = Duration::from_millis(250);
+/// Set to `false` to skip [`prewarm`].
+pub const PREWARM_VAR: &str = "PREWARM_CONNECTIONS";
+
 /// The SDK config loader with our HTTP client, timeouts and retry policy. Tests add an
 /// endpoint, region and credentials to it.
+///
+/// In Lambda (`AWS_LAMBDA_FUNCTION_NAME` is set), the region is `AWS_REGION` and the
+/// credentials are the execution role's, which the runtime puts in `AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`: reading them directly spares the default
+/// chains' look-ups of profile files and instance metadata.
 pub fn loader() -> ConfigLoader {
+    let loader = base_loader();
+    if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_none() {
+        return loader;
+    }
+    let loader = match std::env::var("AWS_REGION") {
+        Ok(region) if !region.is_empty() => loader.region(Region::new(region)),
+        _ => loader,
+    };
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
+        loader.credentials_provider(EnvironmentVariableCredentialsProvider::new())
+    } else {
+        loader
+    }
+}
+
+fn base_loader() -> ConfigLoader {
     let http_client = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .build_https();
@@ -44,6 +77,25 @@ pub fn loader() -> ConfigLoader {
 /// Loads the SDK config from the environment, once, at start-up.
 pub async fn load() -> SdkConfig {
     loader().load().await
+}
+
+/// Opens a client's connection during start-up, so that the first request finds it in the
+/// pool and pays for no connect, TLS handshake or loading of root certificates. `call` is one
+/// cheap, harmless call through that client (with retries off); its answer, even an error, is
+/// ignored. It is given [`PREWARM_TIMEOUT`] at most, and fails at once when the network is
+/// down; `PREWARM_CONNECTIONS=false` skips it.
+pub async fn prewarm<F: Future>(service: &'static str, call: F) {
+    if std::env::var(PREWARM_VAR).is_ok_and(|v| v.eq_ignore_ascii_case("false") || v == "0") {
+        return;
+    }
+    let started = Instant::now();
+    let done = tokio::time::timeout(PREWARM_TIMEOUT, call).await.is_ok();
+    tracing::debug!(
+        service,
+        done,
+        elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+        "connection pre-warmed"
+    );
 }
 
 /// The retry policy for calls that must not run twice, such as SignUp: a retry after a lost

@@ -58,7 +58,22 @@ impl State {
             .ok_or(ConfigError::MissingTable)?;
         let cors = Cors::from_env()?;
         let sdk = auth::sdk::load().await;
-        Ok(Self::new(aws_sdk_dynamodb::Client::new(&sdk), table, cors))
+        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        // DescribeTable (in the function's CRUD policy) signs a request over the connection the
+        // first request will reuse.
+        auth::sdk::prewarm(
+            "DynamoDB",
+            dynamodb
+                .describe_table()
+                .table_name(&table)
+                .customize()
+                .config_override(
+                    aws_sdk_dynamodb::Config::builder().retry_config(auth::sdk::no_retries()),
+                )
+                .send(),
+        )
+        .await;
+        Ok(Self::new(dynamodb, table, cors))
     }
 }
 

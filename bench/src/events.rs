@@ -1,0 +1,153 @@
+//! The functions, found in template.yaml, and the invocations fed to each: the `events/`
+//! fixtures of its routes, with user names, tokens and ids rewritten so that every call does
+//! the real work (a new account, a valid login, a book that exists).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+/// One function of the template, with the fixtures of its routes.
+pub struct Function {
+    /// The template's logical id (`LoginFunction`).
+    pub logical_id: String,
+    /// The Cargo binary (`login`).
+    pub binary: String,
+    /// The variables the template sets on it (values resolved by the harness).
+    pub env_names: Vec<String>,
+    /// (fixture file stem, event), in the order they are fed.
+    pub events: Vec<(String, Value)>,
+}
+
+/// What the fixtures' users and tokens are replaced with.
+pub struct Seed {
+    pub username: String,
+    pub password: String,
+    /// Cognito's internal user name (the `cognito:username` claim), for /refresh.
+    pub cognito_username: String,
+    pub refresh_token: String,
+    /// Registered, unconfirmed accounts for /confirm_user, one per invocation.
+    pub unconfirmed: Vec<String>,
+}
+
+/// The functions of `template`, each with the `events/` fixtures whose route is one of its.
+pub fn discover(t: &local_api::template::Template, events_dir: &Path) -> Vec<Function> {
+    let fixtures: Vec<(String, Value)> = std::fs::read_dir(events_dir)
+        .expect("events/ is readable")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .filter_map(|e| {
+            let stem = e.path().file_stem()?.to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(e.path()).ok()?;
+            Some((stem, serde_json::from_str(&text).ok()?))
+        })
+        .collect();
+
+    let mut by_fn: BTreeMap<String, Function> = BTreeMap::new();
+    for r in &t.routes {
+        let f = by_fn.entry(r.function.clone()).or_insert_with(|| Function {
+            logical_id: r.function.clone(),
+            binary: r.binary.clone(),
+            env_names: env_names(t, &r.function),
+            events: Vec::new(),
+        });
+        for (stem, ev) in &fixtures {
+            let resource = ev["resource"].as_str().unwrap_or_default();
+            let method = ev["httpMethod"].as_str().unwrap_or_default();
+            if resource == r.path
+                && (r.method == method || r.method == "ANY")
+                && !f.events.iter().any(|(s, _)| s == stem)
+            {
+                f.events.push((stem.clone(), ev.clone()));
+            }
+        }
+    }
+    let mut functions: Vec<Function> = by_fn
+        .into_values()
+        .filter(|f| !f.events.is_empty())
+        .collect();
+    for f in &mut functions {
+        f.events
+            .sort_by_key(|(stem, ev)| (method_rank(ev), stem.clone()));
+    }
+    functions
+}
+
+/// Writes first, so that the reads and deletes after them find something.
+fn method_rank(ev: &Value) -> u8 {
+    match ev["httpMethod"].as_str() {
+        Some("POST") => 0,
+        Some("GET") => 1,
+        Some("PUT" | "PATCH") => 2,
+        Some("DELETE") => 4,
+        _ => 3,
+    }
+}
+
+fn env_names(t: &local_api::template::Template, logical_id: &str) -> Vec<String> {
+    t.properties(logical_id)
+        .and_then(|p| {
+            p.get("Environment")?
+                .get("Variables")?
+                .as_mapping()
+                .cloned()
+        })
+        .map(|m| {
+            m.keys()
+                .filter_map(|k| k.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl Function {
+    /// The `n`-th invocation of run `run`: the fixtures in turn, made real with `seed`.
+    pub fn event(&self, seed: &mut Seed, run: usize, n: usize) -> Value {
+        let (_, template) = &self.events[n % self.events.len()];
+        let round = n / self.events.len();
+        let mut ev = template.clone();
+        let route = ev["resource"].as_str().unwrap_or_default().to_owned();
+        let mut body: Option<Value> = ev["body"]
+            .as_str()
+            .and_then(|b| serde_json::from_str(b).ok());
+        match (route.as_str(), body.as_mut()) {
+            ("/register", Some(b)) => {
+                b["username"] = format!("bench-{run}-{n}@example.com").into();
+                b["password"] = seed.password.clone().into();
+                if b.get("email").is_some() {
+                    b["email"] = b["username"].clone();
+                }
+            }
+            ("/confirm_user", Some(b)) => {
+                b["username"] = seed.unconfirmed.pop().unwrap_or_default().into();
+            }
+            ("/login", Some(b)) => {
+                b["username"] = seed.username.clone().into();
+                b["password"] = seed.password.clone().into();
+            }
+            ("/refresh", Some(b)) => {
+                b["username"] = seed.cognito_username.clone().into();
+                b["refresh_token"] = seed.refresh_token.clone().into();
+            }
+            _ => {}
+        }
+        // One book per round of the books fixtures: created, read, listed, replaced, deleted.
+        if route.contains("{id}") || body.as_ref().is_some_and(|b| b.get("id").is_some()) {
+            let id = format!("bench-{run}-{round}");
+            if let Some(b) = body.as_mut().filter(|b| b.get("id").is_some()) {
+                b["id"] = id.clone().into();
+            }
+            if route.contains("{id}") {
+                ev["pathParameters"]["id"] = id.clone().into();
+                let path = route.replace("{id}", &id);
+                ev["path"] = path.clone().into();
+                ev["requestContext"]["path"] = format!("/Prod{path}").into();
+            }
+        }
+        if let Some(b) = body {
+            ev["body"] = b.to_string().into();
+        }
+        ev["requestContext"]["requestId"] = format!("bench-{run}-{n}").into();
+        ev
+    }
+}
