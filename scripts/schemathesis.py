@@ -111,6 +111,12 @@ def main():
             "--phases", "examples,coverage,fuzzing",
             "--request-timeout", "15",
             "--suppress-health-check", "all",
+            # moto gaps, not ours: it has no ResendConfirmationCode (it answers 500), and it
+            # answers ResourceNotFound for ConfirmForgotPassword of an unknown user, which real
+            # Cognito never does for a valid client. Both routes are covered by mocked handler
+            # tests and by the corpus.
+            "--exclude-path", "/resend_code",
+            "--exclude-path", "/reset_password",
         ]
         print("+", " ".join(c if "Authorization" not in c else "--header 'Authorization: …'" for c in cmd), flush=True)
         run = subprocess.run(cmd, env=dict(os.environ, NO_COLOR="1"), text=True, cwd=ROOT,
