@@ -116,14 +116,15 @@ BENCH_WARM ?= 10
 BENCH_BINS = $(shell awk '/^        Binary: /{print $$2}' template.yaml)
 BENCH = target/release/lambda-bench
 bench: venv toolchain $(VENV)/.bench-installed
+	cargo bench -p auth -p books -p local-api --bench '*' -- --warm-up-time 1 --measurement-time 3
+	cargo build --profile bench -p lambda-bench
+	@# After `cargo bench`, which leaves bench-profile builds of the functions in target/release.
 	cargo build --release $(addprefix -p ,$(BENCH_BINS))
 	@if rustup target list --installed | grep -qx aarch64-unknown-linux-gnu \
 	    || rustup target add aarch64-unknown-linux-gnu; then \
 	  for fmt in binary zip; do PATH="$(VENV_BIN):$$PATH" cargo lambda build --release --arm64 \
 	    --output-format $$fmt $(addprefix -p ,$(BENCH_BINS)) || exit 1; done; \
 	else echo "No aarch64 target here: the report has x86_64 sizes only."; fi
-	cargo bench -p auth -p books -p local-api --bench '*' -- --warm-up-time 1 --measurement-time 3
-	cargo build --profile bench -p lambda-bench
 	$(BENCH) run --runs $(BENCH_RUNS) --warm $(BENCH_WARM)
 	$(BENCH) run --label no-prewarm --set PREWARM_CONNECTIONS=false --runs $(BENCH_RUNS) --warm $(BENCH_WARM)
 	$(BENCH) run --label backend-refused --backend refused --init-only --runs $(BENCH_RUNS)
