@@ -14,7 +14,7 @@ use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 
@@ -34,6 +34,13 @@ pub const MAX_ATTEMPTS: u32 = 3;
 pub const PREWARM_TIMEOUT: Duration = Duration::from_millis(250);
 /// Set to `false` to skip [`prewarm`].
 pub const PREWARM_VAR: &str = "PREWARM_CONNECTIONS";
+
+/// The roots that every AWS service endpoint's certificate chains to: Amazon Root CA 1 to 4 of
+/// Amazon Trust Services, and the Starfield Services root that cross-signs them.
+pub const AMAZON_TRUST_SERVICES_PEM: &str = include_str!("../certs/amazon-trust-services.pem");
+/// Set to `system` to trust the operating system's roots in Lambda too (an HTTPS
+/// `AWS_ENDPOINT_URL` whose certificate is not from Amazon Trust Services needs it).
+pub const TRUST_STORE_VAR: &str = "TLS_TRUST_STORE";
 
 /// The SDK config loader with our HTTP client, timeouts and retry policy. Tests add an
 /// endpoint, region and credentials to it.
@@ -61,6 +68,7 @@ pub fn loader() -> ConfigLoader {
 fn base_loader() -> ConfigLoader {
     let http_client = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .tls_context(tls_context())
         .build_https();
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client)
@@ -72,6 +80,24 @@ fn base_loader() -> ConfigLoader {
                 .build(),
         )
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+}
+
+/// The roots TLS connections are checked against. In Lambda, only Amazon Trust Services': the
+/// functions talk to Cognito and DynamoDB and nothing else, and reading and parsing the system's
+/// whole bundle (about 140 roots, from a file and a directory of them) was the largest part of a
+/// cold start's init. Elsewhere, and with `TLS_TRUST_STORE=system`, the system's roots.
+pub fn tls_context() -> TlsContext {
+    let in_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
+    let system = std::env::var(TRUST_STORE_VAR).is_ok_and(|v| v.eq_ignore_ascii_case("system"));
+    let store = if in_lambda && !system {
+        TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES_PEM.as_bytes())
+    } else {
+        TrustStore::default()
+    };
+    TlsContext::builder()
+        .with_trust_store(store)
+        .build()
+        .expect("a TLS context needs nothing that can fail")
 }
 
 /// Loads the SDK config from the environment, once, at start-up.
@@ -137,6 +163,46 @@ where
         other => {
             tracing::error!(service, ?op, kind = %other, "service answered something unreadable");
             Err(ApiError::ServiceUnavailable)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+
+    use super::*;
+
+    /// The SDK parses the store the same way when it first connects, and panics on a certificate
+    /// it cannot read: in Lambda that would be every function's first call.
+    #[test]
+    fn lambda_trust_store_holds_the_five_amazon_roots() {
+        let ders = CertificateDer::pem_slice_iter(AMAZON_TRUST_SERVICES_PEM.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .expect("valid PEM");
+        assert_eq!(ders.len(), 5);
+        let mut roots = rustls::RootCertStore::empty();
+        for der in ders {
+            roots.add(der).expect("a usable trust anchor");
+        }
+        assert_eq!(roots.len(), 5);
+        let subjects: Vec<String> = roots
+            .roots
+            .iter()
+            .map(|a| String::from_utf8_lossy(a.subject.as_ref()).into_owned())
+            .collect();
+        for name in [
+            "Amazon Root CA 1",
+            "Amazon Root CA 2",
+            "Amazon Root CA 3",
+            "Amazon Root CA 4",
+            "Starfield Services Root Certificate Authority - G2",
+        ] {
+            assert!(
+                subjects.iter().any(|s| s.contains(name)),
+                "{name} missing from {subjects:?}"
+            );
         }
     }
 }
