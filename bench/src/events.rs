@@ -26,9 +26,29 @@ pub struct Seed {
     /// Cognito's internal user name (the `cognito:username` claim), for /refresh.
     pub cognito_username: String,
     pub refresh_token: String,
+    /// The same user's access token, for /change_password.
+    pub access_token: String,
     /// Registered, unconfirmed accounts for /confirm_user, one per invocation.
     pub unconfirmed: Vec<String>,
 }
+
+/// Fixtures left out, and why: moto answers ResendConfirmationCode with a 500 and cannot confirm
+/// a reset without the code it hides in a response header, so these would time moto's failures
+/// and the SDK's retry back-off; a GlobalSignOut would revoke the tokens the other invocations use.
+pub const SKIPPED: &[(&str, &str)] = &[
+    (
+        "account_resend_code",
+        "moto answers ResendConfirmationCode with a 500",
+    ),
+    (
+        "account_reset_password",
+        "moto's reset code is only in a response header",
+    ),
+    (
+        "account_logout",
+        "GlobalSignOut would revoke the tokens the other invocations use",
+    ),
+];
 
 /// The functions of `template`, each with the `events/` fixtures whose route is one of its.
 pub fn discover(t: &local_api::template::Template, events_dir: &Path) -> Vec<Function> {
@@ -36,6 +56,15 @@ pub fn discover(t: &local_api::template::Template, events_dir: &Path) -> Vec<Fun
         .expect("events/ is readable")
         .filter_map(Result::ok)
         .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .filter(|e| {
+            let stem = e
+                .path()
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            !SKIPPED.iter().any(|(s, _)| *s == stem)
+        })
         .filter_map(|e| {
             let stem = e.path().file_stem()?.to_string_lossy().into_owned();
             let text = std::fs::read_to_string(e.path()).ok()?;
@@ -128,6 +157,17 @@ impl Function {
             ("/refresh", Some(b)) => {
                 b["username"] = seed.cognito_username.clone().into();
                 b["refresh_token"] = seed.refresh_token.clone().into();
+            }
+            ("/forgot_password", Some(b)) => {
+                b["username"] = seed.username.clone().into();
+            }
+            // To the same password: every invocation finds the one it expects.
+            ("/change_password", Some(b)) => {
+                b["previous_password"] = seed.password.clone().into();
+                b["proposed_password"] = seed.password.clone().into();
+                let bearer = format!("Bearer {}", seed.access_token);
+                ev["headers"]["Authorization"] = bearer.clone().into();
+                ev["multiValueHeaders"]["Authorization"] = serde_json::json!([bearer]);
             }
             _ => {}
         }

@@ -97,6 +97,10 @@ struct Cold {
     /// (latency, backend time, backend calls, status) per invocation; the first is the cold one.
     invokes: Vec<(Duration, Duration, u64, u16)>,
     peak_rss_kib: u64,
+    /// CPU time the process used until it asked for its first invocation.
+    init_cpu: Duration,
+    /// CPU time per warm invocation (all of the warm ones, divided by their number).
+    warm_cpu: Option<Duration>,
 }
 
 async fn run(args: Args) {
@@ -283,6 +287,7 @@ async fn cold_start(
     let mut first_next = true;
     let deadline = Duration::from_secs(30);
     let mut remaining = invokes;
+    let mut cpu_after_first = Duration::ZERO;
     loop {
         if !first_next && remaining == 0 {
             break;
@@ -296,6 +301,7 @@ async fn cold_start(
                 first_next = false;
                 cold.init = at - started;
                 cold.init_backend = clock.read().0.saturating_sub(backend_before);
+                cold.init_cpu = cpu_time(pid);
             }
             Seen::Next { .. } => {}
             Seen::Dispatched { at, backend } => dispatched = Some((at, backend)),
@@ -327,6 +333,9 @@ async fn cold_start(
                     status,
                 ));
                 remaining -= 1;
+                if cold.invokes.len() == 1 {
+                    cpu_after_first = cpu_time(pid);
+                }
                 if let Some((n, ev)) = pending.next() {
                     rt.invoke(Invocation {
                         id: format!("{run}-{n}"),
@@ -344,6 +353,10 @@ async fn cold_start(
         }
     }
     cold.peak_rss_kib = peak_rss_kib(pid);
+    if cold.invokes.len() > 1 {
+        let warm = (cold.invokes.len() - 1) as u32;
+        cold.warm_cpu = Some(cpu_time(pid).saturating_sub(cpu_after_first) / warm);
+    }
     let _ = child.kill();
     let _ = child.wait();
     cold
@@ -359,6 +372,20 @@ fn peak_rss_kib(pid: u32) -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// The CPU time all of the process's threads have used so far (`/proc/PID/task/*/schedstat`,
+/// nanoseconds on the CPU): what the function itself costs, whatever else the machine does.
+fn cpu_time(pid: u32) -> Duration {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Duration::ZERO;
+    };
+    let ns: u64 = tasks
+        .filter_map(Result::ok)
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(ns)
 }
 
 fn ms(d: Duration) -> f64 {
@@ -382,6 +409,12 @@ fn file_size(p: &Path) -> Option<u64> {
 fn summarise(f: &Function, bin: &Path, colds: &[Cold]) -> Value {
     let mut init: Vec<f64> = colds.iter().map(|c| ms(c.init)).collect();
     let mut init_backend: Vec<f64> = colds.iter().map(|c| ms(c.init_backend)).collect();
+    let mut init_ours: Vec<f64> = colds
+        .iter()
+        .map(|c| ms(c.init.saturating_sub(c.init_backend)))
+        .collect();
+    let mut init_cpu: Vec<f64> = colds.iter().map(|c| ms(c.init_cpu)).collect();
+    let mut warm_cpu: Vec<f64> = colds.iter().filter_map(|c| c.warm_cpu.map(ms)).collect();
     let firsts: Vec<_> = colds.iter().filter_map(|c| c.invokes.first()).collect();
     let warms: Vec<_> = colds
         .iter()
@@ -412,6 +445,9 @@ fn summarise(f: &Function, bin: &Path, colds: &[Cold]) -> Value {
         "cold_starts": colds.len(),
         "init_ms": { "median": quantile(&mut init, 0.5), "p90": quantile(&mut init, 0.9), "max": quantile(&mut init, 1.0) },
         "init_backend_ms": { "median": quantile(&mut init_backend, 0.5) },
+        "init_ours_ms": { "median": quantile(&mut init_ours, 0.5), "p90": quantile(&mut init_ours, 0.9) },
+        "init_cpu_ms": { "median": quantile(&mut init_cpu, 0.5) },
+        "warm_cpu_ms": { "median": quantile(&mut warm_cpu, 0.5) },
         "first_invoke_ms": {
             "median": quantile(&mut lat(&firsts), 0.5),
             "backend_median": quantile(&mut back(&firsts), 0.5),

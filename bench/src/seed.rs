@@ -51,6 +51,7 @@ pub async fn seed(
         password: PASSWORD.into(),
         cognito_username,
         refresh_token: tokens.refresh_token.expect("a refresh token"),
+        access_token: tokens.access_token,
         unconfirmed: names,
     }
 }
