@@ -51,7 +51,7 @@ pub const TRUST_STORE_VAR: &str = "TLS_TRUST_STORE";
 /// chains' look-ups of profile files and instance metadata.
 pub fn loader() -> ConfigLoader {
     let loader = base_loader();
-    if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_none() {
+    if !in_lambda() {
         return loader;
     }
     let loader = match std::env::var("AWS_REGION") {
@@ -63,6 +63,11 @@ pub fn loader() -> ConfigLoader {
     } else {
         loader
     }
+}
+
+/// The Lambda runtime sets `AWS_LAMBDA_FUNCTION_NAME` in every function's environment.
+fn in_lambda() -> bool {
+    std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some()
 }
 
 fn base_loader() -> ConfigLoader {
@@ -87,9 +92,8 @@ fn base_loader() -> ConfigLoader {
 /// whole bundle (about 140 roots, from a file and a directory of them) was the largest part of a
 /// cold start's init. Elsewhere, and with `TLS_TRUST_STORE=system`, the system's roots.
 pub fn tls_context() -> TlsContext {
-    let in_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
     let system = std::env::var(TRUST_STORE_VAR).is_ok_and(|v| v.eq_ignore_ascii_case("system"));
-    let store = if in_lambda && !system {
+    let store = if in_lambda() && !system {
         TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES_PEM.as_bytes())
     } else {
         TrustStore::default()
