@@ -8,6 +8,7 @@
 //! ```text
 //! lambda-bench run [--label L] [--runs 20] [--warm 10] [--backend moto|refused|silent]
 //!                  [--init-only] [--set KEY=VALUE]... [--only BIN,BIN]
+//!                  [--bins DIR (target/release)] [--out DIR (bench/results)]
 //! lambda-bench report        # bench/results/*.json + Criterion's estimates -> report.md
 //! ```
 
