@@ -16,7 +16,7 @@ export SAM_CLI_TELEMETRY := 0
 # target cannot be had. Deploy with the same value: --parameter-overrides Architecture=$(ARCH).
 ARCH ?= arm64
 
-.PHONY: help test dev venv toolchain fmt-check clippy unit lint-template build browser-deps schemathesis fuzz bench
+.PHONY: help test dev venv toolchain fmt-check clippy unit lint-template build browser-deps schemathesis fuzz bench bench-variants
 
 help:
 	@echo "make dev    run the API locally (moto + local API Gateway) and print a curl walk-through"
@@ -113,6 +113,7 @@ endif
 ## invocations after each.
 BENCH_RUNS ?= 20
 BENCH_WARM ?= 10
+VARIANT_ROUNDS ?= 12
 BENCH_BINS = $(shell awk '/^        Binary: /{print $$2}' template.yaml)
 BENCH = target/release/lambda-bench
 bench: venv toolchain $(VENV)/.bench-installed
@@ -131,6 +132,12 @@ bench: venv toolchain $(VENV)/.bench-installed
 	$(BENCH) run --label backend-silent --backend silent --init-only --runs 5
 	$(BENCH) report
 	$(VENV_BIN)/python bench/chart.py bench/results
+
+## The release profile against the settings it was chosen over (bench/results/variants.md), on
+## confirm and books. Not part of `make bench`: each variant is a release build of its own.
+bench-variants: venv toolchain
+	cargo build --profile bench -p lambda-bench
+	$(VENV_BIN)/python bench/variants.py $(VARIANT_ROUNDS)
 
 $(VENV)/.bench-installed: requirements-bench.txt $(STAMP)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-bench.txt
