@@ -99,7 +99,7 @@ def main():
         "each running every variant once in a shuffled order: 5 cold starts, each followed by "
         "20 warm invocations, against moto on loopback. Figures are medians over the rounds; "
         "\"vs shipped\" is the median of each round's ratio to the shipped build's figure. "
-        "Sizes are x86_64 (the zip is the binary deflated as `bootstrap`).",
+        f"Sizes are {platform.machine()} (the zip is the binary deflated as `bootstrap`).",
         "",
     ]
     for fn in FUNCTIONS:
