@@ -217,17 +217,11 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
     assert_eq!(res.status().as_u16(), 415);
 
     // A dependency that fails: the SDK's dispatch-failure logs.
-    let dead = auth::sdk::loader()
-        .endpoint_url(format!(
-            "http://127.0.0.1:{}",
-            integration_tests::free_port()
-        ))
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_cognitoidentityprovider::config::Credentials::new(
-            "t", "t", None, None, "t",
-        ))
-        .load()
-        .await;
+    let dead = integration_tests::sdk_config_for(&format!(
+        "http://127.0.0.1:{}",
+        integration_tests::free_port()
+    ))
+    .await;
     let dead_api = local_api::gateway(&api.config, &dead).unwrap();
     let (base, _stop) = integration_tests::serve_gateway(dead_api).await;
     let res = reqwest::Client::new()

@@ -23,8 +23,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use integration_tests::{Moto, free_port, workspace_root};
 use serde_json::{Value, json};
+use test_support::{Moto, free_port, workspace_root};
 
 use crate::events::{Function, Seed};
 use crate::runtime::{BackendClock, Invocation, Proxy, Runtime, Seen};
@@ -106,7 +106,11 @@ struct Cold {
 
 async fn run(args: Args) {
     let root = workspace_root();
-    let template = integration_tests::template();
+    let template = local_api::template::Template::load(
+        &root.join("template.yaml"),
+        &std::collections::HashMap::new(),
+    )
+    .expect("template.yaml parses");
     let mut functions = events::discover(&template, &root.join("events"));
     if let Some(only) = &args.only {
         functions.retain(|f| only.contains(&f.binary));

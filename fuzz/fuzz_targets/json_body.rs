@@ -2,10 +2,11 @@
 //! check the functions make. Nothing may panic.
 #![no_main]
 
-use auth::{JsonObject, normalize_username};
+use auth::normalize_username;
 use books::book::BookInput;
 use lambda_http::Body;
 use libfuzzer_sys::fuzz_target;
+use platform::JsonObject;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(body) = JsonObject::from_body(&Body::Binary(data.to_vec())) else {
@@ -16,6 +17,6 @@ fuzz_target!(|data: &[u8]| {
             let _ = normalize_username(value);
         }
     }
-    let _ = body.string_by_any_name(&["confirmation_code", "code"]);
+    let _ = auth::code(&body);
     let _ = BookInput::parse(&body, data);
 });

@@ -1,41 +1,47 @@
-//! Any bytes as the Lambda event a function receives: through `auth::lambda` (the entry point
-//! every main.rs runs: the raw-event check, then lambda_http's conversion) into a handler that
-//! runs every request-parsing step of the functions. Nothing may panic; an event that is not
-//! an API Gateway event is an error, which is fine.
+//! Any bytes as the Lambda event a function receives: through `platform::lambda` (the entry
+//! point every main.rs runs: the raw-event check, lambda_http's conversion, the route table)
+//! into a handler that runs every request-parsing step of the functions. Nothing may panic; an
+//! event that is not an API Gateway event is an error, which is fine.
 #![no_main]
 
-use auth::{Cors, JsonObject, normalize_username};
+use auth::normalize_username;
 use books::book::BookInput;
-use books::paging::{PageKey, parse_limit};
-use lambda_http::{Body, Request, RequestExt, Response};
+use books::paging::{Limit, PageKey};
+use lambda_http::RequestExt;
 use libfuzzer_sys::fuzz_target;
+use platform::{Api, ApiError, Cors, JsonObject, Reply, Request, Route, route};
 
-async fn parse_everything(req: Request) -> Result<Response<Body>, auth::Error> {
+async fn parse_everything(_: &(), req: &Request) -> Result<Reply, ApiError> {
     let query = req.query_string_parameters_ref();
-    let _ = parse_limit(query.and_then(|q| q.first("limit")));
+    let _ = Limit::parse(query.and_then(|q| q.first("limit")));
     if let Some(token) = query.and_then(|q| q.first("next_token")) {
         let _ = PageKey::decode(token);
     }
     if let Some(id) = req.path_parameters_ref().and_then(|p| p.first("id")) {
         let _ = books::book::is_valid_id(id);
     }
-    if let Ok(body) = JsonObject::from_request(&req) {
+    if let Ok(body) = JsonObject::from_request(req) {
         if let Ok(name) = body.string("username") {
             let _ = normalize_username(name);
         }
-        let _ = body.string_by_any_name(&["confirmation_code", "code"]);
+        let _ = auth::code(&body);
         let _ = BookInput::parse(&body, req.body());
     }
-    Ok(Cors::default().no_content())
+    Ok(Reply::no_content())
 }
+
+/// Every method on every resource the functions serve reaches the parser.
+static ROUTES: &[Route<()>] = &[
+    route!(GET "/{any+}" => parse_everything),
+    route!(POST "/{any+}" => parse_everything),
+    route!(PUT "/{any+}" => parse_everything),
+    route!(DELETE "/{any+}" => parse_everything),
+];
 
 fuzz_target!(|data: &[u8]| {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let _ = runtime.block_on(auth::lambda::invoke_json(
-        &Cors::default(),
-        parse_everything,
-        data,
-    ));
+    let api = Api::new(Cors::default(), (), ROUTES);
+    let _ = runtime.block_on(platform::lambda::invoke_json(&api, data));
 });

@@ -1,84 +1,13 @@
-//! Helpers for the end-to-end tests: a moto server on a free loopback port, stopped by PID when
-//! dropped, and SDK clients pointed at it.
+//! Helpers for the end-to-end tests: the local API over moto on a free loopback port, a test
+//! JWKS, and the sign-up and sign-in steps most tests begin with. The moto server itself is
+//! test-support's.
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::Ipv4Addr;
 
-use aws_config::SdkConfig;
 use aws_sdk_cognitoidentityprovider as cognito;
-use aws_sdk_cognitoidentityprovider::config::Credentials;
+use platform::Env;
 
-/// A moto server, started on 127.0.0.1 with a free port and killed when dropped.
-pub struct Moto {
-    child: Child,
-    pub endpoint: String,
-}
-
-/// The workspace root.
-pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// A port the OS just handed out on loopback, free when this returns.
-pub fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-impl Moto {
-    /// Starts `moto_server` from `MOTO_SERVER`, or from the venv `make test` creates.
-    pub fn start() -> Self {
-        let bin = std::env::var_os("MOTO_SERVER")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace_root().join(".venv/bin/moto_server"));
-        assert!(
-            bin.exists(),
-            "{} is missing: run the tests with `make test`, which installs moto",
-            bin.display()
-        );
-        let port = free_port();
-        let child = Command::new(&bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-        let moto = Self {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            assert!(Instant::now() < deadline, "moto did not start on {addr}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        moto
-    }
-
-    /// SDK config for this server: our loader (timeouts, retries, TLS) plus endpoint, a region
-    /// and dummy credentials.
-    pub async fn sdk_config(&self) -> SdkConfig {
-        auth::sdk::loader()
-            .endpoint_url(&self.endpoint)
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
-            .load()
-            .await
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+pub use test_support::{Moto, free_port, sdk_config_for, workspace_root};
 
 /// A user pool and an app client with a secret, set up as `template.yaml` sets them up.
 pub struct Pool {
@@ -109,6 +38,16 @@ pub async fn create_pool(client: &cognito::Client, name: &str) -> Pool {
     }
 }
 
+/// The local API's configuration from `vars`, read as `local-api` reads its environment, with
+/// the repository's template and the region the tests use.
+pub fn local_config(vars: &[(&str, &str)]) -> local_api::Config {
+    let template = workspace_root().join("template.yaml");
+    let env = Env::from_pairs(vars.iter().copied())
+        .with("TEMPLATE", template.to_string_lossy())
+        .with("AWS_REGION", "us-east-1");
+    local_api::Config::from_env(&env)
+}
+
 /// The local API (the API Gateway twin) serving `template.yaml` on a free loopback port, with
 /// its pool, client and table created in `moto` from the template. Stopped when dropped.
 pub struct LocalApi {
@@ -128,19 +67,7 @@ impl LocalApi {
         use std::sync::atomic::{AtomicU32, Ordering};
         static N: AtomicU32 = AtomicU32::new(0);
         let sdk = moto.sdk_config().await;
-        let template = workspace_root().join("template.yaml");
-        let mut config = local_api::Config {
-            template,
-            allowed_origin: None,
-            region: "us-east-1".into(),
-            pool_id: String::new(),
-            client_id: String::new(),
-            client_secret: None,
-            books_table: String::new(),
-            jwks_base: Some(moto.endpoint.clone()),
-            jwks_url: None,
-            issuer: None,
-        };
+        let config = local_config(&[("AWS_ENDPOINT_URL", &moto.endpoint)]);
         let prefix = format!(
             "t{}-{}",
             std::process::id(),
@@ -149,10 +76,7 @@ impl LocalApi {
         let created = local_api::bootstrap::create(&config.load_template().unwrap(), &sdk, &prefix)
             .await
             .expect("create the pool, client and table from template.yaml");
-        config.pool_id = created.pool_id.clone();
-        config.client_id = created.client_id.clone();
-        config.client_secret = created.client_secret.clone();
-        config.books_table = created.table.clone();
+        let mut config = config.with_backend(&created);
         configure(&mut config);
 
         let gateway = local_api::gateway(&config, &sdk).expect("the gateway starts");

@@ -1,21 +1,15 @@
-//! What every function shares: the Cognito SECRET_HASH, the Cognito settings and error mapping,
-//! the one API error type, JSON + CORS responses, and request-body parsing.
+//! Cognito as the functions use it: the SECRET_HASH ([`secret_hash`]), the app client's
+//! configuration ([`Config`]), and [`Cognito`], one client with a method per operation. Each
+//! method adds the SECRET_HASH where Cognito requires it, picks its retry policy and maps
+//! Cognito's errors to the API's; no function crate builds a Cognito call itself.
 
-pub mod body;
-pub mod claims;
-pub mod cognito;
-pub mod error;
-pub mod http;
-pub mod lambda;
-pub mod sdk;
+pub mod client;
+pub mod config;
+pub mod errors;
 pub mod secret;
+pub mod username;
 
-pub use body::JsonObject;
-pub use cognito::{AppClient, CognitoOp, CognitoState, Tokens, normalize_username};
-pub use error::ApiError;
-pub use http::{Cors, RequestMeta, respond};
+pub use client::{Cognito, Delivery, SignedUp, Tokens};
+pub use config::{CognitoConfig, Config};
 pub use secret::secret_hash;
-
-/// The error type of a Lambda handler. Returned only for bugs: every expected failure is an
-/// `Ok` response built from an [`ApiError`].
-pub type Error = lambda_http::Error;
+pub use username::{MAX_CODE_CHARS, code, normalize_username, password};

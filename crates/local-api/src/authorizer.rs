@@ -110,10 +110,6 @@ impl Authorizer {
         })
     }
 
-    pub fn config(&self) -> &AuthorizerConfig {
-        &self.config
-    }
-
     /// Checks the `Authorization` header value and returns the claims as API Gateway passes
     /// them to the function: every value a string.
     pub async fn authorize(
@@ -122,7 +118,7 @@ impl Authorizer {
         required: &Required,
     ) -> Result<Map<String, Value>, Rejected> {
         let token =
-            auth::http::bearer(header.ok_or(Rejected::Missing)?).ok_or(Rejected::Missing)?;
+            platform::request::bearer(header.ok_or(Rejected::Missing)?).ok_or(Rejected::Missing)?;
         let head = jsonwebtoken::decode_header(token).map_err(|_| Rejected::Malformed)?;
         // Only RS256: `none`, HS256 signed with the public key and friends go no further.
         if head.alg != Algorithm::RS256 {

@@ -18,6 +18,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use lambda_http::aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{BoxFuture, Context, LambdaEvent};
+use platform::Api;
 use serde_json::{Map, Value, json};
 
 use crate::authorizer::{Authorizer, Required};
@@ -32,20 +33,18 @@ pub type HandlerFn = Arc<
         + Sync,
 >;
 
-/// Wraps `handle(&state, req)` of a function crate as a [`HandlerFn`], through
-/// [`auth::lambda::invoke`]: the entry path each function's `main.rs` runs.
-#[macro_export]
-macro_rules! handler {
-    ($krate:ident, $state:expr) => {{
-        let state = ::std::sync::Arc::new($state);
-        let f: $crate::gateway::HandlerFn = ::std::sync::Arc::new(move |event| {
-            let state = state.clone();
-            Box::pin(async move {
-                ::auth::lambda::invoke(&state.cors, |req| $krate::handle(&state, req), event).await
-            })
-        });
-        f
-    }};
+/// A function's [`Api`] as a [`HandlerFn`], through [`platform::lambda::invoke`]: the entry
+/// path each function's `main.rs` runs. Only here is lambda_http's answer turned into the
+/// REST proxy response type (through JSON, as Lambda would send it to API Gateway).
+pub fn handler<S: Send + Sync + 'static>(api: Api<S>) -> HandlerFn {
+    let api = Arc::new(api);
+    Arc::new(move |event| {
+        let api = api.clone();
+        Box::pin(async move {
+            let Ok(response) = platform::lambda::invoke(&api, event).await;
+            Ok(serde_json::from_value(serde_json::to_value(response)?)?)
+        })
+    })
 }
 
 /// Where the local API serves [`OPENAPI`].
@@ -167,7 +166,10 @@ impl Gateway {
                     .headers
                     .get(http::header::AUTHORIZATION)
                     .and_then(|v| v.to_str().ok());
-                let authorizer = self.authorizer.as_ref().expect("checked in Gateway::new");
+                let Some(authorizer) = &self.authorizer else {
+                    // Gateway::new refuses protected routes without an authorizer.
+                    return self.gateway_error(StatusCode::UNAUTHORIZED, "Unauthorized");
+                };
                 match authorizer.authorize(header, &required).await {
                     Ok(claims) => Some(claims),
                     Err(why) => {
@@ -199,7 +201,10 @@ impl Gateway {
                 return self.gateway_error(StatusCode::BAD_REQUEST, "Bad Request");
             }
         };
-        let handler = self.handlers[&route.binary].clone();
+        let Some(handler) = self.handlers.get(&route.binary).cloned() else {
+            // Gateway::new refuses a template that routes to a binary with no handler.
+            return self.gateway_error(StatusCode::BAD_GATEWAY, "Internal server error");
+        };
         // The handler runs in its own task, so that a panic is a 502, as in Lambda.
         let invoked = tokio::spawn(invoke(handler, event, request_id)).await;
         match invoked {
@@ -286,29 +291,17 @@ impl Gateway {
         request_id: &str,
         peer: SocketAddr,
     ) -> Result<ApiGatewayProxyRequest, serde_json::Error> {
-        let mut headers = Map::new();
-        let mut multi_headers: Map<String, Value> = Map::new();
-        for (name, value) in &parts.headers {
-            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-            headers.insert(name.to_string(), Value::String(value.clone()));
-            multi_headers
-                .entry(name.to_string())
-                .or_insert_with(|| Value::Array(Vec::new()))
-                .as_array_mut()
-                .expect("an array")
-                .push(Value::String(value));
-        }
-        let mut query = Map::new();
-        let mut multi_query: Map<String, Value> = Map::new();
-        for (k, v) in form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
-            query.insert(k.to_string(), Value::String(v.to_string()));
-            multi_query
-                .entry(k.to_string())
-                .or_insert_with(|| Value::Array(Vec::new()))
-                .as_array_mut()
-                .expect("an array")
-                .push(Value::String(v.into_owned()));
-        }
+        let (headers, multi_headers) =
+            single_and_multi(parts.headers.iter().map(|(name, value)| {
+                (
+                    name.to_string(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            }));
+        let (query, multi_query) = single_and_multi(
+            form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned())),
+        );
         let (body, is_base64) = if body.is_empty() {
             (Value::Null, false)
         } else {
@@ -364,7 +357,26 @@ impl Gateway {
     }
 }
 
-/// Runs the function exactly as its `main.rs` does (`auth::lambda`, then lambda_http's
+/// The single-value form API Gateway sends (the last value of each name) and the multi-value
+/// form (all of them, in order).
+fn single_and_multi(
+    pairs: impl Iterator<Item = (String, String)>,
+) -> (Map<String, Value>, Map<String, Value>) {
+    let mut multi: Map<String, Value> = Map::new();
+    let mut single = Map::new();
+    for (name, value) in pairs {
+        single.insert(name.clone(), Value::String(value.clone()));
+        if let Value::Array(values) = multi
+            .entry(name)
+            .or_insert_with(|| Value::Array(Vec::new()))
+        {
+            values.push(Value::String(value));
+        }
+    }
+    (single, multi)
+}
+
+/// Runs the function exactly as its `main.rs` does (`platform::lambda`, then lambda_http's
 /// `Adapter` into an `http::Request`), the answer back into a REST proxy response.
 async fn invoke(
     handler: HandlerFn,

@@ -12,37 +12,80 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use auth::{AppClient, CognitoState, Cors};
 use aws_config::SdkConfig;
+use platform::{Api, ConfigError, Env};
 
 use crate::authorizer::{Authorizer, AuthorizerConfig};
-use crate::gateway::{Gateway, HandlerFn};
+use crate::bootstrap::Created;
+use crate::gateway::{Gateway, HandlerFn, handler};
 use crate::template::Template;
 
-/// Everything the local API needs to know, read once at start-up.
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// What the local API reads at start-up.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// `TEMPLATE` (default `template.yaml`).
     pub template: PathBuf,
-    /// `ALLOWED_ORIGIN`: the template's `AllowedOrigin` parameter and the functions' CORS origin.
-    pub allowed_origin: Option<String>,
+    /// `AWS_REGION`, else `AWS_DEFAULT_REGION`, else `us-east-1`: the pool's region, which the
+    /// tokens' issuer names.
     pub region: String,
-    pub pool_id: String,
-    pub client_id: String,
-    pub client_secret: Option<String>,
-    pub books_table: String,
-    /// Where the JWKS is served, when not at the AWS URL (moto serves it itself).
+    /// `AWS_ENDPOINT_URL`: where the JWKS is served when not at the AWS URL (moto serves it).
     pub jwks_base: Option<String>,
-    /// Overrides for the authorizer's JWKS URL and expected issuer.
+    /// `JWKS_URL` and `TOKEN_ISSUER`: overrides for the authorizer's keys and expected issuer.
     pub jwks_url: Option<String>,
     pub issuer: Option<String>,
+    /// The environment the functions get, as `template.yaml` gives it to each Lambda
+    /// (`ALLOWED_ORIGIN`, `COGNITO_USER_POOL_ID`, `COGNITO_CLIENT_ID`, `COGNITO_CLIENT_SECRET`,
+    /// `BOOKS_TABLE`). Each function reads it with its own reader.
+    pub functions: Env,
 }
 
 impl Config {
-    pub fn authorizer(&self) -> AuthorizerConfig {
+    /// Reads the local API's own variables from `env`; the functions get all of `env`.
+    pub fn from_env(env: &Env) -> Self {
+        Self {
+            template: env
+                .get("TEMPLATE")
+                .map_or_else(|| "template.yaml".into(), PathBuf::from),
+            region: env
+                .first(&["AWS_REGION", "AWS_DEFAULT_REGION"])
+                .unwrap_or("us-east-1")
+                .to_owned(),
+            jwks_base: env.get("AWS_ENDPOINT_URL").map(str::to_owned),
+            jwks_url: env.get("JWKS_URL").map(str::to_owned),
+            issuer: env.get("TOKEN_ISSUER").map(str::to_owned),
+            functions: env.clone(),
+        }
+    }
+
+    /// Points the functions at the pool, client and table `bootstrap` created.
+    pub fn with_backend(mut self, created: &Created) -> Self {
+        let mut functions = self
+            .functions
+            .with("COGNITO_USER_POOL_ID", &created.pool_id)
+            .with("COGNITO_CLIENT_ID", &created.client_id)
+            .with("BOOKS_TABLE", &created.table);
+        if let Some(secret) = &created.client_secret {
+            functions = functions.with("COGNITO_CLIENT_SECRET", secret);
+        }
+        self.functions = functions;
+        self
+    }
+
+    /// Allows `origin` (or `*`): the template's `AllowedOrigin` and the functions' CORS origin.
+    pub fn allow_origin(&mut self, origin: &str) {
+        self.functions = std::mem::take(&mut self.functions).with("ALLOWED_ORIGIN", origin);
+    }
+
+    /// The authorizer's settings: the pool's keys and issuer, and the app client.
+    pub fn authorizer(&self) -> Result<AuthorizerConfig, ConfigError> {
+        let pool_id = self.functions.require(&["COGNITO_USER_POOL_ID"])?;
+        let client_id = auth::CognitoConfig::from_env(&self.functions)?.client_id;
         let mut c = AuthorizerConfig::for_pool(
             &self.region,
-            &self.pool_id,
-            &self.client_id,
+            pool_id,
+            &client_id,
             self.jwks_base.as_deref(),
         );
         if let Some(url) = &self.jwks_url {
@@ -51,61 +94,47 @@ impl Config {
         if let Some(iss) = &self.issuer {
             c.issuer = iss.clone();
         }
-        c
+        Ok(c)
     }
 
     pub fn load_template(&self) -> Result<Template, template::TemplateError> {
         let mut overrides = HashMap::new();
-        if let Some(origin) = &self.allowed_origin {
-            overrides.insert("AllowedOrigin".to_owned(), origin.clone());
+        if let Some(origin) = self.functions.get("ALLOWED_ORIGIN") {
+            overrides.insert("AllowedOrigin".to_owned(), origin.to_owned());
         }
         Template::load(&self.template, &overrides)
-    }
-
-    pub fn cors(&self) -> Result<Cors, auth::http::InvalidOrigin> {
-        Cors::new(self.allowed_origin.as_deref().unwrap_or("*"))
     }
 }
 
 /// The handler of every function binary in the workspace, by binary name, each with its
-/// state built once, as each Lambda's `main` builds it.
-pub fn handlers(
-    config: &Config,
-    sdk: &SdkConfig,
-) -> Result<HashMap<String, HandlerFn>, Box<dyn std::error::Error + Send + Sync>> {
-    let cors = config.cors()?;
-    let cognito = CognitoState::new(
-        aws_sdk_cognitoidentityprovider::Client::new(sdk),
-        AppClient::new(&config.client_id, config.client_secret.clone()),
-        cors,
-    );
+/// configuration read by its own reader and its state built once, as each Lambda's `main`
+/// does, over `sdk`.
+pub fn handlers(config: &Config, sdk: &SdkConfig) -> Result<HashMap<String, HandlerFn>, Error> {
+    let env = &config.functions;
+    let cognito = |routes| -> Result<HandlerFn, ConfigError> {
+        let config = auth::Config::from_env(env)?;
+        let client = auth::Cognito::new(sdk, config.cognito);
+        Ok(handler(Api::new(config.api.cors, client, routes)))
+    };
+    let books = books::Config::from_env(env)?;
+    let store = books::State::from_sdk(sdk, books.table);
     Ok(HashMap::from([
-        ("register".to_owned(), handler!(register, cognito.clone())),
-        ("confirm".to_owned(), handler!(confirm, cognito.clone())),
-        ("login".to_owned(), handler!(login, cognito.clone())),
-        ("refresh".to_owned(), handler!(refresh, cognito.clone())),
-        ("account".to_owned(), handler!(account, cognito)),
+        ("register".to_owned(), cognito(register::ROUTES)?),
+        ("confirm".to_owned(), cognito(confirm::ROUTES)?),
+        ("login".to_owned(), cognito(login::ROUTES)?),
+        ("refresh".to_owned(), cognito(refresh::ROUTES)?),
+        ("account".to_owned(), cognito(account::ROUTES)?),
         (
             "books".to_owned(),
-            handler!(
-                books,
-                books::State::new(
-                    aws_sdk_dynamodb::Client::new(sdk),
-                    &config.books_table,
-                    config.cors()?
-                )
-            ),
+            handler(Api::new(books.api.cors, store, books::ROUTES)),
         ),
     ]))
 }
 
 /// The gateway for `config`, its functions calling AWS (or moto) through `sdk`.
-pub fn gateway(
-    config: &Config,
-    sdk: &SdkConfig,
-) -> Result<Gateway, Box<dyn std::error::Error + Send + Sync>> {
+pub fn gateway(config: &Config, sdk: &SdkConfig) -> Result<Gateway, Error> {
     let template = config.load_template()?;
-    let authorizer = Arc::new(Authorizer::new(config.authorizer())?);
+    let authorizer = Arc::new(Authorizer::new(config.authorizer()?)?);
     Ok(Gateway::new(
         template,
         handlers(config, sdk)?,
@@ -133,18 +162,16 @@ mod tests {
     use super::*;
 
     fn config() -> Config {
-        Config {
-            template: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml"),
-            allowed_origin: None,
-            region: "us-east-1".into(),
-            pool_id: "us-east-1_test".into(),
-            client_id: "client".into(),
-            client_secret: Some("secret".into()),
-            books_table: "books".into(),
-            jwks_base: None,
-            jwks_url: None,
-            issuer: None,
-        }
+        Config::from_env(&Env::from_pairs([
+            (
+                "TEMPLATE",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml"),
+            ),
+            ("COGNITO_USER_POOL_ID", "us-east-1_test"),
+            ("COGNITO_CLIENT_ID", "client"),
+            ("COGNITO_CLIENT_SECRET", "secret"),
+            ("BOOKS_TABLE", "books"),
+        ]))
     }
 
     #[test]
@@ -160,5 +187,12 @@ mod tests {
         let handled: std::collections::BTreeSet<&str> =
             handlers.keys().map(String::as_str).collect();
         assert_eq!(routed, handled, "every function routed, none left over");
+    }
+
+    #[test]
+    fn a_missing_function_variable_is_named() {
+        let config = Config::from_env(&Env::from_pairs([("COGNITO_CLIENT_ID", "client")]));
+        let err = config.authorizer().unwrap_err();
+        assert_eq!(err.to_string(), "COGNITO_USER_POOL_ID is not set");
     }
 }

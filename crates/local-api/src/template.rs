@@ -282,7 +282,7 @@ fn cors_headers(cors: Option<&Value>, params: &HashMap<String, String>) -> Vec<(
             ("Access-Control-Allow-Origin".into(), unquote(&origin)),
             (
                 "Access-Control-Allow-Methods".into(),
-                auth::http::ALLOW_METHODS.into(),
+                platform::cors::ALLOW_METHODS.into(),
             ),
         ];
     }

@@ -1,11 +1,18 @@
-//! Test helpers shared by the function crates: API Gateway REST proxy events from `events/`,
-//! turned into requests by lambda_http's own conversion, and response assertions.
+//! Test helpers shared by the function crates, the end-to-end tests and the bench: API Gateway
+//! REST proxy events from `events/`, turned into requests by lambda_http's own conversion,
+//! response assertions, mocked SDK clients, and a moto server on a free loopback port.
 
+mod moto;
+
+use std::convert::Infallible;
 use std::path::PathBuf;
 
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
+use platform::{Api, Cors, Route};
 use serde_json::Value;
+
+pub use moto::{Moto, free_port, sdk_config_for, workspace_root};
 
 /// The workspace's `events/` folder.
 pub fn events_dir() -> PathBuf {
@@ -117,23 +124,39 @@ pub const CLIENT_SECRET: &str = "test-client-secret";
 /// The deployed retry policy (3 attempts), with a negligible back-off, for mocked clients.
 pub fn deployed_retries() -> aws_sdk_dynamodb::config::retry::RetryConfig {
     aws_sdk_dynamodb::config::retry::RetryConfig::standard()
-        .with_max_attempts(auth::sdk::MAX_ATTEMPTS)
+        .with_max_attempts(platform::sdk::MAX_ATTEMPTS)
         .with_initial_backoff(std::time::Duration::from_millis(1))
 }
 
-/// The state of a Cognito function whose client answers from `rules`, in order. The client
-/// retries as the deployed one does (3 attempts), with a negligible back-off.
-pub fn cognito_state(rules: &[&aws_smithy_mocks::Rule]) -> auth::CognitoState {
+/// A function with `state` and `routes`, answering with any origin allowed.
+pub fn api<S: Sync + 'static>(state: S, routes: &'static [Route<S>]) -> Api<S> {
+    Api::new(Cors::default(), state, routes)
+}
+
+/// Serves `req` through the function's request boundary, as Lambda and the local API do. The
+/// `Result` is for the shape of the tests' calls: the boundary never fails.
+pub async fn handle<S: Sync + 'static>(
+    api: &Api<S>,
+    req: Request,
+) -> Result<Response<Body>, Infallible> {
+    Ok(api.serve(req).await)
+}
+
+/// A Cognito client that answers from `rules`, in order, for the test app client (with a
+/// secret). It retries as the deployed one does (3 attempts), with a negligible back-off.
+pub fn cognito(rules: &[&aws_smithy_mocks::Rule]) -> auth::Cognito {
     let client = aws_smithy_mocks::mock_client!(
         aws_sdk_cognitoidentityprovider,
         aws_smithy_mocks::RuleMode::Sequential,
         rules,
         |conf| conf.retry_config(deployed_retries())
     );
-    auth::CognitoState::new(
+    auth::Cognito::with_client(
         client,
-        auth::AppClient::new(CLIENT_ID, Some(CLIENT_SECRET.to_owned())),
-        auth::Cors::default(),
+        auth::CognitoConfig {
+            client_id: CLIENT_ID.to_owned(),
+            client_secret: Some(CLIENT_SECRET.into()),
+        },
     )
 }
 
@@ -223,10 +246,11 @@ pub fn malformed_bodies() -> Vec<(&'static str, Option<String>, u16, &'static st
 
 /// Runs every malformed body of [`malformed_bodies`] through `handler` (on the route of event
 /// `event`), plus base64 bodies that are not UTF-8, and checks each answer.
-pub async fn assert_rejects_malformed_bodies<F, Fut>(event: &str, handler: F)
+pub async fn assert_rejects_malformed_bodies<F, Fut, E>(event: &str, handler: F)
 where
     F: Fn(Request) -> Fut,
-    Fut: std::future::Future<Output = Result<Response<Body>, lambda_http::Error>>,
+    Fut: std::future::Future<Output = Result<Response<Body>, E>>,
+    E: std::fmt::Display + std::fmt::Debug,
 {
     for (case, body, status, code) in malformed_bodies() {
         let res = handler(request_with_body(event, body.as_deref()))

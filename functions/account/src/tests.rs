@@ -24,7 +24,11 @@ use aws_smithy_mocks::{Rule, mock};
 use serde_json::{Value, json};
 use test_support::*;
 
-use super::{FORGOT_MESSAGE, RESEND_MESSAGE, handle};
+use super::{FORGOT_MESSAGE, RESEND_MESSAGE, ROUTES, State};
+
+fn cognito_state(rules: &[&Rule]) -> platform::Api<State> {
+    api(cognito(rules), ROUTES)
+}
 
 /// The access token in the change_password and logout events.
 const ACCESS_TOKEN: &str =

@@ -2,9 +2,9 @@
 
 use std::hint::black_box;
 
-use auth::JsonObject;
 use books::book::BookInput;
 use criterion::{Criterion, criterion_group, criterion_main};
+use platform::JsonObject;
 
 const CREATE_EVENT: &str = include_str!("../../../events/books_create.json");
 

@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use auth::body::check_len;
-use auth::{ApiError, JsonObject};
 use aws_sdk_dynamodb::types::AttributeValue;
+use platform::body::check_len;
+use platform::{ApiError, JsonObject};
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -43,10 +43,6 @@ pub struct Price(u64);
 impl Price {
     pub fn from_cents(cents: u64) -> Self {
         Self(cents)
-    }
-
-    pub fn cents(self) -> u64 {
-        self.0
     }
 
     /// Plain decimal notation only: digits, then optionally a point and one or two digits.
@@ -124,9 +120,51 @@ pub struct BookInput {
     pub image: Option<String>,
 }
 
+/// A book's optional attributes. Each knows its own name and update clause, so an update can
+/// assign a value to no attribute but its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Optional {
+    Category,
+    Price,
+    Description,
+    Image,
+}
+
+impl Optional {
+    /// The attribute's name in the item.
+    pub fn name(self) -> &'static str {
+        match self {
+            Optional::Category => "category",
+            Optional::Price => "price",
+            Optional::Description => "description",
+            Optional::Image => "image",
+        }
+    }
+
+    /// The value's placeholder in an update expression.
+    pub fn placeholder(self) -> &'static str {
+        match self {
+            Optional::Category => ":category",
+            Optional::Price => ":price",
+            Optional::Description => ":description",
+            Optional::Image => ":image",
+        }
+    }
+
+    /// The `SET` clause that assigns the placeholder's value to this attribute.
+    pub fn assignment(self) -> &'static str {
+        match self {
+            Optional::Category => "category = :category",
+            Optional::Price => "price = :price",
+            Optional::Description => "description = :description",
+            Optional::Image => "image = :image",
+        }
+    }
+}
+
 impl BookInput {
     /// The optional attributes and their values: `None` means absent (PUT removes them).
-    pub fn optional_attributes(&self) -> [(&'static str, Option<AttributeValue>); 4] {
+    pub fn optional_attributes(&self) -> [(Optional, Option<AttributeValue>); 4] {
         optional_attributes(&self.category, self.price, &self.description, &self.image)
     }
 
@@ -250,12 +288,15 @@ fn optional_attributes(
     price: Option<Price>,
     description: &Option<String>,
     image: &Option<String>,
-) -> [(&'static str, Option<AttributeValue>); 4] {
+) -> [(Optional, Option<AttributeValue>); 4] {
     [
-        ("category", category.as_deref().map(s)),
-        ("price", price.map(|p| AttributeValue::N(p.to_string()))),
-        ("description", description.as_deref().map(s)),
-        ("image", image.as_deref().map(s)),
+        (Optional::Category, category.as_deref().map(s)),
+        (
+            Optional::Price,
+            price.map(|p| AttributeValue::N(p.to_string())),
+        ),
+        (Optional::Description, description.as_deref().map(s)),
+        (Optional::Image, image.as_deref().map(s)),
     ]
 }
 
@@ -272,15 +313,15 @@ impl Book {
             ("created_at".to_owned(), s(&self.created_at)),
             ("updated_at".to_owned(), s(&self.updated_at)),
         ]);
-        for (key, value) in self.optional_attributes() {
+        for (attr, value) in self.optional_attributes() {
             if let Some(value) = value {
-                item.insert(key.to_owned(), value);
+                item.insert(attr.name().to_owned(), value);
             }
         }
         item
     }
 
-    fn optional_attributes(&self) -> [(&'static str, Option<AttributeValue>); 4] {
+    fn optional_attributes(&self) -> [(Optional, Option<AttributeValue>); 4] {
         optional_attributes(&self.category, self.price, &self.description, &self.image)
     }
 
@@ -320,14 +361,14 @@ impl Book {
 
 /// Now, as RFC 3339 UTC with exactly three decimals: fixed width, so that the text order the
 /// `created_at` sort key uses is time order.
-pub fn timestamp_now() -> String {
+pub fn timestamp_now() -> Result<String, ApiError> {
     use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
     let now = DateTime::from(std::time::SystemTime::now());
     let seconds = DateTime::from_secs(now.secs())
         .fmt(DateTimeFormat::DateTime)
-        .expect("the current time formats as RFC 3339");
+        .map_err(|e| ApiError::internal(format_args!("the clock's time: {e}")))?;
     let millis = now.subsec_nanos() / 1_000_000;
-    format!("{}.{millis:03}Z", seconds.trim_end_matches('Z'))
+    Ok(format!("{}.{millis:03}Z", seconds.trim_end_matches('Z')))
 }
 
 #[cfg(test)]
@@ -487,8 +528,24 @@ mod tests {
     }
 
     #[test]
+    fn each_optional_attribute_is_assigned_to_its_own_name_only() {
+        for attr in [
+            Optional::Category,
+            Optional::Price,
+            Optional::Description,
+            Optional::Image,
+        ] {
+            assert_eq!(
+                attr.assignment(),
+                format!("{} = {}", attr.name(), attr.placeholder())
+            );
+            assert_eq!(attr.placeholder(), format!(":{}", attr.name()));
+        }
+    }
+
+    #[test]
     fn timestamps_have_a_fixed_width_so_text_order_is_time_order() {
-        let ts = timestamp_now();
+        let ts = timestamp_now().unwrap();
         assert_eq!(ts.len(), "2026-11-21T10:15:30.123Z".len(), "{ts}");
         assert!(ts.ends_with('Z') && ts.as_bytes()[19] == b'.', "{ts}");
     }

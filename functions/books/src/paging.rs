@@ -5,13 +5,13 @@
 //! the query (`catalog` or the `category` filter), so a token cannot point a query at another
 //! partition or at attributes of its own choosing.
 
-use auth::ApiError;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use platform::ApiError;
 use serde::{Deserialize, Serialize};
 
-pub const DEFAULT_LIMIT: usize = 20;
-pub const MAX_LIMIT: usize = 100;
+pub const DEFAULT_LIMIT: u8 = 20;
+pub const MAX_LIMIT: u8 = 100;
 /// Longer than any token this API hands out.
 const MAX_TOKEN_CHARS: usize = 512;
 
@@ -24,8 +24,10 @@ pub struct PageKey {
 }
 
 impl PageKey {
-    pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).expect("a page key serialises"))
+    pub fn encode(&self) -> Result<String, ApiError> {
+        serde_json::to_vec(self)
+            .map(|json| URL_SAFE_NO_PAD.encode(json))
+            .map_err(|e| ApiError::internal(format_args!("a page key: {e}")))
     }
 
     /// Any token this API did not hand out is `invalid_query`.
@@ -51,19 +53,36 @@ impl PageKey {
     }
 }
 
-/// `limit`: 1–100, default 20.
-pub fn parse_limit(raw: Option<&str>) -> Result<usize, ApiError> {
-    let Some(raw) = raw else {
-        return Ok(DEFAULT_LIMIT);
-    };
-    raw.trim()
-        .parse::<usize>()
-        .ok()
-        .filter(|n| (1..=MAX_LIMIT).contains(n))
-        .ok_or_else(|| ApiError::InvalidQuery {
-            param: "limit",
-            reason: format!("must be a whole number from 1 to {MAX_LIMIT}"),
-        })
+/// A page size: 1–100, default 20.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit(u8);
+
+impl Limit {
+    /// The `limit` query parameter; absent is the default.
+    pub fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
+        let Some(raw) = raw else {
+            return Ok(Self(DEFAULT_LIMIT));
+        };
+        raw.trim()
+            .parse::<u8>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .map(Self)
+            .ok_or_else(|| ApiError::InvalidQuery {
+                param: "limit",
+                reason: format!("must be a whole number from 1 to {MAX_LIMIT}"),
+            })
+    }
+
+    pub fn get(self) -> usize {
+        usize::from(self.0)
+    }
+
+    /// The number of items to read: one more than the page holds, to learn whether there is
+    /// another page.
+    pub fn with_lookahead(self) -> i32 {
+        i32::from(self.0) + 1
+    }
 }
 
 #[cfg(test)]
@@ -76,7 +95,7 @@ mod tests {
             id: "3f0c8d8e-5a53-4c1e-9d0b-0d7b2f1f9a11".into(),
             created_at: "2026-11-21T10:15:30.123Z".into(),
         };
-        let token = key.encode();
+        let token = key.encode().unwrap();
         assert!(
             token
                 .bytes()
@@ -106,9 +125,10 @@ mod tests {
 
     #[test]
     fn limit_is_1_to_100_and_defaults_to_20() {
-        assert_eq!(parse_limit(None).unwrap(), 20);
-        assert_eq!(parse_limit(Some("1")).unwrap(), 1);
-        assert_eq!(parse_limit(Some("100")).unwrap(), 100);
+        assert_eq!(Limit::parse(None).unwrap().get(), 20);
+        assert_eq!(Limit::parse(Some("1")).unwrap().get(), 1);
+        assert_eq!(Limit::parse(Some("100")).unwrap().get(), 100);
+        assert_eq!(Limit::parse(Some("100")).unwrap().with_lookahead(), 101);
         for bad in [
             "0",
             "101",
@@ -119,7 +139,7 @@ mod tests {
             "99999999999999999999999",
         ] {
             assert_eq!(
-                parse_limit(Some(bad)).unwrap_err().code(),
+                Limit::parse(Some(bad)).unwrap_err().code(),
                 "invalid_query",
                 "{bad}"
             );

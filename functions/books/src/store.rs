@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 
-use auth::ApiError;
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::Error as DynamoError;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::SdkError;
@@ -12,11 +13,60 @@ use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use platform::ApiError;
+use platform::sdk::{SdkSettings, no_retries};
 
-use crate::State;
 use crate::book::{Book, BookInput, CATALOG};
 use crate::claims::Caller;
-use crate::paging::PageKey;
+use crate::paging::{Limit, PageKey};
+
+/// `POST /books` with an id that is taken.
+pub const BOOK_EXISTS: ApiError = ApiError::Conflict {
+    code: "book_exists",
+    message: "a book with this id already exists",
+};
+
+/// The books table: one DynamoDB client, built once at start-up, and the table's name.
+#[derive(Debug, Clone)]
+pub struct Store {
+    dynamodb: Client,
+    table: String,
+}
+
+impl Store {
+    pub fn new(dynamodb: Client, table: impl Into<String>) -> Self {
+        Self {
+            dynamodb,
+            table: table.into(),
+        }
+    }
+
+    /// Loads the SDK config with `settings`, builds the client and opens its connection: what
+    /// the function's `main` does once.
+    pub async fn connect(settings: &SdkSettings, table: String) -> Self {
+        let store = Self::new(Client::new(&platform::sdk::load(settings).await), table);
+        store.prewarm(settings).await;
+        store
+    }
+
+    /// Over an SDK config built elsewhere (the local API's).
+    pub fn from_sdk(sdk: &SdkConfig, table: String) -> Self {
+        Self::new(Client::new(sdk), table)
+    }
+
+    /// DescribeTable (in the function's policy) signs a request over the connection the first
+    /// request will reuse.
+    async fn prewarm(&self, settings: &SdkSettings) {
+        let call = self
+            .dynamodb
+            .describe_table()
+            .table_name(&self.table)
+            .customize()
+            .config_override(aws_sdk_dynamodb::Config::builder().retry_config(no_retries()))
+            .send();
+        platform::sdk::prewarm(settings, "DynamoDB", call).await;
+    }
+}
 
 /// The index that lists the whole catalogue newest first: partition `catalog` (always
 /// `"books"`), sort `created_at`.
@@ -38,7 +88,7 @@ enum Op {
     Query,
 }
 
-/// Maps a failed call: transport failures through [`auth::sdk::service_error`], throttling to
+/// Maps a failed call: transport failures through [`platform::sdk::service_error`], throttling to
 /// 429 with `Retry-After`, everything else to an opaque 503. Callers handle
 /// `ConditionalCheckFailedException` themselves first: its meaning depends on the call.
 fn map_error<E>(op: Op, err: SdkError<E, HttpResponse>) -> ApiError
@@ -46,34 +96,27 @@ where
     E: std::error::Error + Send + Sync + 'static,
     DynamoError: From<E>,
 {
-    let err = match auth::sdk::service_error("DynamoDB", &op, err) {
+    let err = match platform::sdk::service_error(&op, err) {
         Ok(service_err) => DynamoError::from(service_err),
         Err(transport) => return transport,
     };
     use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-    let code = err.code().unwrap_or("unknown").to_owned();
-    let mapped = match err {
+    let cause = || format!("DynamoDB {op:?}: {}", err.code().unwrap_or("unknown error"));
+    match err {
         DynamoError::ProvisionedThroughputExceededException(_)
         | DynamoError::RequestLimitExceeded(_)
         | DynamoError::ThrottlingException(_) => ApiError::TooManyRequests {
             retry_after: RETRY_AFTER_SECS,
         },
         // The table or an index is missing: the stack is misconfigured.
-        DynamoError::ResourceNotFoundException(_) => ApiError::Internal,
-        _ => ApiError::ServiceUnavailable,
-    };
-    if mapped.is_server_error() {
-        tracing::error!(?op, dynamodb_error = %code, "DynamoDB call failed");
-    } else {
-        tracing::warn!(?op, dynamodb_error = %code, "DynamoDB refused the call");
+        DynamoError::ResourceNotFoundException(_) => ApiError::internal(cause()),
+        _ => ApiError::unavailable(cause()),
     }
-    mapped
 }
 
 fn read_book(item: &HashMap<String, AttributeValue>) -> Result<Book, ApiError> {
     Book::from_item(item).map_err(|problem| {
-        tracing::error!(%problem, "a stored item is not a book");
-        ApiError::Internal
+        ApiError::internal(format_args!("a stored item is not a book: {problem}"))
     })
 }
 
@@ -109,7 +152,7 @@ pub struct Page {
     pub next: Option<PageKey>,
 }
 
-impl State {
+impl Store {
     pub async fn get_book(&self, id: &str) -> Result<Book, ApiError> {
         let out = self
             .dynamodb
@@ -135,13 +178,11 @@ impl State {
             .customize()
             // A retry after a lost answer would find this request's own book and report
             // book_exists for it, as SignUp would report username_exists.
-            .config_override(
-                aws_sdk_dynamodb::config::Config::builder().retry_config(auth::sdk::no_retries()),
-            )
+            .config_override(aws_sdk_dynamodb::Config::builder().retry_config(no_retries()))
             .send()
             .await
             .map_err(|e| match e.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(_)) => ApiError::BookExists,
+                Some(PutItemError::ConditionalCheckFailedException(_)) => BOOK_EXISTS,
                 _ => map_error(Op::PutItem, e),
             })?;
         Ok(())
@@ -177,15 +218,10 @@ impl State {
         for (attr, value) in input.optional_attributes() {
             match value {
                 Some(value) => {
-                    set.push(match attr {
-                        "category" => "category = :category",
-                        "price" => "price = :price",
-                        "description" => "description = :description",
-                        _ => "image = :image",
-                    });
-                    values.insert(format!(":{attr}"), value);
+                    set.push(attr.assignment());
+                    values.insert(attr.placeholder().to_owned(), value);
                 }
-                None => remove.push(attr),
+                None => remove.push(attr.name()),
             }
         }
         if let Some(sub) = caller_value {
@@ -215,9 +251,11 @@ impl State {
                 }
                 _ => map_error(Op::UpdateItem, e),
             })?;
-        out.attributes()
-            .map(read_book)
-            .unwrap_or(Err(ApiError::ServiceUnavailable))
+        out.attributes().map(read_book).unwrap_or_else(|| {
+            Err(ApiError::unavailable(
+                "DynamoDB UpdateItem: no attributes returned",
+            ))
+        })
     }
 
     /// Deletes a book under the same condition as an update. A retry after a lost answer finds
@@ -249,7 +287,7 @@ impl State {
     pub async fn list_books(
         &self,
         category: Option<&str>,
-        limit: usize,
+        limit: Limit,
         after: Option<PageKey>,
     ) -> Result<Page, ApiError> {
         let (index, partition_attr, partition) = match category {
@@ -275,7 +313,8 @@ impl State {
             .expression_attribute_names("#p", partition_attr)
             .expression_attribute_values(":p", AttributeValue::S(partition.to_owned()))
             .scan_index_forward(false)
-            .limit(i32::try_from(limit + 1).expect("limit is at most 100"))
+            // One more than asked: the token is handed out only when there is more.
+            .limit(limit.with_lookahead())
             .set_exclusive_start_key(start)
             .send()
             .await
@@ -285,8 +324,8 @@ impl State {
             .iter()
             .map(read_book)
             .collect::<Result<Vec<_>, _>>()?;
-        let next = if items.len() > limit {
-            items.truncate(limit);
+        let next = if items.len() > limit.get() {
+            items.truncate(limit.get());
             items.last().map(|last| PageKey {
                 id: last.id.clone(),
                 created_at: last.created_at.clone(),

@@ -13,12 +13,13 @@ use aws_sdk_dynamodb::types::error::{
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use aws_smithy_mocks::{Rule, mock};
 use lambda_http::{Body, Request, Response};
+use platform::Api;
 use serde_json::{Value, json};
 use test_support::*;
 
 use super::book::{Book, Price};
 use super::paging::PageKey;
-use super::{State, handle};
+use super::{ROUTES, State};
 
 const TABLE: &str = "books-test";
 /// The caller of the authorized fixtures.
@@ -27,14 +28,12 @@ const MALLORY: &str = "99999999-8888-4777-8666-555555555555";
 /// The book of the `/books/{id}` fixtures.
 const BOOK_ID: &str = "3f0c8d8e-5a53-4c1e-9d0b-0d7b2f1f9a11";
 
-fn state(rules: &[&Rule]) -> State {
-    State::new(dynamodb_client(rules), TABLE, auth::Cors::default())
+fn state(rules: &[&Rule]) -> Api<State> {
+    api(State::new(dynamodb_client(rules), TABLE), ROUTES)
 }
 
-async fn call(state: &State, req: Request) -> Response<Body> {
-    handle(state, req)
-        .await
-        .expect("a handler never returns Err for an expected failure")
+async fn call(api: &Api<State>, req: Request) -> Response<Body> {
+    api.serve(req).await
 }
 
 /// The fixture `name`, changed by `edit`.
@@ -125,7 +124,8 @@ async fn a_next_token_resumes_after_its_book_and_the_last_page_has_none() {
         id: "b09".into(),
         created_at: "2026-11-21T10:00:50.000Z".into(),
     }
-    .encode();
+    .encode()
+    .unwrap();
     let rule = mock!(Client::query)
         .match_requests(|q| {
             let start = q.exclusive_start_key().unwrap();

@@ -10,7 +10,11 @@ use aws_smithy_mocks::mock;
 use serde_json::json;
 use test_support::*;
 
-use super::handle;
+use super::{ROUTES, State};
+
+fn cognito_state(rules: &[&aws_smithy_mocks::Rule]) -> platform::Api<State> {
+    api(cognito(rules), ROUTES)
+}
 
 #[tokio::test]
 async fn confirm_sends_the_normalised_user_the_trimmed_code_and_the_secret_hash() {

@@ -10,7 +10,11 @@ use aws_smithy_mocks::mock;
 use serde_json::json;
 use test_support::*;
 
-use super::handle;
+use super::{ROUTES, State};
+
+fn cognito_state(rules: &[&aws_smithy_mocks::Rule]) -> platform::Api<State> {
+    api(cognito(rules), ROUTES)
+}
 
 const SUB: &str = "0f3a9c52-7d4e-4b8a-9e61-2c5b8d1f4a70";
 

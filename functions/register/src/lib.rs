@@ -1,16 +1,14 @@
 //! `POST /register`: creates an account in the Cognito user pool (SignUp).
 
-use auth::body::check_len;
-use auth::cognito::{map_error, password};
-use auth::{ApiError, CognitoOp, JsonObject, RequestMeta, normalize_username, respond};
-use aws_sdk_cognitoidentityprovider::config::Config;
-use aws_sdk_cognitoidentityprovider::types::AttributeType;
-use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
+use auth::{normalize_username, password};
+use platform::body::check_len;
+use platform::{ApiError, JsonObject, Reply, Request, Route, route};
 use serde::Serialize;
 
-pub use auth::CognitoState as State;
+pub use auth::Cognito as State;
 
+/// The routes of this function, as `template.yaml` routes them to it.
+pub static ROUTES: &[Route<State>] = &[route!(POST "/register" => register)];
 /// The longest e-mail address (RFC 5321 path limit).
 const MAX_EMAIL_CHARS: usize = 254;
 
@@ -75,60 +73,26 @@ struct CodeDelivery {
 }
 
 #[tracing::instrument(name = "register", skip_all)]
-pub async fn handle(state: &State, req: Request) -> Result<Response<Body>, auth::Error> {
-    let meta = RequestMeta::of(&req);
-    let outcome = register(state, &req).await;
-    Ok(respond(&state.cors, &meta, outcome))
-}
-
-async fn register(state: &State, req: &Request) -> Result<Response<Body>, ApiError> {
+async fn register(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let body = JsonObject::from_request(req)?;
     let input = Registration::parse(&body)?;
-    let email = input
-        .email
-        .map(|email| {
-            AttributeType::builder()
-                .name("email")
-                .value(email)
-                .build()
-                .expect("name is set")
-        })
-        .into_iter()
-        .collect();
     let out = state
-        .cognito
-        .sign_up()
-        .client_id(&state.app.client_id)
-        .username(&input.username)
-        .password(input.password)
-        .set_secret_hash(state.app.secret_hash(&input.username))
-        .set_user_attributes(Some(email))
-        .customize()
-        // SignUp is not idempotent: a retry after a lost answer would report username_exists
-        // for an account this very request created.
-        .config_override(Config::builder().retry_config(auth::sdk::no_retries()))
-        .send()
-        .await
-        .map_err(|e| map_error(CognitoOp::SignUp, e))?;
-
-    let code_delivery = out.code_delivery_details().map(|d| CodeDelivery {
-        destination: d.destination().map(str::to_owned),
-        medium: d.delivery_medium().map(|m| m.as_str().to_owned()),
-    });
-    let message = if out.user_confirmed() {
+        .sign_up(&input.username, input.password, input.email.as_deref())
+        .await?;
+    let message = if out.user_confirmed {
         "Account created and confirmed. You can sign in."
     } else {
         "Account created. Confirm it with the code sent to you."
     };
-    Ok(state.cors.json(
-        StatusCode::OK,
-        &Registered {
-            message,
-            username: input.username,
-            user_confirmed: out.user_confirmed(),
-            code_delivery,
-        },
-    ))
+    Reply::ok(&Registered {
+        message,
+        username: input.username,
+        user_confirmed: out.user_confirmed,
+        code_delivery: out.code_delivery.map(|(destination, medium)| CodeDelivery {
+            destination,
+            medium,
+        }),
+    })
 }
 
 #[cfg(test)]

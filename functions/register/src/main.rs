@@ -1,6 +1,12 @@
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_http::Error> {
-    lambda_http::tracing::init_default_subscriber();
-    let state = register::State::from_env().await?;
-    auth::lambda::run(&state.cors, |req| register::handle(&state, req)).await
+async fn main() -> Result<(), platform::Error> {
+    platform::lambda::init_tracing();
+    let config = auth::Config::from_env(&platform::Env::process())?;
+    let cognito = auth::Cognito::connect(&config.api.sdk, config.cognito).await;
+    platform::lambda::run(&platform::Api::new(
+        config.api.cors,
+        cognito,
+        register::ROUTES,
+    ))
+    .await
 }

@@ -9,7 +9,11 @@ use aws_smithy_mocks::mock;
 use serde_json::json;
 use test_support::*;
 
-use super::handle;
+use super::{ROUTES, State};
+
+fn cognito_state(rules: &[&aws_smithy_mocks::Rule]) -> platform::Api<State> {
+    api(cognito(rules), ROUTES)
+}
 
 fn signed_up(confirmed: bool) -> SignUpOutput {
     SignUpOutput::builder()

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use auth::Cors;
 use books::State;
 use integration_tests::{Moto, create_books_table};
 use lambda_http::{Body, Request, Response};
+use platform::Api;
 use serde_json::{Value, json};
 use test_support::{
     assert_error, assert_json_with_cors, body_json, event_json, set_caller, set_path_id, set_query,
@@ -18,16 +18,14 @@ const ALICE: &str = "0f3a9c52-7d4e-4b8a-9e61-2c5b8d1f4a70";
 const BOB: &str = "7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f";
 const ADMIN: &str = "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e";
 
-async fn moto_state(moto: &Moto) -> State {
+async fn moto_state(moto: &Moto) -> Api<State> {
     let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
     create_books_table(&client, TABLE).await;
-    State::new(client, TABLE, Cors::default())
+    test_support::api(State::new(client, TABLE), books::ROUTES)
 }
 
-async fn call(state: &State, req: Request) -> Response<Body> {
-    books::handle(state, req)
-        .await
-        .expect("a handler never returns Err for an expected failure")
+async fn call(api: &Api<State>, req: Request) -> Response<Body> {
+    api.serve(req).await
 }
 
 /// `fixture` as `caller` (with `groups`), on book `id` (for `/books/{id}` routes), with `body`.
@@ -57,7 +55,7 @@ fn list(query: &[(&str, &str)]) -> Request {
     to_request(&event)
 }
 
-async fn create(state: &State, caller: &str, body: Value) -> Value {
+async fn create(state: &Api<State>, caller: &str, body: Value) -> Value {
     let res = call(state, req("books_create", caller, None, None, Some(body))).await;
     assert_eq!(res.status(), 201, "{}", body_json(&res));
     assert_json_with_cors(&res);
@@ -236,7 +234,7 @@ async fn create_get_list_update_delete_against_moto() {
 #[tokio::test]
 async fn concurrent_creates_of_one_id_give_exactly_one_201() {
     let moto = Moto::start();
-    let state = moto_state(&moto).await;
+    let state = std::sync::Arc::new(moto_state(&moto).await);
     let tasks: Vec<_> = [ALICE, BOB, ALICE, BOB, ADMIN, BOB]
         .into_iter()
         .map(|caller| {
@@ -270,15 +268,11 @@ async fn concurrent_creates_of_one_id_give_exactly_one_201() {
 #[tokio::test]
 async fn an_unreachable_dynamodb_is_an_opaque_503_with_cors() {
     let port = integration_tests::free_port();
-    let sdk = auth::sdk::loader()
-        .endpoint_url(format!("http://127.0.0.1:{port}"))
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "t", "t", None, None, "t",
-        ))
-        .load()
-        .await;
-    let state = State::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE, Cors::default());
+    let sdk = integration_tests::sdk_config_for(&format!("http://127.0.0.1:{port}")).await;
+    let state = test_support::api(
+        State::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE),
+        books::ROUTES,
+    );
     let res = call(&state, req("books_get", ALICE, None, None, None)).await;
     let body = assert_error(&res, 503, "service_unavailable");
     assert!(!body.to_string().contains("127.0.0.1"));

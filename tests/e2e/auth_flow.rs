@@ -1,21 +1,45 @@
 //! register → confirm → login → refresh against a real moto server, through the same handler
 //! functions the Lambdas run.
 
-use auth::{AppClient, CognitoState, Cors};
+use auth::{Cognito, CognitoConfig};
 use aws_sdk_cognitoidentityprovider as cognito;
 use integration_tests::{Moto, create_pool};
 use lambda_http::{Body, Response};
+use platform::Api;
 use serde_json::{Value, json};
 use test_support::{assert_error, assert_json_with_cors, body_json, request_with_json};
 
 async fn call<F, Fut>(handler: F, event: &str, body: Value) -> Response<Body>
 where
     F: FnOnce(lambda_http::Request) -> Fut,
-    Fut: std::future::Future<Output = Result<Response<Body>, lambda_http::Error>>,
+    Fut: std::future::Future<Output = Response<Body>>,
 {
-    handler(request_with_json(event, body))
-        .await
-        .expect("a handler never returns Err for an expected failure")
+    handler(request_with_json(event, body)).await
+}
+
+/// One Cognito client, shared by the five functions' route tables as their Lambdas would each
+/// build it.
+struct Functions {
+    register: Api<Cognito>,
+    confirm: Api<Cognito>,
+    login: Api<Cognito>,
+    refresh: Api<Cognito>,
+}
+
+fn functions(client: &cognito::Client, client_id: &str, secret: &str) -> Functions {
+    let cognito = Cognito::with_client(
+        client.clone(),
+        CognitoConfig {
+            client_id: client_id.to_owned(),
+            client_secret: Some(secret.into()),
+        },
+    );
+    Functions {
+        register: test_support::api(cognito.clone(), register::ROUTES),
+        confirm: test_support::api(cognito.clone(), confirm::ROUTES),
+        login: test_support::api(cognito.clone(), login::ROUTES),
+        refresh: test_support::api(cognito, refresh::ROUTES),
+    }
 }
 
 #[tokio::test]
@@ -24,30 +48,26 @@ async fn register_confirm_login_refresh_against_moto() {
     let sdk = moto.sdk_config().await;
     let client = cognito::Client::new(&sdk);
     let pool = create_pool(&client, "auth-flow").await;
-    let state = CognitoState::new(
-        client.clone(),
-        AppClient::new(&pool.client_id, Some(pool.client_secret.clone())),
-        Cors::default(),
-    );
+    let state = functions(&client, &pool.client_id, &pool.client_secret);
     let user = json!({"username": "Alice@Example.com", "password": "Correct-Horse-9!"});
 
     // Register, then register again.
-    let res = call(|r| register::handle(&state, r), "register", user.clone()).await;
+    let res = call(|r| state.register.serve(r), "register", user.clone()).await;
     assert_eq!(res.status(), 200, "{}", body_json(&res));
     assert_json_with_cors(&res);
     let body = body_json(&res);
     assert_eq!(body["username"], "alice@example.com");
     assert_eq!(body["user_confirmed"], false);
-    let res = call(|r| register::handle(&state, r), "register", user.clone()).await;
+    let res = call(|r| state.register.serve(r), "register", user.clone()).await;
     assert_error(&res, 409, "username_exists");
 
     // Not confirmed yet.
-    let res = call(|r| login::handle(&state, r), "login", user.clone()).await;
+    let res = call(|r| state.login.serve(r), "login", user.clone()).await;
     assert_error(&res, 403, "user_not_confirmed");
 
     // Confirm (moto accepts any code), with the older `code` field.
     let res = call(
-        |r| confirm::handle(&state, r),
+        |r| state.confirm.serve(r),
         "confirm_user",
         json!({"username": "alice@example.com", "code": "000000"}),
     )
@@ -56,13 +76,13 @@ async fn register_confirm_login_refresh_against_moto() {
 
     // A wrong password and an unknown user get the same answer.
     let wrong = call(
-        |r| login::handle(&state, r),
+        |r| state.login.serve(r),
         "login",
         json!({"username": "alice@example.com", "password": "Wrong-Horse-9!"}),
     )
     .await;
     let unknown = call(
-        |r| login::handle(&state, r),
+        |r| state.login.serve(r),
         "login",
         json!({"username": "nobody@example.com", "password": "Wrong-Horse-9!"}),
     )
@@ -73,7 +93,7 @@ async fn register_confirm_login_refresh_against_moto() {
 
     // Sign in; the user name is case-insensitive.
     let res = call(
-        |r| login::handle(&state, r),
+        |r| state.login.serve(r),
         "login",
         json!({"username": "ALICE@example.com", "password": "Correct-Horse-9!"}),
     )
@@ -95,7 +115,7 @@ async fn register_confirm_login_refresh_against_moto() {
 
     // Refresh with the user name /login returned.
     let res = call(
-        |r| refresh::handle(&state, r),
+        |r| state.refresh.serve(r),
         "refresh",
         json!({"username": username, "refresh_token": refresh_token}),
     )
@@ -108,7 +128,7 @@ async fn register_confirm_login_refresh_against_moto() {
 
     // Refresh with another user name: the SECRET_HASH no longer matches, and moto checks it.
     let res = call(
-        |r| refresh::handle(&state, r),
+        |r| state.refresh.serve(r),
         "refresh",
         json!({"username": "mallory", "refresh_token": refresh_token}),
     )
@@ -117,7 +137,7 @@ async fn register_confirm_login_refresh_against_moto() {
 
     // A made-up refresh token.
     let res = call(
-        |r| refresh::handle(&state, r),
+        |r| state.refresh.serve(r),
         "refresh",
         json!({"username": username, "refresh_token": "not-a-real-token"}),
     )
@@ -129,19 +149,10 @@ async fn register_confirm_login_refresh_against_moto() {
 async fn an_unreachable_cognito_is_an_opaque_503_with_cors() {
     // A port that was free a moment ago: nothing listens there.
     let port = integration_tests::free_port();
-    let sdk = auth::sdk::loader()
-        .endpoint_url(format!("http://127.0.0.1:{port}"))
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(cognito::config::Credentials::new("t", "t", None, None, "t"))
-        .load()
-        .await;
-    let state = CognitoState::new(
-        cognito::Client::new(&sdk),
-        AppClient::new("client", Some("secret".into())),
-        Cors::default(),
-    );
+    let sdk = integration_tests::sdk_config_for(&format!("http://127.0.0.1:{port}")).await;
+    let state = functions(&cognito::Client::new(&sdk), "client", "secret");
     let res = call(
-        |r| login::handle(&state, r),
+        |r| state.login.serve(r),
         "login",
         json!({"username": "alice", "password": "pw-123456"}),
     )

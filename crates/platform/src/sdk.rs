@@ -18,7 +18,7 @@ use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider:
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 
-use crate::ApiError;
+use crate::{ApiError, Env};
 
 /// Connecting to a regional endpoint takes milliseconds; a longer wait means it is unreachable.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -42,38 +42,62 @@ pub const AMAZON_TRUST_SERVICES_PEM: &str = include_str!("../certs/amazon-trust-
 /// `AWS_ENDPOINT_URL` whose certificate is not from Amazon Trust Services needs it).
 pub const TRUST_STORE_VAR: &str = "TLS_TRUST_STORE";
 
-/// The SDK config loader with our HTTP client, timeouts and retry policy. Tests add an
-/// endpoint, region and credentials to it.
+/// The SDK's settings, read once at start-up with the rest of a function's configuration.
+#[derive(Debug, Clone, Default)]
+pub struct SdkSettings {
+    /// Whether this is a Lambda execution environment (`AWS_LAMBDA_FUNCTION_NAME` is set).
+    pub in_lambda: bool,
+    /// `AWS_REGION`, which the Lambda runtime sets.
+    pub region: Option<String>,
+    /// Whether `AWS_ACCESS_KEY_ID` is set: in Lambda, the execution role's credentials.
+    pub env_credentials: bool,
+    /// `TLS_TRUST_STORE=system`: trust the operating system's roots in Lambda too.
+    pub system_trust_store: bool,
+    /// `PREWARM_CONNECTIONS` (on unless `false`): see [`prewarm`].
+    pub prewarm: bool,
+}
+
+impl SdkSettings {
+    pub fn from_env(env: &Env) -> Self {
+        Self {
+            in_lambda: env.get("AWS_LAMBDA_FUNCTION_NAME").is_some(),
+            region: env.get("AWS_REGION").map(str::to_owned),
+            env_credentials: env.get("AWS_ACCESS_KEY_ID").is_some(),
+            system_trust_store: env
+                .get(TRUST_STORE_VAR)
+                .is_some_and(|v| v.eq_ignore_ascii_case("system")),
+            prewarm: env.enabled(PREWARM_VAR),
+        }
+    }
+}
+
+/// The SDK config loader with our HTTP client, timeouts and retry policy. The local API and the
+/// tests add an endpoint, region and credentials to it.
 ///
-/// In Lambda (`AWS_LAMBDA_FUNCTION_NAME` is set), the region is `AWS_REGION` and the
-/// credentials are the execution role's, which the runtime puts in `AWS_ACCESS_KEY_ID`,
-/// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`: reading them directly spares the default
-/// chains' look-ups of profile files and instance metadata.
-pub fn loader() -> ConfigLoader {
-    let loader = base_loader();
-    if !in_lambda() {
+/// In Lambda, the region is `AWS_REGION` and the credentials are the execution role's, which
+/// the runtime puts in `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`:
+/// reading them directly spares the default chains' look-ups of profile files and instance
+/// metadata.
+pub fn loader(settings: &SdkSettings) -> ConfigLoader {
+    let loader = base_loader(settings);
+    if !settings.in_lambda {
         return loader;
     }
-    let loader = match std::env::var("AWS_REGION") {
-        Ok(region) if !region.is_empty() => loader.region(Region::new(region)),
-        _ => loader,
+    let loader = match &settings.region {
+        Some(region) => loader.region(Region::new(region.clone())),
+        None => loader,
     };
-    if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
+    if settings.env_credentials {
         loader.credentials_provider(EnvironmentVariableCredentialsProvider::new())
     } else {
         loader
     }
 }
 
-/// The Lambda runtime sets `AWS_LAMBDA_FUNCTION_NAME` in every function's environment.
-fn in_lambda() -> bool {
-    std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some()
-}
-
-fn base_loader() -> ConfigLoader {
+fn base_loader(settings: &SdkSettings) -> ConfigLoader {
     let http_client = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .tls_context(tls_context())
+        .tls_context(tls_context(settings))
         .build_https();
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client)
@@ -91,22 +115,23 @@ fn base_loader() -> ConfigLoader {
 /// functions talk to Cognito and DynamoDB and nothing else, and reading and parsing the system's
 /// whole bundle (about 140 roots, from a file and a directory of them) was the largest part of a
 /// cold start's init. Elsewhere, and with `TLS_TRUST_STORE=system`, the system's roots.
-pub fn tls_context() -> TlsContext {
-    let system = std::env::var(TRUST_STORE_VAR).is_ok_and(|v| v.eq_ignore_ascii_case("system"));
-    let store = if in_lambda() && !system {
+fn tls_context(settings: &SdkSettings) -> TlsContext {
+    let store = if settings.in_lambda && !settings.system_trust_store {
         TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES_PEM.as_bytes())
     } else {
         TrustStore::default()
     };
+    // Building a context from a trust store alone has no failure path today; should one appear,
+    // the SDK's own default context is the safe fallback.
     TlsContext::builder()
         .with_trust_store(store)
         .build()
-        .expect("a TLS context needs nothing that can fail")
+        .unwrap_or_default()
 }
 
-/// Loads the SDK config from the environment, once, at start-up.
-pub async fn load() -> SdkConfig {
-    loader().load().await
+/// Loads the SDK config, once, at start-up.
+pub async fn load(settings: &SdkSettings) -> SdkConfig {
+    loader(settings).load().await
 }
 
 /// Opens a client's connection during start-up, so that the first request finds it in the
@@ -114,8 +139,8 @@ pub async fn load() -> SdkConfig {
 /// cheap, harmless call through that client (with retries off); its answer, even an error, is
 /// ignored. It is given [`PREWARM_TIMEOUT`] at most, and fails at once when the network is
 /// down; `PREWARM_CONNECTIONS=false` skips it.
-pub async fn prewarm<F: Future>(service: &'static str, call: F) {
-    if std::env::var(PREWARM_VAR).is_ok_and(|v| v.eq_ignore_ascii_case("false") || v == "0") {
+pub async fn prewarm<F: Future>(settings: &SdkSettings, service: &'static str, call: F) {
+    if !settings.prewarm {
         return;
     }
     let started = Instant::now();
@@ -137,10 +162,9 @@ pub fn no_retries() -> RetryConfig {
 /// Splits a failed SDK call into the service's own typed error, for the caller to map by
 /// variant, or the API's answer to a transport failure: 504 for a time-out, 503 when the service
 /// is unreachable or answered something unreadable, 500 when the request could not be built.
-/// The cause is logged here; it never reaches a response body.
+/// The cause rides in the error to the request's log line; it never reaches a response body.
 pub fn service_error<E>(
-    service: &'static str,
-    op: &dyn std::fmt::Debug,
+    call: &dyn std::fmt::Debug,
     err: SdkError<E, HttpResponse>,
 ) -> Result<E, ApiError>
 where
@@ -148,26 +172,20 @@ where
 {
     match err {
         SdkError::ServiceError(ctx) => Ok(ctx.into_err()),
-        SdkError::TimeoutError(_) => {
-            tracing::error!(service, ?op, "call timed out");
-            Err(ApiError::Timeout)
-        }
+        SdkError::TimeoutError(_) => Err(ApiError::timeout(format_args!("{call:?}: timed out"))),
         SdkError::DispatchFailure(failure) if failure.is_timeout() => {
-            tracing::error!(service, ?op, "call timed out");
-            Err(ApiError::Timeout)
+            Err(ApiError::timeout(format_args!("{call:?}: timed out")))
         }
-        SdkError::DispatchFailure(failure) => {
-            tracing::error!(service, ?op, error = ?failure.as_connector_error(), "service unreachable");
-            Err(ApiError::ServiceUnavailable)
-        }
-        SdkError::ConstructionFailure(_) => {
-            tracing::error!(service, ?op, "request could not be built");
-            Err(ApiError::Internal)
-        }
-        other => {
-            tracing::error!(service, ?op, kind = %other, "service answered something unreadable");
-            Err(ApiError::ServiceUnavailable)
-        }
+        SdkError::DispatchFailure(failure) => Err(ApiError::unavailable(format_args!(
+            "{call:?}: unreachable: {:?}",
+            failure.as_connector_error()
+        ))),
+        SdkError::ConstructionFailure(_) => Err(ApiError::internal(format_args!(
+            "{call:?}: the request could not be built"
+        ))),
+        other => Err(ApiError::unavailable(format_args!(
+            "{call:?}: unreadable answer: {other}"
+        ))),
     }
 }
 

@@ -6,77 +6,64 @@
 //! sends valid base64, but a direct invocation (or a hostile test corpus) can send anything, and
 //! in release builds (`panic = "abort"`) a panic kills the whole execution environment and
 //! answers a bare 502. Here such a body becomes our 400 `invalid_encoding`, with CORS, through
-//! the one response builder. This is a check, not a `catch_unwind`: it works with
+//! the one request boundary. This is a check, not a `catch_unwind`: it works with
 //! `panic = "abort"` and leaves real bugs to fail loudly.
 
-use std::future::Future;
+use std::convert::Infallible;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use lambda_http::aws_lambda_events::apigw::ApiGatewayProxyResponse;
 use lambda_http::request::LambdaRequest;
-use lambda_http::{Adapter, Body, Context, LambdaEvent, Request, Response, Service, service_fn};
+use lambda_http::{Adapter, Context, LambdaEvent, Request, Service, service_fn};
+use serde::Serialize;
 
-use crate::{ApiError, Cors, Error, RequestMeta, respond};
+use crate::{Api, ApiError};
 
-/// Runs `handler` as a Lambda function, as `lambda_http::run` would, with the event checked
-/// first (see the module docs).
-pub async fn run<F, Fut>(cors: &Cors, handler: F) -> Result<(), Error>
-where
-    F: Fn(Request) -> Fut + Sync,
-    Fut: Future<Output = Result<Response<Body>, Error>> + Send,
-{
-    let handler = &handler;
-    lambda_http::lambda_runtime::run(service_fn(|event: LambdaEvent<LambdaRequest>| {
-        invoke(cors, handler, event)
-    }))
-    .await
+/// Sets up the log subscriber as Lambda wants it (JSON when `AWS_LAMBDA_LOG_FORMAT=json`).
+pub fn init_tracing() {
+    lambda_http::tracing::init_default_subscriber();
 }
 
-/// One invocation: the event's body is checked, converted by lambda_http's own `Adapter`
-/// and handed to `handler`; the answer comes back as the REST proxy response Lambda returns
-/// (lambda_http's own response type is not public, hence the conversion).
-pub async fn invoke<F, Fut>(
-    cors: &Cors,
-    handler: F,
+/// Runs `api` as a Lambda function: each event through [`invoke`], its answer handed to the
+/// runtime as lambda_http produces it.
+pub async fn run<S: Sync + 'static>(api: &Api<S>) -> Result<(), crate::Error> {
+    lambda_http::lambda_runtime::run(service_fn(|event| invoke(api, event))).await
+}
+
+/// One invocation: the event's body is checked, the event converted by lambda_http's own
+/// `Adapter`, and the request served by [`Api::serve`]. The answer is the REST proxy response
+/// lambda_http builds, which Lambda serialises as it is. It never fails: every outcome is a
+/// response.
+pub async fn invoke<S: Sync + 'static>(
+    api: &Api<S>,
     event: LambdaEvent<LambdaRequest>,
-) -> Result<ApiGatewayProxyResponse, Error>
-where
-    F: Fn(Request) -> Fut + Sync,
-    Fut: Future<Output = Result<Response<Body>, Error>> + Send,
-{
+) -> Result<impl Serialize + Send + use<S>, Infallible> {
     let LambdaEvent {
         mut payload,
         context,
     } = event;
     let refused = check_body(&mut payload);
-    let handler = &handler;
     let mut adapter = Adapter::from(service_fn(move |req: Request| {
         let refused = refused.clone();
         async move {
-            match refused {
-                Some(err) => Ok(respond(cors, &RequestMeta::of(&req), Err(err))),
-                None => handler(req).await,
-            }
+            Ok::<_, Infallible>(match refused {
+                Some(err) => api.refuse(&req, err),
+                None => api.serve(req).await,
+            })
         }
     }));
-    let response = adapter.call(LambdaEvent::new(payload, context)).await?;
-    Ok(serde_json::from_value(serde_json::to_value(response)?)?)
+    adapter.call(LambdaEvent::new(payload, context)).await
 }
 
-/// Invokes `handler` with an API Gateway REST event given as JSON, as the Lambda service
-/// would: for tests and the fuzz target.
-pub async fn invoke_json<F, Fut>(
-    cors: &Cors,
-    handler: F,
+/// Invokes `api` with an API Gateway REST event given as JSON, as the Lambda service would, and
+/// returns the proxy response as JSON: for tests and the fuzz target.
+pub async fn invoke_json<S: Sync + 'static>(
+    api: &Api<S>,
     event: &[u8],
-) -> Result<ApiGatewayProxyResponse, Error>
-where
-    F: Fn(Request) -> Fut + Sync,
-    Fut: Future<Output = Result<Response<Body>, Error>> + Send,
-{
+) -> Result<serde_json::Value, serde_json::Error> {
     let payload: LambdaRequest = serde_json::from_slice(event)?;
-    invoke(cors, handler, LambdaEvent::new(payload, Context::default())).await
+    let Ok(response) = invoke(api, LambdaEvent::new(payload, Context::default())).await;
+    serde_json::to_value(response)
 }
 
 /// Refuses a body marked base64 that does not decode, and empties it so that lambda_http's
@@ -98,6 +85,7 @@ fn check_body(event: &mut LambdaRequest) -> Option<ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Cors, Reply, route};
     use serde_json::{Value, json};
 
     fn event(body: Value, base64: bool) -> Vec<u8> {
@@ -113,15 +101,15 @@ mod tests {
     }
 
     /// A handler that answers the body's length, so a test sees what reached it.
-    async fn echo(req: Request) -> Result<Response<Body>, Error> {
-        Ok(Cors::default().json(http::StatusCode::OK, &req.body().len()))
+    async fn echo(_: &(), req: &Request) -> Result<Reply, ApiError> {
+        Reply::ok(&req.body().len())
     }
 
+    static ROUTES: &[crate::Route<()>] = &[route!(POST "/echo" => echo)];
+
     async fn call(body: Value, base64: bool) -> Value {
-        let res = invoke_json(&Cors::default(), echo, &event(body, base64))
-            .await
-            .unwrap();
-        serde_json::to_value(res).unwrap()
+        let api = Api::new(Cors::default(), (), ROUTES);
+        invoke_json(&api, &event(body, base64)).await.unwrap()
     }
 
     #[tokio::test]

@@ -291,7 +291,7 @@ async fn with_one_allowed_origin_no_other_origin_is_ever_echoed() {
     const ALLOWED: &str = "https://app.example.com";
     const EVIL: &str = "https://evil.example.net";
     let moto = Moto::start();
-    let api = LocalApi::start(&moto, |c| c.allowed_origin = Some(ALLOWED.into())).await;
+    let api = LocalApi::start(&moto, |c| c.allow_origin(ALLOWED)).await;
     let origin = [("origin", EVIL), ("content-type", "application/json")];
     let preflight = [
         ("origin", EVIL),

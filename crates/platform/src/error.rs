@@ -1,12 +1,32 @@
 //! The one error type of the API. Each variant knows its HTTP status and a stable machine code;
-//! [`crate::Cors::error`] turns it into our JSON error shape.
+//! the request boundary ([`crate::Api`]) turns it into our JSON error shape and logs it.
+
+use std::fmt;
 
 use http::StatusCode;
 
+/// Why a server error happened, for the log line of the request that met it. It never reaches a
+/// response body, and it never holds a request's content (passwords, codes, tokens): only which
+/// call failed and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cause(String);
+
+impl Cause {
+    pub fn new(cause: impl fmt::Display) -> Self {
+        Self(cause.to_string())
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Every expected failure of every route.
 ///
-/// Client errors carry a message meant for the caller. Server errors (5xx) carry only an opaque
-/// message: the cause goes to the log, never into the body.
+/// Client errors carry a message meant for the caller. Server errors (5xx) carry their [`Cause`]
+/// for the log, and an opaque message for the body.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum ApiError {
     // --- the request itself ---
@@ -52,9 +72,12 @@ pub enum ApiError {
     #[error("{0}")]
     Forbidden(&'static str),
 
-    // --- answers from the data store ---
-    #[error("a book with this id already exists")]
-    BookExists,
+    /// A conflict a function names itself (`book_exists`): 409 with its own code.
+    #[error("{message}")]
+    Conflict {
+        code: &'static str,
+        message: &'static str,
+    },
 
     // --- answers from Cognito ---
     #[error("an account with this username already exists")]
@@ -86,11 +109,11 @@ pub enum ApiError {
 
     // --- the platform ---
     #[error("a required service is unavailable; try again later")]
-    ServiceUnavailable,
+    ServiceUnavailable(Cause),
     #[error("a required service did not answer in time; try again later")]
-    Timeout,
+    Timeout(Cause),
     #[error("internal error")]
-    Internal,
+    Internal(Cause),
 }
 
 impl ApiError {
@@ -113,7 +136,7 @@ impl ApiError {
             MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Unauthorized => StatusCode::UNAUTHORIZED,
             Forbidden(_) => StatusCode::FORBIDDEN,
-            BookExists => StatusCode::CONFLICT,
+            Conflict { .. } => StatusCode::CONFLICT,
             PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             InvalidPassword(_) | InvalidParameter(_) | CodeMismatch | ExpiredCode => {
@@ -125,9 +148,9 @@ impl ApiError {
             }
             InvalidCredentials | InvalidRefreshToken | NotAuthorized => StatusCode::UNAUTHORIZED,
             TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Timeout => StatusCode::GATEWAY_TIMEOUT,
-            Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -152,7 +175,7 @@ impl ApiError {
             MethodNotAllowed(_) => "method_not_allowed",
             Unauthorized => "unauthorized",
             Forbidden(_) => "forbidden",
-            BookExists => "book_exists",
+            Conflict { code, .. } => code,
             UsernameExists => "username_exists",
             InvalidPassword(_) => "invalid_password",
             InvalidParameter(_) => "invalid_parameter",
@@ -165,9 +188,9 @@ impl ApiError {
             NotAuthorized => "not_authorized",
             ChallengeRequired(_) => "challenge_required",
             TooManyRequests { .. } => "too_many_requests",
-            ServiceUnavailable => "service_unavailable",
-            Timeout => "timeout",
-            Internal => "internal_error",
+            ServiceUnavailable(_) => "service_unavailable",
+            Timeout(_) => "timeout",
+            Internal(_) => "internal_error",
         }
     }
 
@@ -182,6 +205,31 @@ impl ApiError {
     pub fn is_server_error(&self) -> bool {
         self.status().is_server_error()
     }
+
+    /// A 503: a service we depend on failed or answered something we cannot use.
+    pub fn unavailable(cause: impl fmt::Display) -> Self {
+        ApiError::ServiceUnavailable(Cause::new(cause))
+    }
+
+    /// A 504: a service we depend on did not answer in time.
+    pub fn timeout(cause: impl fmt::Display) -> Self {
+        ApiError::Timeout(Cause::new(cause))
+    }
+
+    /// A 500: a bug or a misconfigured stack.
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        ApiError::Internal(Cause::new(cause))
+    }
+
+    /// The cause of a server error, for the log.
+    pub fn cause(&self) -> Option<&Cause> {
+        match self {
+            ApiError::ServiceUnavailable(c) | ApiError::Timeout(c) | ApiError::Internal(c) => {
+                Some(c)
+            }
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -191,13 +239,15 @@ mod tests {
     #[test]
     fn server_errors_are_the_only_5xx_and_say_nothing_of_the_cause() {
         for e in [
-            ApiError::ServiceUnavailable,
-            ApiError::Timeout,
-            ApiError::Internal,
+            ApiError::unavailable("Cognito SignUp: ResourceNotFoundException"),
+            ApiError::timeout("Cognito SignUp: ResourceNotFoundException"),
+            ApiError::internal("Cognito SignUp: ResourceNotFoundException"),
         ] {
             assert!(e.is_server_error());
             assert!(!e.to_string().contains("Exception"));
+            assert!(e.cause().unwrap().to_string().contains("Exception"));
         }
+        assert_eq!(ApiError::NotAuthorized.cause(), None);
         assert!(!ApiError::UsernameExists.is_server_error());
     }
 
@@ -221,7 +271,14 @@ mod tests {
             ),
             (ApiError::Unauthorized, 401, "unauthorized"),
             (ApiError::Forbidden("not yours"), 403, "forbidden"),
-            (ApiError::BookExists, 409, "book_exists"),
+            (
+                ApiError::Conflict {
+                    code: "book_exists",
+                    message: "taken",
+                },
+                409,
+                "book_exists",
+            ),
             (
                 ApiError::InvalidQuery {
                     param: "limit",

@@ -71,16 +71,17 @@ impl JsonObject {
         }
     }
 
-    /// The first of several accepted names for one required field (`confirmation_code` or the
-    /// older `code`). An error names the first, preferred name.
-    /// Every name given is checked, so that a malformed alias is refused rather than ignored.
-    pub fn string_by_any_name(&self, names: &[&'static str]) -> Result<&str, ApiError> {
-        let mut found = None;
-        for name in names {
-            let value = self.optional_string(name)?;
-            found = found.or(value);
-        }
-        found.ok_or(ApiError::MissingField(names[0]))
+    /// A required field that clients may also send under an older name (`confirmation_code`,
+    /// or `code`). An error names `field`, the preferred name. Both are checked, so that a
+    /// malformed alias is refused rather than ignored.
+    pub fn string_or_alias(
+        &self,
+        field: &'static str,
+        alias: &'static str,
+    ) -> Result<&str, ApiError> {
+        let preferred = self.optional_string(field)?;
+        let older = self.optional_string(alias)?;
+        preferred.or(older).ok_or(ApiError::MissingField(field))
     }
 
     /// Rejects fields outside `allowed`, for routes whose clients must not send extras.
@@ -93,10 +94,6 @@ impl JsonObject {
 
     pub fn get(&self, field: &str) -> Option<&Value> {
         self.0.get(field)
-    }
-
-    pub fn into_map(self) -> Map<String, Value> {
-        self.0
     }
 }
 
@@ -263,20 +260,19 @@ mod tests {
     fn an_alternative_field_name_is_accepted_and_errors_name_the_preferred_one() {
         let obj = parse(Body::from(r#"{"code":"123456"}"#)).unwrap();
         assert_eq!(
-            obj.string_by_any_name(&["confirmation_code", "code"])
-                .unwrap(),
+            obj.string_or_alias("confirmation_code", "code").unwrap(),
             "123456"
         );
         let obj = parse(Body::from(r#"{}"#)).unwrap();
         assert_eq!(
-            obj.string_by_any_name(&["confirmation_code", "code"])
+            obj.string_or_alias("confirmation_code", "code")
                 .unwrap_err(),
             ApiError::MissingField("confirmation_code")
         );
         // Found by schemathesis: a malformed alias next to a good preferred name was ignored.
         let obj = parse(Body::from(r#"{"confirmation_code":"1","code":{}}"#)).unwrap();
         assert_eq!(
-            obj.string_by_any_name(&["confirmation_code", "code"])
+            obj.string_or_alias("confirmation_code", "code")
                 .unwrap_err()
                 .code(),
             "invalid_type"

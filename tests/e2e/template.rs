@@ -8,8 +8,8 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use auth::http::{ALLOW_HEADERS, ALLOW_METHODS};
 use integration_tests::workspace_root;
+use platform::cors::{ALLOW_HEADERS, ALLOW_METHODS};
 use serde_yaml::{Mapping, Value};
 
 /// Who may call a route.

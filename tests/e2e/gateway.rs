@@ -154,10 +154,7 @@ async fn an_expired_token_signed_by_the_pools_key_is_refused_and_a_fresh_one_acc
 #[tokio::test]
 async fn every_declared_path_answers_the_preflight_with_the_templates_cors_headers() {
     let moto = Moto::start();
-    let api = LocalApi::start(&moto, |c| {
-        c.allowed_origin = Some("http://app.test:8080".into())
-    })
-    .await;
+    let api = LocalApi::start(&moto, |c| c.allow_origin("http://app.test:8080")).await;
     let expected = HashMap::from([
         ("access-control-allow-origin", "http://app.test:8080"),
         (

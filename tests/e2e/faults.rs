@@ -9,8 +9,7 @@ use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_sdk_cognitoidentityprovider::config::Credentials;
-use integration_tests::{TestJwks, free_port, serve_gateway, workspace_root};
+use integration_tests::{TestJwks, free_port, serve_gateway};
 use serde_json::{Value, json};
 
 /// The Lambda timeout of the functions (template.yaml); a 504 must come well before it.
@@ -90,24 +89,15 @@ async fn api_calling(
     endpoint: &str,
     jwks: &TestJwks,
 ) -> (String, tokio::sync::oneshot::Sender<()>) {
-    let sdk = auth::sdk::loader()
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "faults"))
-        .load()
-        .await;
-    let config = local_api::Config {
-        template: workspace_root().join("template.yaml"),
-        allowed_origin: None,
-        region: "us-east-1".into(),
-        pool_id: "us-east-1_Faults".into(),
-        client_id: "fault-client".into(),
-        client_secret: Some("fault-secret".into()),
-        books_table: "books".into(),
-        jwks_base: None,
-        jwks_url: Some(jwks.url.clone()),
-        issuer: Some(jwks.issuer.clone()),
-    };
+    let sdk = integration_tests::sdk_config_for(endpoint).await;
+    let config = integration_tests::local_config(&[
+        ("COGNITO_USER_POOL_ID", "us-east-1_Faults"),
+        ("COGNITO_CLIENT_ID", "fault-client"),
+        ("COGNITO_CLIENT_SECRET", "fault-secret"),
+        ("BOOKS_TABLE", "books"),
+        ("JWKS_URL", &jwks.url),
+        ("TOKEN_ISSUER", &jwks.issuer),
+    ]);
     serve_gateway(local_api::gateway(&config, &sdk).unwrap()).await
 }
 
@@ -229,8 +219,8 @@ async fn throttling_from_cognito_or_dynamodb_is_429_with_retry_after() {
     // was lost would turn its success into username_exists.
     assert_eq!(calls.get("SignUp"), Some(&1), "{calls:?}");
     assert_eq!(calls.get("PutItem"), Some(&1), "{calls:?}");
-    // Idempotent ones are retried, up to auth::sdk::MAX_ATTEMPTS.
-    let max = auth::sdk::MAX_ATTEMPTS as usize;
+    // Idempotent ones are retried, up to platform::sdk::MAX_ATTEMPTS.
+    let max = platform::sdk::MAX_ATTEMPTS as usize;
     assert!(
         calls.get("GetItem").is_some_and(|n| (2..=max).contains(n)),
         "{calls:?}"

@@ -65,7 +65,7 @@ async fn the_demo_page_walks_the_whole_flow_cross_origin_in_chromium_without_cor
     let moto = Moto::start();
     let (_web_server, web) = static_server().await;
     let web_origin = web.clone();
-    let api = LocalApi::start(&moto, |c| c.allowed_origin = Some(web_origin)).await;
+    let api = LocalApi::start(&moto, |c| c.allow_origin(&web_origin)).await;
     assert_ne!(web, api.base, "two origins");
 
     let shot_dir = root.join("target/browser");

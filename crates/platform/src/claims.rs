@@ -7,9 +7,12 @@ use serde_json::{Map, Value};
 
 use crate::ApiError;
 
-/// The claims of the token the authorizer accepted.
+/// The claims of the token the authorizer accepted, with its `sub`.
 #[derive(Debug, Clone)]
-pub struct Claims(Map<String, Value>);
+pub struct Claims {
+    sub: String,
+    claims: Map<String, Value>,
+}
 
 impl Claims {
     /// Reads the claims. No claims, or no `sub`, means the route was deployed without its
@@ -22,31 +25,26 @@ impl Claims {
         let claims = claims
             .and_then(Value::as_object)
             .ok_or(ApiError::Unauthorized)?;
-        let claims = Self(claims.clone());
-        if claims.get("sub").is_none() {
-            return Err(ApiError::Unauthorized);
-        }
-        Ok(claims)
+        let sub = string_claim(claims, "sub").ok_or(ApiError::Unauthorized)?;
+        Ok(Self {
+            sub: sub.to_owned(),
+            claims: claims.clone(),
+        })
     }
 
     /// The `sub` claim: the user's stable id.
     pub fn sub(&self) -> &str {
-        self.get("sub")
-            .expect("from_request refuses claims without sub")
+        &self.sub
     }
 
     /// A claim as a trimmed, non-empty string.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .get(name)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
+        string_claim(&self.claims, name)
     }
 
     /// A claim API Gateway passes as `"true"` / `"false"`.
     pub fn flag(&self, name: &str) -> Option<bool> {
-        match self.0.get(name)? {
+        match self.claims.get(name)? {
             Value::Bool(b) => Some(*b),
             Value::String(s) => s.trim().parse().ok(),
             _ => None,
@@ -55,10 +53,18 @@ impl Claims {
 
     /// The caller's Cognito groups (`cognito:groups`).
     pub fn groups(&self) -> Vec<&str> {
-        self.0
+        self.claims
             .get("cognito:groups")
             .map_or_else(Vec::new, groups_of)
     }
+}
+
+fn string_claim<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
+    claims
+        .get(name)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
 }
 
 /// The group names in a `cognito:groups` claim. API Gateway REST passes it as one string,
@@ -107,12 +113,13 @@ mod tests {
 
     #[test]
     fn flags_are_read_from_strings_or_booleans() {
-        let c = Claims(
-            json!({"sub": "s", "a": "true", "b": false, "c": "yes"})
+        let c = Claims {
+            sub: "s".into(),
+            claims: json!({"sub": "s", "a": "true", "b": false, "c": "yes"})
                 .as_object()
                 .unwrap()
                 .clone(),
-        );
+        };
         assert_eq!(c.flag("a"), Some(true));
         assert_eq!(c.flag("b"), Some(false));
         assert_eq!(c.flag("c"), None);

@@ -117,18 +117,11 @@ fn every_failure_of_every_operation_is_documented_as_json_with_cors() {
 
 #[tokio::test]
 async fn the_local_api_serves_openapi_yaml_as_it_is_with_cors_and_no_function_behind_it() {
-    let config = local_api::Config {
-        template: workspace_root().join("template.yaml"),
-        allowed_origin: None,
-        region: "us-east-1".into(),
-        pool_id: "us-east-1_None".into(),
-        client_id: "client".into(),
-        client_secret: None,
-        books_table: "books".into(),
-        jwks_base: None,
-        jwks_url: None,
-        issuer: None,
-    };
+    let config = integration_tests::local_config(&[
+        ("COGNITO_USER_POOL_ID", "us-east-1_None"),
+        ("COGNITO_CLIENT_ID", "client"),
+        ("BOOKS_TABLE", "books"),
+    ]);
     let sdk = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))

@@ -1,0 +1,151 @@
+//! Cognito's typed errors, mapped to the API's answers in one place. The same Cognito error
+//! means different things to the callers of different operations, hence [`Op`].
+
+use aws_sdk_cognitoidentityprovider::Error as CognitoError;
+use aws_sdk_cognitoidentityprovider::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use platform::ApiError;
+
+/// The Cognito operation an error came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    SignUp,
+    ConfirmSignUp,
+    /// InitiateAuth with USER_PASSWORD_AUTH (`/login`).
+    Login,
+    /// InitiateAuth with REFRESH_TOKEN_AUTH (`/refresh`).
+    Refresh,
+    /// ResendConfirmationCode (`/resend_code`).
+    ResendCode,
+    /// ForgotPassword (`/forgot_password`).
+    ForgotPassword,
+    /// ConfirmForgotPassword (`/reset_password`).
+    ResetPassword,
+    /// ChangePassword, with the caller's access token.
+    ChangePassword,
+    /// GlobalSignOut, with the caller's access token.
+    SignOut,
+    /// GetUser, only to open the connection at start-up.
+    Prewarm,
+}
+
+impl std::fmt::Display for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Cognito {self:?}")
+    }
+}
+
+/// Maps a failed call: transport failures through [`platform::sdk::service_error`], Cognito's
+/// typed errors by variant, never by message text.
+pub(crate) fn map<E>(op: Op, err: SdkError<E, HttpResponse>) -> ApiError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    CognitoError: From<E>,
+{
+    match platform::sdk::service_error(&op, err) {
+        Ok(service_err) => map_service_error(op, CognitoError::from(service_err)),
+        Err(transport) => transport,
+    }
+}
+
+/// For the operations anyone may call with any user name (resend a code, forgot password): the
+/// refusals that depend on the account (unknown, already confirmed, no verified e-mail,
+/// disabled) become `Ok` with the refusal's name, the same answer a real delivery gets; the
+/// rest (throttling, an unreachable Cognito) maps as [`map`] does. Cognito's own
+/// PreventUserExistenceErrors covers only the unknown user.
+pub(crate) fn map_hiding_accounts<E>(
+    op: Op,
+    err: SdkError<E, HttpResponse>,
+) -> Result<&'static str, ApiError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    CognitoError: From<E>,
+{
+    match CognitoError::from(platform::sdk::service_error(&op, err)?) {
+        CognitoError::UserNotFoundException(_) => Ok("UserNotFoundException"),
+        CognitoError::InvalidParameterException(_) => Ok("InvalidParameterException"),
+        // A wrong client secret is NotAuthorized too: the log line's note shows it.
+        CognitoError::NotAuthorizedException(_) => Ok("NotAuthorizedException"),
+        other => Err(map_service_error(op, other)),
+    }
+}
+
+/// Maps Cognito's typed error for `op`.
+pub fn map_service_error(op: Op, err: CognitoError) -> ApiError {
+    use CognitoError as E;
+    let message = |default: &str| err.message().unwrap_or(default).to_owned();
+    let cause = || format!("{op}: {}", err.code().unwrap_or("unknown error"));
+    match &err {
+        E::UsernameExistsException(_) | E::AliasExistsException(_) => ApiError::UsernameExists,
+        E::InvalidPasswordException(_) => {
+            ApiError::InvalidPassword(message("the password does not meet the pool's policy"))
+        }
+        E::InvalidParameterException(_) => {
+            ApiError::InvalidParameter(message("a parameter is invalid"))
+        }
+        E::UserLambdaValidationException(_) => {
+            ApiError::InvalidParameter("the request was refused by the pool's validation".into())
+        }
+        E::CodeMismatchException(_) => ApiError::CodeMismatch,
+        E::ExpiredCodeException(_) => ApiError::ExpiredCode,
+        E::UserNotConfirmedException(_) => ApiError::UserNotConfirmed,
+        E::PasswordResetRequiredException(_) => ApiError::PasswordResetRequired,
+        E::NotAuthorizedException(_) | E::UserNotFoundException(_) => match op {
+            // One answer for an unknown user and a wrong password: no user enumeration.
+            Op::Login => ApiError::InvalidCredentials,
+            Op::Refresh => ApiError::InvalidRefreshToken,
+            // An unknown user answers like a wrong code, as Cognito does with
+            // PreventUserExistenceErrors.
+            Op::ConfirmSignUp | Op::ResetPassword if matches!(err, E::UserNotFoundException(_)) => {
+                ApiError::CodeMismatch
+            }
+            _ => ApiError::NotAuthorized,
+        },
+        E::TooManyRequestsException(_) => ApiError::TooManyRequests { retry_after: 1 },
+        E::LimitExceededException(_) => ApiError::TooManyRequests { retry_after: 30 },
+        E::TooManyFailedAttemptsException(_) => ApiError::TooManyRequests { retry_after: 60 },
+        E::ResourceNotFoundException(_)
+        | E::InvalidUserPoolConfigurationException(_)
+        | E::InvalidEmailRoleAccessPolicyException(_)
+        | E::InvalidSmsRoleAccessPolicyException(_)
+        | E::InvalidSmsRoleTrustRelationshipException(_) => ApiError::internal(cause()),
+        _ => ApiError::unavailable(cause()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cognitoidentityprovider::types::error::{
+        InternalErrorException, NotAuthorizedException, ResourceNotFoundException,
+        UserNotFoundException,
+    };
+
+    #[test]
+    fn one_answer_for_a_wrong_password_and_an_unknown_user_at_login() {
+        let wrong = E::NotAuthorizedException(NotAuthorizedException::builder().build());
+        let unknown = E::UserNotFoundException(UserNotFoundException::builder().build());
+        assert_eq!(
+            map_service_error(Op::Login, wrong),
+            map_service_error(Op::Login, unknown)
+        );
+    }
+
+    #[test]
+    fn server_errors_carry_the_operation_and_cognitos_code_as_their_cause() {
+        let err = map_service_error(
+            Op::SignUp,
+            E::InternalErrorException(InternalErrorException::builder().build()),
+        );
+        assert_eq!(err.code(), "service_unavailable");
+        let cause = err.cause().unwrap().to_string();
+        assert!(cause.starts_with("Cognito SignUp: "), "{cause}");
+        let err = map_service_error(
+            Op::Login,
+            E::ResourceNotFoundException(ResourceNotFoundException::builder().build()),
+        );
+        assert_eq!(err.code(), "internal_error");
+    }
+
+    use CognitoError as E;
+}

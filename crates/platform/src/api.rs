@@ -1,0 +1,327 @@
+//! The one request boundary: a function's route table, and [`Api::serve`], which turns every
+//! request into exactly one response and one log line.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use http::{Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+
+use crate::{ApiError, Cors, Reply, RequestMeta};
+
+/// What a handler's future resolves to.
+pub type Outcome = Result<Reply, ApiError>;
+/// A handler's future, borrowing the state and the request.
+pub type HandlerFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>;
+/// A handler: `async fn(&State, &Request) -> Result<Reply, ApiError>`, boxed by [`route!`].
+pub type Handler<S> = for<'a> fn(&'a S, &'a Request) -> HandlerFuture<'a>;
+
+/// One row of a function's route table: an HTTP method on an API Gateway resource
+/// (`/books/{id}`), as `template.yaml` routes it to the function.
+pub struct Route<S: 'static> {
+    pub method: Method,
+    pub resource: &'static str,
+    pub handler: Handler<S>,
+}
+
+/// A row of a route table: `route!(POST "/login" => login)`, where `login` is an
+/// `async fn(&State, &Request) -> Result<Reply, ApiError>`.
+#[macro_export]
+macro_rules! route {
+    ($method:ident $resource:literal => $handler:path) => {
+        $crate::Route {
+            method: $crate::http::Method::$method,
+            resource: $resource,
+            handler: |state, req| ::std::boxed::Box::pin($handler(state, req)),
+        }
+    };
+}
+
+/// A function: its state (clients and settings, built once), its route table and its CORS
+/// configuration.
+pub struct Api<S: 'static> {
+    cors: Cors,
+    state: S,
+    routes: &'static [Route<S>],
+}
+
+impl<S: Sync + 'static> Api<S> {
+    pub fn new(cors: Cors, state: S, routes: &'static [Route<S>]) -> Self {
+        Self {
+            cors,
+            state,
+            routes,
+        }
+    }
+
+    pub fn state(&self) -> &S {
+        &self.state
+    }
+
+    pub fn routes(&self) -> &'static [Route<S>] {
+        self.routes
+    }
+
+    /// Routes `req` to its handler and turns the outcome into the response.
+    pub async fn serve(&self, req: Request) -> Response<Body> {
+        let meta = RequestMeta::of(&req);
+        let outcome = match self.find(&req, &meta.resource) {
+            Ok(handler) => handler(&self.state, &req).await,
+            Err(refused) => Err(refused),
+        };
+        self.respond(&meta, outcome)
+    }
+
+    /// The answer to a request refused before routing (a body the event cannot carry).
+    pub fn refuse(&self, req: &Request, err: ApiError) -> Response<Body> {
+        self.respond(&RequestMeta::of(req), Err(err))
+    }
+
+    /// The handler for the request's method on its resource. A resource the table does not
+    /// have is 404, a method it does not have there is 405. An event without a resource (a
+    /// direct invocation) is matched by the tail of its path.
+    fn find(&self, req: &Request, resource: &str) -> Result<Handler<S>, ApiError> {
+        let on_resource = |r: &&Route<S>| r.resource == resource;
+        let mut rows: Vec<&Route<S>> = self.routes.iter().filter(on_resource).collect();
+        if rows.is_empty() {
+            let path = req.uri().path();
+            rows = self
+                .routes
+                .iter()
+                .filter(|r| path_ends_with(path, r.resource))
+                .collect();
+        }
+        if rows.is_empty() {
+            return Err(ApiError::NotFound("route"));
+        }
+        rows.iter()
+            .find(|r| r.method == req.method())
+            .map(|r| r.handler)
+            .ok_or_else(|| ApiError::MethodNotAllowed(req.method().to_string()))
+    }
+
+    /// The response for `outcome`, JSON with the CORS headers, and the request's one log line:
+    /// `info!` for a success, `warn!` for a 4xx, `error!` with the cause for a 5xx.
+    fn respond(&self, meta: &RequestMeta, outcome: Result<Reply, ApiError>) -> Response<Body> {
+        let (status, body, note) = match &outcome {
+            Ok(reply) => (reply.status, reply.body.clone(), reply.note),
+            Err(err) => (err.status(), Some(error_body(err, &meta.request_id)), None),
+        };
+        log(meta, status, outcome.as_ref().err(), note);
+
+        let mut res = Response::new(body.map_or(Body::Empty, Body::from));
+        *res.status_mut() = status;
+        let headers = res.headers_mut();
+        if status != StatusCode::NO_CONTENT {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        self.cors.apply(headers);
+        if let Some(secs) = outcome.as_ref().err().and_then(ApiError::retry_after) {
+            headers.insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+        res
+    }
+}
+
+/// Whether `path`'s last segments match `resource` (`/Prod/books/42` ends with `/books/{id}`).
+fn path_ends_with(path: &str, resource: &str) -> bool {
+    let mut path = path.trim_end_matches('/').rsplit('/');
+    resource.trim_matches('/').rsplit('/').all(|want| {
+        path.next().is_some_and(|seg| {
+            if want.starts_with('{') {
+                !seg.is_empty()
+            } else {
+                seg == want
+            }
+        })
+    })
+}
+
+/// Our JSON error shape: `{"error":{"code","message"},"request_id"}`.
+fn error_body(err: &ApiError, request_id: &str) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Shape<'a> {
+        error: Inner<'a>,
+        request_id: &'a str,
+    }
+    #[derive(Serialize)]
+    struct Inner<'a> {
+        code: &'a str,
+        message: String,
+    }
+    let shape = Shape {
+        error: Inner {
+            code: err.code(),
+            message: err.to_string(),
+        },
+        request_id,
+    };
+    // Strings only: serialising cannot fail.
+    serde_json::to_vec(&shape).unwrap_or_default()
+}
+
+/// The request's one log line: route, status, error code, and for a 5xx its cause. Never the
+/// body, a header or a token.
+fn log(meta: &RequestMeta, status: StatusCode, err: Option<&ApiError>, note: Option<&str>) {
+    let status = status.as_u16();
+    let code = err.map(ApiError::code);
+    let (request_id, method, route) = (&meta.request_id, &meta.method, &meta.resource);
+    match err {
+        None => tracing::info!(request_id, method, route, status, note, "request succeeded"),
+        Some(err) if err.is_server_error() => {
+            let cause = err.cause().map(tracing::field::display);
+            tracing::error!(
+                request_id,
+                method,
+                route,
+                status,
+                code,
+                cause,
+                "request failed"
+            )
+        }
+        Some(_) => tracing::warn!(request_id, method, route, status, code, "request refused"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    struct State;
+
+    async fn hello(_: &State, _: &Request) -> Result<Reply, ApiError> {
+        Reply::ok(&json!({"hello": "world"}))
+    }
+
+    async fn busy(_: &State, _: &Request) -> Result<Reply, ApiError> {
+        Err(ApiError::TooManyRequests { retry_after: 3 })
+    }
+
+    async fn gone(_: &State, _: &Request) -> Result<Reply, ApiError> {
+        Ok(Reply::no_content())
+    }
+
+    async fn broken(_: &State, _: &Request) -> Result<Reply, ApiError> {
+        Err(ApiError::unavailable(
+            "Cognito SignUp: InternalErrorException",
+        ))
+    }
+
+    static ROUTES: &[Route<State>] = &[
+        route!(GET "/things" => hello),
+        route!(POST "/things" => busy),
+        route!(DELETE "/things/{id}" => gone),
+        route!(GET "/broken" => broken),
+    ];
+
+    fn api() -> Api<State> {
+        Api::new(Cors::default(), State, ROUTES)
+    }
+
+    fn request(method: &str, resource: Option<&str>, path: &str) -> Request {
+        let mut event = json!({
+            "path": path, "httpMethod": method, "headers": {},
+            "requestContext": {"httpMethod": method, "requestId": "req-1", "stage": "Prod",
+                "accountId": "1", "apiId": "a", "identity": {}},
+            "body": null, "isBase64Encoded": false,
+        });
+        if let Some(resource) = resource {
+            event["resource"] = json!(resource);
+            event["requestContext"]["resourcePath"] = json!(resource);
+        }
+        lambda_http::request::from_str(&event.to_string()).unwrap()
+    }
+
+    fn header<'a>(res: &'a Response<Body>, name: &str) -> Option<&'a str> {
+        res.headers().get(name).map(|v| v.to_str().unwrap())
+    }
+
+    fn body(res: &Response<Body>) -> Value {
+        serde_json::from_slice(res.body()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_reply_becomes_json_with_cors() {
+        let res = api()
+            .serve(request("GET", Some("/things"), "/things"))
+            .await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(header(&res, "content-type"), Some("application/json"));
+        assert_eq!(header(&res, "access-control-allow-origin"), Some("*"));
+        assert_eq!(body(&res), json!({"hello": "world"}));
+    }
+
+    #[tokio::test]
+    async fn an_error_has_the_one_json_shape_with_cors_and_retry_after() {
+        let res = api()
+            .serve(request("POST", Some("/things"), "/things"))
+            .await;
+        assert_eq!(res.status(), 429);
+        assert_eq!(header(&res, "retry-after"), Some("3"));
+        assert_eq!(header(&res, "access-control-allow-origin"), Some("*"));
+        let body = body(&res);
+        assert_eq!(body["error"]["code"], "too_many_requests");
+        assert!(body["error"]["message"].is_string());
+        assert_eq!(body["request_id"], "req-1");
+    }
+
+    #[tokio::test]
+    async fn a_server_errors_body_says_nothing_of_its_cause() {
+        let res = api()
+            .serve(request("GET", Some("/broken"), "/broken"))
+            .await;
+        assert_eq!(res.status(), 503);
+        let text = String::from_utf8_lossy(res.body()).into_owned();
+        assert!(!text.contains("Exception"), "{text}");
+        assert!(!text.contains("Cognito"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn no_content_has_no_body_and_still_carries_cors() {
+        let res = api()
+            .serve(request("DELETE", Some("/things/{id}"), "/things/7"))
+            .await;
+        assert_eq!(res.status(), 204);
+        assert!(res.body().is_empty());
+        assert_eq!(header(&res, "access-control-allow-origin"), Some("*"));
+    }
+
+    #[tokio::test]
+    async fn unknown_resources_are_404_and_unknown_methods_405_from_the_table() {
+        let res = api()
+            .serve(request("GET", Some("/nothing"), "/nothing"))
+            .await;
+        assert_eq!(res.status(), 404);
+        assert_eq!(body(&res)["error"]["code"], "not_found");
+        let res = api()
+            .serve(request("PUT", Some("/things"), "/things"))
+            .await;
+        assert_eq!(res.status(), 405);
+        assert_eq!(body(&res)["error"]["code"], "method_not_allowed");
+        assert_eq!(header(&res, "access-control-allow-origin"), Some("*"));
+    }
+
+    #[tokio::test]
+    async fn an_event_without_a_resource_is_routed_by_the_tail_of_its_path() {
+        let res = api().serve(request("DELETE", None, "/Prod/things/7")).await;
+        assert_eq!(res.status(), 204);
+        let res = api().serve(request("GET", None, "/Prod/things/")).await;
+        assert_eq!(res.status(), 200);
+        let res = api().serve(request("GET", None, "/Prod/other")).await;
+        assert_eq!(res.status(), 404);
+    }
+
+    #[test]
+    fn path_tails_match_resources_segment_by_segment() {
+        assert!(path_ends_with("/books", "/books"));
+        assert!(path_ends_with("/Prod/books/", "/books"));
+        assert!(path_ends_with("/Prod/books/1", "/books/{id}"));
+        assert!(!path_ends_with("/books", "/books/{id}"));
+        assert!(!path_ends_with("/books/1", "/books"));
+        assert!(!path_ends_with("/mybooks", "/books"));
+    }
+}

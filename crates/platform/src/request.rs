@@ -1,0 +1,71 @@
+//! What the boundary and handlers read off a request besides its body: its id and route, and the
+//! bearer token of its `Authorization` header.
+
+use lambda_http::request::RequestContext;
+use lambda_http::{Request, RequestExt};
+
+/// The token in an `Authorization` header value: `Bearer <token>` or the raw token, as the
+/// Cognito authorizer accepts both.
+pub fn bearer(header: &str) -> Option<&str> {
+    let header = header.trim();
+    let token = match header.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        Some(_) => return None,
+        None if header.eq_ignore_ascii_case("bearer") => return None,
+        None => header,
+    };
+    (!token.is_empty()).then_some(token)
+}
+
+/// The token of the request's `Authorization` header: on a route with `AuthorizationScopes`,
+/// the access token the authorizer just accepted.
+pub fn bearer_token(req: &Request) -> Option<&str> {
+    req.headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer)
+}
+
+/// What the logs and error bodies say about a request: its id and route. Never its body.
+#[derive(Debug, Clone)]
+pub struct RequestMeta {
+    pub request_id: String,
+    pub method: String,
+    /// The API Gateway resource (`/books/{id}`), or the path when the event names none.
+    pub resource: String,
+}
+
+impl RequestMeta {
+    pub fn of(req: &Request) -> Self {
+        let (api_request_id, resource) = match req.request_context_ref() {
+            Some(RequestContext::ApiGatewayV1(ctx)) => {
+                (ctx.request_id.clone(), ctx.resource_path.clone())
+            }
+            _ => (None, None),
+        };
+        let request_id = api_request_id
+            .or_else(|| req.lambda_context_ref().map(|c| c.request_id.clone()))
+            .filter(|id| !id.is_empty())
+            .unwrap_or_else(|| "-".to_owned());
+        Self {
+            request_id,
+            method: req.method().to_string(),
+            resource: resource.unwrap_or_else(|| req.uri().path().to_owned()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_or_raw_tokens_are_accepted_and_other_schemes_are_not() {
+        assert_eq!(bearer("Bearer abc"), Some("abc"));
+        assert_eq!(bearer("bearer   abc "), Some("abc"));
+        assert_eq!(bearer("abc"), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("Bearer "), None);
+        assert_eq!(bearer(""), None);
+    }
+}

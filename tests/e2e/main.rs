@@ -1,0 +1,15 @@
+//! The end-to-end tests, linked into one binary: the local API over a real moto server, as a
+//! curl user or a browser would use it, and the wiring of `template.yaml`. Only the log test
+//! (`tests/logs.rs`) has a binary of its own, because it installs the global log subscriber.
+
+mod account;
+mod auth_flow;
+mod browser;
+mod catalogue;
+mod concurrency;
+mod corpus;
+mod faults;
+mod gateway;
+mod openapi;
+mod security;
+mod template;
