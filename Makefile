@@ -71,8 +71,8 @@ tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
 	cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 	touch $@
 
-## Includes tests/template.rs, the template's wiring against the workspace and events/, and
-## tests/browser.rs, the demo page in Chromium.
+## Includes tests/e2e/template.rs, the template's wiring against the workspace and events/, and
+## tests/e2e/browser.rs, the demo page in Chromium.
 unit: venv toolchain browser-deps
 	cargo test --workspace
 
@@ -117,7 +117,7 @@ VARIANT_ROUNDS ?= 12
 BENCH_BINS = $(shell awk '/^        Binary: /{print $$2}' template.yaml)
 BENCH = target/release/lambda-bench
 bench: venv toolchain $(VENV)/.bench-installed
-	cargo bench -p auth -p books -p local-api --bench '*' -- --warm-up-time 1 --measurement-time 3
+	cargo bench -p platform -p auth -p books -p local-api --bench '*' -- --warm-up-time 1 --measurement-time 3
 	cargo build --profile bench -p lambda-bench
 	@# After `cargo bench`, which leaves bench-profile builds of the functions in target/release.
 	cargo build --release $(addprefix -p ,$(BENCH_BINS))

@@ -19,7 +19,8 @@ pub async fn seed(
             client_id: created.client_id.clone(),
             client_secret: created.client_secret.clone().map(Into::into),
         },
-    );
+    )
+    .expect("the bench app client's configuration is valid");
     let username = "bench-user@example.com";
     sign_up(&cognito, username).await;
     cognito

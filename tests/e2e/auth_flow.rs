@@ -33,7 +33,8 @@ fn functions(client: &cognito::Client, client_id: &str, secret: &str) -> Functio
             client_id: client_id.to_owned(),
             client_secret: Some(secret.into()),
         },
-    );
+    )
+    .unwrap();
     Functions {
         register: test_support::api(cognito.clone(), register::ROUTES),
         confirm: test_support::api(cognito.clone(), confirm::ROUTES),

@@ -2,7 +2,7 @@
 //! port that accepts and never answers, and at a fake Cognito/DynamoDB answering throttling
 //! errors or 500s. Each answer is our JSON error with CORS: 503, 504 (well inside the Lambda
 //! timeout of 10 s), 429 with `Retry-After`, 503. The SDK's timeouts and retries are those of
-//! `auth::sdk`, the one place they are set.
+//! `platform::sdk`, the one place they are set.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;

@@ -2,7 +2,8 @@
 
 use std::hint::black_box;
 
-use auth::errors::{Op, map_service_error};
+use auth::client::Op;
+use auth::errors::map_service_error;
 use auth::{normalize_username, secret_hash};
 use aws_sdk_cognitoidentityprovider::Error as CognitoError;
 use aws_sdk_cognitoidentityprovider::types::error::NotAuthorizedException;

@@ -9,19 +9,51 @@ use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use platform::ApiError;
+use platform::ConfigError;
 use platform::sdk::{SdkSettings, no_retries};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::Serialize;
 
 use crate::CognitoConfig;
-use crate::errors::{Op, map, map_hiding_accounts};
+use crate::errors::{map, map_hiding_accounts};
+use crate::secret::SecretHasher;
+
+/// The Cognito operation an error came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    SignUp,
+    ConfirmSignUp,
+    /// InitiateAuth with USER_PASSWORD_AUTH (`/login`).
+    Login,
+    /// InitiateAuth with REFRESH_TOKEN_AUTH (`/refresh`).
+    Refresh,
+    /// ResendConfirmationCode (`/resend_code`).
+    ResendCode,
+    /// ForgotPassword (`/forgot_password`).
+    ForgotPassword,
+    /// ConfirmForgotPassword (`/reset_password`).
+    ResetPassword,
+    /// ChangePassword, with the caller's access token.
+    ChangePassword,
+    /// GlobalSignOut, with the caller's access token.
+    SignOut,
+    /// GetUser, only to open the connection at start-up.
+    Prewarm,
+}
+
+impl std::fmt::Display for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Cognito {self:?}")
+    }
+}
 
 /// The Cognito client of a function, built once at start-up.
 #[derive(Debug, Clone)]
 pub struct Cognito {
     client: Client,
     client_id: String,
-    client_secret: Option<SecretString>,
+    /// `None` when the app client has no secret.
+    hasher: Option<SecretHasher>,
 }
 
 /// The tokens of a successful sign-in or refresh, as the API returns them.
@@ -71,23 +103,34 @@ impl Delivery {
 
 impl Cognito {
     /// A client for `config`'s app client, over `sdk`.
-    pub fn new(sdk: &SdkConfig, config: CognitoConfig) -> Self {
+    pub fn new(sdk: &SdkConfig, config: CognitoConfig) -> Result<Self, ConfigError> {
         Self::with_client(Client::new(sdk), config)
     }
 
-    /// Over a client built elsewhere (a mock, in tests).
-    pub fn with_client(client: Client, config: CognitoConfig) -> Self {
-        Self {
+    /// Over a client built elsewhere (a mock, in tests). The SECRET_HASH is keyed here, once.
+    pub fn with_client(client: Client, config: CognitoConfig) -> Result<Self, ConfigError> {
+        let hasher = config
+            .client_secret
+            .map(|secret| SecretHasher::new(&config.client_id, secret.expose_secret()))
+            .transpose()
+            .map_err(|e| ConfigError::Invalid {
+                name: "COGNITO_CLIENT_SECRET",
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
             client,
             client_id: config.client_id,
-            client_secret: config.client_secret,
-        }
+            hasher,
+        })
     }
 
     /// Loads the SDK config with `settings`, builds the client and opens its connection: what a
     /// Cognito function's `main` does once.
-    pub async fn connect(settings: &SdkSettings, config: CognitoConfig) -> Self {
-        let cognito = Self::new(&platform::sdk::load(settings).await, config);
+    pub async fn connect(
+        settings: &SdkSettings,
+        config: CognitoConfig,
+    ) -> Result<Self, ConfigError> {
+        let cognito = Self::new(&platform::sdk::load(settings).await, config)?;
         // GetUser with a token that is no token: no IAM permission, no side effect, and its
         // NotAuthorized answer arrives over the connection the first request will reuse.
         let call = cognito
@@ -98,7 +141,7 @@ impl Cognito {
             .config_override(ClientConfig::builder().retry_config(no_retries()))
             .send();
         platform::sdk::prewarm(settings, "Cognito", call).await;
-        cognito
+        Ok(cognito)
     }
 
     pub fn client_id(&self) -> &str {
@@ -107,9 +150,7 @@ impl Cognito {
 
     /// The SECRET_HASH for `username`, or `None` when the client has no secret.
     fn hash(&self, username: &str) -> Option<String> {
-        self.client_secret
-            .as_ref()
-            .map(|secret| crate::secret_hash(username, &self.client_id, secret.expose_secret()))
+        self.hasher.as_ref().map(|hasher| hasher.hash(username))
     }
 
     /// SignUp, with `email` as the one attribute. Never retried: a retry after a lost answer
@@ -347,7 +388,7 @@ mod tests {
     fn config(secret: Option<&str>) -> CognitoConfig {
         CognitoConfig {
             client_id: "cid".into(),
-            client_secret: secret.map(SecretString::from),
+            client_secret: secret.map(secrecy::SecretString::from),
         }
     }
 
@@ -355,7 +396,7 @@ mod tests {
         let sdk = SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
             .build();
-        Cognito::new(&sdk, config(secret))
+        Cognito::new(&sdk, config(secret)).unwrap()
     }
 
     #[test]

@@ -6,34 +6,7 @@ use aws_sdk_cognitoidentityprovider::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use platform::ApiError;
 
-/// The Cognito operation an error came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
-    SignUp,
-    ConfirmSignUp,
-    /// InitiateAuth with USER_PASSWORD_AUTH (`/login`).
-    Login,
-    /// InitiateAuth with REFRESH_TOKEN_AUTH (`/refresh`).
-    Refresh,
-    /// ResendConfirmationCode (`/resend_code`).
-    ResendCode,
-    /// ForgotPassword (`/forgot_password`).
-    ForgotPassword,
-    /// ConfirmForgotPassword (`/reset_password`).
-    ResetPassword,
-    /// ChangePassword, with the caller's access token.
-    ChangePassword,
-    /// GlobalSignOut, with the caller's access token.
-    SignOut,
-    /// GetUser, only to open the connection at start-up.
-    Prewarm,
-}
-
-impl std::fmt::Display for Op {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Cognito {self:?}")
-    }
-}
+use crate::client::Op;
 
 /// Maps a failed call: transport failures through [`platform::sdk::service_error`], Cognito's
 /// typed errors by variant, never by message text.

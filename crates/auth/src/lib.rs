@@ -11,5 +11,5 @@ pub mod username;
 
 pub use client::{Cognito, Delivery, SignedUp, Tokens};
 pub use config::{CognitoConfig, Config};
-pub use secret::secret_hash;
+pub use secret::{SecretHasher, secret_hash};
 pub use username::{MAX_CODE_CHARS, code, normalize_username, password};

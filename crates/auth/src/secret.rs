@@ -2,20 +2,55 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use hmac::digest::InvalidLength;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-/// Computes the SECRET_HASH Cognito expects for `username` on an app client with a secret.
-///
-/// The username must be the one Cognito knows the user by for that call: the (normalised) user
-/// name for SignUp, ConfirmSignUp and USER_PASSWORD_AUTH, and the internal `cognito:username`
-/// for REFRESH_TOKEN_AUTH.
+/// The app client's SECRET_HASH function, keyed once at start-up with the client secret.
+#[derive(Clone)]
+pub struct SecretHasher {
+    mac: Hmac<Sha256>,
+    client_id: String,
+}
+
+// The keyed MAC holds the secret: never shown.
+impl std::fmt::Debug for SecretHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretHasher")
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SecretHasher {
+    /// Keys the HMAC with `client_secret`. HMAC takes keys of any length, so this fails only
+    /// should the library ever change that.
+    pub fn new(client_id: &str, client_secret: &str) -> Result<Self, InvalidLength> {
+        Ok(Self {
+            mac: Hmac::<Sha256>::new_from_slice(client_secret.as_bytes())?,
+            client_id: client_id.to_owned(),
+        })
+    }
+
+    /// The SECRET_HASH Cognito expects for `username`: base64(HMAC-SHA256(key = client secret,
+    /// message = username + client id)).
+    ///
+    /// The username must be the one Cognito knows the user by for that call: the (normalised)
+    /// user name for SignUp, ConfirmSignUp and USER_PASSWORD_AUTH, and the internal
+    /// `cognito:username` for REFRESH_TOKEN_AUTH.
+    pub fn hash(&self, username: &str) -> String {
+        let mut mac = self.mac.clone();
+        mac.update(username.as_bytes());
+        mac.update(self.client_id.as_bytes());
+        STANDARD.encode(mac.finalize().into_bytes())
+    }
+}
+
+/// The SECRET_HASH for `username` in one call, for tests and tools that hold the secret.
 pub fn secret_hash(username: &str, client_id: &str, client_secret: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(client_secret.as_bytes())
-        .expect("HMAC accepts a key of any length");
-    mac.update(username.as_bytes());
-    mac.update(client_id.as_bytes());
-    STANDARD.encode(mac.finalize().into_bytes())
+    SecretHasher::new(client_id, client_secret)
+        .map(|hasher| hasher.hash(username))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -61,6 +96,17 @@ mod tests {
             secret_hash("6f1d2f3e-1a2b-4c5d-8e9f-0a1b2c3d4e5f", CLIENT_ID, SECRET),
             "NgEOjDfmmv/u/1Wy+Il2+r+DYe47jjqmoHTkT0EJUxg="
         );
+    }
+
+    #[test]
+    fn a_hasher_keyed_once_gives_the_same_hash_every_time() {
+        let hasher = super::SecretHasher::new(CLIENT_ID, SECRET).unwrap();
+        assert_eq!(
+            hasher.hash("alice"),
+            secret_hash("alice", CLIENT_ID, SECRET)
+        );
+        assert_eq!(hasher.hash("alice"), hasher.hash("alice"));
+        assert!(!format!("{hasher:?}").contains(SECRET));
     }
 
     #[test]

@@ -113,7 +113,7 @@ pub fn handlers(config: &Config, sdk: &SdkConfig) -> Result<HashMap<String, Hand
     let env = &config.functions;
     let cognito = |routes| -> Result<HandlerFn, ConfigError> {
         let config = auth::Config::from_env(env)?;
-        let client = auth::Cognito::new(sdk, config.cognito);
+        let client = auth::Cognito::new(sdk, config.cognito)?;
         Ok(handler(Api::new(config.api.cors, client, routes)))
     };
     let books = books::Config::from_env(env)?;

@@ -158,6 +158,7 @@ pub fn cognito(rules: &[&aws_smithy_mocks::Rule]) -> auth::Cognito {
             client_secret: Some(CLIENT_SECRET.into()),
         },
     )
+    .expect("the test app client's configuration is valid")
 }
 
 /// The SECRET_HASH the test app client must send for `username`.
