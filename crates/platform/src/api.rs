@@ -315,6 +315,55 @@ mod tests {
         assert_eq!(res.status(), 404);
     }
 
+    /// Log lines written while `f` runs, on this thread.
+    async fn logged<F: std::future::Future>(f: F) -> (F::Output, Vec<String>) {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Lines(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Lines {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let out = f.await;
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        (out, text.lines().map(str::to_owned).collect())
+    }
+
+    #[tokio::test]
+    async fn each_request_is_logged_once_with_its_route_status_code_and_for_a_5xx_its_cause() {
+        let api = api();
+        let (_, lines) = logged(api.serve(request("GET", Some("/things"), "/things"))).await;
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].contains("INFO") && lines[0].contains("route=\"/things\""));
+        assert!(lines[0].contains("status=200"), "{lines:?}");
+
+        let (_, lines) = logged(api.serve(request("POST", Some("/things"), "/things"))).await;
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].contains("WARN") && lines[0].contains("code=\"too_many_requests\""));
+
+        let (res, lines) = logged(api.serve(request("GET", Some("/broken"), "/broken"))).await;
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].contains("ERROR") && lines[0].contains("status=503"));
+        assert!(
+            lines[0].contains("Cognito SignUp: InternalErrorException"),
+            "{lines:?}"
+        );
+        assert!(!String::from_utf8_lossy(res.body()).contains("InternalErrorException"));
+    }
+
     #[test]
     fn path_tails_match_resources_segment_by_segment() {
         assert!(path_ends_with("/books", "/books"));
