@@ -16,12 +16,20 @@ pub struct Env {
 }
 
 /// Why a function cannot start. Each names the variable to fix.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum ConfigError {
     #[error("{0} is not set")]
     Missing(&'static str),
     #[error("{name} is not valid: {reason}")]
     Invalid { name: &'static str, reason: String },
+}
+
+// `main` returns it, and Rust prints a returned error with `Debug`: the sentence that names the
+// variable, not the variant.
+impl std::fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 impl From<InvalidOrigin> for ConfigError {

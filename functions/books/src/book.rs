@@ -131,34 +131,30 @@ pub enum Optional {
 }
 
 impl Optional {
+    /// The attribute's name, its value's placeholder, and the `SET` clause that assigns the one
+    /// to the other.
+    fn parts(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Optional::Category => ("category", ":category", "category = :category"),
+            Optional::Price => ("price", ":price", "price = :price"),
+            Optional::Description => ("description", ":description", "description = :description"),
+            Optional::Image => ("image", ":image", "image = :image"),
+        }
+    }
+
     /// The attribute's name in the item.
     pub fn name(self) -> &'static str {
-        match self {
-            Optional::Category => "category",
-            Optional::Price => "price",
-            Optional::Description => "description",
-            Optional::Image => "image",
-        }
+        self.parts().0
     }
 
     /// The value's placeholder in an update expression.
     pub fn placeholder(self) -> &'static str {
-        match self {
-            Optional::Category => ":category",
-            Optional::Price => ":price",
-            Optional::Description => ":description",
-            Optional::Image => ":image",
-        }
+        self.parts().1
     }
 
     /// The `SET` clause that assigns the placeholder's value to this attribute.
     pub fn assignment(self) -> &'static str {
-        match self {
-            Optional::Category => "category = :category",
-            Optional::Price => "price = :price",
-            Optional::Description => "description = :description",
-            Optional::Image => "image = :image",
-        }
+        self.parts().2
     }
 }
 
