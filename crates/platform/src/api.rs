@@ -83,34 +83,43 @@ impl<S: Sync + 'static> Api<S> {
     /// have is 404, a method it does not have there is 405. An event without a resource (a
     /// direct invocation) is matched by the tail of its path.
     fn find(&self, req: &Request, resource: &str) -> Result<Handler<S>, ApiError> {
-        let on_resource = |r: &&Route<S>| r.resource == resource;
-        let mut rows: Vec<&Route<S>> = self.routes.iter().filter(on_resource).collect();
-        if rows.is_empty() {
-            let path = req.uri().path();
-            rows = self
-                .routes
-                .iter()
-                .filter(|r| path_ends_with(path, r.resource))
-                .collect();
+        let by_name = self.routes.iter().any(|r| r.resource == resource);
+        let path = req.uri().path();
+        let mut rows = self.routes.iter().filter(|r| {
+            if by_name {
+                r.resource == resource
+            } else {
+                path_ends_with(path, r.resource)
+            }
+        });
+        let mut known = false;
+        for row in rows.by_ref() {
+            known = true;
+            if row.method == req.method() {
+                return Ok(row.handler);
+            }
         }
-        if rows.is_empty() {
-            return Err(ApiError::NotFound("route"));
+        if known {
+            Err(ApiError::MethodNotAllowed(req.method().to_string()))
+        } else {
+            Err(ApiError::NotFound("route"))
         }
-        rows.iter()
-            .find(|r| r.method == req.method())
-            .map(|r| r.handler)
-            .ok_or_else(|| ApiError::MethodNotAllowed(req.method().to_string()))
     }
 
     /// The response for `outcome`, JSON with the CORS headers, and the request's one log line:
     /// `info!` for a success, `warn!` for a 4xx, `error!` with the cause for a 5xx.
     fn respond(&self, meta: &RequestMeta, outcome: Result<Reply, ApiError>) -> Response<Body> {
-        let (status, body, note) = match &outcome {
-            Ok(reply) => (reply.status, reply.body.clone(), reply.note),
-            Err(err) => (err.status(), Some(error_body(err, &meta.request_id)), None),
+        let (status, body, retry_after) = match outcome {
+            Ok(reply) => {
+                log(meta, reply.status, None, reply.note);
+                (reply.status, reply.body, None)
+            }
+            Err(err) => {
+                log(meta, err.status(), Some(&err), None);
+                let body = error_body(&err, &meta.request_id);
+                (err.status(), Some(body), err.retry_after())
+            }
         };
-        log(meta, status, outcome.as_ref().err(), note);
-
         let mut res = Response::new(body.map_or(Body::Empty, Body::from));
         *res.status_mut() = status;
         let headers = res.headers_mut();
@@ -118,7 +127,7 @@ impl<S: Sync + 'static> Api<S> {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
         self.cors.apply(headers);
-        if let Some(secs) = outcome.as_ref().err().and_then(ApiError::retry_after) {
+        if let Some(secs) = retry_after {
             headers.insert(RETRY_AFTER, HeaderValue::from(secs));
         }
         res
