@@ -77,8 +77,15 @@ pub struct Tokens {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedUp {
     pub user_confirmed: bool,
-    /// Where the code went (masked) and how, when Cognito sent one.
-    pub code_delivery: Option<(Option<String>, Option<String>)>,
+    /// When Cognito sent a code: where to (masked) and how.
+    pub code_delivery: Option<CodeDelivery>,
+}
+
+/// Where a code went, as Cognito tells it (`a***@e***`, `EMAIL`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CodeDelivery {
+    pub destination: Option<String>,
+    pub medium: Option<String>,
 }
 
 /// The outcome of an operation whose answer must not tell whether an account exists.
@@ -180,11 +187,9 @@ impl Cognito {
             .map_err(|e| map(Op::SignUp, e))?;
         Ok(SignedUp {
             user_confirmed: out.user_confirmed(),
-            code_delivery: out.code_delivery_details().map(|d| {
-                (
-                    d.destination().map(str::to_owned),
-                    d.delivery_medium().map(|m| m.as_str().to_owned()),
-                )
+            code_delivery: out.code_delivery_details().map(|d| CodeDelivery {
+                destination: d.destination().map(str::to_owned),
+                medium: d.delivery_medium().map(|m| m.as_str().to_owned()),
             }),
         })
     }

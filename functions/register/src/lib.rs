@@ -1,5 +1,6 @@
 //! `POST /register`: creates an account in the Cognito user pool (SignUp).
 
+use auth::client::CodeDelivery;
 use auth::{normalize_username, password};
 use platform::body::check_len;
 use platform::{ApiError, JsonObject, Reply, Request, Route, route};
@@ -9,6 +10,7 @@ pub use auth::Cognito as State;
 
 /// The routes of this function, as `template.yaml` routes them to it.
 pub static ROUTES: &[Route<State>] = &[route!(POST "/register" => register)];
+
 /// The longest e-mail address (RFC 5321 path limit).
 const MAX_EMAIL_CHARS: usize = 254;
 
@@ -66,12 +68,6 @@ struct Registered {
     code_delivery: Option<CodeDelivery>,
 }
 
-#[derive(Debug, Serialize)]
-struct CodeDelivery {
-    destination: Option<String>,
-    medium: Option<String>,
-}
-
 #[tracing::instrument(name = "register", skip_all)]
 async fn register(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let body = JsonObject::from_request(req)?;
@@ -88,10 +84,7 @@ async fn register(state: &State, req: &Request) -> Result<Reply, ApiError> {
         message,
         username: input.username,
         user_confirmed: out.user_confirmed,
-        code_delivery: out.code_delivery.map(|(destination, medium)| CodeDelivery {
-            destination,
-            medium,
-        }),
+        code_delivery: out.code_delivery,
     })
 }
 
