@@ -3,6 +3,7 @@
 //! ones to confirm.
 
 use auth::{Cognito, CognitoConfig};
+use platform::Env;
 
 use crate::events::Seed;
 
@@ -13,14 +14,13 @@ pub async fn seed(
     created: &local_api::bootstrap::Created,
     unconfirmed: usize,
 ) -> Seed {
-    let cognito = Cognito::new(
-        sdk,
-        CognitoConfig {
-            client_id: created.client_id.clone(),
-            client_secret: created.client_secret.clone().map(Into::into),
-        },
-    )
-    .expect("the bench app client's configuration is valid");
+    let mut env = Env::from_pairs([("COGNITO_CLIENT_ID", created.client_id.as_str())]);
+    if let Some(secret) = &created.client_secret {
+        env = env.with("COGNITO_CLIENT_SECRET", secret);
+    }
+    let cognito = CognitoConfig::from_env(&env)
+        .and_then(|config| Cognito::new(sdk, config))
+        .expect("the bench app client's configuration is valid");
     let username = "bench-user@example.com";
     sign_up(&cognito, username).await;
     cognito

@@ -27,14 +27,13 @@ struct Functions {
 }
 
 fn functions(client: &cognito::Client, client_id: &str, secret: &str) -> Functions {
-    let cognito = Cognito::with_client(
-        client.clone(),
-        CognitoConfig {
-            client_id: client_id.to_owned(),
-            client_secret: Some(secret.into()),
-        },
-    )
-    .unwrap();
+    let env = platform::Env::from_pairs([
+        ("COGNITO_CLIENT_ID", client_id),
+        ("COGNITO_CLIENT_SECRET", secret),
+    ]);
+    let cognito = CognitoConfig::from_env(&env)
+        .and_then(|config| Cognito::with_client(client.clone(), config))
+        .unwrap();
     Functions {
         register: test_support::api(cognito.clone(), register::ROUTES),
         confirm: test_support::api(cognito.clone(), confirm::ROUTES),

@@ -151,10 +151,6 @@ impl Cognito {
         Ok(cognito)
     }
 
-    pub fn client_id(&self) -> &str {
-        &self.client_id
-    }
-
     /// The SECRET_HASH for `username`, or `None` when the client has no secret.
     fn hash(&self, username: &str) -> Option<String> {
         self.hasher.as_ref().map(|hasher| hasher.hash(username))

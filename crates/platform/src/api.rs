@@ -56,14 +56,6 @@ impl<S: Sync + 'static> Api<S> {
         }
     }
 
-    pub fn state(&self) -> &S {
-        &self.state
-    }
-
-    pub fn routes(&self) -> &'static [Route<S>] {
-        self.routes
-    }
-
     /// Routes `req` to its handler and turns the outcome into the response.
     pub async fn serve(&self, req: Request) -> Response<Body> {
         let meta = RequestMeta::of(&req);

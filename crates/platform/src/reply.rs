@@ -61,8 +61,4 @@ impl Reply {
         self.note = note;
         self
     }
-
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
 }
