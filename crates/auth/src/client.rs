@@ -15,7 +15,7 @@ use secrecy::ExposeSecret;
 use serde::Serialize;
 
 use crate::CognitoConfig;
-use crate::errors::{map, map_hiding_accounts};
+use crate::errors::{delivery, map};
 use crate::secret::SecretHasher;
 
 /// The Cognito operation an error came from.
@@ -214,10 +214,7 @@ impl Cognito {
             .set_secret_hash(self.hash(username))
             .send()
             .await;
-        match sent {
-            Ok(_) => Ok(Delivery::Sent),
-            Err(e) => map_hiding_accounts(Op::ResendCode, e).map(Delivery::Withheld),
-        }
+        delivery(Op::ResendCode, sent)
     }
 
     /// ForgotPassword. Refusals tied to the account are [`Delivery::Withheld`].
@@ -230,10 +227,7 @@ impl Cognito {
             .set_secret_hash(self.hash(username))
             .send()
             .await;
-        match sent {
-            Ok(_) => Ok(Delivery::Sent),
-            Err(e) => map_hiding_accounts(Op::ForgotPassword, e).map(Delivery::Withheld),
-        }
+        delivery(Op::ForgotPassword, sent)
     }
 
     /// ConfirmForgotPassword: a new password with the code ForgotPassword sent.

@@ -6,7 +6,7 @@ use aws_sdk_cognitoidentityprovider::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use platform::ApiError;
 
-use crate::client::Op;
+use crate::client::{Delivery, Op};
 
 /// Maps a failed call: transport failures through [`platform::sdk::service_error`], Cognito's
 /// typed errors by variant, never by message text.
@@ -23,22 +23,27 @@ where
 
 /// For the operations anyone may call with any user name (resend a code, forgot password): the
 /// refusals that depend on the account (unknown, already confirmed, no verified e-mail,
-/// disabled) become `Ok` with the refusal's name, the same answer a real delivery gets; the
-/// rest (throttling, an unreachable Cognito) maps as [`map`] does. Cognito's own
+/// disabled) become [`Delivery::Withheld`], the same answer a real delivery gets; the rest
+/// (throttling, an unreachable Cognito) maps as [`map`] does. Cognito's own
 /// PreventUserExistenceErrors covers only the unknown user.
-pub(crate) fn map_hiding_accounts<E>(
+pub(crate) fn delivery<T, E>(
     op: Op,
-    err: SdkError<E, HttpResponse>,
-) -> Result<&'static str, ApiError>
+    sent: Result<T, SdkError<E, HttpResponse>>,
+) -> Result<Delivery, ApiError>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     CognitoError: From<E>,
 {
+    let Err(err) = sent else {
+        return Ok(Delivery::Sent);
+    };
     match CognitoError::from(platform::sdk::service_error(&op, err)?) {
-        CognitoError::UserNotFoundException(_) => Ok("UserNotFoundException"),
-        CognitoError::InvalidParameterException(_) => Ok("InvalidParameterException"),
+        CognitoError::UserNotFoundException(_) => Ok(Delivery::Withheld("UserNotFoundException")),
+        CognitoError::InvalidParameterException(_) => {
+            Ok(Delivery::Withheld("InvalidParameterException"))
+        }
         // A wrong client secret is NotAuthorized too: the log line's note shows it.
-        CognitoError::NotAuthorizedException(_) => Ok("NotAuthorizedException"),
+        CognitoError::NotAuthorizedException(_) => Ok(Delivery::Withheld("NotAuthorizedException")),
         other => Err(map_service_error(op, other)),
     }
 }
