@@ -16,7 +16,7 @@ export SAM_CLI_TELEMETRY := 0
 # target cannot be had. Deploy with the same value: --parameter-overrides Architecture=$(ARCH).
 ARCH ?= arm64
 
-.PHONY: help test dev venv toolchain fmt-check clippy unit lint-template build browser-deps schemathesis fuzz bench bench-variants
+.PHONY: help test dev venv toolchain fmt-check clippy unit lint-template build browser-deps schemathesis fuzz bench bench-variants bench-compare
 
 help:
 	@echo "make dev    run the API locally (moto + local API Gateway) and print a curl walk-through"
@@ -138,6 +138,14 @@ bench: venv toolchain $(VENV)/.bench-installed
 bench-variants: venv toolchain
 	cargo build --profile bench -p lambda-bench
 	$(VENV_BIN)/python bench/variants.py $(VARIANT_ROUNDS)
+
+## This tree's functions against the same functions at BASE (a git revision), in interleaved
+## rounds (bench/results/compare.md): for code changes that must not cost init, time or memory.
+BASE ?= HEAD~1
+COMPARE_ROUNDS ?= 8
+bench-compare: venv toolchain
+	cargo build --profile bench -p lambda-bench
+	$(VENV_BIN)/python bench/compare.py $(BASE) $(COMPARE_ROUNDS)
 
 $(VENV)/.bench-installed: requirements-bench.txt $(STAMP)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-bench.txt
