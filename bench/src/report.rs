@@ -221,7 +221,7 @@ pub fn write(out: &Path, criterion: &Path) {
     if !micro.is_empty() {
         let _ = writeln!(
             md,
-            "\n## Micro-benchmarks (Criterion)\n\n`cargo bench -p auth -p books -p local-api`; \
+            "\n## Micro-benchmarks (Criterion)\n\n`cargo bench -p platform -p auth -p books -p local-api`; \
              median time per call.\n\n| benchmark | median |\n|---|--:|"
         );
         for (id, ns) in micro {
