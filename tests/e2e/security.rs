@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use integration_tests::{
-    LocalApi, Moto, PASSWORD, TEST_SUB, TestJwks, sign_up_and_in, workspace_root,
+    LocalApi, Moto, PASSWORD, TEST_SUB, TestJwks, login, sign_up_and_in, workspace_root,
 };
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
@@ -159,6 +159,47 @@ async fn eleven_forged_tokens_are_each_refused_401_and_the_genuine_one_accepted(
     let genuine = jwks.sign_id_token(&client_id, 3600);
     let res = api.post_auth("/books", book("genuine"), &genuine).await;
     assert_eq!(res.status().as_u16(), 201);
+}
+
+/// The authorizer checks one `Authorization` value; the function must not act on another.
+#[tokio::test]
+async fn a_request_with_two_authorization_values_is_401_even_when_one_is_valid() {
+    let moto = Moto::start();
+    let api = LocalApi::start(&moto, |_| {}).await;
+    let victim = sign_up_and_in(&api, "victim@example.com", "1").await;
+    let attacker = sign_up_and_in(&api, "attacker@example.com", "2").await;
+    let cases = [
+        (
+            "/change_password",
+            attacker["access_token"].as_str().unwrap(),
+            victim["access_token"].as_str().unwrap(),
+            json!({"previous_password": PASSWORD, "proposed_password": "Taken-Over-9!"}),
+        ),
+        (
+            "/books",
+            attacker["id_token"].as_str().unwrap(),
+            victim["id_token"].as_str().unwrap(),
+            book("smuggled"),
+        ),
+    ];
+    for (path, checked, smuggled, body) in cases {
+        let (checked, smuggled) = (format!("Bearer {checked}"), format!("Bearer {smuggled}"));
+        let headers = [
+            ("content-type", "application/json"),
+            ("authorization", checked.as_str()),
+            ("authorization", smuggled.as_str()),
+        ];
+        let res = api
+            .send("POST", path, &headers, body.to_string().into_bytes())
+            .await;
+        assert_cors(&res, path);
+        let (status, json) = status_and_json(res).await;
+        assert_eq!(status, 401, "{path}: {json}");
+        assert_eq!(json["error"]["code"], "unauthorized", "{path}: {json}");
+    }
+    // The victim's password is unchanged.
+    let (status, _) = login(&api, "victim@example.com", PASSWORD).await;
+    assert_eq!(status, 200);
 }
 
 #[tokio::test]

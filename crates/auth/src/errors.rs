@@ -72,9 +72,12 @@ pub fn map_service_error(op: Op, err: CognitoError) -> ApiError {
             // One answer for an unknown user and a wrong password: no user enumeration.
             Op::Login => ApiError::InvalidCredentials,
             Op::Refresh => ApiError::InvalidRefreshToken,
+            // Confirming answers an unknown user and an account that is confirmed already
+            // (NotAuthorized) like a wrong code: confirming tells nothing about who exists.
+            Op::ConfirmSignUp => ApiError::CodeMismatch,
             // An unknown user answers like a wrong code, as Cognito does with
             // PreventUserExistenceErrors.
-            Op::ConfirmSignUp | Op::ResetPassword if matches!(err, E::UserNotFoundException(_)) => {
+            Op::ResetPassword if matches!(err, E::UserNotFoundException(_)) => {
                 ApiError::CodeMismatch
             }
             _ => ApiError::NotAuthorized,

@@ -42,7 +42,7 @@ pub async fn invoke<S: Sync + 'static>(
         mut payload,
         context,
     } = event;
-    let refused = check_body(&mut payload);
+    let refused = check_authorization(&payload).or_else(|| check_body(&mut payload));
     let mut adapter = Adapter::from(service_fn(move |req: Request| {
         let refused = refused.clone();
         async move {
@@ -64,6 +64,23 @@ pub async fn invoke_json<S: Sync + 'static>(
     let payload: LambdaRequest = serde_json::from_slice(event)?;
     let Ok(response) = invoke(api, LambdaEvent::new(payload, Context::default())).await;
     serde_json::to_value(response)
+}
+
+/// Refuses a request with more than one `Authorization` value. API Gateway's authorizer checks
+/// one of them, and lambda_http keeps the last one (its single-value `headers` replace the
+/// multi-value ones): a function that passed that token on to Cognito would act on a token
+/// nobody checked. One `Authorization` per request is all HTTP allows anyway.
+fn check_authorization(event: &LambdaRequest) -> Option<ApiError> {
+    #[allow(irrefutable_let_patterns)]
+    let LambdaRequest::ApiGatewayV1(event) = event else {
+        return None;
+    };
+    let values = event
+        .multi_value_headers
+        .get_all(http::header::AUTHORIZATION)
+        .iter()
+        .count();
+    (values > 1).then_some(ApiError::Unauthorized)
 }
 
 /// Refuses a body marked base64 that does not decode, and empties it so that lambda_http's
@@ -89,9 +106,19 @@ mod tests {
     use serde_json::{Value, json};
 
     fn event(body: Value, base64: bool) -> Vec<u8> {
+        event_with(body, base64, json!({"content-type": ["application/json"]}))
+    }
+
+    fn event_with(body: Value, base64: bool, multi_value_headers: Value) -> Vec<u8> {
+        let headers: serde_json::Map<String, Value> = multi_value_headers
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_array().unwrap().last().unwrap().clone()))
+            .collect();
         json!({
             "resource": "/echo", "path": "/echo", "httpMethod": "POST",
-            "headers": {"content-type": "application/json"},
+            "headers": headers, "multiValueHeaders": multi_value_headers,
             "requestContext": {"resourcePath": "/echo", "httpMethod": "POST", "requestId": "req-9",
                 "stage": "Prod", "accountId": "1", "apiId": "a", "identity": {}},
             "body": body, "isBase64Encoded": base64,
@@ -129,6 +156,35 @@ mod tests {
             let acao = &res["multiValueHeaders"]["access-control-allow-origin"];
             assert_eq!(acao, &json!(["*"]), "{res}");
         }
+    }
+
+    #[tokio::test]
+    async fn more_than_one_authorization_value_is_401_before_any_handler_runs() {
+        let api = Api::new(Cors::default(), (), ROUTES);
+        for (name, values) in [
+            (
+                "Authorization",
+                json!(["Bearer checked", "Bearer unchecked"]),
+            ),
+            ("authorization", json!(["Bearer a", "Bearer a"])),
+        ] {
+            let headers = json!({ "content-type": ["application/json"], name: values });
+            let res = invoke_json(&api, &event_with(json!("{}"), false, headers))
+                .await
+                .unwrap();
+            assert_eq!(res["statusCode"], 401, "{res}");
+            let body: Value = serde_json::from_str(res["body"].as_str().unwrap()).unwrap();
+            assert_eq!(body["error"]["code"], "unauthorized");
+            assert_eq!(
+                res["multiValueHeaders"]["access-control-allow-origin"],
+                json!(["*"])
+            );
+        }
+        let one = json!({ "content-type": ["application/json"], "Authorization": ["Bearer a"] });
+        let res = invoke_json(&api, &event_with(json!("{}"), false, one))
+            .await
+            .unwrap();
+        assert_eq!(res["statusCode"], 200, "{res}");
     }
 
     #[tokio::test]

@@ -18,12 +18,16 @@ pub fn bearer(header: &str) -> Option<&str> {
 }
 
 /// The token of the request's `Authorization` header: on a route with `AuthorizationScopes`,
-/// the access token the authorizer just accepted.
+/// the access token the authorizer just accepted. A request with more than one `Authorization`
+/// value has none: the authorizer checked one of them, and acting on another would act on a
+/// token nobody checked.
 pub fn bearer_token(req: &Request) -> Option<&str> {
-    req.headers()
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(bearer)
+    let mut values = req.headers().get_all(http::header::AUTHORIZATION).iter();
+    let value = values.next()?;
+    if values.next().is_some() {
+        return None;
+    }
+    value.to_str().ok().and_then(bearer)
 }
 
 /// What the logs and error bodies say about a request: its id and route. Never its body.
@@ -67,5 +71,20 @@ mod tests {
         assert_eq!(bearer("Basic abc"), None);
         assert_eq!(bearer("Bearer "), None);
         assert_eq!(bearer(""), None);
+    }
+
+    #[test]
+    fn a_request_with_two_authorization_values_carries_no_token() {
+        let request = |values: &[&str]| {
+            let mut req = http::Request::builder();
+            for v in values {
+                req = req.header("authorization", *v);
+            }
+            req.body(lambda_http::Body::Empty).unwrap()
+        };
+        assert_eq!(bearer_token(&request(&["Bearer a"])), Some("a"));
+        assert_eq!(bearer_token(&request(&["Bearer a", "Bearer b"])), None);
+        assert_eq!(bearer_token(&request(&["Bearer a", "Bearer a"])), None);
+        assert_eq!(bearer_token(&request(&[])), None);
     }
 }

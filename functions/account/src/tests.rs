@@ -428,6 +428,29 @@ async fn the_token_routes_are_401_without_a_token_or_without_the_authorizer() {
     assert_eq!(change.num_calls() + sign_out.num_calls(), 0);
 }
 
+/// With two `Authorization` values, API Gateway's authorizer checks one of them: the function
+/// must not act on the other, so it acts on neither.
+#[tokio::test]
+async fn the_token_routes_are_401_with_two_authorization_values_and_call_nothing() {
+    let change =
+        mock!(Client::change_password).then_output(|| ChangePasswordOutput::builder().build());
+    let sign_out =
+        mock!(Client::global_sign_out).then_output(|| GlobalSignOutOutput::builder().build());
+    let state = cognito_state(&[&change, &sign_out]);
+    for event in ["account_change_password", "account_logout"] {
+        let mut event = event_json(event);
+        let checked = event["multiValueHeaders"]["Authorization"][0].clone();
+        event["multiValueHeaders"]["Authorization"] = json!([checked, "Bearer someone-elses"]);
+        let res = platform::lambda::invoke_json(&state, event.to_string().as_bytes())
+            .await
+            .unwrap();
+        assert_eq!(res["statusCode"], 401, "{res}");
+        let body: Value = serde_json::from_str(res["body"].as_str().unwrap()).unwrap();
+        assert_eq!(body["error"]["code"], "unauthorized");
+    }
+    assert_eq!(change.num_calls() + sign_out.num_calls(), 0);
+}
+
 // ---------------------------------------------------------------- /logout
 
 #[tokio::test]

@@ -123,6 +123,7 @@ async fn cognito_refusals_map_to_their_status_and_code() {
             400,
             "code_mismatch",
         ),
+        // An account confirmed already answers exactly as an unknown one does.
         (
             || {
                 ConfirmSignUpError::NotAuthorizedException(
@@ -131,8 +132,8 @@ async fn cognito_refusals_map_to_their_status_and_code() {
                         .build(),
                 )
             },
-            401,
-            "not_authorized",
+            400,
+            "code_mismatch",
         ),
         (
             || {
