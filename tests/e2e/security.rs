@@ -161,6 +161,39 @@ async fn eleven_forged_tokens_are_each_refused_401_and_the_genuine_one_accepted(
     assert_eq!(res.status().as_u16(), 201);
 }
 
+/// Names that render alike are one account, and a name that only looks like another is refused.
+#[tokio::test]
+async fn look_alike_user_names_are_one_account_or_refused() {
+    let moto = Moto::start();
+    let api = LocalApi::start(&moto, |_| {}).await;
+    sign_up_and_in(&api, "\u{FF41}dmin@example.com", "1").await; // full-width a
+    for same in [
+        "admin@example.com",
+        "ADMIN@EXAMPLE.COM",
+        "\u{FF21}DMIN@example.com",
+    ] {
+        let (status, body) = login(&api, same, PASSWORD).await;
+        assert_eq!(status, 200, "{same:?}: {body}");
+        let body = json!({"username": same, "password": PASSWORD});
+        let (status, body) = status_and_json(api.post("/register", body).await).await;
+        assert_eq!(status, 409, "{same:?}: {body}");
+        assert_eq!(body["error"]["code"], "username_exists");
+    }
+    for look_alike in [
+        "\u{0430}dmin@example.com",
+        "adm\u{0131}n@example.com",
+        "ad\u{200D}min@example.com",
+        "admin\u{FE0F}@example.com",
+    ] {
+        let body = json!({"username": look_alike, "password": PASSWORD});
+        let res = api.post("/register", body).await;
+        assert_cors(&res, look_alike);
+        let (status, body) = status_and_json(res).await;
+        assert_eq!(status, 400, "{look_alike:?}: {body}");
+        assert_eq!(body["error"]["code"], "invalid_field", "{look_alike:?}");
+    }
+}
+
 /// The authorizer checks one `Authorization` value; the function must not act on another.
 #[tokio::test]
 async fn a_request_with_two_authorization_values_is_401_even_when_one_is_valid() {

@@ -3,6 +3,9 @@
 
 use platform::body::check_len;
 use platform::{ApiError, JsonObject};
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+use unicode_security::{GeneralSecurityProfile, RestrictionLevel, RestrictionLevelDetection};
 
 /// The longest user name Cognito accepts.
 pub const MAX_USERNAME_CHARS: usize = 128;
@@ -26,27 +29,62 @@ pub fn code(body: &JsonObject) -> Result<&str, ApiError> {
     Ok(code)
 }
 
-/// Trims and lower-cases a user name, and checks it against Cognito's rules (1–128 characters,
-/// no white space or control characters). The stack's pool is case-insensitive; sending one
-/// spelling also keeps the SECRET_HASH right.
+/// The one spelling of a user name, so that names that render alike are one account (the pool
+/// is case-insensitive, and one spelling also keeps the SECRET_HASH right):
+///
+/// - trimmed, then NFKC-normalised and fully case-folded (`ＡＤＭＩＮ`, `Admin` and `admin` are
+///   one name, and so are `STRASSE` and `straße`);
+/// - 1–128 characters, with no white space, control, invisible or default-ignorable characters
+///   (zero-width joiners, variation selectors, the Hangul filler, the blank Braille pattern);
+/// - outside ASCII, only the letters, marks and digits UTS #39 allows in identifiers;
+/// - not dotless `ı` or `ȷ`, and no combining mark on an ASCII letter (`i̇`): they render like
+///   `i` and `j`;
+/// - one script, or one of the combinations Japanese, Chinese and Korean names use with Latin
+///   (UTS #39 "highly restrictive"): `аdmin` with a Cyrillic `а` is refused.
 pub fn normalize_username(raw: &str) -> Result<String, ApiError> {
-    let name = raw.trim().to_lowercase();
     let invalid = |reason: &str| ApiError::InvalidField {
         field: "username",
         reason: reason.to_owned(),
     };
-    if name.is_empty() {
+    let raw = raw.trim();
+    if raw.is_empty() {
         return Err(ApiError::EmptyField("username"));
     }
+    let nfkc: String = raw.nfkc().collect();
+    let name: String = caseless::default_case_fold_str(&nfkc).nfkc().collect();
     if name.chars().count() > MAX_USERNAME_CHARS {
         return Err(invalid("must be at most 128 characters"));
     }
-    if name
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || is_invisible_format(c))
-    {
+    let invisible = |c: char| c.is_whitespace() || c.is_control() || is_invisible_format(c);
+    if raw.chars().chain(name.chars()).any(invisible) {
         return Err(invalid(
             "must not contain white space, control or invisible characters",
+        ));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_graphic() || c.identifier_allowed())
+    {
+        return Err(invalid(
+            "may contain, outside ASCII, only letters, marks and digits: no symbols, invisible or default-ignorable characters",
+        ));
+    }
+    let mut previous = ' ';
+    for c in name.chars() {
+        if matches!(c, '\u{0131}' | '\u{0237}')
+            || (previous.is_ascii_alphabetic() && is_combining_mark(c))
+        {
+            return Err(invalid(
+                "must not contain letters that render like another (a dotless i or j, or an accent on i or j)",
+            ));
+        }
+        previous = c;
+    }
+    // ASCII punctuation (`@`, `.`, `+`) belongs to every script, but not to identifiers.
+    let letters: String = name.chars().filter(|c| !c.is_ascii_punctuation()).collect();
+    if letters.as_str().detect_restriction_level() > RestrictionLevel::HighlyRestrictive {
+        return Err(invalid(
+            "must not mix scripts, such as Latin and Cyrillic letters",
         ));
     }
     Ok(name)
@@ -72,6 +110,61 @@ mod tests {
             "alice@example.com"
         );
         assert_eq!(normalize_username("ÄNNE").unwrap(), "änne");
+    }
+
+    #[test]
+    fn names_that_render_alike_are_one_name() {
+        for (variant, canonical) in [
+            ("ＡＤＭＩＮ", "admin"),
+            ("Admin", "admin"),
+            ("STRASSE", "strasse"),
+            ("Straße", "strasse"),
+            ("ﬁle", "file"),
+            ("n\u{0303}o", "ño"),
+            ("ǅemo", "džemo"),
+            ("Alice@Example.COM", "alice@example.com"),
+        ] {
+            assert_eq!(
+                normalize_username(variant).unwrap(),
+                canonical,
+                "{variant:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_of_one_script_or_a_cjk_combination_are_accepted() {
+        for name in [
+            "jürgen",
+            "用户",
+            "ひらがな漢字カタカナ",
+            "한국어",
+            "tanaka太郎",
+            "élodie.müller@exämple.de",
+            "дмитрий",
+        ] {
+            assert!(normalize_username(name).is_ok(), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn look_alike_invisible_and_mixed_script_names_are_refused() {
+        for bad in [
+            "\u{0430}dmin",         // Cyrillic а among Latin letters
+            "p\u{0430}ypal",        // the same, inside
+            "adm\u{0131}n",         // dotless i
+            "adm\u{0130}n",         // capital I with a dot: folds to i + a combining dot
+            "a\u{034F}dmin",        // combining grapheme joiner
+            "admin\u{FE0F}",        // variation selector
+            "ad\u{3164}min",        // Hangul filler
+            "ad\u{2800}min",        // blank Braille pattern
+            "adm\u{0131}\u{0307}n", // dotless i with a dot
+            "admin\u{2713}",        // a symbol
+            "\u{03B1}lpha",         // Greek alpha among Latin letters
+        ] {
+            let err = normalize_username(bad).unwrap_err();
+            assert_eq!(err.code(), "invalid_field", "{bad:?}");
+        }
     }
 
     #[test]
