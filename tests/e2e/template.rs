@@ -331,7 +331,7 @@ fn the_authorizer_checks_the_authorization_header_against_the_user_pool_but_not_
 fn gateway_error_answers_carry_the_same_cors_headers_as_the_handlers() {
     let t = template();
     let responses = &api(&t)["Properties"]["GatewayResponses"];
-    for kind in ["DEFAULT_4XX", "DEFAULT_5XX"] {
+    for kind in ["DEFAULT_4XX", "DEFAULT_5XX", "THROTTLED"] {
         let headers = &responses[kind]["ResponseParameters"]["Headers"];
         assert_eq!(
             headers["Access-Control-Allow-Origin"],
@@ -348,6 +348,61 @@ fn gateway_error_answers_carry_the_same_cors_headers_as_the_handlers() {
             format!("'{ALLOW_HEADERS}'").as_str(),
             "{kind}'s Access-Control-Allow-Headers"
         );
+    }
+}
+
+#[test]
+fn the_stages_throttle_answers_with_retry_after_as_openapi_promises() {
+    let t = template();
+    let throttled = &api(&t)["Properties"]["GatewayResponses"]["THROTTLED"];
+    assert_eq!(
+        throttled["ResponseParameters"]["Headers"]["Retry-After"],
+        "'1'"
+    );
+    let spec: Value = serde_yaml::from_str(
+        &std::fs::read_to_string(workspace_root().join("openapi.yaml")).unwrap(),
+    )
+    .unwrap();
+    let promised = &spec["components"]["responses"]["TooManyRequests"]["headers"];
+    assert!(promised.get("Retry-After").is_some(), "{promised:?}");
+}
+
+#[test]
+fn the_api_is_regional() {
+    let t = template();
+    assert_eq!(
+        api(&t)["Properties"]["EndpointConfiguration"],
+        yaml("{Type: REGIONAL}")
+    );
+}
+
+#[test]
+fn allowed_origin_takes_only_a_star_or_a_scheme_host_and_port() {
+    let t = template();
+    let param = &t["Parameters"]["AllowedOrigin"];
+    let pattern = regex::Regex::new(string(&param["AllowedPattern"], "AllowedPattern")).unwrap();
+    for ok in [
+        "*",
+        "https://app.example.com",
+        "http://127.0.0.1:8080",
+        "http://localhost:3000",
+        string(&param["Default"], "Default"),
+    ] {
+        assert!(pattern.is_match(ok), "{ok:?}");
+    }
+    for bad in [
+        "",
+        "'",
+        "https://app.example.com'",
+        "https://app.example.com/",
+        "https://app.example.com/path",
+        "app.example.com",
+        "https://a b.com",
+        "https://a.com, https://b.com",
+        "ftp://a.com",
+        "**",
+    ] {
+        assert!(!pattern.is_match(bad), "{bad:?}");
     }
 }
 
@@ -415,7 +470,7 @@ fn each_function_gets_the_configuration_its_code_reads_and_the_client_secret_has
 }
 
 #[test]
-fn only_books_gets_iam_permissions_and_only_crud_on_its_own_table() {
+fn only_books_gets_iam_permissions_and_only_for_the_dynamodb_calls_its_code_makes() {
     let t = template();
     for bin in COGNITO_BINARIES {
         let props = &function_by_binary(&t, bin)["Properties"];
@@ -428,9 +483,47 @@ fn only_books_gets_iam_permissions_and_only_crud_on_its_own_table() {
     }
     let props = &function_by_binary(&t, "books")["Properties"];
     assert!(props.get("Role").is_none(), "books has its own Role");
+    let statements = props["Policies"][0]["Statement"]
+        .as_sequence()
+        .expect("books has one inline policy");
+    let mut granted = BTreeSet::new();
+    for statement in statements {
+        assert_eq!(statement["Effect"], "Allow");
+        let actions = match &statement["Action"] {
+            Value::Sequence(list) => list.iter().map(|a| string(a, "Action")).collect(),
+            one => vec![string(one, "Action")],
+        };
+        for action in actions {
+            let action = action.strip_prefix("dynamodb:").expect("a DynamoDB action");
+            // Query reads the indexes; every other call is on the table itself.
+            let resource = if action == "Query" {
+                yaml(r#"!Sub "${BooksTable.Arn}/index/*""#)
+            } else {
+                yaml("!GetAtt BooksTable.Arn")
+            };
+            assert_eq!(statement["Resource"], resource, "{action}");
+            granted.insert(action.to_owned());
+        }
+    }
+    // The SDK calls the store makes: `.dynamodb` followed by `.operation()`.
+    let store =
+        std::fs::read_to_string(workspace_root().join("functions/books/src/store.rs")).unwrap();
+    let called: BTreeSet<String> = store
+        .split(".dynamodb")
+        .skip(1)
+        .filter_map(|rest| {
+            let call = rest.trim_start().strip_prefix('.')?;
+            let name = call.split('(').next()?;
+            Some(
+                name.split('_')
+                    .map(|w| w[..1].to_uppercase() + &w[1..])
+                    .collect::<String>(),
+            )
+        })
+        .collect();
     assert_eq!(
-        props["Policies"],
-        yaml("[DynamoDBCrudPolicy: {TableName: !Ref BooksTable}]")
+        granted, called,
+        "the policy grants exactly the calls the code makes"
     );
 }
 
