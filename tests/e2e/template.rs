@@ -424,14 +424,76 @@ fn every_function_is_a_rust_bootstrap_on_al2023_with_json_logs() {
     assert_eq!(globals["Architectures"], yaml("[!Ref Architecture]"));
     assert_eq!(t["Parameters"]["Architecture"]["Default"], "arm64");
     assert_eq!(globals["LoggingConfig"]["LogFormat"], "JSON");
+    assert_eq!(globals["Tracing"], "Active");
     for (id, function) in functions(&t) {
-        for key in ["Runtime", "Handler", "Architectures", "LoggingConfig"] {
+        for key in ["Runtime", "Handler", "Architectures", "Tracing"] {
             assert!(
                 function["Properties"].get(key).is_none(),
                 "{id} overrides the global {key}"
             );
         }
     }
+}
+
+#[test]
+fn each_function_logs_to_a_group_of_its_own_kept_log_retention_days_and_deleted_with_the_stack() {
+    let t = template();
+    for (id, function) in functions(&t) {
+        let name = id
+            .strip_suffix("Function")
+            .expect("functions are named *Function");
+        let group = format!("{name}Logs");
+        // Only the log group: format and levels stay the global ones.
+        assert_eq!(
+            function["Properties"]["LoggingConfig"],
+            yaml(&format!("{{LogGroup: !Ref {group}}}")),
+            "{id}"
+        );
+        let resource = &t["Resources"][group.as_str()];
+        assert_eq!(resource["Type"], "AWS::Logs::LogGroup", "{group}");
+        assert_eq!(
+            resource["Properties"]["RetentionInDays"],
+            yaml("!Ref LogRetentionDays"),
+            "{group}"
+        );
+        assert!(
+            resource.get("DeletionPolicy").is_none(),
+            "{group} outlives the stack"
+        );
+    }
+    assert_eq!(t["Parameters"]["LogRetentionDays"]["Default"], 30);
+}
+
+#[test]
+fn the_pool_and_the_table_survive_the_stack_and_are_protected_unless_turned_off() {
+    let t = template();
+    for (resource, protection) in [
+        (
+            "UserPool",
+            "DeletionProtection: !If [ProtectData, ACTIVE, INACTIVE]",
+        ),
+        (
+            "BooksTable",
+            "DeletionProtectionEnabled: !If [ProtectData, true, false]",
+        ),
+    ] {
+        let r = &t["Resources"][resource];
+        assert_eq!(r["DeletionPolicy"], "Retain", "{resource}");
+        assert_eq!(r["UpdateReplacePolicy"], "Retain", "{resource}");
+        let (key, value) = protection.split_once(": ").unwrap();
+        assert_eq!(r["Properties"][key], yaml(value), "{resource}");
+    }
+    assert_eq!(t["Parameters"]["DataProtection"]["Default"], "true");
+    assert_eq!(
+        t["Conditions"]["ProtectData"],
+        yaml(r#"!Equals [!Ref DataProtection, "true"]"#)
+    );
+}
+
+#[test]
+fn the_stage_is_traced() {
+    let t = template();
+    assert_eq!(api(&t)["Properties"]["TracingEnabled"], true);
 }
 
 #[test]
