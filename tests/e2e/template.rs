@@ -368,6 +368,50 @@ fn the_stages_throttle_answers_with_retry_after_as_openapi_promises() {
 }
 
 #[test]
+fn the_routes_that_send_mail_have_lower_throttles_than_the_rest() {
+    let t = template();
+    let settings = api(&t)["Properties"]["MethodSettings"]
+        .as_sequence()
+        .expect("MethodSettings");
+    let find = |path: &str, method: &str| {
+        settings
+            .iter()
+            .find(|s| s["ResourcePath"] == path && s["HttpMethod"] == method)
+            .unwrap_or_else(|| panic!("no throttle for {method} {path}"))
+    };
+    let default = find("/*", "*");
+    assert_eq!(default["ThrottlingRateLimit"], 10);
+    assert_eq!(default["ThrottlingBurstLimit"], 20);
+    let mail_routes: BTreeSet<&str> = ["/register", "/resend_code", "/forgot_password"].into();
+    for path in &mail_routes {
+        let s = find(&path.replace('/', "~1").replacen("~1", "/~1", 1), "POST");
+        assert_eq!(
+            s["ThrottlingRateLimit"],
+            yaml("!Ref MailRouteRateLimit"),
+            "{path}"
+        );
+        assert_eq!(
+            s["ThrottlingBurstLimit"],
+            yaml("!Ref MailRouteBurstLimit"),
+            "{path}"
+        );
+    }
+    // Every other setting is the default one: no route is left out by a typo in its path.
+    assert_eq!(settings.len(), 1 + mail_routes.len());
+    for path in &mail_routes {
+        assert!(
+            routes(&t)
+                .iter()
+                .any(|r| r.path == *path && r.method == "POST"),
+            "{path} is a route"
+        );
+    }
+    let params = &t["Parameters"];
+    assert_eq!(params["MailRouteRateLimit"]["Default"], 1);
+    assert_eq!(params["MailRouteBurstLimit"]["Default"], 5);
+}
+
+#[test]
 fn the_api_is_regional() {
     let t = template();
     assert_eq!(
