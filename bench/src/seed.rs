@@ -2,7 +2,7 @@
 //! client app would): one confirmed user with a password and a refresh token, and unconfirmed
 //! ones to confirm.
 
-use auth::{Cognito, CognitoConfig};
+use auth::{Caller, Cognito, CognitoConfig};
 use platform::Env;
 
 use crate::events::Seed;
@@ -24,11 +24,11 @@ pub async fn seed(
     let username = "bench-user@example.com";
     sign_up(&cognito, username).await;
     cognito
-        .confirm_sign_up(username, "123456")
+        .confirm_sign_up(&Caller::default(), username, "123456")
         .await
         .expect("confirm the bench user");
     let tokens = cognito
-        .password_sign_in(username, PASSWORD)
+        .password_sign_in(&Caller::default(), username, PASSWORD)
         .await
         .expect("sign the bench user in");
 
@@ -50,7 +50,7 @@ pub async fn seed(
 
 async fn sign_up(cognito: &Cognito, username: &str) {
     cognito
-        .sign_up(username, PASSWORD, None)
+        .sign_up(&Caller::default(), username, PASSWORD, None)
         .await
         .unwrap_or_else(|e| panic!("sign up {username}: {e:?}"));
 }

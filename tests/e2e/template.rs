@@ -412,6 +412,29 @@ fn the_routes_that_send_mail_have_lower_throttles_than_the_rest() {
 }
 
 #[test]
+fn cognito_sees_the_callers_context_and_threat_protection_is_a_parameter_off_by_default() {
+    let t = template();
+    let client = &t["Resources"]["UserPoolClient"]["Properties"];
+    assert_eq!(client["EnablePropagateAdditionalUserContextData"], true);
+    assert_eq!(
+        client["GenerateSecret"], true,
+        "context data needs a client secret"
+    );
+    let pool = &t["Resources"]["UserPool"]["Properties"];
+    assert_eq!(
+        pool["UserPoolAddOns"]["AdvancedSecurityMode"],
+        yaml("!Ref ThreatProtection")
+    );
+    assert_eq!(
+        pool["UserPoolTier"],
+        yaml("!If [ThreatProtectionOn, PLUS, !Ref AWS::NoValue]")
+    );
+    let param = &t["Parameters"]["ThreatProtection"];
+    assert_eq!(param["Default"], "OFF");
+    assert_eq!(param["AllowedValues"], yaml("[OFF, AUDIT, ENFORCED]"));
+}
+
+#[test]
 fn the_api_is_regional() {
     let t = template();
     assert_eq!(

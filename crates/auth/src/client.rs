@@ -5,7 +5,7 @@
 use aws_config::SdkConfig;
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::config::Config as ClientConfig;
-use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType};
+use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, UserContextDataType};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use platform::ApiError;
@@ -44,6 +44,28 @@ pub enum Op {
 impl std::fmt::Display for Op {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Cognito {self:?}")
+    }
+}
+
+/// Who is calling, as Cognito's threat protection and lockouts want to know it: the caller's IP
+/// address (`UserContextData`), rather than the Lambda function's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Caller {
+    ip: Option<String>,
+}
+
+impl Caller {
+    /// The caller of `req`, from API Gateway's request context.
+    pub fn of(req: &platform::Request) -> Self {
+        Self {
+            ip: platform::request::source_ip(req).map(str::to_owned),
+        }
+    }
+
+    fn context_data(&self) -> Option<UserContextDataType> {
+        self.ip
+            .as_ref()
+            .map(|ip| UserContextDataType::builder().ip_address(ip).build())
     }
 }
 
@@ -160,6 +182,7 @@ impl Cognito {
     /// would report `username_exists` for the account this very call created.
     pub async fn sign_up(
         &self,
+        caller: &Caller,
         username: &str,
         password: &str,
         email: Option<&str>,
@@ -176,6 +199,7 @@ impl Cognito {
             .password(password)
             .set_secret_hash(self.hash(username))
             .set_user_attributes(Some(email.into_iter().collect()))
+            .set_user_context_data(caller.context_data())
             .customize()
             .config_override(ClientConfig::builder().retry_config(no_retries()))
             .send()
@@ -191,13 +215,19 @@ impl Cognito {
     }
 
     /// ConfirmSignUp with the code Cognito sent.
-    pub async fn confirm_sign_up(&self, username: &str, code: &str) -> Result<(), ApiError> {
+    pub async fn confirm_sign_up(
+        &self,
+        caller: &Caller,
+        username: &str,
+        code: &str,
+    ) -> Result<(), ApiError> {
         self.client
             .confirm_sign_up()
             .client_id(&self.client_id)
             .username(username)
             .confirmation_code(code)
             .set_secret_hash(self.hash(username))
+            .set_user_context_data(caller.context_data())
             .send()
             .await
             .map_err(|e| map(Op::ConfirmSignUp, e))?;
@@ -205,26 +235,32 @@ impl Cognito {
     }
 
     /// ResendConfirmationCode. Refusals tied to the account are [`Delivery::Withheld`].
-    pub async fn resend_code(&self, username: &str) -> Result<Delivery, ApiError> {
+    pub async fn resend_code(&self, caller: &Caller, username: &str) -> Result<Delivery, ApiError> {
         let sent = self
             .client
             .resend_confirmation_code()
             .client_id(&self.client_id)
             .username(username)
             .set_secret_hash(self.hash(username))
+            .set_user_context_data(caller.context_data())
             .send()
             .await;
         delivery(Op::ResendCode, sent)
     }
 
     /// ForgotPassword. Refusals tied to the account are [`Delivery::Withheld`].
-    pub async fn forgot_password(&self, username: &str) -> Result<Delivery, ApiError> {
+    pub async fn forgot_password(
+        &self,
+        caller: &Caller,
+        username: &str,
+    ) -> Result<Delivery, ApiError> {
         let sent = self
             .client
             .forgot_password()
             .client_id(&self.client_id)
             .username(username)
             .set_secret_hash(self.hash(username))
+            .set_user_context_data(caller.context_data())
             .send()
             .await;
         delivery(Op::ForgotPassword, sent)
@@ -233,6 +269,7 @@ impl Cognito {
     /// ConfirmForgotPassword: a new password with the code ForgotPassword sent.
     pub async fn confirm_forgot_password(
         &self,
+        caller: &Caller,
         username: &str,
         code: &str,
         new_password: &str,
@@ -244,6 +281,7 @@ impl Cognito {
             .confirmation_code(code)
             .password(new_password)
             .set_secret_hash(self.hash(username))
+            .set_user_context_data(caller.context_data())
             .send()
             .await
             .map_err(|e| map(Op::ResetPassword, e))?;
@@ -255,11 +293,13 @@ impl Cognito {
     /// SECRET_HASH must be computed; only the id token tells it.
     pub async fn password_sign_in(
         &self,
+        caller: &Caller,
         username: &str,
         password: &str,
     ) -> Result<Tokens, ApiError> {
         let mut tokens = self
             .initiate_auth(
+                caller,
                 Op::Login,
                 AuthFlowType::UserPasswordAuth,
                 username,
@@ -275,8 +315,14 @@ impl Cognito {
 
     /// InitiateAuth with REFRESH_TOKEN_AUTH; `username` is the internal user name `/login`
     /// returned.
-    pub async fn refresh(&self, username: &str, refresh_token: &str) -> Result<Tokens, ApiError> {
+    pub async fn refresh(
+        &self,
+        caller: &Caller,
+        username: &str,
+        refresh_token: &str,
+    ) -> Result<Tokens, ApiError> {
         self.initiate_auth(
+            caller,
             Op::Refresh,
             AuthFlowType::RefreshTokenAuth,
             username,
@@ -320,6 +366,7 @@ impl Cognito {
     /// answer one yet.
     async fn initiate_auth(
         &self,
+        caller: &Caller,
         op: Op,
         flow: AuthFlowType,
         hash_username: &str,
@@ -329,7 +376,8 @@ impl Cognito {
             .client
             .initiate_auth()
             .client_id(&self.client_id)
-            .auth_flow(flow);
+            .auth_flow(flow)
+            .set_user_context_data(caller.context_data());
         for (name, value) in params {
             call = call.auth_parameters(*name, *value);
         }

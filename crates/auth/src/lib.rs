@@ -9,7 +9,7 @@ pub mod errors;
 pub mod secret;
 pub mod username;
 
-pub use client::{Cognito, Delivery, SignedUp, Tokens};
+pub use client::{Caller, Cognito, Delivery, SignedUp, Tokens};
 pub use config::{CognitoConfig, Config};
 pub use secret::{SecretHasher, secret_hash};
 pub use username::{MAX_CODE_CHARS, code, normalize_username, password};

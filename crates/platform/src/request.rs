@@ -30,6 +30,18 @@ pub fn bearer_token(req: &Request) -> Option<&str> {
     value.to_str().ok().and_then(bearer)
 }
 
+/// The caller's IP address, as API Gateway saw it (`requestContext.identity.sourceIp`).
+pub fn source_ip(req: &Request) -> Option<&str> {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(ctx)) => ctx
+            .identity
+            .source_ip
+            .as_deref()
+            .filter(|ip| !ip.is_empty()),
+        _ => None,
+    }
+}
+
 /// What the logs and error bodies say about a request: its id and route. Never its body.
 #[derive(Debug, Clone)]
 pub struct RequestMeta {

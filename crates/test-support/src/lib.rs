@@ -116,6 +116,9 @@ pub fn fake_jwt(claims: &Value) -> String {
     )
 }
 
+/// The caller's address in every fixture of `events/` (`requestContext.identity.sourceIp`).
+pub const CALLER_IP: &str = "203.0.113.7";
+
 /// The app client the Cognito handler tests call as.
 pub const CLIENT_ID: &str = "test-client-id";
 /// Its secret: tests check the SECRET_HASH sent with every call.

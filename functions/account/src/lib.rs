@@ -12,6 +12,7 @@
 //! `/change_password` and `/logout` are deployed with `AuthorizationScopes`, so API Gateway
 //! accepts only an access token there; the handler passes that same token on to Cognito.
 
+use auth::Caller;
 use platform::body::check_len;
 use platform::claims::Claims;
 use platform::request::bearer_token;
@@ -59,14 +60,14 @@ fn access_token(req: &Request) -> Result<&str, ApiError> {
 #[tracing::instrument(name = "resend_code", skip_all)]
 async fn resend_code(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let username = username(&JsonObject::from_request(req)?)?;
-    let delivery = state.resend_code(&username).await?;
+    let delivery = state.resend_code(&Caller::of(req), &username).await?;
     Ok(Reply::message(RESEND_MESSAGE)?.noted(delivery.note()))
 }
 
 #[tracing::instrument(name = "forgot_password", skip_all)]
 async fn forgot_password(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let username = username(&JsonObject::from_request(req)?)?;
-    let delivery = state.forgot_password(&username).await?;
+    let delivery = state.forgot_password(&Caller::of(req), &username).await?;
     Ok(Reply::message(FORGOT_MESSAGE)?.noted(delivery.note()))
 }
 
@@ -77,7 +78,7 @@ async fn reset_password(state: &State, req: &Request) -> Result<Reply, ApiError>
     let code = auth::code(&body)?;
     let new_password = auth::password(&body, "new_password")?;
     state
-        .confirm_forgot_password(&username, code, new_password)
+        .confirm_forgot_password(&Caller::of(req), &username, code, new_password)
         .await?;
     Reply::message("Password reset. Sign in with the new password.")
 }

@@ -451,6 +451,36 @@ async fn the_token_routes_are_401_with_two_authorization_values_and_call_nothing
     assert_eq!(change.num_calls() + sign_out.num_calls(), 0);
 }
 
+/// Every public route tells Cognito the caller's address.
+#[tokio::test]
+async fn the_public_routes_tell_cognito_the_callers_ip_address() {
+    let ip = |u: Option<&aws_sdk_cognitoidentityprovider::types::UserContextDataType>| {
+        u.and_then(|u| u.ip_address()) == Some(CALLER_IP)
+    };
+    let resend = mock!(Client::resend_confirmation_code)
+        .match_requests(move |r| ip(r.user_context_data()))
+        .then_output(|| ResendConfirmationCodeOutput::builder().build());
+    let forgot = mock!(Client::forgot_password)
+        .match_requests(move |r| ip(r.user_context_data()))
+        .then_output(|| ForgotPasswordOutput::builder().build());
+    let reset = mock!(Client::confirm_forgot_password)
+        .match_requests(move |r| ip(r.user_context_data()))
+        .then_output(|| ConfirmForgotPasswordOutput::builder().build());
+    let state = cognito_state(&[&resend, &forgot, &reset]);
+    for event in [
+        "account_resend_code",
+        "account_forgot_password",
+        "account_reset_password",
+    ] {
+        let res = handle(&state, request(event)).await.unwrap();
+        assert_eq!(res.status(), 200, "{event}: {}", body_json(&res));
+    }
+    assert_eq!(
+        resend.num_calls() + forgot.num_calls() + reset.num_calls(),
+        3
+    );
+}
+
 // ---------------------------------------------------------------- /logout
 
 #[tokio::test]

@@ -11,7 +11,10 @@ pub static ROUTES: &[Route<State>] = &[route!(POST "/confirm_user" => confirm)];
 async fn confirm(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let body = JsonObject::from_request(req)?;
     let username = auth::normalize_username(body.string("username")?)?;
-    state.confirm_sign_up(&username, auth::code(&body)?).await?;
+    let caller = auth::Caller::of(req);
+    state
+        .confirm_sign_up(&caller, &username, auth::code(&body)?)
+        .await?;
     Reply::message("Account confirmed. You can sign in.")
 }
 

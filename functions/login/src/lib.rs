@@ -12,7 +12,8 @@ async fn login(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let body = JsonObject::from_request(req)?;
     let username = auth::normalize_username(body.string("username")?)?;
     let password = auth::password(&body, "password")?;
-    let mut tokens = state.password_sign_in(&username, password).await?;
+    let caller = auth::Caller::of(req);
+    let mut tokens = state.password_sign_in(&caller, &username, password).await?;
     tokens.message = Some("Signed in.");
     Reply::ok(&tokens)
 }

@@ -38,6 +38,18 @@ fn tokens() -> InitiateAuthOutput {
         .build()
 }
 
+/// Cognito's lockouts and threat protection see the caller's address, not Lambda's.
+#[tokio::test]
+async fn login_tells_cognito_the_callers_ip_address() {
+    let rule = mock!(Client::initiate_auth)
+        .match_requests(|r| r.user_context_data().and_then(|u| u.ip_address()) == Some(CALLER_IP))
+        .then_output(tokens);
+    let state = cognito_state(&[&rule]);
+    let res = handle(&state, request("login")).await.unwrap();
+    assert_eq!(res.status(), 200, "{}", body_json(&res));
+    assert_eq!(rule.num_calls(), 1);
+}
+
 #[tokio::test]
 async fn login_returns_the_tokens_and_the_internal_username_for_refresh() {
     let rule = mock!(Client::initiate_auth)

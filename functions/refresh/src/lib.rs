@@ -18,7 +18,8 @@ async fn refresh(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let username = auth::normalize_username(body.string("username")?)?;
     let refresh_token = body.string("refresh_token")?.trim();
     check_len("refresh_token", refresh_token, MAX_REFRESH_TOKEN_CHARS)?;
-    Reply::ok(&state.refresh(&username, refresh_token).await?)
+    let caller = auth::Caller::of(req);
+    Reply::ok(&state.refresh(&caller, &username, refresh_token).await?)
 }
 
 #[cfg(test)]

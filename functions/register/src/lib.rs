@@ -73,7 +73,12 @@ async fn register(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let body = JsonObject::from_request(req)?;
     let input = Registration::parse(&body)?;
     let out = state
-        .sign_up(&input.username, input.password, input.email.as_deref())
+        .sign_up(
+            &auth::Caller::of(req),
+            &input.username,
+            input.password,
+            input.email.as_deref(),
+        )
         .await?;
     let message = if out.user_confirmed {
         "Account created and confirmed. You can sign in."

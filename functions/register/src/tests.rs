@@ -30,6 +30,18 @@ fn signed_up(confirmed: bool) -> SignUpOutput {
         .unwrap()
 }
 
+/// Cognito's lockouts and threat protection see the caller's address, not Lambda's.
+#[tokio::test]
+async fn register_tells_cognito_the_callers_ip_address() {
+    let rule = mock!(Client::sign_up)
+        .match_requests(|r| r.user_context_data().and_then(|u| u.ip_address()) == Some(CALLER_IP))
+        .then_output(|| signed_up(false));
+    let state = cognito_state(&[&rule]);
+    let res = handle(&state, request("register")).await.unwrap();
+    assert_eq!(res.status(), 200, "{}", body_json(&res));
+    assert_eq!(rule.num_calls(), 1);
+}
+
 #[tokio::test]
 async fn register_signs_up_the_normalised_user_with_secret_hash_and_email() {
     let rule = mock!(Client::sign_up)
