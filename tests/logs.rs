@@ -222,7 +222,19 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
         integration_tests::free_port()
     ))
     .await;
-    let dead_api = local_api::gateway(&api.config, &dead).unwrap();
+    // Its client secret in plain: Secrets Manager is unreachable too.
+    let created = &api.created;
+    let dead_config = integration_tests::local_config(&[
+        ("AWS_ENDPOINT_URL", &moto.endpoint),
+        ("COGNITO_USER_POOL_ID", &created.pool_id),
+        ("COGNITO_CLIENT_ID", &created.client_id),
+        (
+            "COGNITO_CLIENT_SECRET",
+            created.client_secret.as_deref().unwrap(),
+        ),
+        ("BOOKS_TABLE", &created.table),
+    ]);
+    let dead_api = local_api::gateway(&dead_config, &dead).await.unwrap();
     let (base, _stop) = integration_tests::serve_gateway(dead_api).await;
     let res = reqwest::Client::new()
         .post(format!("{base}/login"))

@@ -140,8 +140,8 @@ async fn run(args: Args) {
     let values: BTreeMap<&str, String> = [
         ("COGNITO_CLIENT_ID", created.client_id.clone()),
         (
-            "COGNITO_CLIENT_SECRET",
-            created.client_secret.clone().unwrap_or_default(),
+            "COGNITO_CLIENT_SECRET_ARN",
+            created.client_secret_arn.clone().unwrap_or_default(),
         ),
         ("COGNITO_USER_POOL_ID", created.pool_id.clone()),
         ("BOOKS_TABLE", created.table.clone()),

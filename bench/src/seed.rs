@@ -15,12 +15,13 @@ pub async fn seed(
     unconfirmed: usize,
 ) -> Seed {
     let mut env = Env::from_pairs([("COGNITO_CLIENT_ID", created.client_id.as_str())]);
-    if let Some(secret) = &created.client_secret {
-        env = env.with("COGNITO_CLIENT_SECRET", secret);
+    if let Some(arn) = &created.client_secret_arn {
+        env = env.with(auth::config::SECRET_ARN_VAR, arn);
     }
-    let cognito = CognitoConfig::from_env(&env)
-        .and_then(|config| Cognito::new(sdk, config))
-        .expect("the bench app client's configuration is valid");
+    let config = CognitoConfig::from_env(&env).expect("the bench app client's configuration");
+    let cognito = Cognito::new(sdk, config)
+        .await
+        .expect("the bench app client's secret is readable");
     let username = "bench-user@example.com";
     sign_up(&cognito, username).await;
     cognito

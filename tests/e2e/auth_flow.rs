@@ -2,7 +2,7 @@
 //! functions the Lambdas run.
 
 use auth::{Cognito, CognitoConfig};
-use aws_sdk_cognitoidentityprovider as cognito;
+use aws_config::SdkConfig;
 use integration_tests::{Moto, create_pool};
 use lambda_http::{Body, Response};
 use platform::Api;
@@ -26,14 +26,11 @@ struct Functions {
     refresh: Api<Cognito>,
 }
 
-fn functions(client: &cognito::Client, client_id: &str, secret: &str) -> Functions {
-    let env = platform::Env::from_pairs([
-        ("COGNITO_CLIENT_ID", client_id),
-        ("COGNITO_CLIENT_SECRET", secret),
-    ]);
-    let cognito = CognitoConfig::from_env(&env)
-        .and_then(|config| Cognito::with_client(client.clone(), config))
-        .unwrap();
+/// `secret` is the variable that gives the client secret, and its value.
+async fn functions(sdk: &SdkConfig, client_id: &str, secret: (&str, &str)) -> Functions {
+    let env = platform::Env::from_pairs([("COGNITO_CLIENT_ID", client_id), secret]);
+    let config = CognitoConfig::from_env(&env).unwrap();
+    let cognito = Cognito::new(sdk, config).await.unwrap();
     Functions {
         register: test_support::api(cognito.clone(), register::ROUTES),
         confirm: test_support::api(cognito.clone(), confirm::ROUTES),
@@ -46,9 +43,10 @@ fn functions(client: &cognito::Client, client_id: &str, secret: &str) -> Functio
 async fn register_confirm_login_refresh_against_moto() {
     let moto = Moto::start();
     let sdk = moto.sdk_config().await;
-    let client = cognito::Client::new(&sdk);
-    let pool = create_pool(&client, "auth-flow").await;
-    let state = functions(&client, &pool.client_id, &pool.client_secret);
+    let pool = create_pool(&sdk, "auth-flow").await;
+    // The secret, as deployed: read from Secrets Manager by its ARN.
+    let secret = ("COGNITO_CLIENT_SECRET_ARN", pool.client_secret_arn.as_str());
+    let state = functions(&sdk, &pool.client_id, secret).await;
     let user = json!({"username": "Alice@Example.com", "password": "Correct-Horse-9!"});
 
     // Register, then register again.
@@ -150,7 +148,7 @@ async fn an_unreachable_cognito_is_an_opaque_503_with_cors() {
     // A port that was free a moment ago: nothing listens there.
     let port = integration_tests::free_port();
     let sdk = integration_tests::sdk_config_for(&format!("http://127.0.0.1:{port}")).await;
-    let state = functions(&cognito::Client::new(&sdk), "client", "secret");
+    let state = functions(&sdk, "client", ("COGNITO_CLIENT_SECRET", "secret")).await;
     let res = call(
         |r| state.login.serve(r),
         "login",

@@ -620,7 +620,9 @@ async fn every_route_answers_at_least_forty_malformed_requests_with_a_4xx_json_e
     }
     // What only a Lambda event carries: bodies marked isBase64Encoded, straight into each
     // function's entry point (the path its main.rs runs).
-    let handlers = local_api::handlers(&api.config, &moto.sdk_config().await).unwrap();
+    let handlers = local_api::handlers(&api.config, &moto.sdk_config().await)
+        .await
+        .unwrap();
     for route in &template().routes {
         let key = format!("{} {}", route.method, route.path);
         let handler = &handlers[&route.binary];

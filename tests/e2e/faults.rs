@@ -98,7 +98,7 @@ async fn api_calling(
         ("JWKS_URL", &jwks.url),
         ("TOKEN_ISSUER", &jwks.issuer),
     ]);
-    serve_gateway(local_api::gateway(&config, &sdk).unwrap()).await
+    serve_gateway(local_api::gateway(&config, &sdk).await.unwrap()).await
 }
 
 /// One well-formed request per route of the template, each of which calls Cognito or DynamoDB.

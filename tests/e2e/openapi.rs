@@ -126,7 +126,7 @@ async fn the_local_api_serves_openapi_yaml_as_it_is_with_cors_and_no_function_be
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .build();
-    let (base, _stop) = serve_gateway(local_api::gateway(&config, &sdk).unwrap()).await;
+    let (base, _stop) = serve_gateway(local_api::gateway(&config, &sdk).await.unwrap()).await;
     for path in ["/openapi.yaml", "/Prod/openapi.yaml"] {
         let res = reqwest::Client::new()
             .get(format!("{base}{path}"))

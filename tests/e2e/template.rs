@@ -564,13 +564,20 @@ fn the_stage_is_traced() {
 }
 
 #[test]
-fn each_function_gets_the_configuration_its_code_reads_and_the_client_secret_has_no_default() {
+fn each_function_gets_the_configuration_its_code_reads_and_never_the_client_secret_itself() {
     let t = template();
-    let secret = &t["Parameters"]["ExistingUserPoolClientSecret"];
-    assert_eq!(secret["NoEcho"], true);
+    assert!(
+        t["Parameters"]
+            .get("ExistingUserPoolClientSecret")
+            .is_none(),
+        "a bring-your-own secret comes as a Secrets Manager ARN"
+    );
+    let arn = &t["Parameters"]["ExistingUserPoolClientSecretArn"];
+    assert_eq!(arn["Default"], "", "empty: the client has no secret");
     assert_eq!(
-        secret["Default"], "",
-        "an empty default means: create the client"
+        t["Resources"]["ClientSecret"]["Properties"]["SecretString"],
+        yaml("!GetAtt UserPoolClient.ClientSecret"),
+        "the stack stores the secret of the client it creates"
     );
     for bin in COGNITO_BINARIES {
         let vars = &function_by_binary(&t, bin)["Properties"]["Environment"]["Variables"];
@@ -579,36 +586,49 @@ fn each_function_gets_the_configuration_its_code_reads_and_the_client_secret_has
             yaml("!If [CreateUserPoolClient, !Ref UserPoolClient, !Ref ExistingUserPoolClientId]"),
             "{bin}'s COGNITO_CLIENT_ID"
         );
+        assert!(
+            vars.get(auth::config::PLAIN_SECRET_VAR).is_none(),
+            "{bin} gets the secret in plain"
+        );
         assert_eq!(
-            vars["COGNITO_CLIENT_SECRET"],
+            vars[auth::config::SECRET_ARN_VAR],
             yaml(
-                "!If [CreateUserPoolClient, !GetAtt UserPoolClient.ClientSecret, \
-                 !Ref ExistingUserPoolClientSecret]"
+                "!If [CreateUserPoolClient, !Ref ClientSecret, \
+                 !If [HasExistingClientSecret, !Ref ExistingUserPoolClientSecretArn, \
+                 !Ref AWS::NoValue]]"
             ),
-            "{bin}'s COGNITO_CLIENT_SECRET"
+            "{bin}'s COGNITO_CLIENT_SECRET_ARN"
         );
         assert_eq!(vars["ALLOWED_ORIGIN"], yaml("!Ref AllowedOrigin"), "{bin}");
     }
     let vars = &function_by_binary(&t, "books")["Properties"]["Environment"]["Variables"];
     assert_eq!(vars["BOOKS_TABLE"], yaml("!Ref BooksTable"));
     assert_eq!(vars["ALLOWED_ORIGIN"], yaml("!Ref AllowedOrigin"));
-    assert!(
-        vars.get("COGNITO_CLIENT_SECRET").is_none(),
-        "books has no use for the client secret"
-    );
+    for name in [auth::config::PLAIN_SECRET_VAR, auth::config::SECRET_ARN_VAR] {
+        assert!(vars.get(name).is_none(), "books has no use for {name}");
+    }
 }
 
 #[test]
-fn only_books_gets_iam_permissions_and_only_for_the_dynamodb_calls_its_code_makes() {
+fn each_function_may_make_only_the_aws_calls_its_code_makes() {
     let t = template();
     for bin in COGNITO_BINARIES {
         let props = &function_by_binary(&t, bin)["Properties"];
         // SignUp, ConfirmSignUp, InitiateAuth, ResendConfirmationCode, ForgotPassword and
         // ConfirmForgotPassword are app-client calls, and ChangePassword and GlobalSignOut are
-        // authorized by the user's access token: no IAM permission needed.
-        for key in ["Policies", "Role"] {
-            assert!(props.get(key).is_none(), "{bin} has {key}");
-        }
+        // authorized by the user's access token: no IAM permission needed. Only the secret is.
+        assert!(props.get("Role").is_none(), "{bin} has its own Role");
+        assert_eq!(
+            props["Policies"],
+            yaml(
+                "- !If
+                   - HasClientSecret
+                   - AWSSecretsManagerGetSecretValuePolicy:
+                       SecretArn: !If [CreateUserPoolClient, !Ref ClientSecret, !Ref ExistingUserPoolClientSecretArn]
+                   - !Ref AWS::NoValue"
+            ),
+            "{bin} may read the client secret, that one only"
+        );
     }
     let props = &function_by_binary(&t, "books")["Properties"];
     assert!(props.get("Role").is_none(), "books has its own Role");

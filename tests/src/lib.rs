@@ -14,6 +14,8 @@ pub struct Pool {
     pub pool_id: String,
     pub client_id: String,
     pub client_secret: String,
+    /// The Secrets Manager secret holding `client_secret`, as the stack stores it.
+    pub client_secret_arn: String,
 }
 
 /// The stack's template, as the local API reads it.
@@ -25,16 +27,22 @@ pub fn template() -> local_api::template::Template {
     .expect("template.yaml parses")
 }
 
-/// Creates the user pool and app client on `client`'s endpoint, as `template.yaml` defines them.
-pub async fn create_pool(client: &cognito::Client, name: &str) -> Pool {
+/// Creates the user pool and app client at `sdk`'s endpoint, as `template.yaml` defines them,
+/// and stores the client secret in Secrets Manager there.
+pub async fn create_pool(sdk: &aws_config::SdkConfig, name: &str) -> Pool {
     let (pool_id, client_id, client_secret) =
-        local_api::bootstrap::create_pool(&template(), client, name)
+        local_api::bootstrap::create_pool(&template(), &cognito::Client::new(sdk), name)
             .await
             .expect("create the user pool and app client");
+    let client_secret = client_secret.expect("the template's app client has a secret");
+    let client_secret_arn = local_api::bootstrap::store_client_secret(sdk, name, &client_secret)
+        .await
+        .expect("store the client secret");
     Pool {
         pool_id,
         client_id,
-        client_secret: client_secret.expect("the template's app client has a secret"),
+        client_secret,
+        client_secret_arn,
     }
 }
 
@@ -79,7 +87,9 @@ impl LocalApi {
         let mut config = config.with_backend(&created);
         configure(&mut config);
 
-        let gateway = local_api::gateway(&config, &sdk).expect("the gateway starts");
+        let gateway = local_api::gateway(&config, &sdk)
+            .await
+            .expect("the gateway starts");
         let (base, shutdown) = serve_gateway(gateway).await;
         let mut paths: Vec<String> = crate::template()
             .routes

@@ -14,7 +14,7 @@ use platform::sdk::{SdkSettings, no_retries};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 
-use crate::CognitoConfig;
+use crate::config::{AppClient, CognitoConfig};
 use crate::errors::{delivery, map};
 use crate::secret::SecretHasher;
 
@@ -131,16 +131,18 @@ impl Delivery {
 }
 
 impl Cognito {
-    /// A client for `config`'s app client, over `sdk`.
-    pub fn new(sdk: &SdkConfig, config: CognitoConfig) -> Result<Self, ConfigError> {
-        Self::with_client(Client::new(sdk), config)
+    /// A client for `config`'s app client, over `sdk`, its secret read from Secrets Manager if
+    /// it is stored there.
+    pub async fn new(sdk: &SdkConfig, config: CognitoConfig) -> Result<Self, ConfigError> {
+        let app = config.app_client(sdk).await?;
+        Self::with_client(Client::new(sdk), app)
     }
 
     /// Over a client built elsewhere (a mock, in tests). The SECRET_HASH is keyed here, once.
-    pub fn with_client(client: Client, config: CognitoConfig) -> Result<Self, ConfigError> {
-        let hasher = config
+    pub fn with_client(client: Client, app: AppClient) -> Result<Self, ConfigError> {
+        let hasher = app
             .client_secret
-            .map(|secret| SecretHasher::new(&config.client_id, secret.expose_secret()))
+            .map(|secret| SecretHasher::new(&app.client_id, secret.expose_secret()))
             .transpose()
             .map_err(|e| ConfigError::Invalid {
                 name: "COGNITO_CLIENT_SECRET",
@@ -148,29 +150,33 @@ impl Cognito {
             })?;
         Ok(Self {
             client,
-            client_id: config.client_id,
+            client_id: app.client_id,
             hasher,
         })
     }
 
-    /// Loads the SDK config with `settings`, builds the client and opens its connection: what a
-    /// Cognito function's `main` does once.
+    /// What a Cognito function's `main` does once: loads the SDK config with `settings`, then
+    /// reads the client secret (if it is stored) while opening the Cognito connection, so the
+    /// secret adds no round trip of its own to the cold start.
     pub async fn connect(
         settings: &SdkSettings,
         config: CognitoConfig,
     ) -> Result<Self, ConfigError> {
-        let cognito = Self::new(&platform::sdk::load(settings).await, config)?;
+        let sdk = platform::sdk::load(settings).await;
+        let client = Client::new(&sdk);
         // GetUser with a token that is no token: no IAM permission, no side effect, and its
         // NotAuthorized answer arrives over the connection the first request will reuse.
-        let call = cognito
-            .client
+        let call = client
             .get_user()
             .access_token("prewarm")
             .customize()
             .config_override(ClientConfig::builder().retry_config(no_retries()))
             .send();
-        platform::sdk::prewarm(settings, "Cognito", call).await;
-        Ok(cognito)
+        let (app, ()) = tokio::join!(
+            config.app_client(&sdk),
+            platform::sdk::prewarm(settings, "Cognito", call)
+        );
+        Self::with_client(client, app?)
     }
 
     /// The SECRET_HASH for `username`, or `None` when the client has no secret.
@@ -428,18 +434,15 @@ mod tests {
         confirm_sign_up::ConfirmSignUpInput, initiate_auth::InitiateAuthInput, sign_up::SignUpInput,
     };
 
-    fn config(secret: Option<&str>) -> CognitoConfig {
-        CognitoConfig {
-            client_id: "cid".into(),
-            client_secret: secret.map(secrecy::SecretString::from),
-        }
-    }
-
     fn cognito(secret: Option<&str>) -> Cognito {
         let sdk = SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
             .build();
-        Cognito::new(&sdk, config(secret)).unwrap()
+        let app = AppClient {
+            client_id: "cid".into(),
+            client_secret: secret.map(secrecy::SecretString::from),
+        };
+        Cognito::with_client(Client::new(&sdk), app).unwrap()
     }
 
     #[test]

@@ -1,25 +1,79 @@
 //! The configuration of the functions that call Cognito, read once in `main`.
 
+use aws_config::SdkConfig;
 use platform::{ApiConfig, ConfigError, Env};
 use secrecy::SecretString;
 
-/// The app client the functions call Cognito as.
+/// The variable naming the Secrets Manager secret that holds the app client's secret.
+pub const SECRET_ARN_VAR: &str = "COGNITO_CLIENT_SECRET_ARN";
+/// The variable holding the app client's secret itself.
+pub const PLAIN_SECRET_VAR: &str = "COGNITO_CLIENT_SECRET";
+
+/// The app client the functions call Cognito as, as configured.
 #[derive(Debug, Clone)]
 pub struct CognitoConfig {
     pub client_id: String,
     /// `None` when the app client has no secret; then Cognito expects no SECRET_HASH.
+    pub client_secret: Option<ClientSecret>,
+}
+
+/// Where the app client's secret comes from.
+#[derive(Debug, Clone)]
+pub enum ClientSecret {
+    /// `COGNITO_CLIENT_SECRET_ARN`: a Secrets Manager secret, read once at start-up. The stack
+    /// deploys this, and `make dev` and the tests use it against moto.
+    Stored { arn: String },
+    /// `COGNITO_CLIENT_SECRET`: the secret itself. Less safe in Lambda: whoever may read the
+    /// function's configuration (`lambda:GetFunctionConfiguration`) reads the secret.
+    Plain(SecretString),
+}
+
+/// The app client with its secret in hand: what [`crate::Cognito`] is built from.
+#[derive(Debug, Clone)]
+pub struct AppClient {
+    pub client_id: String,
     pub client_secret: Option<SecretString>,
 }
 
 impl CognitoConfig {
-    /// Reads `COGNITO_CLIENT_ID` and the optional `COGNITO_CLIENT_SECRET`, or the older names
-    /// `CLIENT_ID` / `CLIENT_SECRET`.
+    /// Reads `COGNITO_CLIENT_ID`, and the optional secret: `COGNITO_CLIENT_SECRET_ARN`, or
+    /// `COGNITO_CLIENT_SECRET` (not both). `CLIENT_ID` and `CLIENT_SECRET` are older names.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let arn = env.get(SECRET_ARN_VAR);
+        let plain = env.first(&[PLAIN_SECRET_VAR, "CLIENT_SECRET"]);
+        let client_secret = match (arn, plain) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    name: SECRET_ARN_VAR,
+                    reason: format!("set it or {PLAIN_SECRET_VAR}, not both"),
+                });
+            }
+            (Some(arn), None) => Some(ClientSecret::Stored {
+                arn: arn.to_owned(),
+            }),
+            (None, Some(plain)) => Some(ClientSecret::Plain(SecretString::from(plain))),
+            (None, None) => None,
+        };
         Ok(Self {
             client_id: env.require(&["COGNITO_CLIENT_ID", "CLIENT_ID"])?.to_owned(),
-            client_secret: env
-                .first(&["COGNITO_CLIENT_SECRET", "CLIENT_SECRET"])
-                .map(SecretString::from),
+            client_secret,
+        })
+    }
+
+    /// The app client with its secret, read from Secrets Manager through `sdk` if it is stored
+    /// there: one GetSecretValue, at start-up.
+    pub async fn app_client(self, sdk: &SdkConfig) -> Result<AppClient, ConfigError> {
+        let client_secret = match self.client_secret {
+            None => None,
+            Some(ClientSecret::Plain(secret)) => Some(secret),
+            Some(ClientSecret::Stored { arn }) => {
+                let client = aws_sdk_secretsmanager::Client::new(sdk);
+                Some(crate::stored_secret::read(&client, &arn).await?)
+            }
+        };
+        Ok(AppClient {
+            client_id: self.client_id,
+            client_secret,
         })
     }
 }
@@ -46,6 +100,13 @@ mod tests {
     use super::*;
     use secrecy::ExposeSecret;
 
+    fn plain(config: &CognitoConfig) -> Option<&str> {
+        match &config.client_secret {
+            Some(ClientSecret::Plain(s)) => Some(s.expose_secret()),
+            _ => None,
+        }
+    }
+
     #[test]
     fn the_client_id_is_required_and_named_when_missing() {
         let err = CognitoConfig::from_env(&Env::default()).unwrap_err();
@@ -62,7 +123,21 @@ mod tests {
         assert!(config.client_secret.is_none());
         let env = Env::from_pairs([("COGNITO_CLIENT_ID", "cid"), ("CLIENT_SECRET", "s3")]);
         let config = CognitoConfig::from_env(&env).unwrap();
-        assert_eq!(config.client_secret.unwrap().expose_secret(), "s3");
+        assert_eq!(plain(&config), Some("s3"));
+    }
+
+    #[test]
+    fn a_stored_secret_is_named_by_its_arn_and_excludes_a_plain_one() {
+        let arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:client-AbCdEf";
+        let env = Env::from_pairs([("COGNITO_CLIENT_ID", "cid"), (SECRET_ARN_VAR, arn)]);
+        let config = CognitoConfig::from_env(&env).unwrap();
+        assert!(matches!(&config.client_secret, Some(ClientSecret::Stored { arn: a }) if a == arn));
+        let both = env.with(PLAIN_SECRET_VAR, "s3");
+        let err = CognitoConfig::from_env(&both).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "COGNITO_CLIENT_SECRET_ARN is not valid: set it or COGNITO_CLIENT_SECRET, not both"
+        );
     }
 
     #[test]

@@ -7,9 +7,10 @@ pub mod client;
 pub mod config;
 pub mod errors;
 pub mod secret;
+pub mod stored_secret;
 pub mod username;
 
 pub use client::{Caller, Cognito, Delivery, SignedUp, Tokens};
-pub use config::{CognitoConfig, Config};
+pub use config::{AppClient, ClientSecret, CognitoConfig, Config};
 pub use secret::{SecretHasher, secret_hash};
 pub use username::{MAX_CODE_CHARS, code, normalize_username, password};

@@ -15,7 +15,11 @@ use crate::template::Template;
 pub struct Created {
     pub pool_id: String,
     pub client_id: String,
+    /// The client secret, for tests that call Cognito themselves; the functions get
+    /// `client_secret_arn`.
     pub client_secret: Option<String>,
+    /// The Secrets Manager secret holding `client_secret`, as the stack stores it.
+    pub client_secret_arn: Option<String>,
     pub table: String,
 }
 
@@ -65,14 +69,39 @@ pub async fn create(
 ) -> Result<Created, BootstrapError> {
     let idp = cognito::Client::new(sdk);
     let (pool_id, client_id, client_secret) = create_pool(t, &idp, prefix).await?;
+    let client_secret_arn = match &client_secret {
+        Some(secret) => Some(store_client_secret(sdk, prefix, secret).await?),
+        None => None,
+    };
     let table = format!("{prefix}-books");
     create_table(t, &dynamodb::Client::new(sdk), &table).await?;
     Ok(Created {
         pool_id,
         client_id,
         client_secret,
+        client_secret_arn,
         table,
     })
+}
+
+/// Stores the app client's secret in Secrets Manager, as the stack's `ClientSecret` resource
+/// does; returns the secret's ARN.
+pub async fn store_client_secret(
+    sdk: &SdkConfig,
+    prefix: &str,
+    secret: &str,
+) -> Result<String, BootstrapError> {
+    let out = aws_sdk_secretsmanager::Client::new(sdk)
+        .create_secret()
+        .name(format!("{prefix}-client-secret"))
+        .description("The Cognito app client's secret")
+        .secret_string(secret)
+        .send()
+        .await
+        .map_err(|e| BootstrapError::Call("CreateSecret", format!("{e:?}")))?;
+    out.arn().map(str::to_owned).ok_or(BootstrapError::Missing(
+        "secret ARN in CreateSecret's answer",
+    ))
 }
 
 /// Creates the template's user pool and app client; returns the pool id, client id and secret.

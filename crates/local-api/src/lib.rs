@@ -36,8 +36,8 @@ pub struct Config {
     pub jwks_url: Option<String>,
     pub issuer: Option<String>,
     /// The environment the functions get, as `template.yaml` gives it to each Lambda
-    /// (`ALLOWED_ORIGIN`, `COGNITO_USER_POOL_ID`, `COGNITO_CLIENT_ID`, `COGNITO_CLIENT_SECRET`,
-    /// `BOOKS_TABLE`). Each function reads it with its own reader.
+    /// (`ALLOWED_ORIGIN`, `COGNITO_USER_POOL_ID`, `COGNITO_CLIENT_ID`,
+    /// `COGNITO_CLIENT_SECRET_ARN`, `BOOKS_TABLE`). Each function reads it with its own reader.
     pub functions: Env,
 }
 
@@ -66,8 +66,8 @@ impl Config {
             .with("COGNITO_USER_POOL_ID", &created.pool_id)
             .with("COGNITO_CLIENT_ID", &created.client_id)
             .with("BOOKS_TABLE", &created.table);
-        if let Some(secret) = &created.client_secret {
-            functions = functions.with("COGNITO_CLIENT_SECRET", secret);
+        if let Some(arn) = &created.client_secret_arn {
+            functions = functions.with(auth::config::SECRET_ARN_VAR, arn);
         }
         self.functions = functions;
         self
@@ -107,23 +107,25 @@ impl Config {
 }
 
 /// The handler of every function binary in the workspace, by binary name, each with its
-/// configuration read by its own reader and its state built once, as each Lambda's `main`
-/// does, over `sdk`.
-pub fn handlers(config: &Config, sdk: &SdkConfig) -> Result<HashMap<String, HandlerFn>, Error> {
+/// configuration read by its own reader and its state built as each Lambda's `main` builds it,
+/// over `sdk`. The Cognito functions share one client, whose secret is read once (from
+/// Secrets Manager, when `COGNITO_CLIENT_SECRET_ARN` names it).
+pub async fn handlers(
+    config: &Config,
+    sdk: &SdkConfig,
+) -> Result<HashMap<String, HandlerFn>, Error> {
     let env = &config.functions;
-    let cognito = |routes| -> Result<HandlerFn, ConfigError> {
-        let config = auth::Config::from_env(env)?;
-        let client = auth::Cognito::new(sdk, config.cognito)?;
-        Ok(handler(Api::new(config.api.cors, client, routes)))
-    };
+    let auth = auth::Config::from_env(env)?;
+    let client = auth::Cognito::new(sdk, auth.cognito).await?;
+    let cognito = |routes| handler(Api::new(auth.api.cors.clone(), client.clone(), routes));
     let books = books::Config::from_env(env)?;
     let store = books::State::from_sdk(sdk, books.table);
     Ok(HashMap::from([
-        ("register".to_owned(), cognito(register::ROUTES)?),
-        ("confirm".to_owned(), cognito(confirm::ROUTES)?),
-        ("login".to_owned(), cognito(login::ROUTES)?),
-        ("refresh".to_owned(), cognito(refresh::ROUTES)?),
-        ("account".to_owned(), cognito(account::ROUTES)?),
+        ("register".to_owned(), cognito(register::ROUTES)),
+        ("confirm".to_owned(), cognito(confirm::ROUTES)),
+        ("login".to_owned(), cognito(login::ROUTES)),
+        ("refresh".to_owned(), cognito(refresh::ROUTES)),
+        ("account".to_owned(), cognito(account::ROUTES)),
         (
             "books".to_owned(),
             handler(Api::new(books.api.cors, store, books::ROUTES)),
@@ -132,12 +134,12 @@ pub fn handlers(config: &Config, sdk: &SdkConfig) -> Result<HashMap<String, Hand
 }
 
 /// The gateway for `config`, its functions calling AWS (or moto) through `sdk`.
-pub fn gateway(config: &Config, sdk: &SdkConfig) -> Result<Gateway, Error> {
+pub async fn gateway(config: &Config, sdk: &SdkConfig) -> Result<Gateway, Error> {
     let template = config.load_template()?;
     let authorizer = Arc::new(Authorizer::new(config.authorizer()?)?);
     Ok(Gateway::new(
         template,
-        handlers(config, sdk)?,
+        handlers(config, sdk).await?,
         Some(authorizer),
     )?)
 }
@@ -174,15 +176,15 @@ mod tests {
         ]))
     }
 
-    #[test]
-    fn the_route_table_of_template_yaml_equals_the_handler_map() {
+    #[tokio::test]
+    async fn the_route_table_of_template_yaml_equals_the_handler_map() {
         let config = config();
         let template = config.load_template().expect("template.yaml parses");
         let sdk = SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
             .build();
-        let handlers = handlers(&config, &sdk).unwrap();
+        let handlers = handlers(&config, &sdk).await.unwrap();
         let routed: std::collections::BTreeSet<&str> = template.binaries();
         let handled: std::collections::BTreeSet<&str> =
             handlers.keys().map(String::as_str).collect();

@@ -39,7 +39,7 @@ async fn main() -> Result<(), Error> {
         config = config.with_backend(&created);
     }
 
-    let gateway = local_api::gateway(&config, &sdk)?;
+    let gateway = local_api::gateway(&config, &sdk).await?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(
         "local API on http://{} (stage prefix /{} optional), {} routes from {}",

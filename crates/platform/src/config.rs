@@ -22,6 +22,9 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("{name} is not valid: {reason}")]
     Invalid { name: &'static str, reason: String },
+    /// What the variable names (a stored secret) could not be read.
+    #[error("{name} could not be read: {reason}")]
+    Unreadable { name: &'static str, reason: String },
 }
 
 // `main` returns it, and Rust prints a returned error with `Debug`: the sentence that names the

@@ -154,13 +154,11 @@ pub fn cognito(rules: &[&aws_smithy_mocks::Rule]) -> auth::Cognito {
         rules,
         |conf| conf.retry_config(deployed_retries())
     );
-    let env = platform::Env::from_pairs([
-        ("COGNITO_CLIENT_ID", CLIENT_ID),
-        ("COGNITO_CLIENT_SECRET", CLIENT_SECRET),
-    ]);
-    auth::CognitoConfig::from_env(&env)
-        .and_then(|config| auth::Cognito::with_client(client, config))
-        .expect("the test app client's configuration is valid")
+    let app = auth::AppClient {
+        client_id: CLIENT_ID.to_owned(),
+        client_secret: Some(CLIENT_SECRET.into()),
+    };
+    auth::Cognito::with_client(client, app).expect("the test app client's configuration is valid")
 }
 
 /// The SECRET_HASH the test app client must send for `username`.
