@@ -158,3 +158,32 @@ async fn an_unreachable_cognito_is_an_opaque_503_with_cors() {
     let body = assert_error(&res, 503, "service_unavailable");
     assert!(!body.to_string().contains("127.0.0.1"));
 }
+
+/// Secrets Manager out of reach at start-up (here: the secret is not there yet) stops nothing:
+/// each request that needs the SECRET_HASH answers 503 with CORS, and the first one after the
+/// secret can be read goes through.
+#[tokio::test]
+async fn a_secret_unreadable_at_start_up_is_a_503_until_it_can_be_read() {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let pool = create_pool(&sdk, "late-secret").await;
+    // GetSecretValue takes a secret's name as well as its ARN.
+    let name = "late-client-secret";
+    let secret = ("COGNITO_CLIENT_SECRET_ARN", name);
+    let state = functions(&sdk, &pool.client_id, secret).await;
+    let user = json!({"username": "late@example.com", "password": "Correct-Horse-9!"});
+    for _ in 0..2 {
+        let res = call(|r| state.register.serve(r), "register", user.clone()).await;
+        let body = assert_error(&res, 503, "service_unavailable");
+        assert!(!body.to_string().contains(name), "{body}");
+    }
+    aws_sdk_secretsmanager::Client::new(&sdk)
+        .create_secret()
+        .name(name)
+        .secret_string(&pool.client_secret)
+        .send()
+        .await
+        .unwrap();
+    let res = call(|r| state.register.serve(r), "register", user).await;
+    assert_eq!(res.status(), 200, "{}", body_json(&res));
+}

@@ -11,10 +11,16 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use platform::ApiError;
 use platform::ConfigError;
 use platform::sdk::{SdkSettings, no_retries};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
-use crate::config::{AppClient, CognitoConfig};
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use tokio::sync::OnceCell;
+
+use crate::config::{AppClient, ClientSecret, CognitoConfig};
 use crate::errors::{delivery, map};
 use crate::secret::SecretHasher;
 
@@ -74,8 +80,20 @@ impl Caller {
 pub struct Cognito {
     client: Client,
     client_id: String,
-    /// `None` when the app client has no secret.
-    hasher: Option<SecretHasher>,
+    secret: Arc<Secret>,
+}
+
+/// How long start-up waits for the client secret from Secrets Manager: one regional call with
+/// its TLS handshake takes tens of milliseconds.
+pub const SECRET_INIT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The SECRET_HASH key: known, or still to be read from Secrets Manager.
+#[derive(Debug)]
+struct Secret {
+    /// `Some(None)` when the app client has no secret.
+    hasher: OnceCell<Option<SecretHasher>>,
+    /// Where to read it, for a secret that is stored.
+    stored: Option<(aws_sdk_secretsmanager::Client, String)>,
 }
 
 /// The tokens of a successful sign-in or refresh, as the API returns them.
@@ -131,57 +149,126 @@ impl Delivery {
 }
 
 impl Cognito {
-    /// A client for `config`'s app client, over `sdk`, its secret read from Secrets Manager if
-    /// it is stored there.
+    /// A client for `config`'s app client, over `sdk`; a stored secret is read now (see
+    /// [`Cognito::connect`]).
     pub async fn new(sdk: &SdkConfig, config: CognitoConfig) -> Result<Self, ConfigError> {
-        let app = config.app_client(sdk).await?;
-        Self::with_client(Client::new(sdk), app)
+        let cognito = Self::unread(Client::new(sdk), sdk, config)?;
+        cognito.read_secret_at_start().await;
+        Ok(cognito)
     }
 
-    /// Over a client built elsewhere (a mock, in tests). The SECRET_HASH is keyed here, once.
+    /// Over a client built elsewhere (a mock, in tests), with the secret in hand. The
+    /// SECRET_HASH is keyed here, once.
     pub fn with_client(client: Client, app: AppClient) -> Result<Self, ConfigError> {
         let hasher = app
             .client_secret
-            .map(|secret| SecretHasher::new(&app.client_id, secret.expose_secret()))
-            .transpose()
-            .map_err(|e| ConfigError::Invalid {
-                name: "COGNITO_CLIENT_SECRET",
-                reason: e.to_string(),
-            })?;
+            .map(|secret| keyed(&app.client_id, &secret))
+            .transpose()?;
         Ok(Self {
             client,
             client_id: app.client_id,
-            hasher,
+            secret: Arc::new(Secret {
+                hasher: OnceCell::new_with(Some(hasher)),
+                stored: None,
+            }),
         })
     }
 
     /// What a Cognito function's `main` does once: loads the SDK config with `settings`, then
     /// reads the client secret (if it is stored) while opening the Cognito connection, so the
     /// secret adds no round trip of its own to the cold start.
+    ///
+    /// Start-up does not fail when Secrets Manager cannot be reached or refuses: it logs why,
+    /// and the first request that needs the SECRET_HASH reads the secret again, answering 503
+    /// (with CORS, like any other answer) while it cannot. A function whose init failed would
+    /// leave API Gateway only a bare 502.
     pub async fn connect(
         settings: &SdkSettings,
         config: CognitoConfig,
     ) -> Result<Self, ConfigError> {
         let sdk = platform::sdk::load(settings).await;
-        let client = Client::new(&sdk);
+        let cognito = Self::unread(Client::new(&sdk), &sdk, config)?;
         // GetUser with a token that is no token: no IAM permission, no side effect, and its
         // NotAuthorized answer arrives over the connection the first request will reuse.
-        let call = client
+        let call = cognito
+            .client
             .get_user()
             .access_token("prewarm")
             .customize()
             .config_override(ClientConfig::builder().retry_config(no_retries()))
             .send();
-        let (app, ()) = tokio::join!(
-            config.app_client(&sdk),
+        tokio::join!(
+            cognito.read_secret_at_start(),
             platform::sdk::prewarm(settings, "Cognito", call)
         );
-        Self::with_client(client, app?)
+        Ok(cognito)
     }
 
-    /// The SECRET_HASH for `username`, or `None` when the client has no secret.
-    fn hash(&self, username: &str) -> Option<String> {
-        self.hasher.as_ref().map(|hasher| hasher.hash(username))
+    /// The client with its secret known, or, for a stored one, not yet read.
+    fn unread(client: Client, sdk: &SdkConfig, config: CognitoConfig) -> Result<Self, ConfigError> {
+        let (hasher, stored) = match config.client_secret {
+            None => (OnceCell::new_with(Some(None)), None),
+            Some(ClientSecret::Plain(secret)) => {
+                let hasher = keyed(&config.client_id, &secret)?;
+                (OnceCell::new_with(Some(Some(hasher))), None)
+            }
+            Some(ClientSecret::Stored { arn }) => {
+                let secrets = aws_sdk_secretsmanager::Client::new(sdk);
+                (OnceCell::new(), Some((secrets, arn)))
+            }
+        };
+        Ok(Self {
+            client,
+            client_id: config.client_id,
+            secret: Arc::new(Secret { hasher, stored }),
+        })
+    }
+
+    /// Reads a stored secret, once, within [`SECRET_INIT_TIMEOUT`] and without retries; a
+    /// failure is logged and left to the first request to retry.
+    async fn read_secret_at_start(&self) {
+        let read = self.hasher(Some(no_retries()));
+        match tokio::time::timeout(SECRET_INIT_TIMEOUT, read).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(
+                cause = %e,
+                "the client secret could not be read at start-up; the first request will try again"
+            ),
+            Err(_) => tracing::warn!(
+                "the client secret was not read within {SECRET_INIT_TIMEOUT:?} of start-up; the \
+                 first request will try again"
+            ),
+        }
+    }
+
+    /// The SECRET_HASH key (`None` when the client has no secret), read from Secrets Manager
+    /// the first time, with `retries` or the SDK's policy.
+    async fn hasher(
+        &self,
+        retries: Option<RetryConfig>,
+    ) -> Result<Option<&SecretHasher>, ConfigError> {
+        let secret = &self.secret;
+        let hasher = secret
+            .hasher
+            .get_or_try_init(|| async {
+                let Some((client, arn)) = &secret.stored else {
+                    return Ok(None);
+                };
+                let value = crate::stored_secret::read(client, arn, retries).await?;
+                keyed(&self.client_id, &value).map(Some)
+            })
+            .await?;
+        Ok(hasher.as_ref())
+    }
+
+    /// The SECRET_HASH for `username`, or `None` when the client has no secret; 503 while a
+    /// stored secret cannot be read.
+    async fn hash(&self, username: &str) -> Result<Option<String>, ApiError> {
+        let hasher = self
+            .hasher(None)
+            .await
+            .map_err(|e| ApiError::unavailable(format_args!("{e}")))?;
+        Ok(hasher.map(|hasher| hasher.hash(username)))
     }
 
     /// SignUp, with `email` as the one attribute. Never retried: a retry after a lost answer
@@ -203,7 +290,7 @@ impl Cognito {
             .client_id(&self.client_id)
             .username(username)
             .password(password)
-            .set_secret_hash(self.hash(username))
+            .set_secret_hash(self.hash(username).await?)
             .set_user_attributes(Some(email.into_iter().collect()))
             .set_user_context_data(caller.context_data())
             .customize()
@@ -232,7 +319,7 @@ impl Cognito {
             .client_id(&self.client_id)
             .username(username)
             .confirmation_code(code)
-            .set_secret_hash(self.hash(username))
+            .set_secret_hash(self.hash(username).await?)
             .set_user_context_data(caller.context_data())
             .send()
             .await
@@ -247,7 +334,7 @@ impl Cognito {
             .resend_confirmation_code()
             .client_id(&self.client_id)
             .username(username)
-            .set_secret_hash(self.hash(username))
+            .set_secret_hash(self.hash(username).await?)
             .set_user_context_data(caller.context_data())
             .send()
             .await;
@@ -265,7 +352,7 @@ impl Cognito {
             .forgot_password()
             .client_id(&self.client_id)
             .username(username)
-            .set_secret_hash(self.hash(username))
+            .set_secret_hash(self.hash(username).await?)
             .set_user_context_data(caller.context_data())
             .send()
             .await;
@@ -286,7 +373,7 @@ impl Cognito {
             .username(username)
             .confirmation_code(code)
             .password(new_password)
-            .set_secret_hash(self.hash(username))
+            .set_secret_hash(self.hash(username).await?)
             .set_user_context_data(caller.context_data())
             .send()
             .await
@@ -387,7 +474,7 @@ impl Cognito {
         for (name, value) in params {
             call = call.auth_parameters(*name, *value);
         }
-        if let Some(hash) = self.hash(hash_username) {
+        if let Some(hash) = self.hash(hash_username).await? {
             call = call.auth_parameters("SECRET_HASH", hash);
         }
         let out = call.send().await.map_err(|e| map(op, e))?;
@@ -426,6 +513,14 @@ fn unverified_claim(token: &str, claim: &str) -> Option<String> {
     claims.get(claim)?.as_str().map(str::to_owned)
 }
 
+/// The SECRET_HASH function keyed with `secret`.
+fn keyed(client_id: &str, secret: &SecretString) -> Result<SecretHasher, ConfigError> {
+    SecretHasher::new(client_id, secret.expose_secret()).map_err(|e| ConfigError::Invalid {
+        name: "COGNITO_CLIENT_SECRET",
+        reason: e.to_string(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,11 +540,11 @@ mod tests {
         Cognito::with_client(Client::new(&sdk), app).unwrap()
     }
 
-    #[test]
-    fn no_secret_means_no_hash() {
-        assert_eq!(cognito(None).hash("alice"), None);
+    #[tokio::test]
+    async fn no_secret_means_no_hash() {
+        assert_eq!(cognito(None).hash("alice").await.unwrap(), None);
         assert_eq!(
-            cognito(Some("s")).hash("alice"),
+            cognito(Some("s")).hash("alice").await.unwrap(),
             Some(secret_hash("alice", "cid", "s"))
         );
     }

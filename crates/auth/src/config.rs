@@ -1,6 +1,5 @@
 //! The configuration of the functions that call Cognito, read once in `main`.
 
-use aws_config::SdkConfig;
 use platform::{ApiConfig, ConfigError, Env};
 use secrecy::SecretString;
 
@@ -28,7 +27,8 @@ pub enum ClientSecret {
     Plain(SecretString),
 }
 
-/// The app client with its secret in hand: what [`crate::Cognito`] is built from.
+/// The app client with its secret in hand, for a [`crate::Cognito`] over a client built
+/// elsewhere (`Cognito::with_client`).
 #[derive(Debug, Clone)]
 pub struct AppClient {
     pub client_id: String,
@@ -56,23 +56,6 @@ impl CognitoConfig {
         };
         Ok(Self {
             client_id: env.require(&["COGNITO_CLIENT_ID", "CLIENT_ID"])?.to_owned(),
-            client_secret,
-        })
-    }
-
-    /// The app client with its secret, read from Secrets Manager through `sdk` if it is stored
-    /// there: one GetSecretValue, at start-up.
-    pub async fn app_client(self, sdk: &SdkConfig) -> Result<AppClient, ConfigError> {
-        let client_secret = match self.client_secret {
-            None => None,
-            Some(ClientSecret::Plain(secret)) => Some(secret),
-            Some(ClientSecret::Stored { arn }) => {
-                let client = aws_sdk_secretsmanager::Client::new(sdk);
-                Some(crate::stored_secret::read(&client, &arn).await?)
-            }
-        };
-        Ok(AppClient {
-            client_id: self.client_id,
             client_secret,
         })
     }

@@ -1,6 +1,7 @@
 //! The app client secret, read from AWS Secrets Manager once at start-up, so that it is never a
 //! plain environment variable of a deployed function.
 
+use aws_config::retry::RetryConfig;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
 use platform::ConfigError;
@@ -12,16 +13,25 @@ use crate::config::SECRET_ARN_VAR;
 pub const JSON_KEY: &str = "client_secret";
 
 /// The client secret held by the secret `arn`: its text as it is (what the stack stores), or
-/// the `client_secret` value of a JSON object. One GetSecretValue, with the SDK's retries.
-pub async fn read(client: &Client, arn: &str) -> Result<SecretString, ConfigError> {
+/// the `client_secret` value of a JSON object. One GetSecretValue, with `retries` or else the
+/// SDK's retry policy.
+pub async fn read(
+    client: &Client,
+    arn: &str,
+    retries: Option<RetryConfig>,
+) -> Result<SecretString, ConfigError> {
     let unreadable = |reason: String| ConfigError::Unreadable {
         name: SECRET_ARN_VAR,
         reason,
     };
+    let mut overrides = aws_sdk_secretsmanager::Config::builder();
+    overrides.set_retry_config(retries);
     let started = std::time::Instant::now();
     let out = client
         .get_secret_value()
         .secret_id(arn)
+        .customize()
+        .config_override(overrides)
         .send()
         .await
         .map_err(|e| unreadable(format!("GetSecretValue: {}", DisplayErrorContext(&e))))?;
@@ -89,7 +99,7 @@ mod tests {
                     .build()
             });
         let client = mock_client!(aws_sdk_secretsmanager, [&rule]);
-        let secret = read(&client, ARN).await.unwrap();
+        let secret = read(&client, ARN, None).await.unwrap();
         assert_eq!(secret.expose_secret(), "s3cr3t");
         assert_eq!(rule.num_calls(), 1);
     }
@@ -113,13 +123,13 @@ mod tests {
             RuleMode::Sequential,
             [&missing, &binary]
         );
-        let err = read(&client, ARN).await.unwrap_err().to_string();
+        let err = read(&client, ARN, None).await.unwrap_err().to_string();
         assert!(
             err.starts_with("COGNITO_CLIENT_SECRET_ARN could not be read: GetSecretValue"),
             "{err}"
         );
         assert!(err.contains("can't find"), "{err}");
-        let err = read(&client, ARN).await.unwrap_err().to_string();
+        let err = read(&client, ARN, None).await.unwrap_err().to_string();
         assert!(err.contains("binary"), "{err}");
         assert!(!err.contains("s3cr3t"), "{err}");
     }
