@@ -43,11 +43,23 @@ toolchain:
 fmt-check: toolchain
 	cargo fmt --all -- --check
 
-## template.yaml: cfn-lint, then SAM's own validation (which lints too). Offline, no credentials;
-## sam validate wants a region, and only AWS_DEFAULT_REGION will do.
-lint-template: venv
-	$(VENV_BIN)/cfn-lint template.yaml
+## checkov, in a venv of its own (its boto3 pin conflicts with SAM CLI's).
+CHECKOV_STAMP := $(VENV)/checkov/.installed
+$(CHECKOV_STAMP): requirements-checkov.txt $(STAMP)
+	$(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
+## template.yaml, offline and with no credentials: cfn-lint with its informational checks and
+## AWS's serverless rules (.cfnlintrc.yaml), SAM's own validation, checkov (.checkov.yaml), and
+## the transformed template's firewall, retention and secrets. Each config file lists the
+## checks it skips, with the reason. sam validate wants a region, and only AWS_DEFAULT_REGION
+## will do.
+lint-template: venv $(CHECKOV_STAMP)
+	$(VENV_BIN)/cfn-lint
 	AWS_DEFAULT_REGION="$${AWS_DEFAULT_REGION:-us-east-1}" $(VENV_BIN)/sam validate --lint
+	$(VENV)/checkov/bin/checkov --config-file .checkov.yaml --file template.yaml --skip-download
+	AWS_DEFAULT_REGION="$${AWS_DEFAULT_REGION:-us-east-1}" $(VENV_BIN)/python scripts/check-transformed-template.py
 
 clippy: toolchain
 	cargo clippy --workspace --all-targets -- -D warnings

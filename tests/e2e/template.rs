@@ -5,7 +5,7 @@
 //! CloudFormation's short tags (`!Ref`, `!GetAtt`, `!Sub`, `!If`) parse as
 //! `serde_yaml::Value::Tagged`, so expected values are written as YAML too and compared whole.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use integration_tests::workspace_root;
@@ -82,6 +82,14 @@ fn template() -> Value {
 /// A YAML snippet, tags and all, to compare a template value with.
 fn yaml(text: &str) -> Value {
     serde_yaml::from_str(text).unwrap_or_else(|e| panic!("bad YAML in the test {text:?}: {e}"))
+}
+
+/// The value under a CloudFormation tag (`!If [..]` gives the list).
+fn untagged(value: &Value) -> &Value {
+    match value {
+        Value::Tagged(tagged) => &tagged.value,
+        other => other,
+    }
 }
 
 fn mapping<'a>(value: &'a Value, what: &str) -> &'a Mapping {
@@ -331,7 +339,7 @@ fn the_authorizer_checks_the_authorization_header_against_the_user_pool_but_not_
 fn gateway_error_answers_carry_the_same_cors_headers_as_the_handlers() {
     let t = template();
     let responses = &api(&t)["Properties"]["GatewayResponses"];
-    for kind in ["DEFAULT_4XX", "DEFAULT_5XX", "THROTTLED"] {
+    for kind in ["DEFAULT_4XX", "DEFAULT_5XX", "THROTTLED", "WAF_FILTERED"] {
         let headers = &responses[kind]["ResponseParameters"]["Headers"];
         assert_eq!(
             headers["Access-Control-Allow-Origin"],
@@ -523,10 +531,9 @@ fn each_function_logs_to_a_group_of_its_own_kept_log_retention_days_and_deleted_
             yaml("!Ref LogRetentionDays"),
             "{group}"
         );
-        assert!(
-            resource.get("DeletionPolicy").is_none(),
-            "{group} outlives the stack"
-        );
+        for policy in ["DeletionPolicy", "UpdateReplacePolicy"] {
+            assert_eq!(resource[policy], "Delete", "{group} outlives the stack");
+        }
     }
     assert_eq!(t["Parameters"]["LogRetentionDays"]["Default"], 30);
 }
@@ -681,4 +688,319 @@ fn package_name_reads_the_package_section_only() {
     let manifest = "[workspace]\nname = \"no\"\n[package]\nversion = \"1\"\nname = \"books\"\n";
     assert_eq!(package_name(manifest), Some("books"));
     assert_eq!(package_name("[dependencies]\nname = \"x\"\n"), None);
+}
+
+/// The firewall's web ACL, and its rules by name.
+fn web_acl(t: &Value) -> (&Value, BTreeMap<&str, &Value>) {
+    let acl = &t["Resources"]["WebAcl"];
+    assert_eq!(acl["Type"], "AWS::WAFv2::WebACL");
+    assert_eq!(acl["Condition"], "UseFirewall");
+    let rules = acl["Properties"]["Rules"]
+        .as_sequence()
+        .expect("Rules")
+        .iter()
+        .map(|r| (string(&r["Name"], "rule name"), r))
+        .collect();
+    (acl, rules)
+}
+
+#[test]
+fn the_firewall_is_on_by_default_on_the_stage_with_aws_managed_groups_that_block() {
+    let t = template();
+    assert_eq!(t["Parameters"]["Firewall"]["Default"], "true");
+    let association = &t["Resources"]["FirewallAssociation"]["Properties"];
+    assert_eq!(association["WebACLArn"], yaml("!GetAtt WebAcl.Arn"));
+    let arn = string(untagged(&association["ResourceArn"]), "ResourceArn");
+    assert!(
+        arn.ends_with("/restapis/${Api}/stages/${Api.Stage}"),
+        "{arn}"
+    );
+    let (acl, rules) = web_acl(&t);
+    assert_eq!(acl["Properties"]["Scope"], "REGIONAL");
+    assert_eq!(
+        api(&t)["Properties"]["EndpointConfiguration"]["Type"],
+        "REGIONAL",
+        "a web ACL can be associated only with a regional stage"
+    );
+    for group in [
+        "AWSManagedRulesAmazonIpReputationList",
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+    ] {
+        let rule = rules
+            .values()
+            .find(|r| r["Statement"]["ManagedRuleGroupStatement"]["Name"] == group)
+            .unwrap_or_else(|| panic!("no rule uses {group}"));
+        assert_eq!(
+            rule["OverrideAction"],
+            yaml("None: {}"),
+            "{group} blocks, not only counts"
+        );
+    }
+}
+
+/// A blocked request must be readable by a browser: 429, JSON, CORS, Retry-After. Rate rules
+/// answer with their custom response; the managed groups' blocks with WAF_FILTERED.
+#[test]
+fn every_firewall_block_answers_429_in_json_with_cors_and_retry_after() {
+    let t = template();
+    let (acl, rules) = web_acl(&t);
+    let bodies = &acl["Properties"]["CustomResponseBodies"];
+    let spec: Value = serde_yaml::from_str(
+        &std::fs::read_to_string(workspace_root().join("openapi.yaml")).unwrap(),
+    )
+    .unwrap();
+    let codes = &spec["components"]["schemas"]["FirewallError"]["properties"]["error"]["properties"]
+        ["code"]["enum"];
+    let mut blocking = 0;
+    for (name, rule) in &rules {
+        let Some(block) = rule["Action"].get("Block") else {
+            continue;
+        };
+        blocking += 1;
+        let response = &block["CustomResponse"];
+        assert_eq!(response["ResponseCode"], 429, "{name}");
+        let body = &bodies[string(&response["CustomResponseBodyKey"], "body key")];
+        assert_eq!(body["ContentType"], "APPLICATION_JSON", "{name}");
+        let json: serde_json::Value =
+            serde_json::from_str(string(&body["Content"], "Content")).expect("JSON");
+        let code = json["error"]["code"].as_str().expect("error.code");
+        assert!(json["error"]["message"].is_string(), "{name}: {json}");
+        assert!(
+            codes.as_sequence().unwrap().iter().any(|c| c == code),
+            "{name}: {code} is not in openapi.yaml's FirewallError"
+        );
+        let headers: BTreeMap<&str, &Value> = response["ResponseHeaders"]
+            .as_sequence()
+            .expect("ResponseHeaders")
+            .iter()
+            .map(|h| (string(&h["Name"], "header"), &h["Value"]))
+            .collect();
+        assert_eq!(
+            headers["Access-Control-Allow-Origin"],
+            &yaml("!Ref AllowedOrigin")
+        );
+        assert_eq!(
+            headers["Access-Control-Allow-Methods"], ALLOW_METHODS,
+            "{name}"
+        );
+        assert_eq!(
+            headers["Access-Control-Allow-Headers"], ALLOW_HEADERS,
+            "{name}"
+        );
+        assert!(
+            headers["Retry-After"]
+                .as_str()
+                .unwrap()
+                .parse::<u32>()
+                .is_ok()
+        );
+    }
+    assert_eq!(
+        blocking, 2,
+        "the two rate rules block with a response of their own"
+    );
+    assert_eq!(acl["Properties"]["DefaultAction"], yaml("Allow: {}"));
+
+    let filtered = &api(&t)["Properties"]["GatewayResponses"]["WAF_FILTERED"];
+    assert_eq!(filtered["StatusCode"], 429);
+    assert!(filtered["ResponseParameters"]["Headers"]["Retry-After"].is_string());
+    let template = string(
+        &filtered["ResponseTemplates"]["application/json"],
+        "template",
+    );
+    let body: serde_json::Value =
+        serde_json::from_str(&template.replace("$context.requestId", "id-1")).expect("JSON");
+    assert_eq!(body["error"]["code"], "request_blocked");
+    assert_eq!(
+        body["request_id"], "id-1",
+        "our error shape, request id included"
+    );
+}
+
+/// The strict per-IP limit covers every route that takes a password, a code or a refresh token
+/// or sends mail, which are exactly the unauthenticated POST routes, and nothing else.
+#[test]
+fn the_strict_per_ip_limit_covers_exactly_the_credential_and_mail_routes() {
+    let t = template();
+    let (_, rules) = web_acl(&t);
+    let strict = &rules["credential-routes-per-ip"]["Statement"]["RateBasedStatement"];
+    assert_eq!(strict["AggregateKeyType"], "IP");
+    assert_eq!(strict["Limit"], yaml("!Ref CredentialRouteLimit"));
+    let loose = &rules["all-routes-per-ip"]["Statement"]["RateBasedStatement"];
+    assert_eq!(loose["Limit"], yaml("!Ref RouteLimit"));
+    assert!(loose.get("ScopeDownStatement").is_none(), "all routes");
+    let params = &t["Parameters"];
+    assert!(
+        params["CredentialRouteLimit"]["Default"].as_u64()
+            < params["RouteLimit"]["Default"].as_u64()
+    );
+
+    let pattern = string(
+        &strict["ScopeDownStatement"]["RegexMatchStatement"]["RegexString"],
+        "RegexString",
+    );
+    let regex = regex::Regex::new(pattern).unwrap();
+    let stage = string(&t["Parameters"]["StageName"]["Default"], "StageName");
+    for route in routes(&t) {
+        let credential = route.method == "POST" && route.access == Access::Public;
+        let path = route.path.replace("{id}", "b-1");
+        for seen in [
+            path.clone(),
+            format!("/{stage}{path}"),
+            format!("/{stage}{path}/"),
+        ] {
+            assert_eq!(regex.is_match(&seen), credential, "{route} as {seen}");
+        }
+    }
+    assert!(
+        !regex.is_match("/Prod/books/login-guide"),
+        "only whole segments"
+    );
+}
+
+#[test]
+fn access_logs_are_on_and_name_caller_route_outcome_and_the_layer_that_failed() {
+    let t = template();
+    let props = &api(&t)["Properties"];
+    let setting = &props["AccessLogSetting"];
+    assert_eq!(setting["DestinationArn"], yaml("!GetAtt ApiAccessLogs.Arn"));
+    let format = string(&setting["Format"], "Format");
+    let line: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(format).expect("each line is JSON");
+    for (field, variable) in [
+        ("requestId", "$context.requestId"),
+        ("ip", "$context.identity.sourceIp"),
+        ("sub", "$context.authorizer.claims.sub"),
+        ("resource", "$context.resourcePath"),
+        ("status", "$context.status"),
+        ("latencyMs", "$context.responseLatency"),
+        ("authorizerError", "$context.authorizer.error"),
+        ("wafError", "$context.waf.error"),
+        ("integrationError", "$context.integration.error"),
+    ] {
+        assert_eq!(line[field], variable, "{field}");
+    }
+    for value in line.values() {
+        let value = value.as_str().unwrap();
+        for secret in ["header", "body", "authorization", "token"] {
+            assert!(!value.to_lowercase().contains(secret), "{value}");
+        }
+    }
+    let logs = &t["Resources"]["ApiAccessLogs"];
+    assert_eq!(
+        logs["Properties"]["RetentionInDays"],
+        yaml("!Ref LogRetentionDays")
+    );
+    assert!(logs.get("Condition").is_none(), "always written");
+    // API Gateway writes them with the account's role: created unless the account has one.
+    assert_eq!(t["Parameters"]["ApiGatewayLogsRole"]["Default"], "create");
+    assert_eq!(
+        t["Resources"]["ApiGatewayAccount"]["Properties"]["CloudWatchRoleArn"],
+        yaml("!GetAtt ApiGatewayCloudWatchRole.Arn")
+    );
+}
+
+#[test]
+fn alarms_watch_the_api_every_function_the_table_and_the_firewall_and_tell_one_topic() {
+    let t = template();
+    let resources = mapping(&t["Resources"], "Resources");
+    let alarms: BTreeMap<&str, &Value> = resources
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm")
+        .map(|(id, r)| (string(id, "id"), r))
+        .collect();
+    let mut watched = BTreeSet::new();
+    for (id, alarm) in &alarms {
+        let props = &alarm["Properties"];
+        assert_eq!(props["AlarmActions"], yaml("[!Ref AlarmTopic]"), "{id}");
+        let mut metrics = vec![props];
+        if let Some(queries) = props["Metrics"].as_sequence() {
+            metrics.extend(
+                queries
+                    .iter()
+                    .filter_map(|q| q.get("MetricStat").map(|m| &m["Metric"])),
+            );
+        }
+        for m in metrics {
+            let (Some(namespace), Some(name)) = (m["Namespace"].as_str(), m["MetricName"].as_str())
+            else {
+                continue;
+            };
+            let dimension = m["Dimensions"][0]["Value"].clone();
+            watched.insert((
+                namespace.to_owned(),
+                name.to_owned(),
+                format!("{dimension:?}"),
+            ));
+        }
+    }
+    let has = |namespace: &str, name: &str, value: &str| {
+        watched.contains(&(
+            namespace.to_owned(),
+            name.to_owned(),
+            format!("{:?}", yaml(value)),
+        ))
+    };
+    assert!(has(
+        "AWS/ApiGateway",
+        "5XXError",
+        r#"!Sub "${AWS::StackName}-api""#
+    ));
+    assert_eq!(
+        api(&t)["Properties"]["Name"],
+        yaml(r#"!Sub "${AWS::StackName}-api""#)
+    );
+    for (id, _) in functions(&t) {
+        for metric in ["Errors", "Throttles"] {
+            assert!(
+                has("AWS/Lambda", metric, &format!("!Ref {id}")),
+                "{id}'s {metric}"
+            );
+        }
+    }
+    for metric in ["ReadThrottleEvents", "WriteThrottleEvents"] {
+        assert!(has("AWS/DynamoDB", metric, "!Ref BooksTable"), "{metric}");
+    }
+    assert!(has(
+        "AWS/WAFV2",
+        "BlockedRequests",
+        r#"!Sub "${AWS::StackName}-api""#
+    ));
+    assert_eq!(
+        web_acl(&t).0["Properties"]["Name"],
+        yaml(r#"!Sub "${AWS::StackName}-api""#)
+    );
+    let subscription = &t["Resources"]["AlarmSubscription"];
+    assert_eq!(subscription["Condition"], "HasAlarmEmail");
+    assert_eq!(
+        subscription["Properties"]["Endpoint"],
+        yaml("!Ref AlarmEmail")
+    );
+}
+
+#[test]
+fn mail_goes_through_ses_when_an_identity_is_given_and_cognitos_sender_otherwise() {
+    let t = template();
+    let config = untagged(&t["Resources"]["UserPool"]["Properties"]["EmailConfiguration"]);
+    assert_eq!(config[0], "SendMailWithSes");
+    assert_eq!(config[1]["EmailSendingAccount"], "DEVELOPER");
+    assert_eq!(config[1]["SourceArn"], yaml("!Ref MailSourceArn"));
+    assert_eq!(
+        config[1]["From"],
+        yaml("!If [HasMailFrom, !Ref MailFrom, !Ref AWS::NoValue]")
+    );
+    assert_eq!(
+        config[1]["ReplyToEmailAddress"],
+        yaml("!If [HasMailReplyTo, !Ref MailReplyTo, !Ref AWS::NoValue]")
+    );
+    assert_eq!(config[2]["EmailSendingAccount"], "COGNITO_DEFAULT");
+    let pattern = string(
+        &t["Parameters"]["MailSourceArn"]["AllowedPattern"],
+        "pattern",
+    );
+    let pattern = regex::Regex::new(pattern).unwrap();
+    assert!(pattern.is_match(""));
+    assert!(pattern.is_match("arn:aws:ses:eu-west-1:123456789012:identity/example.com"));
+    assert!(!pattern.is_match("arn:aws:s3:::bucket"));
 }
