@@ -91,7 +91,7 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
         "POST",
         "/confirm_user",
         None,
-        json!({"username": USER, "confirmation_code": CODE}),
+        json!({"username": USER, "confirmation_code": api.code_for(USER)}),
     )
     .await;
     assert_eq!(s, 200);
@@ -250,7 +250,8 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
     let mut secrets: Vec<(&str, String)> = vec![
         ("password", PASSWORD.into()),
         ("wrong password", WRONG_PASSWORD.into()),
-        ("confirmation code", CODE.into()),
+        ("confirmation code", api.code_for(USER)),
+        ("wrong confirmation code", CODE.into()),
         ("client secret", client_secret.clone()),
         ("id token", id_token.clone()),
         (

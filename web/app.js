@@ -221,8 +221,53 @@ $("#reload").addEventListener("click", async () => {
   }
 });
 
+// The local mailbox (the local API only): every code Cognito would have e-mailed, shown in a
+// side pane; clicking one fills in the form that wants it. Against a deployed stack the route
+// does not exist, and the pane stays hidden.
+const FORM_FOR_KIND = {
+  sign_up: "#confirm-form [name=confirmation_code]",
+  resend_code: "#confirm-form [name=confirmation_code]",
+};
+
+async function pollMailbox() {
+  let res;
+  try {
+    res = await fetch(`${API}/_local/mailbox`);
+  } catch (e) {
+    return;
+  }
+  if (!res.ok) return;
+  const messages = await res.json();
+  const list = $("#mail");
+  list.replaceChildren();
+  for (const m of messages) {
+    const li = document.createElement("li");
+    li.dataset.username = m.username;
+    li.dataset.kind = m.kind;
+    const code = document.createElement("button");
+    code.type = "button";
+    code.className = "code";
+    code.textContent = m.code;
+    code.addEventListener("click", () => {
+      const input = FORM_FOR_KIND[m.kind] && $(FORM_FOR_KIND[m.kind]);
+      if (input) {
+        input.value = m.code;
+        input.form.username.value = m.username;
+      }
+    });
+    const meta = document.createElement("span");
+    meta.className = "meta";
+    meta.textContent = `${m.kind} · ${m.to} · ${m.sent_at}`;
+    li.append(code, meta);
+    list.append(li);
+  }
+  $("#mailbox").hidden = false;
+  setTimeout(pollMailbox, 1500);
+}
+
 (async function start() {
   $("#api-base").textContent = API;
+  pollMailbox();
   try {
     if (tokens.get("id_token")) await loadMe();
   } catch (e) {

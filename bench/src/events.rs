@@ -28,27 +28,17 @@ pub struct Seed {
     pub refresh_token: String,
     /// The same user's access token, for /change_password.
     pub access_token: String,
-    /// Registered, unconfirmed accounts for /confirm_user, one per invocation.
-    pub unconfirmed: Vec<String>,
+    /// Registered, unconfirmed accounts for /confirm_user, one per invocation, each with the
+    /// code the local mailbox got.
+    pub unconfirmed: Vec<(String, String)>,
+    /// An unconfirmed account for /resend_code.
+    pub resend_user: String,
+    /// Accounts with a password-reset code, for /reset_password, one per invocation.
+    pub resets: Vec<(String, String)>,
+    /// Access tokens of accounts signed in once each, for /logout, one per invocation: a
+    /// sign-out ends all of a user's sessions.
+    pub sign_outs: Vec<String>,
 }
-
-/// Fixtures left out, and why: moto answers ResendConfirmationCode with a 500 and cannot confirm
-/// a reset without the code it hides in a response header, so these would time moto's failures
-/// and the SDK's retry back-off; a GlobalSignOut would revoke the tokens the other invocations use.
-pub const SKIPPED: &[(&str, &str)] = &[
-    (
-        "account_resend_code",
-        "moto answers ResendConfirmationCode with a 500",
-    ),
-    (
-        "account_reset_password",
-        "moto's reset code is only in a response header",
-    ),
-    (
-        "account_logout",
-        "GlobalSignOut would revoke the tokens the other invocations use",
-    ),
-];
 
 /// The functions of `template`, each with the `events/` fixtures whose route is one of its.
 pub fn discover(t: &local_api::template::Template, events_dir: &Path) -> Vec<Function> {
@@ -56,15 +46,6 @@ pub fn discover(t: &local_api::template::Template, events_dir: &Path) -> Vec<Fun
         .expect("events/ is readable")
         .filter_map(Result::ok)
         .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-        .filter(|e| {
-            let stem = e
-                .path()
-                .file_stem()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned();
-            !SKIPPED.iter().any(|(s, _)| *s == stem)
-        })
         .filter_map(|e| {
             let stem = e.path().file_stem()?.to_string_lossy().into_owned();
             let text = std::fs::read_to_string(e.path()).ok()?;
@@ -130,6 +111,14 @@ fn env_names(t: &local_api::template::Template, logical_id: &str) -> Vec<String>
 }
 
 impl Function {
+    /// How many times the fixture `stem` is fed in `runs` cold starts of `per_run` invocations.
+    pub fn uses(&self, stem: &str, runs: usize, per_run: usize) -> usize {
+        let per_run = (0..per_run)
+            .filter(|n| self.events[n % self.events.len()].0 == stem)
+            .count();
+        runs * per_run
+    }
+
     /// The `n`-th invocation of run `run`: the fixtures in turn, made real with `seed`.
     pub fn event(&self, seed: &mut Seed, run: usize, n: usize) -> Value {
         let (_, template) = &self.events[n % self.events.len()];
@@ -148,7 +137,18 @@ impl Function {
                 }
             }
             ("/confirm_user", Some(b)) => {
-                b["username"] = seed.unconfirmed.pop().unwrap_or_default().into();
+                let (username, code) = seed.unconfirmed.pop().unwrap_or_default();
+                b["username"] = username.into();
+                b["confirmation_code"] = code.into();
+            }
+            ("/resend_code", Some(b)) => {
+                b["username"] = seed.resend_user.clone().into();
+            }
+            ("/reset_password", Some(b)) => {
+                let (username, code) = seed.resets.pop().unwrap_or_default();
+                b["username"] = username.into();
+                b["confirmation_code"] = code.into();
+                b["new_password"] = seed.password.clone().into();
             }
             ("/login", Some(b)) => {
                 b["username"] = seed.username.clone().into();
@@ -170,6 +170,11 @@ impl Function {
                 ev["multiValueHeaders"]["Authorization"] = serde_json::json!([bearer]);
             }
             _ => {}
+        }
+        if route == "/logout" {
+            let bearer = format!("Bearer {}", seed.sign_outs.pop().unwrap_or_default());
+            ev["headers"]["Authorization"] = bearer.clone().into();
+            ev["multiValueHeaders"]["Authorization"] = serde_json::json!([bearer]);
         }
         // One book per round of the books fixtures: created, read, listed, replaced, deleted.
         if route.contains("{id}") || body.as_ref().is_some_and(|b| b.get("id").is_some()) {

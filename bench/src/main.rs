@@ -123,17 +123,42 @@ async fn run(args: Args) {
     let created = local_api::bootstrap::create(&template, &sdk, "bench")
         .await
         .expect("create the pool, client and table from template.yaml");
-    let confirms = args.runs * (args.warm + 1);
-    let mut seed = seed::seed(&sdk, &created, confirms).await;
+    // The local Cognito in front of moto, as `make dev` runs it: real codes in its mailbox.
+    let local = local_api::LocalCognito::start(&moto.endpoint, &sdk)
+        .await
+        .expect("the local Cognito starts");
+    let per_run = args.warm + 1;
+    let uses = |stem: &str| -> usize {
+        functions
+            .iter()
+            .map(|f| f.uses(stem, args.runs, per_run))
+            .sum()
+    };
+    let needs = seed::Needs {
+        confirms: uses("confirm_user"),
+        resets: uses("account_reset_password"),
+        sign_outs: uses("account_logout"),
+    };
+    let cognito_sdk = sdk.to_builder().endpoint_url(&local.endpoint).build();
+    let mut seed = seed::seed(&cognito_sdk, &created, local.mailbox(), needs).await;
 
+    // Every backend call goes through a proxy that times it: one in front of moto (DynamoDB,
+    // Secrets Manager), one in front of the local Cognito, on one clock.
     let clock = Arc::new(BackendClock::default());
     let proxy = Proxy::start(&moto.endpoint, clock.clone()).await;
+    let cognito_proxy = Proxy::start(&local.endpoint, clock.clone()).await;
     // A port nobody listens on, and one whose connections are never answered.
     let silent = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("a loopback listener");
-    let endpoint = match args.backend.as_str() {
-        "moto" => proxy.endpoint.clone(),
-        "refused" => format!("http://127.0.0.1:{}", free_port()),
-        "silent" => format!("http://{}", silent.local_addr().unwrap()),
+    let (endpoint, cognito_endpoint) = match args.backend.as_str() {
+        "moto" => (proxy.endpoint.clone(), cognito_proxy.endpoint.clone()),
+        "refused" => {
+            let refused = format!("http://127.0.0.1:{}", free_port());
+            (refused.clone(), refused)
+        }
+        "silent" => {
+            let silent = format!("http://{}", silent.local_addr().unwrap());
+            (silent.clone(), silent)
+        }
         other => panic!("unknown backend {other}: moto, refused or silent"),
     };
 
@@ -164,6 +189,11 @@ async fn run(args: Args) {
         env.extend([
             ("AWS_LAMBDA_FUNCTION_NAME".into(), f.logical_id.clone()),
             ("AWS_ENDPOINT_URL".into(), endpoint.clone()),
+            // The SDK's standard per-service override: Cognito calls go to the local Cognito.
+            (
+                "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER".into(),
+                cognito_endpoint.clone(),
+            ),
         ]);
         for name in &f.env_names {
             let v = values

@@ -6,7 +6,6 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -21,25 +20,48 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-/// Time spent waiting on the backend, summed over every call through the proxy.
+/// Time spent waiting on the backend: the wall time during which at least one call through the
+/// proxy was in flight, so that calls made in parallel (the client secret and the connection
+/// pre-warm at init) count once.
 #[derive(Debug, Default)]
 pub struct BackendClock {
-    nanos: AtomicU64,
-    calls: AtomicU64,
+    state: std::sync::Mutex<ClockState>,
+}
+
+#[derive(Debug, Default)]
+struct ClockState {
+    total: Duration,
+    calls: u64,
+    in_flight: u32,
+    since: Option<Instant>,
 }
 
 impl BackendClock {
-    /// (total time waiting on the backend, number of calls) so far.
+    /// (total time waiting on the backend, number of calls) so far; a wait still in progress
+    /// counts up to now.
     pub fn read(&self) -> (Duration, u64) {
-        (
-            Duration::from_nanos(self.nanos.load(Ordering::SeqCst)),
-            self.calls.load(Ordering::SeqCst),
-        )
+        let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let running = s.since.map_or(Duration::ZERO, |t| t.elapsed());
+        (s.total + running, s.calls)
     }
 
-    fn add(&self, d: Duration) {
-        self.nanos.fetch_add(d.as_nanos() as u64, Ordering::SeqCst);
-        self.calls.fetch_add(1, Ordering::SeqCst);
+    fn begin(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if s.in_flight == 0 {
+            s.since = Some(Instant::now());
+        }
+        s.in_flight += 1;
+    }
+
+    fn end(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.in_flight = s.in_flight.saturating_sub(1);
+        s.calls += 1;
+        if s.in_flight == 0
+            && let Some(since) = s.since.take()
+        {
+            s.total += since.elapsed();
+        }
     }
 }
 
@@ -223,7 +245,13 @@ impl Proxy {
 }
 
 async fn forward(State(up): State<Arc<Upstream>>, req: Request) -> Response {
-    let started = Instant::now();
+    up.clock.begin();
+    let res = pass_on(&up, req).await;
+    up.clock.end();
+    res
+}
+
+async fn pass_on(up: &Upstream, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let Ok(body) = body.collect().await.map(|b| b.to_bytes()) else {
         return StatusCode::BAD_REQUEST.into_response();
@@ -248,7 +276,6 @@ async fn forward(State(up): State<Arc<Upstream>>, req: Request) -> Response {
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
-    up.clock.add(started.elapsed());
     let mut headers = HeaderMap::new();
     for (k, v) in &parts.headers {
         if k != "transfer-encoding" && k != "connection" {

@@ -1,18 +1,28 @@
-//! The users the fixtures need, made in moto through the Cognito client the functions use (as a
-//! client app would): one confirmed user with a password and a refresh token, and unconfirmed
-//! ones to confirm.
+//! The users the fixtures need, made through the Cognito client the functions use (as a client
+//! app would), via the local Cognito, whose mailbox holds the codes: one confirmed user with a
+//! password and a refresh token; unconfirmed ones to confirm, each with its code; one to resend
+//! a code to; users with a password-reset code; users signed in once each, to sign out.
 
-use auth::{Caller, Cognito, CognitoConfig};
+use auth::{Caller, Cognito, CognitoConfig, Tokens};
+use local_api::cognito::Mailbox;
 use platform::Env;
 
 use crate::events::Seed;
 
 const PASSWORD: &str = "Correct-Horse-9!";
 
+/// How many of each the invocations use up.
+pub struct Needs {
+    pub confirms: usize,
+    pub resets: usize,
+    pub sign_outs: usize,
+}
+
 pub async fn seed(
     sdk: &aws_config::SdkConfig,
     created: &local_api::bootstrap::Created,
-    unconfirmed: usize,
+    mailbox: &Mailbox,
+    needs: Needs,
 ) -> Seed {
     let mut env = Env::from_pairs([("COGNITO_CLIENT_ID", created.client_id.as_str())]);
     if let Some(arn) = &created.client_secret_arn {
@@ -23,35 +33,71 @@ pub async fn seed(
         .await
         .expect("the bench app client's secret is readable");
     let username = "bench-user@example.com";
-    sign_up(&cognito, username).await;
-    cognito
-        .confirm_sign_up(&Caller::default(), username, "123456")
-        .await
-        .expect("confirm the bench user");
-    let tokens = cognito
-        .password_sign_in(&Caller::default(), username, PASSWORD)
-        .await
-        .expect("sign the bench user in");
+    let tokens = confirmed_and_signed_in(&cognito, mailbox, username).await;
 
-    let mut names = Vec::with_capacity(unconfirmed);
-    for n in 0..unconfirmed {
+    let mut unconfirmed = Vec::with_capacity(needs.confirms);
+    for n in 0..needs.confirms {
         let name = format!("bench-unconfirmed-{n}@example.com");
         sign_up(&cognito, &name).await;
-        names.push(name);
+        unconfirmed.push((name.clone(), code(mailbox, &name)));
     }
+    let resend_user = "bench-resend@example.com".to_owned();
+    sign_up(&cognito, &resend_user).await;
+
+    let mut resets = Vec::with_capacity(needs.resets);
+    for n in 0..needs.resets {
+        let name = format!("bench-reset-{n}@example.com");
+        confirmed_and_signed_in(&cognito, mailbox, &name).await;
+        cognito
+            .forgot_password(&Caller::default(), &name)
+            .await
+            .expect("a reset code for a bench user");
+        resets.push((name.clone(), code(mailbox, &name)));
+    }
+    let mut sign_outs = Vec::with_capacity(needs.sign_outs);
+    for n in 0..needs.sign_outs {
+        let name = format!("bench-sign-out-{n}@example.com");
+        sign_outs.push(
+            confirmed_and_signed_in(&cognito, mailbox, &name)
+                .await
+                .access_token,
+        );
+    }
+
     Seed {
         username: username.into(),
         password: PASSWORD.into(),
         cognito_username: tokens.username.expect("the internal user name"),
         refresh_token: tokens.refresh_token.expect("a refresh token"),
         access_token: tokens.access_token,
-        unconfirmed: names,
+        unconfirmed,
+        resend_user,
+        resets,
+        sign_outs,
     }
+}
+
+fn code(mailbox: &Mailbox, username: &str) -> String {
+    mailbox
+        .last_code(username)
+        .unwrap_or_else(|| panic!("no code in the mailbox for {username}"))
 }
 
 async fn sign_up(cognito: &Cognito, username: &str) {
     cognito
-        .sign_up(&Caller::default(), username, PASSWORD, None)
+        .sign_up(&Caller::default(), username, PASSWORD, Some(username))
         .await
         .unwrap_or_else(|e| panic!("sign up {username}: {e:?}"));
+}
+
+async fn confirmed_and_signed_in(cognito: &Cognito, mailbox: &Mailbox, username: &str) -> Tokens {
+    sign_up(cognito, username).await;
+    cognito
+        .confirm_sign_up(&Caller::default(), username, &code(mailbox, username))
+        .await
+        .unwrap_or_else(|e| panic!("confirm {username}: {e:?}"));
+    cognito
+        .password_sign_in(&Caller::default(), username, PASSWORD)
+        .await
+        .unwrap_or_else(|e| panic!("sign {username} in: {e:?}"))
 }

@@ -49,8 +49,9 @@ try {
   page.on("console", (msg) => {
     const text = msg.text();
     if (/cors|access-control/i.test(text)) problems.push(`CORS console message: ${text}`);
-    else if (msg.type() === "error" && !/status of 401/.test(text)) {
-      // The browser logs every 4xx; the flow provokes exactly one 401 on purpose.
+    else if (msg.type() === "error" && !/status of (401|400)/.test(text)) {
+      // The browser logs every 4xx; the flow provokes one 401 and one 400 (a wrong code) on
+      // purpose.
       problems.push(`console error: ${text}`);
     }
   });
@@ -77,8 +78,16 @@ try {
   await statusLine.filter({ hasText: /code|confirm/i }).waitFor();
   step("register");
 
-  // Locally any code confirms (no e-mail is sent).
-  await page.fill("#confirm-form [name=confirmation_code]", "123456");
+  // The code Cognito would have e-mailed, from the page's local mailbox pane, as a person
+  // would read it there: a wrong one first, which the local Cognito refuses as Cognito does.
+  const mail = page.locator(`#mail li[data-username="${user}"][data-kind=sign_up] .code`);
+  await mail.first().waitFor();
+  const code = (await mail.first().textContent()).trim();
+  if (!/^[0-9]{6}$/.test(code)) throw new Error(`the mailbox shows ${code}, not a 6-digit code`);
+  await page.fill("#confirm-form [name=confirmation_code]", code === "000000" ? "000001" : "000000");
+  await page.click("#confirm-form button");
+  await statusLine.filter({ hasText: /code_mismatch/ }).waitFor();
+  await mail.first().click();
   await page.click("#confirm-form button");
   await statusLine.filter({ hasText: /confirmed/i }).waitFor();
   step("confirm");
@@ -86,7 +95,9 @@ try {
   await page.fill("#login-form [name=password]", password);
   await page.click("#login-form button");
   await page.locator("#me [data-field=username]", { hasText: user }).waitFor();
-  step("login, and /me shows the signed-in user");
+  await page.locator("#me [data-field=e-mail]", { hasText: user }).waitFor();
+  await page.locator("#me [data-field=verified]", { hasText: "yes" }).waitFor();
+  step("login, and /me shows the signed-in user, their e-mail address verified");
 
   // A token the authorizer refuses: the page refreshes once and retries.
   await page.evaluate(() => sessionStorage.setItem("id_token", "not-a-token"));

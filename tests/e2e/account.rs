@@ -21,40 +21,6 @@ fn bearer(tokens: &Value, kind: &str) -> String {
     format!("Bearer {}", tokens[kind].as_str().unwrap())
 }
 
-/// ForgotPassword sent to moto directly, as the README's walk-through does: moto hands the code
-/// back in a response header, which our API never forwards.
-async fn code_from_moto(moto: &Moto, api: &LocalApi, user: &str) -> String {
-    let created = &api.created;
-    let hash = auth::secret_hash(
-        user,
-        &created.client_id,
-        created.client_secret.as_deref().unwrap(),
-    );
-    let res = reqwest::Client::new()
-        .post(&moto.endpoint)
-        .header("content-type", "application/x-amz-json-1.1")
-        .header(
-            "x-amz-target",
-            "AWSCognitoIdentityProviderService.ForgotPassword",
-        )
-        .header(
-            "authorization",
-            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/cognito-idp/aws4_request",
-        )
-        .body(
-            json!({"ClientId": created.client_id, "Username": user, "SecretHash": hash})
-                .to_string(),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    res.headers()["x-moto-forgot-password-confirmation-code"]
-        .to_str()
-        .unwrap()
-        .to_owned()
-}
-
 #[tokio::test]
 async fn forgot_password_answers_alike_for_any_user_and_reset_password_sets_the_new_one() {
     let moto = Moto::start();
@@ -84,19 +50,19 @@ async fn forgot_password_answers_alike_for_any_user_and_reset_password_sets_the_
     assert_eq!(known.0, 200, "{}", known.1);
     assert_eq!(known, unknown, "no user enumeration");
 
-    // A code moto did not issue is refused; the one it issued resets the password.
-    let code = code_from_moto(&moto, &api, user).await;
+    // A wrong code is refused; the one in the mailbox resets the password.
+    let code = api.code_for(user);
+    let wrong = if code == "000000" { "000001" } else { "000000" };
     let (s, b) = json_of(
         api.post(
             "/reset_password",
-            json!({"username": user, "confirmation_code": "moto-confirmation-code:000000",
-                   "new_password": NEW_PASSWORD}),
+            json!({"username": user, "confirmation_code": wrong, "new_password": NEW_PASSWORD}),
         )
         .await,
     )
     .await;
     assert_eq!(s, 400, "{b}");
-    assert_eq!(b["error"]["code"], "expired_code");
+    assert_eq!(b["error"]["code"], "code_mismatch");
 
     let (s, b) = json_of(
         api.post(

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use integration_tests::{LocalApi, Moto, sign_up_and_in, template};
+use integration_tests::{LocalApi, Moto, signed_in, template};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Context, LambdaEvent};
 use local_api::template::{Route, RouteAuth};
@@ -596,7 +596,7 @@ async fn check(res: reqwest::Response, route: &str, case: &str) -> u16 {
 async fn every_route_answers_at_least_forty_malformed_requests_with_a_4xx_json_error_and_cors() {
     let moto = Moto::start();
     let api = LocalApi::start(&moto, |_| {}).await;
-    let login = sign_up_and_in(&api, "corpus-owner@example.com", "1").await;
+    let login = signed_in(&api, "corpus-owner@example.com").await;
     let token = login["id_token"].as_str().unwrap().to_owned();
     let access = login["access_token"].as_str().unwrap().to_owned();
 

@@ -103,7 +103,7 @@ async fn the_whole_flow_works_over_http_with_raw_and_bearer_tokens() {
 async fn the_authorizer_refuses_missing_garbage_tampered_and_access_tokens() {
     let moto = Moto::start();
     let api = LocalApi::start(&moto, |_| {}).await;
-    let tokens = signed_in(&api, "mallory").await;
+    let tokens = signed_in(&api, "mallory@example.com").await;
 
     let res = api.post("/books", book("x")).await;
     assert_unauthorized(res, "no token").await;
@@ -209,7 +209,7 @@ async fn stage_prefixed_paths_reach_the_same_routes() {
     let (s, body) = json_of(
         api.post(
             "/Prod/register",
-            json!({"username": "stagey", "password": PASSWORD}),
+            json!({"username": "stagey@example.com", "password": PASSWORD}),
         )
         .await,
     )
@@ -218,7 +218,7 @@ async fn stage_prefixed_paths_reach_the_same_routes() {
     let (s, body) = json_of(
         api.post(
             "/Prod/login",
-            json!({"username": "stagey", "password": PASSWORD}),
+            json!({"username": "stagey@example.com", "password": PASSWORD}),
         )
         .await,
     )

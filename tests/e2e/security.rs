@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use integration_tests::{
-    LocalApi, Moto, PASSWORD, TEST_SUB, TestJwks, login, sign_up_and_in, workspace_root,
+    LocalApi, Moto, PASSWORD, TEST_SUB, TestJwks, login, signed_in, workspace_root,
 };
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
@@ -49,7 +49,7 @@ fn encode_part(v: &Value) -> String {
     URL_SAFE_NO_PAD.encode(v.to_string())
 }
 
-/// The eleven forged tokens, each differing from a valid id token in one way.
+/// The fifteen forged tokens, each differing from a valid id token in one way.
 fn forged_tokens(jwks: &TestJwks, client_id: &str) -> Vec<(&'static str, String)> {
     let now = now();
     let claims = json!({
@@ -129,17 +129,36 @@ fn forged_tokens(jwks: &TestJwks, client_id: &str) -> Vec<(&'static str, String)
         ("truncated", truncated),
         ("a flipped signature byte", flipped),
         ("another pool's key", other_pool),
+        // Cognito never issues these; the authorizer has no reason to take them.
+        (
+            "iat in the future",
+            jwks.sign(&with(json!({"iat": now + 3600})), "test-key-1"),
+        ),
+        (
+            "iss as a list",
+            jwks.sign(&with(json!({"iss": [jwks.issuer]})), "test-key-1"),
+        ),
+        ("no aud", {
+            let mut c = claims.clone();
+            c.as_object_mut().unwrap().remove("aud");
+            jwks.sign(&c, "test-key-1")
+        }),
+        ("a claim twice", {
+            let text = claims.to_string();
+            let twice = format!(r#"{{"sub":"someone-else",{}"#, &text[1..]);
+            jwks.sign_raw(&twice, "test-key-1")
+        }),
     ]
 }
 
 #[tokio::test]
-async fn eleven_forged_tokens_are_each_refused_401_and_the_genuine_one_accepted() {
+async fn fifteen_forged_tokens_are_each_refused_401_and_the_genuine_one_accepted() {
     let moto = Moto::start();
     let jwks = TestJwks::start().await;
     let api = LocalApi::start(&moto, |c| jwks.trusted_by(c)).await;
     let client_id = api.created.client_id.clone();
     let forged = forged_tokens(&jwks, &client_id);
-    assert_eq!(forged.len(), 11);
+    assert_eq!(forged.len(), 15);
     let mut refused = 0;
     for (case, token) in &forged {
         for header in [token.clone(), format!("Bearer {token}")] {
@@ -166,7 +185,7 @@ async fn eleven_forged_tokens_are_each_refused_401_and_the_genuine_one_accepted(
 async fn look_alike_user_names_are_one_account_or_refused() {
     let moto = Moto::start();
     let api = LocalApi::start(&moto, |_| {}).await;
-    sign_up_and_in(&api, "\u{FF41}dmin@example.com", "1").await; // full-width a
+    signed_in(&api, "\u{FF41}dmin@example.com").await; // full-width a
     for same in [
         "admin@example.com",
         "ADMIN@EXAMPLE.COM",
@@ -199,8 +218,8 @@ async fn look_alike_user_names_are_one_account_or_refused() {
 async fn a_request_with_two_authorization_values_is_401_even_when_one_is_valid() {
     let moto = Moto::start();
     let api = LocalApi::start(&moto, |_| {}).await;
-    let victim = sign_up_and_in(&api, "victim@example.com", "1").await;
-    let attacker = sign_up_and_in(&api, "attacker@example.com", "2").await;
+    let victim = signed_in(&api, "victim@example.com").await;
+    let attacker = signed_in(&api, "attacker@example.com").await;
     let cases = [
         (
             "/change_password",
@@ -239,7 +258,7 @@ async fn a_request_with_two_authorization_values_is_401_even_when_one_is_valid()
 async fn an_unknown_user_and_a_wrong_password_get_the_same_answer_from_login() {
     let moto = Moto::start();
     let api = LocalApi::start(&moto, |_| {}).await;
-    sign_up_and_in(&api, "known@example.com", "111111").await;
+    signed_in(&api, "known@example.com").await;
     let answers = [
         json!({"username": "known@example.com", "password": "Wrong-Password-1!"}),
         json!({"username": "nobody@example.com", "password": "Wrong-Password-1!"}),
@@ -270,11 +289,11 @@ async fn an_unknown_user_and_a_wrong_password_get_the_same_answer_from_login() {
 async fn another_user_cannot_change_or_delete_a_book_and_an_admin_can() {
     let moto = Moto::start();
     let api = LocalApi::start(&moto, |_| {}).await;
-    let owner = sign_up_and_in(&api, "owner@example.com", "1").await;
-    let other = sign_up_and_in(&api, "other@example.com", "2").await;
+    let owner = signed_in(&api, "owner@example.com").await;
+    let other = signed_in(&api, "other@example.com").await;
 
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&moto.sdk_config().await);
-    sign_up_and_in(&api, "boss@example.com", "3").await;
+    signed_in(&api, "boss@example.com").await;
     cognito
         .create_group()
         .user_pool_id(&api.created.pool_id)

@@ -84,7 +84,10 @@ impl LocalApi {
         let created = local_api::bootstrap::create(&config.load_template().unwrap(), &sdk, &prefix)
             .await
             .expect("create the pool, client and table from template.yaml");
-        let mut config = config.with_backend(&created);
+        let local = local_api::LocalCognito::start(&moto.endpoint, &sdk)
+            .await
+            .expect("the local Cognito starts");
+        let mut config = config.with_backend(&created).with_cognito_layer(local);
         configure(&mut config);
 
         let gateway = local_api::gateway(&config, &sdk)
@@ -106,6 +109,24 @@ impl LocalApi {
             http: reqwest::Client::new(),
             _shutdown: shutdown,
         }
+    }
+
+    /// The local Cognito in front of moto.
+    pub fn cognito(&self) -> &local_api::cognito::Layer {
+        &self
+            .config
+            .cognito_layer
+            .as_ref()
+            .expect("the local API runs the local Cognito")
+            .layer
+    }
+
+    /// The newest code the local mailbox holds for `username`.
+    pub fn code_for(&self, username: &str) -> String {
+        self.cognito()
+            .mailbox()
+            .last_code(username)
+            .unwrap_or_else(|| panic!("no mail for {username}"))
     }
 
     /// The distinct resource paths the template declares.
@@ -283,6 +304,23 @@ impl TestJwks {
         self.sign(&claims, "test-key-1")
     }
 
+    /// Signs a payload given as JSON text (which a claims map could not hold: a key twice, say)
+    /// with the test key, under header `kid`.
+    pub fn sign_raw(&self, payload: &str, kid: &str) -> String {
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        header.kid = Some(kid.to_owned());
+        let message = format!(
+            "{}.{}",
+            B64.encode(serde_json::to_string(&header).unwrap()),
+            B64.encode(payload)
+        );
+        let signature =
+            jsonwebtoken::crypto::sign(message.as_bytes(), &self.key, header.alg).unwrap();
+        format!("{message}.{signature}")
+    }
+
     /// Signs any claims with the test key, under header `kid`.
     pub fn sign(&self, claims: &serde_json::Value, kid: &str) -> String {
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
@@ -311,16 +349,16 @@ pub async fn json_of(res: reqwest::Response) -> (u16, serde_json::Value) {
     )
 }
 
-/// Registers `user` with [`PASSWORD`] and confirms the account (moto takes any code).
+/// Registers `user` with [`PASSWORD`] and confirms the account with the code the local mailbox
+/// got.
 pub async fn register_and_confirm(api: &LocalApi, user: &str) {
-    register_and_confirm_with(api, user, "123456").await
-}
-
-/// Registers `user` with [`PASSWORD`] and confirms the account with `code`.
-pub async fn register_and_confirm_with(api: &LocalApi, user: &str, code: &str) {
     let body = serde_json::json!({"username": user, "password": PASSWORD});
     let (s, b) = json_of(api.post("/register", body).await).await;
     assert_eq!(s, 200, "{b}");
+    let username = b["username"]
+        .as_str()
+        .expect("the user name /register kept");
+    let code = api.code_for(username);
     let body = serde_json::json!({"username": user, "confirmation_code": code});
     let (s, b) = json_of(api.post("/confirm_user", body).await).await;
     assert_eq!(s, 200, "{b}");
@@ -334,13 +372,7 @@ pub async fn login(api: &LocalApi, user: &str, password: &str) -> (u16, serde_js
 
 /// Registers, confirms and signs in `user`; returns /login's answer.
 pub async fn signed_in(api: &LocalApi, user: &str) -> serde_json::Value {
-    sign_up_and_in(api, user, "123456").await
-}
-
-/// Registers, confirms with `code` (moto accepts any) and signs in `user`; returns /login's
-/// answer.
-pub async fn sign_up_and_in(api: &LocalApi, user: &str, code: &str) -> serde_json::Value {
-    register_and_confirm_with(api, user, code).await;
+    register_and_confirm(api, user).await;
     let (s, tokens) = login(api, user, PASSWORD).await;
     assert_eq!(s, 200, "{tokens}");
     tokens

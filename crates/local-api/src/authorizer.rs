@@ -6,6 +6,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -78,6 +80,10 @@ pub enum Rejected {
     WrongClient,
     #[error("the token lacks the required scope")]
     Scope,
+    #[error("a claim appears twice")]
+    DuplicateClaim,
+    #[error("the claims are not shaped as Cognito issues them: {0}")]
+    Shape(&'static str),
 }
 
 /// How often an unknown `kid` may trigger a JWKS refetch.
@@ -125,6 +131,14 @@ impl Authorizer {
             return Err(Rejected::Algorithm(format!("{:?}", head.alg)));
         }
         let kid = head.kid.ok_or(Rejected::UnknownKey)?;
+        // Two values for one claim: which one a reader takes is up to its JSON parser.
+        let payload = token.split('.').nth(1).ok_or(Rejected::Malformed)?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| Rejected::Malformed)?;
+        if has_duplicate_keys(&payload)? {
+            return Err(Rejected::DuplicateClaim);
+        }
         let key = self.key(&kid).await?;
 
         let mut validation = Validation::new(Algorithm::RS256);
@@ -140,6 +154,7 @@ impl Authorizer {
         let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
             .map_err(|e| Rejected::Invalid(e.kind_name()))?
             .claims;
+        cognito_shape(&claims, required)?;
 
         let token_use = claims.get("token_use").and_then(Value::as_str);
         match required {
@@ -223,6 +238,69 @@ impl Authorizer {
     }
 }
 
+/// How far in the future `iat` may be: clocks differ a little, never by minutes.
+const IAT_LEEWAY_SECS: u64 = 60;
+
+/// The claims as Cognito always issues them: `iss` and `sub` strings, `iat` a time not in the
+/// future, `exp` a number; an id token's `aud` one string (the client), an access token's
+/// `client_id` one string.
+fn cognito_shape(claims: &Map<String, Value>, required: &Required) -> Result<(), Rejected> {
+    let string = |name| claims.get(name).is_some_and(Value::is_string);
+    if !string("iss") {
+        return Err(Rejected::Shape("iss is not one string"));
+    }
+    if !string("sub") {
+        return Err(Rejected::Shape("sub is not one string"));
+    }
+    if !claims.get("exp").is_some_and(Value::is_u64) {
+        return Err(Rejected::Shape("exp is not a time"));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    match claims.get("iat").and_then(Value::as_u64) {
+        Some(iat) if iat <= now + IAT_LEEWAY_SECS => {}
+        Some(_) => return Err(Rejected::Shape("iat is in the future")),
+        None => return Err(Rejected::Shape("iat is missing or not a time")),
+    }
+    let client = match required {
+        Required::IdToken => "aud",
+        Required::AccessToken { .. } => "client_id",
+    };
+    if !string(client) {
+        return Err(Rejected::Shape(
+            "the client claim is missing or not one string",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a JSON object has a key twice (at its top level, where the claims are).
+fn has_duplicate_keys(json: &[u8]) -> Result<bool, Rejected> {
+    use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+
+    struct Keys;
+    impl<'de> Visitor<'de> for Keys {
+        type Value = bool;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            let mut duplicate = false;
+            while let Some(key) = map.next_key::<String>()? {
+                duplicate |= !seen.insert(key);
+                map.next_value::<IgnoredAny>()?;
+            }
+            Ok(duplicate)
+        }
+    }
+    serde_json::Deserializer::from_slice(json)
+        .deserialize_map(Keys)
+        .map_err(|_| Rejected::Malformed)
+}
+
 /// API Gateway REST passes every claim as a string; lists (`cognito:groups`) comma-separated.
 fn stringify_claims(claims: Map<String, Value>) -> Map<String, Value> {
     claims
@@ -259,6 +337,36 @@ impl KindName for jsonwebtoken::errors::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn duplicate_claims_are_found_at_the_top_level() {
+        assert!(has_duplicate_keys(br#"{"sub":"a","sub":"b"}"#).unwrap());
+        assert!(!has_duplicate_keys(br#"{"sub":"a","x":{"sub":"b"}}"#).unwrap());
+        assert!(has_duplicate_keys(b"[1]").is_err());
+    }
+
+    #[test]
+    fn claims_must_be_shaped_as_cognito_issues_them() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let good =
+            serde_json::json!({"iss": "i", "sub": "s", "exp": now + 60, "iat": now, "aud": "c"});
+        let check = |v: Value| cognito_shape(v.as_object().unwrap(), &Required::IdToken);
+        assert!(check(good.clone()).is_ok());
+        let with = |k: &str, v: Value| {
+            let mut c = good.clone();
+            c[k] = v;
+            c
+        };
+        assert!(check(with("iss", serde_json::json!(["i", "j"]))).is_err());
+        assert!(check(with("iat", serde_json::json!(now + 3600))).is_err());
+        assert!(check(with("aud", serde_json::json!(["c"]))).is_err());
+        let mut no_aud = good.clone();
+        no_aud.as_object_mut().unwrap().remove("aud");
+        assert!(check(no_aud).is_err());
+    }
 
     #[test]
     fn claims_become_strings_and_groups_a_comma_separated_list() {

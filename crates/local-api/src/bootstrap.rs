@@ -191,6 +191,26 @@ pub async fn create_pool(
         .set_id_token_validity(int(c.get("IdTokenValidity")))
         .set_refresh_token_validity(int(c.get("RefreshTokenValidity")))
         .set_enable_token_revocation(boolean(c.get("EnableTokenRevocation")));
+    // Cognito lets a client read every attribute unless ReadAttributes says otherwise; moto puts
+    // in the id token only those it lists, so list the pool's (and email_verified) here.
+    let readable = strs(c.get("ReadAttributes"), t);
+    if readable.is_empty() {
+        for s in p
+            .get("Schema")
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(name) = s.get("Name").and_then(|v| t.resolve(v)) {
+                if name == "email" {
+                    client = client.read_attributes("email_verified");
+                }
+                client = client.read_attributes(name);
+            }
+        }
+    } else {
+        client = client.set_read_attributes(Some(readable));
+    }
     for f in strs(c.get("ExplicitAuthFlows"), t) {
         client = client.explicit_auth_flows(ct::ExplicitAuthFlowsType::from(f.as_str()));
     }

@@ -22,6 +22,7 @@ use platform::Api;
 use serde_json::{Map, Value, json};
 
 use crate::authorizer::{Authorizer, Required};
+use crate::cognito::Mailbox;
 use crate::template::{Route, RouteAuth, Template};
 
 /// A function, as the Lambda runtime calls it: the raw event in, the proxy response out.
@@ -59,7 +60,12 @@ pub struct Gateway {
     template: Template,
     handlers: HashMap<String, HandlerFn>,
     authorizer: Option<Arc<Authorizer>>,
+    mailbox: Option<Arc<Mailbox>>,
 }
+
+/// Where the local API serves the local Cognito's mailbox: not a route of the template, and
+/// never part of the deployed stack.
+pub const MAILBOX_PATH: &str = "/_local/mailbox";
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
@@ -94,7 +100,14 @@ impl Gateway {
             template,
             handlers,
             authorizer,
+            mailbox: None,
         })
+    }
+
+    /// Serves `mailbox` at [`MAILBOX_PATH`].
+    pub fn with_mailbox(mut self, mailbox: Arc<Mailbox>) -> Self {
+        self.mailbox = Some(mailbox);
+        self
     }
 
     pub fn template(&self) -> &Template {
@@ -133,6 +146,9 @@ impl Gateway {
         let path = self.strip_stage(parts.uri.path()).to_owned();
         if parts.method == Method::GET && path == OPENAPI_PATH {
             return self.openapi();
+        }
+        if let (Some(mailbox), true) = (&self.mailbox, path == MAILBOX_PATH) {
+            return self.mailbox(mailbox, &parts);
         }
 
         let candidates: Vec<(&Route, HashMap<String, String>)> = self
@@ -241,6 +257,32 @@ impl Gateway {
         res.headers_mut().insert(
             http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/yaml"),
+        );
+        res
+    }
+
+    /// The local mailbox, newest first (`?username=` filters), with the CORS headers so that
+    /// the demo page can show it.
+    fn mailbox(&self, mailbox: &Mailbox, parts: &http::request::Parts) -> AxumResponse {
+        if parts.method == Method::OPTIONS {
+            return self.preflight();
+        }
+        if parts.method != Method::GET {
+            return self.gateway_error(StatusCode::FORBIDDEN, "Missing Authentication Token");
+        }
+        let username = parts.uri.query().and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "username")
+                .map(|(_, v)| v.into_owned())
+        });
+        let messages = mailbox.messages(username.as_deref());
+        let mut res = AxumResponse::new(AxumBody::from(
+            serde_json::to_string(&messages).unwrap_or_default(),
+        ));
+        add_headers(res.headers_mut(), &self.template.gateway_4xx_headers);
+        res.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
         );
         res
     }

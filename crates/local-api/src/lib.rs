@@ -4,6 +4,7 @@
 
 pub mod authorizer;
 pub mod bootstrap;
+pub mod cognito;
 pub mod gateway;
 pub mod template;
 
@@ -39,6 +40,42 @@ pub struct Config {
     /// (`ALLOWED_ORIGIN`, `COGNITO_USER_POOL_ID`, `COGNITO_CLIENT_ID`,
     /// `COGNITO_CLIENT_SECRET_ARN`, `BOOKS_TABLE`). Each function reads it with its own reader.
     pub functions: Env,
+    /// The local Cognito the functions call instead of the emulator's own, with its mailbox.
+    pub cognito_layer: Option<LocalCognito>,
+}
+
+/// The local Cognito ([`cognito::Layer`]) serving on `endpoint`.
+#[derive(Clone)]
+pub struct LocalCognito {
+    pub endpoint: String,
+    pub layer: Arc<cognito::Layer>,
+}
+
+impl std::fmt::Debug for LocalCognito {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalCognito")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LocalCognito {
+    /// Starts the local Cognito on a free loopback port, in front of the emulator at `emulator`
+    /// (which `sdk` points at too).
+    pub async fn start(emulator: &str, sdk: &SdkConfig) -> std::io::Result<Self> {
+        let layer = Arc::new(cognito::Layer::new(
+            emulator,
+            sdk,
+            Arc::new(cognito::Mailbox::default()),
+        ));
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let endpoint = cognito::spawn(listener, layer.clone()).await?;
+        Ok(Self { endpoint, layer })
+    }
+
+    pub fn mailbox(&self) -> &Arc<cognito::Mailbox> {
+        self.layer.mailbox()
+    }
 }
 
 impl Config {
@@ -56,7 +93,14 @@ impl Config {
             jwks_url: env.get("JWKS_URL").map(str::to_owned),
             issuer: env.get("TOKEN_ISSUER").map(str::to_owned),
             functions: env.clone(),
+            cognito_layer: None,
         }
+    }
+
+    /// Sends the functions' Cognito calls to `local`, and serves its mailbox.
+    pub fn with_cognito_layer(mut self, local: LocalCognito) -> Self {
+        self.cognito_layer = Some(local);
+        self
     }
 
     /// Points the functions at the pool, client and table `bootstrap` created.
@@ -116,7 +160,11 @@ pub async fn handlers(
 ) -> Result<HashMap<String, HandlerFn>, Error> {
     let env = &config.functions;
     let auth = auth::Config::from_env(env)?;
-    let client = auth::Cognito::new(sdk, auth.cognito).await?;
+    let cognito_sdk = match &config.cognito_layer {
+        Some(local) => sdk.to_builder().endpoint_url(&local.endpoint).build(),
+        None => sdk.clone(),
+    };
+    let client = auth::Cognito::new(&cognito_sdk, auth.cognito).await?;
     let cognito = |routes| handler(Api::new(auth.api.cors.clone(), client.clone(), routes));
     let books = books::Config::from_env(env)?;
     let store = books::State::from_sdk(sdk, books.table);
@@ -137,11 +185,11 @@ pub async fn handlers(
 pub async fn gateway(config: &Config, sdk: &SdkConfig) -> Result<Gateway, Error> {
     let template = config.load_template()?;
     let authorizer = Arc::new(Authorizer::new(config.authorizer()?)?);
-    Ok(Gateway::new(
-        template,
-        handlers(config, sdk).await?,
-        Some(authorizer),
-    )?)
+    let gateway = Gateway::new(template, handlers(config, sdk).await?, Some(authorizer))?;
+    Ok(match &config.cognito_layer {
+        Some(local) => gateway.with_mailbox(local.mailbox().clone()),
+        None => gateway,
+    })
 }
 
 /// Serves `gateway` on `listener` until `shutdown` completes.

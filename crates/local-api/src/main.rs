@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use local_api::{Config, bootstrap, serve};
+use local_api::{Config, LocalCognito, bootstrap, serve};
 use platform::Env;
 use platform::sdk::SdkSettings;
 use tracing_subscriber::EnvFilter;
@@ -37,6 +37,23 @@ async fn main() -> Result<(), Error> {
         let created = bootstrap::create(&config.load_template()?, &sdk, "local").await?;
         tracing::info!(pool_id = %created.pool_id, client_id = %created.client_id, table = %created.table, "created the user pool, app client and books table");
         config = config.with_backend(&created);
+    }
+    if let Some(emulator) = config.jwks_base.clone() {
+        // The local Cognito, in front of the emulator's: real codes, the mailbox, SECRET_HASH
+        // checks. Each message is printed here as it arrives, the code with it: that is what the
+        // console is for locally.
+        let local = LocalCognito::start(&emulator, &sdk).await?;
+        let mut mail = local.mailbox().subscribe();
+        tokio::spawn(async move {
+            while let Ok(m) = mail.recv().await {
+                println!(
+                    "mail to {} ({} for {}): code {}",
+                    m.to, m.kind, m.username, m.code
+                );
+            }
+        });
+        tracing::info!(endpoint = %local.endpoint, "local Cognito in front of the emulator; mailbox at {}", local_api::gateway::MAILBOX_PATH);
+        config = config.with_cognito_layer(local);
     }
 
     let gateway = local_api::gateway(&config, &sdk).await?;
