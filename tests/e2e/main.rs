@@ -10,6 +10,7 @@ mod concurrency;
 mod corpus;
 mod faults;
 mod gateway;
+mod local_cognito;
 mod openapi;
 mod security;
 mod template;

@@ -849,8 +849,8 @@ impl Layer {
         }
         // Only this token's family: the user's other sessions stay signed in.
         let mut state = self.state();
-        if let Some(family) = state.families.remove(token) {
-            state.revoked.insert(family.origin_jti);
+        if let Some(jti) = state.families.get(token).map(|f| f.origin_jti.clone()) {
+            state.revoked.insert(jti);
         }
         Ok(answer(json!({})))
     }

@@ -161,7 +161,12 @@ pub async fn handlers(
     let env = &config.functions;
     let auth = auth::Config::from_env(env)?;
     let cognito_sdk = match &config.cognito_layer {
-        Some(local) => sdk.to_builder().endpoint_url(&local.endpoint).build(),
+        // `AWS_ENDPOINT_URL` in the environment would win over the config's own endpoint.
+        Some(local) => sdk
+            .to_builder()
+            .endpoint_url(&local.endpoint)
+            .service_config(NoEnvironment)
+            .build(),
         None => sdk.clone(),
     };
     let client = auth::Cognito::new(&cognito_sdk, auth.cognito).await?;
@@ -179,6 +184,17 @@ pub async fn handlers(
             handler(Api::new(books.api.cors, store, books::ROUTES)),
         ),
     ]))
+}
+
+/// Service settings from nowhere: the config's own endpoint holds, whatever the environment's
+/// `AWS_ENDPOINT_URL` says.
+#[derive(Debug)]
+struct NoEnvironment;
+
+impl aws_types::service_config::LoadServiceConfig for NoEnvironment {
+    fn load_config(&self, _: aws_types::service_config::ServiceConfigKey<'_>) -> Option<String> {
+        None
+    }
 }
 
 /// The gateway for `config`, its functions calling AWS (or moto) through `sdk`.
