@@ -170,6 +170,8 @@ pub struct Layer {
     admin: cognito::Client,
     state: Mutex<Codes>,
     mailbox: Arc<Mailbox>,
+    /// One look-up of an unknown client at a time: a burst of first calls asks moto once.
+    lookups: tokio::sync::Mutex<()>,
 }
 
 /// A Cognito error answer: its `__type` and message.
@@ -274,6 +276,7 @@ impl Layer {
             admin: cognito::Client::new(sdk),
             state: Mutex::default(),
             mailbox,
+            lookups: tokio::sync::Mutex::default(),
         }
     }
 
@@ -369,6 +372,10 @@ impl Layer {
 
     /// The app client `client_id`, looked up in moto once.
     async fn app(&self, client_id: &str) -> Result<App, Failure> {
+        if let Some(app) = self.state().apps.get(client_id) {
+            return Ok(app.clone());
+        }
+        let _one_at_a_time = self.lookups.lock().await;
         if let Some(app) = self.state().apps.get(client_id) {
             return Ok(app.clone());
         }
