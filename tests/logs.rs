@@ -233,6 +233,7 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
             created.client_secret.as_deref().unwrap(),
         ),
         ("BOOKS_TABLE", &created.table),
+        ("SESSIONS_TABLE", &created.sessions_table),
     ]);
     let dead_api = local_api::gateway(&dead_config, &dead).await.unwrap();
     let (base, _stop) = integration_tests::serve_gateway(dead_api).await;

@@ -28,6 +28,8 @@ pub struct Seed {
     pub refresh_token: String,
     /// The same user's access token, for /change_password.
     pub access_token: String,
+    /// The same user, as the authorizer passes them.
+    pub main: Session,
     /// Registered, unconfirmed accounts for /confirm_user, one per invocation, each with the
     /// code the local mailbox got.
     pub unconfirmed: Vec<(String, String)>,
@@ -37,7 +39,30 @@ pub struct Seed {
     pub resets: Vec<(String, String)>,
     /// Access tokens of accounts signed in once each, for /logout, one per invocation: a
     /// sign-out ends all of a user's sessions.
-    pub sign_outs: Vec<String>,
+    pub sign_outs: Vec<Session>,
+    /// Accounts to delete (`DELETE /me`), one per invocation: their access token, `sub` and
+    /// internal user name (the claims the authorizer would pass).
+    pub deletions: Vec<Session>,
+    /// Accounts with a new e-mail address awaiting its code, one per `/me/verify_email`.
+    pub verifications: Vec<(Session, String)>,
+}
+
+/// A signed-in user, as the authorizer passes them to the function.
+#[derive(Debug, Clone, Default)]
+pub struct Session {
+    pub access_token: String,
+    pub sub: String,
+    pub username: String,
+}
+
+/// Puts `session`'s access token in the event, and its claims where the authorizer puts them.
+fn act_as(ev: &mut Value, session: &Session) {
+    let bearer = format!("Bearer {}", session.access_token);
+    ev["headers"]["Authorization"] = bearer.clone().into();
+    ev["multiValueHeaders"]["Authorization"] = serde_json::json!([bearer]);
+    let claims = &mut ev["requestContext"]["authorizer"]["claims"];
+    claims["sub"] = session.sub.clone().into();
+    claims["username"] = session.username.clone().into();
 }
 
 /// The functions of `template`, each with the `events/` fixtures whose route is one of its.
@@ -171,10 +196,25 @@ impl Function {
             }
             _ => {}
         }
+        let method = ev["httpMethod"].as_str().unwrap_or_default().to_owned();
+        match (method.as_str(), route.as_str(), body.as_mut()) {
+            ("DELETE", "/me", Some(b)) => {
+                act_as(&mut ev, &seed.deletions.pop().unwrap_or_default());
+                b["password"] = seed.password.clone().into();
+            }
+            ("POST", "/me/verify_email", Some(b)) => {
+                let (session, code) = seed.verifications.pop().unwrap_or_default();
+                act_as(&mut ev, &session);
+                b["code"] = code.into();
+            }
+            // A profile change and a new code: the same user every time.
+            ("PATCH", "/me", _) | ("POST", "/me/verify_email/resend", _) => {
+                act_as(&mut ev, &seed.main.clone());
+            }
+            _ => {}
+        }
         if route == "/logout" {
-            let bearer = format!("Bearer {}", seed.sign_outs.pop().unwrap_or_default());
-            ev["headers"]["Authorization"] = bearer.clone().into();
-            ev["multiValueHeaders"]["Authorization"] = serde_json::json!([bearer]);
+            act_as(&mut ev, &seed.sign_outs.pop().unwrap_or_default());
         }
         // One book per round of the books fixtures: created, read, listed, replaced, deleted.
         if route.contains("{id}") || body.as_ref().is_some_and(|b| b.get("id").is_some()) {

@@ -138,6 +138,8 @@ async fn run(args: Args) {
         confirms: uses("confirm_user"),
         resets: uses("account_reset_password"),
         sign_outs: uses("account_logout"),
+        deletions: uses("account_delete_me"),
+        verifications: uses("account_verify_email"),
     };
     let cognito_sdk = sdk.to_builder().endpoint_url(&local.endpoint).build();
     let mut seed = seed::seed(&cognito_sdk, &created, local.mailbox(), needs).await;
@@ -170,6 +172,7 @@ async fn run(args: Args) {
         ),
         ("COGNITO_USER_POOL_ID", created.pool_id.clone()),
         ("BOOKS_TABLE", created.table.clone()),
+        ("SESSIONS_TABLE", created.sessions_table.clone()),
         ("ALLOWED_ORIGIN", "https://shop.example.com".into()),
     ]
     .into();

@@ -7,7 +7,7 @@ use auth::{Caller, Cognito, CognitoConfig, Tokens};
 use local_api::cognito::Mailbox;
 use platform::Env;
 
-use crate::events::Seed;
+use crate::events::{Seed, Session};
 
 const PASSWORD: &str = "Correct-Horse-9!";
 
@@ -16,6 +16,8 @@ pub struct Needs {
     pub confirms: usize,
     pub resets: usize,
     pub sign_outs: usize,
+    pub deletions: usize,
+    pub verifications: usize,
 }
 
 pub async fn seed(
@@ -57,14 +59,34 @@ pub async fn seed(
     let mut sign_outs = Vec::with_capacity(needs.sign_outs);
     for n in 0..needs.sign_outs {
         let name = format!("bench-sign-out-{n}@example.com");
-        sign_outs.push(
-            confirmed_and_signed_in(&cognito, mailbox, &name)
-                .await
-                .access_token,
-        );
+        sign_outs.push(session(
+            &confirmed_and_signed_in(&cognito, mailbox, &name).await,
+        ));
+    }
+
+    let mut deletions = Vec::with_capacity(needs.deletions);
+    for n in 0..needs.deletions {
+        let name = format!("bench-delete-{n}@example.com");
+        deletions.push(session(
+            &confirmed_and_signed_in(&cognito, mailbox, &name).await,
+        ));
+    }
+    let mut verifications = Vec::with_capacity(needs.verifications);
+    for n in 0..needs.verifications {
+        let name = format!("bench-verify-{n}@example.com");
+        let tokens = confirmed_and_signed_in(&cognito, mailbox, &name).await;
+        let moved = format!("bench-moved-{n}@example.com");
+        cognito
+            .update_attributes(&tokens.access_token, &[("email", &moved)])
+            .await
+            .expect("a new address for a bench user");
+        verifications.push((session(&tokens), code(mailbox, &name)));
     }
 
     Seed {
+        main: session(&tokens),
+        deletions,
+        verifications,
         username: username.into(),
         password: PASSWORD.into(),
         cognito_username: tokens.username.expect("the internal user name"),
@@ -74,6 +96,23 @@ pub async fn seed(
         resend_user,
         resets,
         sign_outs,
+    }
+}
+
+/// The user of `tokens` as the authorizer passes them: the access token's `sub` and `username`.
+fn session(tokens: &Tokens) -> Session {
+    use base64::Engine;
+    let payload = tokens.access_token.split('.').nth(1).expect("a JWT");
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .expect("base64url"),
+    )
+    .expect("JSON claims");
+    Session {
+        access_token: tokens.access_token.clone(),
+        sub: claims["sub"].as_str().unwrap_or_default().to_owned(),
+        username: claims["username"].as_str().unwrap_or_default().to_owned(),
     }
 }
 

@@ -29,7 +29,7 @@ type Calls = Arc<Mutex<BTreeMap<String, usize>>>;
 async fn fake_aws(fault: Fault) -> (String, Calls) {
     let calls: Calls = Arc::default();
     let seen = calls.clone();
-    let app = axum::Router::new().fallback(move |headers: http::HeaderMap| {
+    let app = axum::Router::new().fallback(move |headers: http::HeaderMap, body: String| {
         let seen = seen.clone();
         async move {
             let target = headers
@@ -39,6 +39,24 @@ async fn fake_aws(fault: Fault) -> (String, Calls) {
                 .to_owned();
             let dynamodb = target.starts_with("DynamoDB");
             let op = target.rsplit('.').next().unwrap_or("?").to_owned();
+            // The revocation check of a protected route finds nothing, so that the route's own
+            // call is the one that meets the fault.
+            let table = serde_json::from_str::<Value>(&body).ok();
+            if op == "GetItem" && table.is_some_and(|b| b["TableName"] == "sessions") {
+                *seen
+                    .lock()
+                    .unwrap()
+                    .entry("GetItem (sessions)".into())
+                    .or_default() += 1;
+                return (
+                    http::StatusCode::OK,
+                    [
+                        ("content-type", "application/x-amz-json-1.0"),
+                        ("x-amzn-errortype", ""),
+                    ],
+                    "{}".to_owned(),
+                );
+            }
             *seen.lock().unwrap().entry(op).or_default() += 1;
             let (status, error_type) = match (fault, dynamodb) {
                 (Fault::Throttle, false) => (400, "TooManyRequestsException"),
@@ -95,6 +113,7 @@ async fn api_calling(
         ("COGNITO_CLIENT_ID", "fault-client"),
         ("COGNITO_CLIENT_SECRET", "fault-secret"),
         ("BOOKS_TABLE", "books"),
+        ("SESSIONS_TABLE", "sessions"),
         ("JWKS_URL", &jwks.url),
         ("TOKEN_ISSUER", &jwks.issuer),
     ]);

@@ -159,7 +159,7 @@ async fn every_declared_path_answers_the_preflight_with_the_templates_cors_heade
         ("access-control-allow-origin", "http://app.test:8080"),
         (
             "access-control-allow-methods",
-            "OPTIONS,GET,POST,PUT,DELETE",
+            "OPTIONS,GET,POST,PUT,PATCH,DELETE",
         ),
         (
             "access-control-allow-headers",

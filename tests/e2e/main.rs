@@ -13,4 +13,5 @@ mod gateway;
 mod local_cognito;
 mod openapi;
 mod security;
+mod self_service;
 mod template;

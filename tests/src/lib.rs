@@ -331,9 +331,14 @@ impl TestJwks {
 
 /// The books table, as `template.yaml` declares it, named `name`.
 pub async fn create_books_table(client: &aws_sdk_dynamodb::Client, name: &str) {
-    local_api::bootstrap::create_table(&template(), client, name)
-        .await
-        .expect("create the books table");
+    local_api::bootstrap::create_table(
+        &template(),
+        client,
+        local_api::bootstrap::BOOKS_TABLE,
+        name,
+    )
+    .await
+    .expect("create the books table");
 }
 
 /// The password the end-to-end tests register with; the pool's policy accepts it.

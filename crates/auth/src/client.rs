@@ -43,6 +43,16 @@ pub enum Op {
     ChangePassword,
     /// GlobalSignOut, with the caller's access token.
     SignOut,
+    /// UpdateUserAttributes, with the caller's access token (`PATCH /me`).
+    UpdateAttributes,
+    /// VerifyUserAttribute for `email` (`/me/verify_email`).
+    VerifyEmail,
+    /// GetUserAttributeVerificationCode for `email` (`/me/verify_email/resend`).
+    ResendEmailCode,
+    /// RevokeToken: one session's refresh token (`/logout` with a refresh token).
+    RevokeToken,
+    /// DeleteUser, with the caller's access token (`DELETE /me`).
+    DeleteUser,
     /// GetUser, only to open the connection at start-up.
     Prewarm,
 }
@@ -83,6 +93,14 @@ pub struct Cognito {
     secret: Arc<Secret>,
 }
 
+/// The client secret, and the SECRET_HASH function keyed with it.
+#[derive(Debug)]
+struct Keyed {
+    hasher: SecretHasher,
+    /// RevokeToken takes the secret itself.
+    secret: SecretString,
+}
+
 /// How long start-up waits for the client secret from Secrets Manager: one regional call with
 /// its TLS handshake takes tens of milliseconds.
 pub const SECRET_INIT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -91,7 +109,7 @@ pub const SECRET_INIT_TIMEOUT: Duration = Duration::from_secs(1);
 #[derive(Debug)]
 struct Secret {
     /// `Some(None)` when the app client has no secret.
-    hasher: OnceCell<Option<SecretHasher>>,
+    hasher: OnceCell<Option<Keyed>>,
     /// Where to read it, for a secret that is stored.
     stored: Option<(aws_sdk_secretsmanager::Client, String)>,
 }
@@ -186,8 +204,17 @@ impl Cognito {
         settings: &SdkSettings,
         config: CognitoConfig,
     ) -> Result<Self, ConfigError> {
-        let sdk = platform::sdk::load(settings).await;
-        let cognito = Self::unread(Client::new(&sdk), &sdk, config)?;
+        Self::connect_over(&platform::sdk::load(settings).await, settings, config).await
+    }
+
+    /// [`Cognito::connect`] over an SDK config the function loaded already (for its other
+    /// clients too).
+    pub async fn connect_over(
+        sdk: &SdkConfig,
+        settings: &SdkSettings,
+        config: CognitoConfig,
+    ) -> Result<Self, ConfigError> {
+        let cognito = Self::unread(Client::new(sdk), sdk, config)?;
         // GetUser with a token that is no token: no IAM permission, no side effect, and its
         // NotAuthorized answer arrives over the connection the first request will reuse.
         let call = cognito
@@ -243,10 +270,7 @@ impl Cognito {
 
     /// The SECRET_HASH key (`None` when the client has no secret), read from Secrets Manager
     /// the first time, with `retries` or the SDK's policy.
-    async fn hasher(
-        &self,
-        retries: Option<RetryConfig>,
-    ) -> Result<Option<&SecretHasher>, ConfigError> {
+    async fn hasher(&self, retries: Option<RetryConfig>) -> Result<Option<&Keyed>, ConfigError> {
         let secret = &self.secret;
         let hasher = secret
             .hasher
@@ -268,7 +292,7 @@ impl Cognito {
             .hasher(None)
             .await
             .map_err(|e| ApiError::unavailable(format_args!("{e}")))?;
-        Ok(hasher.map(|hasher| hasher.hash(username)))
+        Ok(hasher.map(|keyed| keyed.hasher.hash(username)))
     }
 
     /// SignUp, with `email` as the one attribute. Never retried: a retry after a lost answer
@@ -454,6 +478,88 @@ impl Cognito {
         Ok(())
     }
 
+    /// UpdateUserAttributes with the caller's access token. Returns the attributes that await
+    /// verification (a new `email` does, until its code is confirmed; the old one stays until
+    /// then).
+    pub async fn update_attributes(
+        &self,
+        access_token: &str,
+        attributes: &[(&str, &str)],
+    ) -> Result<Vec<String>, ApiError> {
+        let attributes = attributes
+            .iter()
+            .map(|(name, value)| AttributeType::builder().name(*name).value(*value).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ApiError::internal(format_args!("{}: {e}", Op::UpdateAttributes)))?;
+        let out = self
+            .client
+            .update_user_attributes()
+            .access_token(access_token)
+            .set_user_attributes(Some(attributes))
+            .send()
+            .await
+            .map_err(|e| map(Op::UpdateAttributes, e))?;
+        Ok(out
+            .code_delivery_details_list()
+            .iter()
+            .filter_map(|d| d.attribute_name().map(str::to_owned))
+            .collect())
+    }
+
+    /// VerifyUserAttribute for `email`: the pending address replaces the old one.
+    pub async fn verify_email(&self, access_token: &str, code: &str) -> Result<(), ApiError> {
+        self.client
+            .verify_user_attribute()
+            .access_token(access_token)
+            .attribute_name("email")
+            .code(code)
+            .send()
+            .await
+            .map_err(|e| map(Op::VerifyEmail, e))?;
+        Ok(())
+    }
+
+    /// GetUserAttributeVerificationCode for `email`: a new code to the pending address.
+    pub async fn resend_email_code(&self, access_token: &str) -> Result<(), ApiError> {
+        self.client
+            .get_user_attribute_verification_code()
+            .access_token(access_token)
+            .attribute_name("email")
+            .send()
+            .await
+            .map_err(|e| map(Op::ResendEmailCode, e))?;
+        Ok(())
+    }
+
+    /// RevokeToken: ends the session of one refresh token, no other.
+    pub async fn revoke_token(&self, refresh_token: &str) -> Result<(), ApiError> {
+        let secret = self
+            .hasher(None)
+            .await
+            .map_err(|e| ApiError::unavailable(format_args!("{e}")))?
+            .map(|keyed| keyed.secret.expose_secret().to_owned());
+        self.client
+            .revoke_token()
+            .client_id(&self.client_id)
+            .token(refresh_token)
+            .set_client_secret(secret)
+            .send()
+            .await
+            .map_err(|e| map(Op::RevokeToken, e))?;
+        Ok(())
+    }
+
+    /// DeleteUser, with the caller's access token.
+    pub async fn delete_user(&self, access_token: &str) -> Result<(), ApiError> {
+        self.client
+            .delete_user()
+            .access_token(access_token)
+            .send()
+            .await
+            .map_err(|e| map(Op::DeleteUser, e))?;
+        Ok(())
+    }
+
     /// Runs InitiateAuth with `flow` and returns the tokens, with the SECRET_HASH over
     /// `hash_username`. A challenge (new password, MFA) is refused: this API has no route to
     /// answer one yet.
@@ -514,10 +620,15 @@ fn unverified_claim(token: &str, claim: &str) -> Option<String> {
 }
 
 /// The SECRET_HASH function keyed with `secret`.
-fn keyed(client_id: &str, secret: &SecretString) -> Result<SecretHasher, ConfigError> {
-    SecretHasher::new(client_id, secret.expose_secret()).map_err(|e| ConfigError::Invalid {
-        name: "COGNITO_CLIENT_SECRET",
-        reason: e.to_string(),
+fn keyed(client_id: &str, secret: &SecretString) -> Result<Keyed, ConfigError> {
+    let hasher =
+        SecretHasher::new(client_id, secret.expose_secret()).map_err(|e| ConfigError::Invalid {
+            name: "COGNITO_CLIENT_SECRET",
+            reason: e.to_string(),
+        })?;
+    Ok(Keyed {
+        hasher,
+        secret: secret.clone(),
     })
 }
 

@@ -13,4 +13,4 @@ pub mod username;
 pub use client::{Caller, Cognito, Delivery, SignedUp, Tokens};
 pub use config::{AppClient, ClientSecret, CognitoConfig, Config};
 pub use secret::{SecretHasher, secret_hash};
-pub use username::{MAX_CODE_CHARS, code, normalize_username, password};
+pub use username::{MAX_CODE_CHARS, MAX_EMAIL_CHARS, code, email, normalize_username, password};

@@ -99,6 +99,32 @@ fn is_invisible_format(c: char) -> bool {
         | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
 }
 
+/// The longest e-mail address (RFC 5321's path limit).
+pub const MAX_EMAIL_CHARS: usize = 254;
+
+/// An e-mail address, trimmed and lower-cased: one `@` between a local part and a domain, no
+/// white space or control characters, at most [`MAX_EMAIL_CHARS`].
+pub fn email(raw: &str) -> Result<String, ApiError> {
+    let email = raw.trim().to_lowercase();
+    check_len("email", &email, MAX_EMAIL_CHARS)?;
+    let well_formed = match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        }
+        None => false,
+    };
+    if !well_formed {
+        return Err(ApiError::InvalidField {
+            field: "email",
+            reason: "must be an e-mail address".into(),
+        });
+    }
+    Ok(email)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,6 +21,8 @@ pub struct Created {
     /// The Secrets Manager secret holding `client_secret`, as the stack stores it.
     pub client_secret_arn: Option<String>,
     pub table: String,
+    /// The sessions table: the sign-outs and deletions the API enforces.
+    pub sessions_table: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,14 +75,18 @@ pub async fn create(
         Some(secret) => Some(store_client_secret(sdk, prefix, secret).await?),
         None => None,
     };
+    let ddb = dynamodb::Client::new(sdk);
     let table = format!("{prefix}-books");
-    create_table(t, &dynamodb::Client::new(sdk), &table).await?;
+    create_table(t, &ddb, BOOKS_TABLE, &table).await?;
+    let sessions_table = format!("{prefix}-sessions");
+    create_table(t, &ddb, SESSIONS_TABLE, &sessions_table).await?;
     Ok(Created {
         pool_id,
         client_id,
         client_secret,
         client_secret_arn,
         table,
+        sessions_table,
     })
 }
 
@@ -152,6 +158,23 @@ pub async fn create_pool(
                 .build(),
         );
     }
+    let verify_first = strs(
+        p.get("UserAttributeUpdateSettings")
+            .and_then(|u| u.get("AttributesRequireVerificationBeforeUpdate")),
+        t,
+    );
+    if !verify_first.is_empty() {
+        pool = pool.user_attribute_update_settings(
+            ct::UserAttributeUpdateSettingsType::builder()
+                .set_attributes_require_verification_before_update(Some(
+                    verify_first
+                        .iter()
+                        .map(|a| ct::VerifiedAttributeType::from(a.as_str()))
+                        .collect(),
+                ))
+                .build(),
+        );
+    }
     if let Some(pp) = p.get("Policies").and_then(|x| x.get("PasswordPolicy")) {
         pool = pool.policies(
             ct::UserPoolPolicyType::builder()
@@ -211,6 +234,10 @@ pub async fn create_pool(
     } else {
         client = client.set_read_attributes(Some(readable));
     }
+    let writable = strs(c.get("WriteAttributes"), t);
+    if !writable.is_empty() {
+        client = client.set_write_attributes(Some(writable));
+    }
     for f in strs(c.get("ExplicitAuthFlows"), t) {
         client = client.explicit_auth_flows(ct::ExplicitAuthFlowsType::from(f.as_str()));
     }
@@ -249,14 +276,24 @@ pub async fn create_pool(
     ))
 }
 
-/// Creates the template's DynamoDB table, named `name`.
+/// The template's books table.
+pub const BOOKS_TABLE: &str = "BooksTable";
+/// The template's sessions table.
+pub const SESSIONS_TABLE: &str = "SessionsTable";
+
+/// Creates the template's DynamoDB table `logical_id`, named `name`.
 pub async fn create_table(
     t: &Template,
     ddb: &dynamodb::Client,
+    logical_id: &'static str,
     name: &str,
 ) -> Result<(), BootstrapError> {
-    let (_, p) =
-        find(t, "AWS::DynamoDB::Table").ok_or(BootstrapError::Missing("AWS::DynamoDB::Table"))?;
+    let p = t
+        .resources
+        .get(logical_id)
+        .filter(|r| r.get("Type").and_then(Value::as_str) == Some("AWS::DynamoDB::Table"))
+        .and_then(|r| r.get("Properties"))
+        .ok_or(BootstrapError::Missing(logical_id))?;
     let key_schema = |v: Option<&Value>| -> Vec<dt::KeySchemaElement> {
         v.and_then(Value::as_sequence)
             .into_iter()

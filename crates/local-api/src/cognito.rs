@@ -144,6 +144,11 @@ struct App {
     prevent_user_existence_errors: bool,
     /// The pool's required attributes, which SignUp must give.
     required: Vec<String>,
+    /// Attributes whose new value takes effect only once verified
+    /// (`AttributesRequireVerificationBeforeUpdate`).
+    verify_before_update: Vec<String>,
+    /// The client's WriteAttributes; `None`: every attribute.
+    writable: Option<Vec<String>>,
 }
 
 /// A refresh token's family: the user it was issued to and its `origin_jti`, which every token
@@ -160,6 +165,8 @@ struct Codes {
     families: HashMap<String, Family>,
     revoked: HashSet<String>,
     apps: HashMap<String, App>,
+    /// E-mail addresses awaiting verification, by (pool, user).
+    pending_email: HashMap<(String, String), String>,
     clock_offset: Duration,
 }
 
@@ -333,6 +340,7 @@ impl Layer {
             "GetUserAttributeVerificationCode" => self.attribute_code(&req).await,
             "VerifyUserAttribute" => self.verify_attribute(&req).await,
             "GlobalSignOut" => self.global_sign_out(headers, body, &req).await,
+            "UpdateUserAttributes" => self.update_attributes(&req).await,
             _ if req.get("AccessToken").is_some() => match self.access_token_user(&req).await {
                 Ok(_) => Ok(self.forward(headers, body).await),
                 Err(e) => Err(e),
@@ -399,14 +407,15 @@ impl Layer {
             let Some(client) = described.user_pool_client() else {
                 continue;
             };
-            let required = self
+            let pool = self
                 .admin
                 .describe_user_pool()
                 .user_pool_id(pool_id)
                 .send()
                 .await
-                .map_err(|e| upstream(e.into_service_error()))?
-                .user_pool()
+                .map_err(|e| upstream(e.into_service_error()))?;
+            let pool = pool.user_pool();
+            let required = pool
                 .map(|p| {
                     p.schema_attributes()
                         .iter()
@@ -415,7 +424,19 @@ impl Layer {
                         .collect()
                 })
                 .unwrap_or_default();
+            let verify_before_update = pool
+                .and_then(|p| p.user_attribute_update_settings())
+                .map(|s| {
+                    s.attributes_require_verification_before_update()
+                        .iter()
+                        .map(|a| a.as_str().to_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let writable = Some(client.write_attributes().to_vec()).filter(|w| !w.is_empty());
             let app = App {
+                verify_before_update,
+                writable,
                 required,
                 pool_id: pool_id.to_owned(),
                 secret: client.client_secret().map(str::to_owned),
@@ -911,7 +932,8 @@ impl Layer {
                 "Only email is verified here.",
             ));
         }
-        let Some(email) = user.email else {
+        let pending = self.pending_email(&app, &user.username);
+        let Some(email) = pending.or(user.email) else {
             return Err(failure(
                 "InvalidParameterException",
                 "The user has no e-mail address.",
@@ -927,6 +949,12 @@ impl Layer {
         Ok(answer(delivery(&email)))
     }
 
+    /// The new address a user gave, until its code is confirmed.
+    fn pending_email(&self, app: &App, username: &str) -> Option<String> {
+        let key = (app.pool_id.clone(), username.to_lowercase());
+        self.state().pending_email.get(&key).cloned()
+    }
+
     async fn verify_attribute(&self, req: &Value) -> Result<Response, Failure> {
         let (app, user) = self.access_token_user(req).await?;
         if required(req, "AttributeName")? != "email" {
@@ -937,8 +965,88 @@ impl Layer {
         }
         let code = required(req, "Code")?;
         self.check_code(&app, &user.username, Purpose::VerifyEmail, code, true)?;
-        self.set_email_verified(&app, &user.username).await?;
+        let key = (app.pool_id.clone(), user.username.to_lowercase());
+        let pending = self.state().pending_email.remove(&key);
+        let mut verified = vec![("email_verified".to_owned(), "true".to_owned())];
+        if let Some(email) = pending {
+            verified.push(("email".to_owned(), email));
+        }
+        self.set_attributes(&app, &user.username, &verified).await?;
         Ok(answer(json!({})))
+    }
+
+    /// UpdateUserAttributes: only the client's WriteAttributes. A new e-mail address, where the
+    /// pool wants it verified first, waits for its code while the old one stays; otherwise it
+    /// replaces the old one at once, unverified.
+    async fn update_attributes(&self, req: &Value) -> Result<Response, Failure> {
+        let (app, user) = self.access_token_user(req).await?;
+        let given: Vec<(String, String)> = req
+            .get("UserAttributes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|a| Some((field(a, "Name")?.to_owned(), field(a, "Value")?.to_owned())))
+            .collect();
+        if let Some(writable) = &app.writable
+            && let Some((name, _)) = given.iter().find(|(n, _)| !writable.contains(n))
+        {
+            return Err(failure(
+                "NotAuthorizedException",
+                format!("A client attempted to write unauthorized attribute {name}"),
+            ));
+        }
+        let mut now = Vec::new();
+        let mut deliveries = Vec::new();
+        for (name, value) in given {
+            if name != "email" {
+                now.push((name, value));
+                continue;
+            }
+            if user.email.as_deref() == Some(value.as_str()) {
+                continue;
+            }
+            if app.verify_before_update.iter().any(|a| a == "email") {
+                let key = (app.pool_id.clone(), user.username.to_lowercase());
+                self.state().pending_email.insert(key, value.clone());
+            } else {
+                now.push(("email".to_owned(), value.clone()));
+                now.push(("email_verified".to_owned(), "false".to_owned()));
+            }
+            self.issue(
+                &app,
+                &user.username,
+                Purpose::VerifyEmail,
+                "verify_email",
+                &value,
+            );
+            deliveries.push(delivery(&value)["CodeDeliveryDetails"].clone());
+        }
+        if !now.is_empty() {
+            self.set_attributes(&app, &user.username, &now).await?;
+        }
+        Ok(answer(json!({"CodeDeliveryDetailsList": deliveries})))
+    }
+
+    async fn set_attributes(
+        &self,
+        app: &App,
+        username: &str,
+        attributes: &[(String, String)],
+    ) -> Result<(), Failure> {
+        let attributes = attributes
+            .iter()
+            .map(|(n, v)| AttributeType::builder().name(n).value(v).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| failure("InternalErrorException", e.to_string()))?;
+        self.admin
+            .admin_update_user_attributes()
+            .user_pool_id(&app.pool_id)
+            .username(username)
+            .set_user_attributes(Some(attributes))
+            .send()
+            .await
+            .map_err(|e| upstream(e.into_service_error()))?;
+        Ok(())
     }
 }
 
@@ -1007,6 +1115,8 @@ mod tests {
             secret: Some("s3".into()),
             prevent_user_existence_errors: true,
             required: Vec::new(),
+            verify_before_update: Vec::new(),
+            writable: None,
         };
         let good = auth::secret_hash("alice", "cid", "s3");
         assert!(check_hash(&app, "cid", "alice", Some(&good)).is_ok());

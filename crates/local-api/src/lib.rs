@@ -109,7 +109,8 @@ impl Config {
             .functions
             .with("COGNITO_USER_POOL_ID", &created.pool_id)
             .with("COGNITO_CLIENT_ID", &created.client_id)
-            .with("BOOKS_TABLE", &created.table);
+            .with("BOOKS_TABLE", &created.table)
+            .with("SESSIONS_TABLE", &created.sessions_table);
         if let Some(arn) = &created.client_secret_arn {
             functions = functions.with(auth::config::SECRET_ARN_VAR, arn);
         }
@@ -173,15 +174,29 @@ pub async fn handlers(
     let cognito = |routes| handler(Api::new(auth.api.cors.clone(), client.clone(), routes));
     let books = books::Config::from_env(env)?;
     let store = books::State::from_sdk(sdk, books.table);
+    let sessions = sessions::Sessions::new(store.client().clone(), books.sessions_table);
+    let revocations: Arc<dyn platform::Revocations> = Arc::new(sessions.clone());
+    let account = account::Config::from_env(env)?;
+    let account_state = account::State {
+        cognito: client.clone(),
+        sessions,
+        books: store.clone(),
+    };
     Ok(HashMap::from([
         ("register".to_owned(), cognito(register::ROUTES)),
         ("confirm".to_owned(), cognito(confirm::ROUTES)),
         ("login".to_owned(), cognito(login::ROUTES)),
         ("refresh".to_owned(), cognito(refresh::ROUTES)),
-        ("account".to_owned(), cognito(account::ROUTES)),
+        (
+            "account".to_owned(),
+            handler(
+                Api::new(account.api.cors, account_state, account::ROUTES)
+                    .with_revocations(revocations.clone()),
+            ),
+        ),
         (
             "books".to_owned(),
-            handler(Api::new(books.api.cors, store, books::ROUTES)),
+            handler(Api::new(books.api.cors, store, books::ROUTES).with_revocations(revocations)),
         ),
     ]))
 }
@@ -237,6 +252,7 @@ mod tests {
             ("COGNITO_CLIENT_ID", "client"),
             ("COGNITO_CLIENT_SECRET", "secret"),
             ("BOOKS_TABLE", "books"),
+            ("SESSIONS_TABLE", "sessions"),
         ]))
     }
 

@@ -3,13 +3,18 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
+use crate::claims::Claims;
 use crate::{ApiError, Cors, Reply, RequestMeta};
+
+/// A boxed, sendable future.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What a handler's future resolves to.
 pub type Outcome = Result<Reply, ApiError>;
@@ -45,6 +50,16 @@ pub struct Api<S: 'static> {
     cors: Cors,
     state: S,
     routes: &'static [Route<S>],
+    revocations: Option<Arc<dyn Revocations>>,
+}
+
+/// Sign-outs and deletions that end tokens before they expire. [`Api::serve`] asks it about
+/// every request that carries the authorizer's claims (every protected route), before the
+/// handler runs.
+pub trait Revocations: Send + Sync {
+    /// `Ok` when the token may be used; [`ApiError::TokenRevoked`] when its session has ended;
+    /// a 5xx when that cannot be told (the request is refused: the check fails closed).
+    fn check<'a>(&'a self, claims: &'a Claims) -> BoxFuture<'a, Result<(), ApiError>>;
 }
 
 impl<S: Sync + 'static> Api<S> {
@@ -53,17 +68,36 @@ impl<S: Sync + 'static> Api<S> {
             cors,
             state,
             routes,
+            revocations: None,
         }
+    }
+
+    /// Refuses the tokens `revocations` says have ended, on every protected route.
+    pub fn with_revocations(mut self, revocations: Arc<dyn Revocations>) -> Self {
+        self.revocations = Some(revocations);
+        self
     }
 
     /// Routes `req` to its handler and turns the outcome into the response.
     pub async fn serve(&self, req: Request) -> Response<Body> {
         let meta = RequestMeta::of(&req);
         let outcome = match self.find(&req, &meta.resource) {
-            Ok(handler) => handler(&self.state, &req).await,
+            Ok(handler) => match self.check_revocation(&req).await {
+                Ok(()) => handler(&self.state, &req).await,
+                Err(refused) => Err(refused),
+            },
             Err(refused) => Err(refused),
         };
         self.respond(&meta, outcome)
+    }
+
+    /// One check per request that carries the authorizer's claims (a protected route); none
+    /// for a public one.
+    async fn check_revocation(&self, req: &Request) -> Result<(), ApiError> {
+        let (Some(revocations), Ok(claims)) = (&self.revocations, Claims::from_request(req)) else {
+            return Ok(());
+        };
+        revocations.check(&claims).await
     }
 
     /// The answer to a request refused before routing (a body the event cannot carry).

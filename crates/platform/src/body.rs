@@ -25,6 +25,16 @@ impl JsonObject {
         Self::from_body(req.body())
     }
 
+    /// The body of `req` if it has one: an absent or blank body is `None`, anything else as
+    /// [`JsonObject::from_request`] reads it.
+    pub fn from_optional_request(req: &Request) -> Result<Option<Self>, ApiError> {
+        let body: &[u8] = req.body();
+        if body.trim_ascii().is_empty() {
+            return Ok(None);
+        }
+        Self::from_request(req).map(Some)
+    }
+
     /// Checks size, encoding and syntax, in that order. Bodies that API Gateway passed base64
     /// encoded arrive here already decoded, as bytes.
     pub fn from_body(body: &Body) -> Result<Self, ApiError> {

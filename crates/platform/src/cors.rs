@@ -4,7 +4,7 @@ use http::HeaderMap;
 use http::header::{HeaderName, HeaderValue, VARY};
 
 /// Methods a browser may use, as the stack's CORS preflight announces them.
-pub const ALLOW_METHODS: &str = "OPTIONS,GET,POST,PUT,DELETE";
+pub const ALLOW_METHODS: &str = "OPTIONS,GET,POST,PUT,PATCH,DELETE";
 /// Request headers a browser may send, as the stack's CORS preflight announces them.
 pub const ALLOW_HEADERS: &str =
     "Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token";

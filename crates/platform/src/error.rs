@@ -69,6 +69,10 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("the request carries no authenticated identity")]
     Unauthorized,
+    /// The token's session was signed out, or its user deleted: refused at once, not when the
+    /// token expires.
+    #[error("this token's session has ended; sign in again")]
+    TokenRevoked,
     #[error("{0}")]
     Forbidden(&'static str),
 
@@ -134,7 +138,7 @@ impl ApiError {
             | InvalidQuery { .. } => StatusCode::BAD_REQUEST,
             NotFound(_) => StatusCode::NOT_FOUND,
             MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            Unauthorized => StatusCode::UNAUTHORIZED,
+            Unauthorized | TokenRevoked => StatusCode::UNAUTHORIZED,
             Forbidden(_) => StatusCode::FORBIDDEN,
             Conflict { .. } => StatusCode::CONFLICT,
             PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -174,6 +178,7 @@ impl ApiError {
             NotFound(_) => "not_found",
             MethodNotAllowed(_) => "method_not_allowed",
             Unauthorized => "unauthorized",
+            TokenRevoked => "token_revoked",
             Forbidden(_) => "forbidden",
             Conflict { code, .. } => code,
             UsernameExists => "username_exists",

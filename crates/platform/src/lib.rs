@@ -19,7 +19,7 @@ pub mod reply;
 pub mod request;
 pub mod sdk;
 
-pub use api::{Api, Route};
+pub use api::{Api, BoxFuture, Revocations, Route};
 pub use body::JsonObject;
 pub use config::{ApiConfig, ConfigError, Env};
 pub use cors::Cors;

@@ -8,6 +8,13 @@
 //! | `POST /change_password` | access token | ChangePassword |
 //! | `POST /logout` | access token | GlobalSignOut |
 //! | `GET /me` | id token | none: the authorizer's claims |
+//! | `PATCH /me` | access token | UpdateUserAttributes (`email`, `name`) |
+//! | `POST /me/verify_email` | access token | VerifyUserAttribute |
+//! | `POST /me/verify_email/resend` | access token | GetUserAttributeVerificationCode |
+//! | `DELETE /me` | access token | InitiateAuth (the password again), the user's books, DeleteUser |
+//!
+//! Sign-outs and deletions are also written to the sessions table, so that the tokens they end
+//! are refused at once on every protected route (`crates/sessions`).
 //!
 //! `/change_password` and `/logout` are deployed with `AuthorizationScopes`, so API Gateway
 //! accepts only an access token there; the handler passes that same token on to Cognito.
@@ -16,10 +23,60 @@ use auth::Caller;
 use platform::body::check_len;
 use platform::claims::Claims;
 use platform::request::bearer_token;
-use platform::{ApiError, JsonObject, Reply, Request, Route, route};
+use platform::{ApiConfig, ApiError, ConfigError, Env, JsonObject, Reply, Request, Route, route};
 use serde::Serialize;
+use sessions::Sessions;
 
-pub use auth::Cognito as State;
+/// What the account routes work with, built once at start-up.
+#[derive(Debug, Clone)]
+pub struct State {
+    pub cognito: auth::Cognito,
+    /// Sign-outs and deletions, enforced at once.
+    pub sessions: Sessions,
+    /// The books, of which `DELETE /me` deletes the user's.
+    pub books: books::State,
+}
+
+/// The account function's configuration: the app client's, and the two tables.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub api: ApiConfig,
+    pub cognito: auth::CognitoConfig,
+    pub books_table: String,
+    pub sessions_table: String,
+}
+
+impl Config {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let auth = auth::Config::from_env(env)?;
+        Ok(Self {
+            api: auth.api,
+            cognito: auth.cognito,
+            books_table: env.require(&["BOOKS_TABLE"])?.to_owned(),
+            sessions_table: sessions::table_from_env(env)?,
+        })
+    }
+}
+
+impl State {
+    /// What `main` does once: the SDK config, the Cognito client (its secret read while its
+    /// connection opens) and the tables' client, with the sessions table's connection opened
+    /// too, for the revocation check of the first protected request.
+    pub async fn connect(config: Config) -> Result<Self, ConfigError> {
+        let sdk = platform::sdk::load(&config.api.sdk).await;
+        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        let sessions = Sessions::new(dynamodb.clone(), config.sessions_table);
+        let (cognito, ()) = tokio::join!(
+            auth::Cognito::connect_over(&sdk, &config.api.sdk, config.cognito),
+            sessions.prewarm(&config.api.sdk)
+        );
+        Ok(Self {
+            cognito: cognito?,
+            sessions,
+            books: books::State::new(dynamodb, config.books_table),
+        })
+    }
+}
 
 /// The routes of this function, as `template.yaml` routes them to it.
 pub static ROUTES: &[Route<State>] = &[
@@ -29,7 +86,16 @@ pub static ROUTES: &[Route<State>] = &[
     route!(POST "/change_password" => change_password),
     route!(POST "/logout" => logout),
     route!(GET "/me" => me),
+    route!(PATCH "/me" => update_me),
+    route!(DELETE "/me" => delete_me),
+    route!(POST "/me/verify_email" => verify_email),
+    route!(POST "/me/verify_email/resend" => resend_email_code),
 ];
+
+/// The profile attributes `PATCH /me` changes: the app client's WriteAttributes.
+pub const WRITABLE: &[&str] = &["email", "name"];
+/// The longest `name` taken (Cognito's limit for a string attribute).
+const MAX_NAME_CHARS: usize = 2048;
 
 /// The longest token forwarded to Cognito; Cognito's own tokens are far shorter.
 const MAX_TOKEN_CHARS: usize = 8192;
@@ -60,14 +126,20 @@ fn access_token(req: &Request) -> Result<&str, ApiError> {
 #[tracing::instrument(name = "resend_code", skip_all)]
 async fn resend_code(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let username = username(&JsonObject::from_request(req)?)?;
-    let delivery = state.resend_code(&Caller::of(req), &username).await?;
+    let delivery = state
+        .cognito
+        .resend_code(&Caller::of(req), &username)
+        .await?;
     Ok(Reply::message(RESEND_MESSAGE)?.noted(delivery.note()))
 }
 
 #[tracing::instrument(name = "forgot_password", skip_all)]
 async fn forgot_password(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let username = username(&JsonObject::from_request(req)?)?;
-    let delivery = state.forgot_password(&Caller::of(req), &username).await?;
+    let delivery = state
+        .cognito
+        .forgot_password(&Caller::of(req), &username)
+        .await?;
     Ok(Reply::message(FORGOT_MESSAGE)?.noted(delivery.note()))
 }
 
@@ -78,6 +150,7 @@ async fn reset_password(state: &State, req: &Request) -> Result<Reply, ApiError>
     let code = auth::code(&body)?;
     let new_password = auth::password(&body, "new_password")?;
     state
+        .cognito
         .confirm_forgot_password(&Caller::of(req), &username, code, new_password)
         .await?;
     Reply::message("Password reset. Sign in with the new password.")
@@ -89,14 +162,39 @@ async fn change_password(state: &State, req: &Request) -> Result<Reply, ApiError
     let body = JsonObject::from_request(req)?;
     let previous = auth::password(&body, "previous_password")?;
     let proposed = auth::password(&body, "proposed_password")?;
-    state.change_password(token, previous, proposed).await?;
+    state
+        .cognito
+        .change_password(token, previous, proposed)
+        .await?;
     Reply::message("Password changed.")
 }
 
+/// Signs out everywhere (GlobalSignOut), or, with `{"refresh_token"}`, this session only
+/// (RevokeToken). Either way the ended sessions' tokens are refused from now on, not only when
+/// they expire.
 #[tracing::instrument(name = "logout", skip_all)]
 async fn logout(state: &State, req: &Request) -> Result<Reply, ApiError> {
-    state.global_sign_out(access_token(req)?).await?;
-    Reply::message("Signed out: every refresh token of this account is revoked.")
+    let token = access_token(req)?;
+    let claims = Claims::from_request(req)?;
+    let body = JsonObject::from_optional_request(req)?;
+    let refresh_token = match &body {
+        Some(body) => body.optional_string("refresh_token")?,
+        None => None,
+    };
+    match refresh_token {
+        Some(refresh_token) => {
+            check_len("refresh_token", refresh_token, MAX_TOKEN_CHARS)?;
+            let session = claims.get("origin_jti").ok_or(ApiError::Unauthorized)?;
+            state.cognito.revoke_token(refresh_token).await?;
+            state.sessions.end_session(claims.sub(), session).await?;
+            Reply::message("Signed out of this session; your other sessions stay signed in.")
+        }
+        None => {
+            state.cognito.global_sign_out(token).await?;
+            state.sessions.end_all(claims.sub()).await?;
+            Reply::message("Signed out: every session of this account has ended.")
+        }
+    }
 }
 
 /// What `/me` answers: the claims of the caller's id token.
@@ -107,6 +205,9 @@ pub struct Me<'a> {
     pub username: Option<&'a str>,
     pub email: Option<&'a str>,
     pub email_verified: bool,
+    /// The profile's `name`, once set (`PATCH /me`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<&'a str>,
     pub groups: Vec<&'a str>,
 }
 
@@ -117,6 +218,7 @@ impl<'a> Me<'a> {
             username: claims.get("cognito:username"),
             email: claims.get("email"),
             email_verified: claims.flag("email_verified").unwrap_or(false),
+            name: claims.get("name"),
             groups: claims.groups(),
         }
     }
@@ -124,6 +226,93 @@ impl<'a> Me<'a> {
 
 async fn me(_: &State, req: &Request) -> Result<Reply, ApiError> {
     Reply::ok(&Me::of(&Claims::from_request(req)?))
+}
+
+/// What `PATCH /me` answers.
+#[derive(Debug, Serialize)]
+pub struct Updated {
+    pub message: &'static str,
+    /// Attributes changed only once verified: `["email"]` after an e-mail change, whose code
+    /// went to the new address.
+    pub pending_verification: Vec<String>,
+}
+
+/// Changes `email` and/or `name`. A new e-mail address takes effect once its code is confirmed
+/// (`POST /me/verify_email`); until then the old one stays.
+#[tracing::instrument(name = "update_me", skip_all)]
+async fn update_me(state: &State, req: &Request) -> Result<Reply, ApiError> {
+    let token = access_token(req)?;
+    let body = JsonObject::from_request(req)?;
+    body.deny_unknown_fields(WRITABLE)?;
+    let mut changes = Vec::new();
+    if let Some(email) = body.optional_string("email")? {
+        changes.push(("email", auth::email(email)?));
+    }
+    if let Some(name) = body.optional_string("name")? {
+        let name = name.trim();
+        check_len("name", name, MAX_NAME_CHARS)?;
+        if name.is_empty() || name.chars().any(char::is_control) {
+            return Err(ApiError::InvalidField {
+                field: "name",
+                reason: "must be printable text".into(),
+            });
+        }
+        changes.push(("name", name.to_owned()));
+    }
+    if changes.is_empty() {
+        return Err(ApiError::MissingField("email or name"));
+    }
+    let changes: Vec<(&str, &str)> = changes.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let pending = state.cognito.update_attributes(token, &changes).await?;
+    let message = if pending.is_empty() {
+        "Profile updated."
+    } else {
+        "Profile updated. The new e-mail address takes effect once the code sent to it is confirmed."
+    };
+    Reply::ok(&Updated {
+        message,
+        pending_verification: pending,
+    })
+}
+
+#[tracing::instrument(name = "verify_email", skip_all)]
+async fn verify_email(state: &State, req: &Request) -> Result<Reply, ApiError> {
+    let token = access_token(req)?;
+    let body = JsonObject::from_request(req)?;
+    let code = auth::code(&body)?;
+    state.cognito.verify_email(token, code).await?;
+    Reply::message("E-mail address verified.")
+}
+
+#[tracing::instrument(name = "resend_email_code", skip_all)]
+async fn resend_email_code(state: &State, req: &Request) -> Result<Reply, ApiError> {
+    state.cognito.resend_email_code(access_token(req)?).await?;
+    Reply::message("A new code is on its way to the e-mail address awaiting verification.")
+}
+
+/// Deletes the account, after the password once more: the user's books, then every token of
+/// theirs (refused from now on), then the Cognito user. A failure part-way leaves the account
+/// in place, and the request can be sent again.
+#[tracing::instrument(name = "delete_me", skip_all)]
+async fn delete_me(state: &State, req: &Request) -> Result<Reply, ApiError> {
+    let token = access_token(req)?;
+    let claims = Claims::from_request(req)?;
+    let body = JsonObject::from_request(req)?;
+    let password = auth::password(&body, "password")?;
+    // The access token's `username` is the internal user name, which sign-in takes.
+    let username = claims.get("username").ok_or(ApiError::Unauthorized)?;
+    state
+        .cognito
+        .password_sign_in(&Caller::of(req), username, password)
+        .await?;
+    let books = state.books.delete_owned_by(claims.sub()).await?;
+    state.sessions.end_user(claims.sub()).await?;
+    state.cognito.delete_user(token).await?;
+    Ok(Reply::no_content().noted(Some(if books == 0 {
+        "no books"
+    } else {
+        "books deleted"
+    })))
 }
 
 #[cfg(test)]

@@ -1,9 +1,13 @@
+use std::sync::Arc;
+
 use platform::{Api, Env, lambda};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), platform::Error> {
     lambda::init_tracing();
-    let config = auth::Config::from_env(&Env::process())?;
-    let cognito = auth::Cognito::connect(&config.api.sdk, config.cognito).await?;
-    lambda::run(&Api::new(config.api.cors, cognito, account::ROUTES)).await
+    let config = account::Config::from_env(&Env::process())?;
+    let cors = config.api.cors.clone();
+    let state = account::State::connect(config).await?;
+    let revocations = Arc::new(state.sessions.clone());
+    lambda::run(&Api::new(cors, state, account::ROUTES).with_revocations(revocations)).await
 }

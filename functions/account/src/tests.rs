@@ -27,7 +27,18 @@ use test_support::*;
 use super::{FORGOT_MESSAGE, RESEND_MESSAGE, ROUTES, State};
 
 fn cognito_state(rules: &[&Rule]) -> platform::Api<State> {
-    api(cognito(rules), ROUTES)
+    state_with(rules, &[])
+}
+
+/// The account function over a mocked Cognito (`rules`) and a mocked DynamoDB (`tables`).
+fn state_with(rules: &[&Rule], tables: &[&Rule]) -> platform::Api<State> {
+    let dynamodb = dynamodb_client(tables);
+    let state = State {
+        cognito: cognito(rules),
+        sessions: sessions::Sessions::new(dynamodb.clone(), "sessions".to_owned()),
+        books: books::State::new(dynamodb, "books"),
+    };
+    api(state, ROUTES)
 }
 
 /// The access token in the change_password and logout events.
@@ -484,14 +495,37 @@ async fn the_public_routes_tell_cognito_the_callers_ip_address() {
 // ---------------------------------------------------------------- /logout
 
 #[tokio::test]
-async fn logout_signs_the_access_token_out_globally() {
+async fn logout_signs_the_access_token_out_globally_and_records_it() {
     let rule = mock!(Client::global_sign_out)
         .match_requests(|r| r.access_token() == Some(ACCESS_TOKEN))
         .then_output(|| GlobalSignOutOutput::builder().build());
-    let res = call(&[&rule], request("account_logout")).await;
-    assert_eq!(res.status(), 200);
+    let sub = event_json("account_logout")["requestContext"]["authorizer"]["claims"]["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let recorded = mock!(aws_sdk_dynamodb::Client::update_item)
+        .match_requests(move |r| {
+            r.table_name() == Some("sessions")
+                && r.key()
+                    .and_then(|k| k.get("sub"))
+                    .and_then(|v| v.as_s().ok())
+                    == Some(&sub)
+                && r.update_expression()
+                    .is_some_and(|e| e.contains("#at = :at"))
+        })
+        .then_output(|| {
+            aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder().build()
+        });
+    let res = handle(
+        &state_with(&[&rule], &[&recorded]),
+        request("account_logout"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200, "{}", body_json(&res));
     assert_json_with_cors(&res);
     assert_eq!(rule.num_calls(), 1);
+    assert_eq!(recorded.num_calls(), 1);
 }
 
 #[tokio::test]
@@ -551,7 +585,7 @@ async fn me_without_the_authorizers_claims_is_401() {
 #[tokio::test]
 async fn another_method_on_an_account_route_is_405() {
     let mut event = event_json("account_me");
-    event["httpMethod"] = json!("DELETE");
+    event["httpMethod"] = json!("PUT");
     let res = call(&[], to_request(&event)).await;
     assert_error(&res, 405, "method_not_allowed");
 }

@@ -39,6 +39,8 @@ pub struct Config {
     pub api: ApiConfig,
     /// `BOOKS_TABLE`.
     pub table: String,
+    /// `SESSIONS_TABLE`: the sign-outs and deletions every write is checked against.
+    pub sessions_table: String,
 }
 
 impl Config {
@@ -46,6 +48,7 @@ impl Config {
         Ok(Self {
             api: ApiConfig::from_env(env)?,
             table: env.require(&["BOOKS_TABLE"])?.to_owned(),
+            sessions_table: sessions::table_from_env(env)?,
         })
     }
 }

@@ -49,6 +49,11 @@ impl Store {
         store
     }
 
+    /// The DynamoDB client, for the function's other table.
+    pub fn client(&self) -> &Client {
+        &self.dynamodb
+    }
+
     /// Over an SDK config built elsewhere (the local API's).
     pub fn from_sdk(sdk: &SdkConfig, table: String) -> Self {
         Self::new(Client::new(sdk), table)
@@ -74,6 +79,8 @@ pub const BY_CREATED: &str = "by_created";
 /// The sparse index of books with a category, newest first: partition `category`, sort
 /// `created_at`.
 pub const BY_CATEGORY: &str = "by_category";
+/// The index of a user's books (`created_by`), keys only.
+pub const BY_OWNER: &str = "by_owner";
 
 /// Seconds a throttled client is told to wait.
 const RETRY_AFTER_SECS: u32 = 1;
@@ -280,6 +287,54 @@ impl Store {
                 _ => map_error(Op::DeleteItem, e),
             })?;
         Ok(())
+    }
+
+    /// Deletes every book `owner` created (the `by_owner` index), when their account is deleted;
+    /// returns how many. Each delete is conditional on the owner, so a book another user has
+    /// since taken over is left alone.
+    pub async fn delete_owned_by(&self, owner: &str) -> Result<usize, ApiError> {
+        let mut deleted = 0;
+        let mut start = None;
+        loop {
+            let out = self
+                .dynamodb
+                .query()
+                .table_name(&self.table)
+                .index_name(BY_OWNER)
+                .key_condition_expression("created_by = :owner")
+                .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| map_error(Op::Query, e))?;
+            for item in out.items() {
+                let Some(AttributeValue::S(id)) = item.get("id") else {
+                    continue;
+                };
+                let done = self
+                    .dynamodb
+                    .delete_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(id)))
+                    .condition_expression("created_by = :owner")
+                    .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned()))
+                    .send()
+                    .await;
+                match done {
+                    Ok(_) => deleted += 1,
+                    Err(e)
+                        if matches!(
+                            e.as_service_error(),
+                            Some(DeleteItemError::ConditionalCheckFailedException(_))
+                        ) => {}
+                    Err(e) => return Err(map_error(Op::DeleteItem, e)),
+                }
+            }
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(deleted);
+            }
+        }
     }
 
     /// Newest first, from `by_created`, or from `by_category` when a category is given. One

@@ -2,7 +2,6 @@
 
 use auth::client::CodeDelivery;
 use auth::{normalize_username, password};
-use platform::body::check_len;
 use platform::{ApiError, JsonObject, Reply, Request, Route, route};
 use serde::Serialize;
 
@@ -12,7 +11,6 @@ pub use auth::Cognito as State;
 pub static ROUTES: &[Route<State>] = &[route!(POST "/register" => register)];
 
 /// The longest e-mail address (RFC 5321 path limit).
-const MAX_EMAIL_CHARS: usize = 254;
 
 #[derive(Debug, PartialEq)]
 struct Registration<'a> {
@@ -26,9 +24,9 @@ impl<'a> Registration<'a> {
         let username = normalize_username(body.string("username")?)?;
         let password = password(body, "password")?;
         let email = match body.optional_string("email")? {
-            Some(email) => Some(parse_email(email)?),
+            Some(email) => Some(auth::email(email)?),
             // An e-mail-like user name doubles as the address the code is sent to.
-            None if username.contains('@') => Some(parse_email(&username)?),
+            None if username.contains('@') => Some(auth::email(&username)?),
             None => None,
         };
         Ok(Self {
@@ -37,27 +35,6 @@ impl<'a> Registration<'a> {
             email,
         })
     }
-}
-
-fn parse_email(raw: &str) -> Result<String, ApiError> {
-    let email = raw.trim().to_lowercase();
-    check_len("email", &email, MAX_EMAIL_CHARS)?;
-    let well_formed = match email.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && !domain.is_empty()
-                && !domain.contains('@')
-                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-        }
-        None => false,
-    };
-    if !well_formed {
-        return Err(ApiError::InvalidField {
-            field: "email",
-            reason: "must be an e-mail address".into(),
-        });
-    }
-    Ok(email)
 }
 
 #[derive(Debug, Serialize)]
