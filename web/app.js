@@ -102,6 +102,7 @@ function showMe(me) {
     ["Username", me.username],
     ["E-mail", me.email],
     ["Verified", me.email_verified ? "yes" : "no"],
+    ["Name", me.name],
     ["Groups", me.groups.length ? me.groups.join(", ") : "none"],
     ["Sub", me.sub],
   ]) {
@@ -202,6 +203,53 @@ onSubmit("#book-form", async (form, body) => {
   await loadBooks();
 });
 
+// This device only: its refresh token is revoked, and its tokens are refused at once; the
+// account's other sessions stay signed in.
+$("#logout-here").addEventListener("click", async () => {
+  try {
+    await authed("/logout", "access_token", {
+      method: "POST",
+      body: { refresh_token: tokens.get("refresh_token") },
+    });
+    signedOut("Signed out on this device.");
+  } catch (e) {
+    status(e.message, true);
+  }
+});
+
+onSubmit("#email-form", async (form, body) => {
+  const answer = await authed("/me", "access_token", { method: "PATCH", body });
+  form.reset();
+  status(answer.pending_verification.includes("email")
+    ? `A code is on its way to ${body.email}; the old address stays until you confirm it.`
+    : answer.message);
+});
+
+// Confirmed: a refresh brings an id token with the new address.
+onSubmit("#verify-email-form", async (form, body) => {
+  await authed("/me/verify_email", "access_token", { method: "POST", body });
+  form.reset();
+  await refresh();
+  await loadMe();
+  status("E-mail address changed.");
+});
+
+$("#resend-email-code").addEventListener("click", async () => {
+  try {
+    const answer = await authed("/me/verify_email/resend", "access_token", { method: "POST" });
+    status(answer.message);
+  } catch (e) {
+    status(e.message, true);
+  }
+});
+
+onSubmit("#delete-form", async (form, body) => {
+  if (!confirm("Delete your account and your books? This cannot be undone.")) return;
+  await authed("/me", "access_token", { method: "DELETE", body });
+  form.reset();
+  signedOut("Account deleted, with your books.");
+});
+
 $("#logout").addEventListener("click", async () => {
   try {
     await authed("/logout", "access_token", { method: "POST", body: {} });
@@ -227,6 +275,7 @@ $("#reload").addEventListener("click", async () => {
 const FORM_FOR_KIND = {
   sign_up: "#confirm-form [name=confirmation_code]",
   resend_code: "#confirm-form [name=confirmation_code]",
+  verify_email: "#verify-email-form [name=code]",
 };
 
 async function pollMailbox() {
@@ -252,7 +301,7 @@ async function pollMailbox() {
       const input = FORM_FOR_KIND[m.kind] && $(FORM_FOR_KIND[m.kind]);
       if (input) {
         input.value = m.code;
-        input.form.username.value = m.username;
+        if (input.form.username) input.form.username.value = m.username;
       }
     });
     const meta = document.createElement("span");

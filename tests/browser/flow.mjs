@@ -50,8 +50,8 @@ try {
     const text = msg.text();
     if (/cors|access-control/i.test(text)) problems.push(`CORS console message: ${text}`);
     else if (msg.type() === "error" && !/status of (401|400)/.test(text)) {
-      // The browser logs every 4xx; the flow provokes one 401 and one 400 (a wrong code) on
-      // purpose.
+      // The browser logs every 4xx; the flow provokes 401s (a bad token, a revoked one, a
+      // deleted account's sign-in) and a 400 (a wrong code) on purpose.
       problems.push(`console error: ${text}`);
     }
   });
@@ -151,7 +151,57 @@ try {
   }
   step("after logout, the old refresh token is refused");
 
-  for (const call of ["POST /register", "POST /confirm_user", "POST /login", "GET /me", "POST /books", "DELETE", "POST /logout"]) {
+  // Sign-in times are whole seconds: a sign-in in the second of a sign-out everywhere counts as
+  // before it.
+  await page.waitForTimeout(1100);
+  const signIn = async () => {
+    await page.fill("#login-form [name=username]", user);
+    await page.fill("#login-form [name=password]", password);
+    await page.click("#login-form button");
+    await page.locator("#signed-in").waitFor({ state: "visible" });
+  };
+  await signIn();
+  const moved = `moved-${Date.now()}@example.com`;
+  await page.fill("#email-form [name=email]", moved);
+  await page.click("#email-form button");
+  await statusLine.filter({ hasText: /code is on its way/ }).waitFor();
+  await page.locator("#me [data-field=e-mail]", { hasText: user }).waitFor();
+  const verifyMail = page.locator(`#mail li[data-kind=verify_email] .code`);
+  await verifyMail.first().waitFor();
+  await verifyMail.first().click();
+  await page.click("#verify-email-form button[type=submit]");
+  await page.locator("#me [data-field=e-mail]", { hasText: moved }).waitFor();
+  await page.locator("#me [data-field=verified]", { hasText: "yes" }).waitFor();
+  step("change the e-mail address with the code from the mailbox pane");
+
+  const oldIdToken = await page.evaluate(() => sessionStorage.getItem("id_token"));
+  await page.click("#logout-here");
+  await page.locator("#signed-out").waitFor({ state: "visible" });
+  const me = await page.evaluate(
+    async ([api, token]) => {
+      const res = await fetch(`${api}/me`, { headers: { Authorization: `Bearer ${token}` } });
+      return { status: res.status, body: await res.json() };
+    },
+    [apiUrl, oldIdToken],
+  );
+  if (me.status !== 401 || me.body?.error?.code !== "token_revoked") {
+    throw new Error(`/me after signing out this device: ${JSON.stringify(me)}`);
+  }
+  step("sign out this device, and its id token is refused at once (token_revoked)");
+
+  await signIn();
+  page.once("dialog", (dialog) => dialog.accept());
+  await page.fill("#delete-form [name=password]", password);
+  await page.click("#delete-form button");
+  await statusLine.filter({ hasText: /account deleted/i }).waitFor();
+  await page.locator("#signed-out").waitFor({ state: "visible" });
+  await page.fill("#login-form [name=username]", user);
+  await page.fill("#login-form [name=password]", password);
+  await page.click("#login-form button");
+  await statusLine.filter({ hasText: /invalid_credentials/ }).waitFor();
+  step("delete the account; signing in again fails as for an unknown user");
+
+  for (const call of ["POST /register", "POST /confirm_user", "POST /login", "GET /me", "POST /books", "DELETE /books", "POST /logout", "PATCH /me", "POST /me/verify_email", "DELETE /me"]) {
     if (!apiCalls.some((c) => c.startsWith(call))) throw new Error(`the page never called ${call}`);
   }
 } catch (e) {
