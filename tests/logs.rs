@@ -86,12 +86,13 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
             .0,
         200
     );
+    let sign_up_code = api.code_for(USER);
     let (s, _) = call(
         &api,
         "POST",
         "/confirm_user",
         None,
-        json!({"username": USER, "confirmation_code": api.code_for(USER)}),
+        json!({"username": USER, "confirmation_code": sign_up_code}),
     )
     .await;
     assert_eq!(s, 200);
@@ -126,6 +127,38 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
         .await
         .0,
         204
+    );
+
+    // The account's own routes: a new e-mail address and its code, a sign-out of one session,
+    // and the account deleted with its password.
+    let access = login["access_token"].as_str().unwrap().to_owned();
+    let moved = json!({"email": "moved@example.com", "name": "Ged"});
+    assert_eq!(
+        call(&api, "PATCH", "/me", Some(&access), moved).await.0,
+        200
+    );
+    let email_code = api.code_for(USER);
+    let verify = json!({"code": email_code});
+    assert_eq!(
+        call(&api, "POST", "/me/verify_email", Some(&access), verify)
+            .await
+            .0,
+        200
+    );
+    let (s, second) = call(&api, "POST", "/login", None, credentials.clone()).await;
+    assert_eq!(s, 200);
+    let second_access = second["access_token"].as_str().unwrap().to_owned();
+    let one = json!({"refresh_token": second["refresh_token"]});
+    assert_eq!(
+        call(&api, "POST", "/logout", Some(&second_access), one)
+            .await
+            .0,
+        200
+    );
+    let wrong = json!({"password": WRONG_PASSWORD});
+    assert_eq!(
+        call(&api, "DELETE", "/me", Some(&access), wrong).await.0,
+        401
     );
 
     // Every error path that carries a secret.
@@ -246,13 +279,26 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
         .unwrap();
     assert_eq!(res.status().as_u16(), 503);
 
+    // Last: the account goes, with its password.
+    let gone = json!({"password": PASSWORD});
+    assert_eq!(
+        call(&api, "DELETE", "/me", Some(&access), gone).await.0,
+        204
+    );
+
     let client_secret = api.created.client_secret.clone().unwrap();
     let client_id = &api.created.client_id;
     let mut secrets: Vec<(&str, String)> = vec![
         ("password", PASSWORD.into()),
         ("wrong password", WRONG_PASSWORD.into()),
-        ("confirmation code", api.code_for(USER)),
+        ("confirmation code", sign_up_code.clone()),
         ("wrong confirmation code", CODE.into()),
+        ("e-mail verification code", email_code.clone()),
+        ("second session's access token", second_access.clone()),
+        (
+            "second session's refresh token",
+            second["refresh_token"].as_str().unwrap().into(),
+        ),
         ("client secret", client_secret.clone()),
         ("id token", id_token.clone()),
         (
