@@ -499,6 +499,19 @@ impl Layer {
         }))
     }
 
+    /// A code sent to a user that does not exist: with PreventUserExistenceErrors, the answer
+    /// of a code sent (to nowhere); without, UserNotFoundException.
+    fn unknown_user_delivery(app: &App, username: &str) -> Result<Response, Failure> {
+        if app.prevent_user_existence_errors {
+            Ok(answer(delivery(&format!("{username}@example.com"))))
+        } else {
+            Err(Self::unknown_user(
+                app,
+                failure("UserNotFoundException", ""),
+            ))
+        }
+    }
+
     /// A user that does not exist, as the client's PreventUserExistenceErrors wants it told.
     fn unknown_user(app: &App, hidden: Failure) -> Failure {
         if app.prevent_user_existence_errors {
@@ -576,10 +589,7 @@ impl Layer {
         }
         if code.code != given {
             code.wrong += 1;
-            return Err(failure(
-                "CodeMismatchException",
-                "Invalid verification code provided, please try again.",
-            ));
+            return Err(code_mismatch());
         }
         if consume {
             let used = std::mem::take(&mut code.code);
@@ -642,14 +652,8 @@ impl Layer {
         let username = required(req, "Username")?;
         let code = required(req, "ConfirmationCode")?;
         let app = self.client(req, username).await?;
-        let mismatch = || {
-            failure(
-                "CodeMismatchException",
-                "Invalid verification code provided, please try again.",
-            )
-        };
         let Some(user) = self.user(&app, username).await? else {
-            return Err(Self::unknown_user(&app, mismatch()));
+            return Err(Self::unknown_user(&app, code_mismatch()));
         };
         if user.confirmed {
             return Err(failure(
@@ -690,13 +694,7 @@ impl Layer {
         let username = required(req, "Username")?;
         let app = self.client(req, username).await?;
         let Some(user) = self.user(&app, username).await? else {
-            return match app.prevent_user_existence_errors {
-                true => Ok(answer(delivery(&format!("{username}@example.com")))),
-                false => Err(Self::unknown_user(
-                    &app,
-                    failure("UserNotFoundException", ""),
-                )),
-            };
+            return Self::unknown_user_delivery(&app, username);
         };
         if user.confirmed {
             return Err(failure(
@@ -718,13 +716,7 @@ impl Layer {
         let username = required(req, "Username")?;
         let app = self.client(req, username).await?;
         let Some(user) = self.user(&app, username).await? else {
-            return match app.prevent_user_existence_errors {
-                true => Ok(answer(delivery(&format!("{username}@example.com")))),
-                false => Err(Self::unknown_user(
-                    &app,
-                    failure("UserNotFoundException", ""),
-                )),
-            };
+            return Self::unknown_user_delivery(&app, username);
         };
         let (Some(email), true) = (user.email, user.email_verified) else {
             return Err(failure(
@@ -747,14 +739,8 @@ impl Layer {
         let code = required(req, "ConfirmationCode")?;
         let password = required(req, "Password")?;
         let app = self.client(req, username).await?;
-        let mismatch = || {
-            failure(
-                "CodeMismatchException",
-                "Invalid verification code provided, please try again.",
-            )
-        };
         let Some(user) = self.user(&app, username).await? else {
-            return Err(Self::unknown_user(&app, mismatch()));
+            return Err(Self::unknown_user(&app, code_mismatch()));
         };
         // The password is set before the code is spent: a password the policy refuses leaves the
         // code good for another try, as on Cognito.
@@ -1048,6 +1034,14 @@ impl Layer {
             .map_err(|e| upstream(e.into_service_error()))?;
         Ok(())
     }
+}
+
+/// A wrong code, as Cognito answers it.
+fn code_mismatch() -> Failure {
+    failure(
+        "CodeMismatchException",
+        "Invalid verification code provided, please try again.",
+    )
 }
 
 /// Cognito's SECRET_HASH rule: a client with a secret needs the hash of `username`, one without
