@@ -771,6 +771,21 @@ fn the_firewall_is_on_by_default_on_the_stage_with_aws_managed_groups_that_block
     );
     let (acl, rules) = web_acl(&t);
     assert_eq!(acl["Properties"]["Scope"], "REGIONAL");
+    // WAF takes a log group's ARN only without the `:*` that `!GetAtt <group>.Arn` ends with.
+    let logging = &t["Resources"]["FirewallLogging"]["Properties"];
+    let destination = string(
+        untagged(&logging["LogDestinationConfigs"][0]),
+        "destination",
+    );
+    assert!(
+        destination.ends_with(":log-group:${FirewallLogs}"),
+        "{destination}"
+    );
+    assert_eq!(
+        logging["RedactedFields"],
+        yaml("[{SingleHeader: {Name: authorization}}]"),
+        "no token in the firewall's log"
+    );
     assert_eq!(
         api(&t)["Properties"]["EndpointConfiguration"]["Type"],
         "REGIONAL",
@@ -970,6 +985,19 @@ fn alarms_watch_the_api_every_function_the_table_and_the_firewall_and_tell_one_t
         assert_eq!(props["AlarmActions"], yaml("[!Ref AlarmTopic]"), "{id}");
         let mut metrics = vec![props];
         if let Some(queries) = props["Metrics"].as_sequence() {
+            // The one expression adds up exactly the alarm's metrics, each named by its id.
+            let ids: BTreeSet<&str> = queries
+                .iter()
+                .filter(|q| q.get("MetricStat").is_some())
+                .map(|q| string(&q["Id"], "Id"))
+                .collect();
+            let expression = queries
+                .iter()
+                .find_map(|q| q.get("Expression"))
+                .map(|e| string(e, "Expression"))
+                .expect("a metric-math alarm has an expression");
+            let summed: BTreeSet<&str> = expression.split('+').map(str::trim).collect();
+            assert_eq!(summed, ids, "{id}: {expression}");
             metrics.extend(
                 queries
                     .iter()
