@@ -84,6 +84,7 @@ def main():
     try:
         children.append(subprocess.Popen(
             [str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)],
+            env=dict(os.environ, MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP="true"),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
         ))
         wait_for(f"http://127.0.0.1:{moto_port}/moto-api/")

@@ -45,6 +45,9 @@ pub struct Seed {
     pub deletions: Vec<Session>,
     /// Accounts with a new e-mail address awaiting its code, one per `/me/verify_email`.
     pub verifications: Vec<(Session, String)>,
+    /// Accounts an administrator created, each with the NEW_PASSWORD_REQUIRED challenge's
+    /// (internal user name, session), one per `/login/challenge`.
+    pub challenges: Vec<(String, String)>,
 }
 
 /// A signed-in user, as the authorizer passes them to the function.
@@ -168,6 +171,13 @@ impl Function {
             }
             ("/resend_code", Some(b)) => {
                 b["username"] = seed.resend_user.clone().into();
+            }
+            ("/login/challenge", Some(b)) => {
+                let (username, session) = seed.challenges.pop().unwrap_or_default();
+                b["username"] = username.into();
+                b["session"] = session.into();
+                b["challenge"] = "NEW_PASSWORD_REQUIRED".into();
+                b["new_password"] = seed.password.clone().into();
             }
             ("/reset_password", Some(b)) => {
                 let (username, code) = seed.resets.pop().unwrap_or_default();

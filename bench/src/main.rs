@@ -140,9 +140,10 @@ async fn run(args: Args) {
         sign_outs: uses("account_logout"),
         deletions: uses("account_delete_me"),
         verifications: uses("account_verify_email"),
+        challenges: uses("login_challenge"),
     };
     let cognito_sdk = sdk.to_builder().endpoint_url(&local.endpoint).build();
-    let mut seed = seed::seed(&cognito_sdk, &created, local.mailbox(), needs).await;
+    let mut seed = seed::seed(&cognito_sdk, &sdk, &created, local.mailbox(), needs).await;
 
     // Every backend call goes through a proxy that times it: one in front of moto (DynamoDB,
     // Secrets Manager), one in front of the local Cognito, on one clock.

@@ -10,6 +10,7 @@ use platform::Env;
 use crate::events::{Seed, Session};
 
 const PASSWORD: &str = "Correct-Horse-9!";
+const TEMPORARY_PASSWORD: &str = "Temporary-Pass-1!";
 
 /// How many of each the invocations use up.
 pub struct Needs {
@@ -18,10 +19,12 @@ pub struct Needs {
     pub sign_outs: usize,
     pub deletions: usize,
     pub verifications: usize,
+    pub challenges: usize,
 }
 
 pub async fn seed(
     sdk: &aws_config::SdkConfig,
+    admin_sdk: &aws_config::SdkConfig,
     created: &local_api::bootstrap::Created,
     mailbox: &Mailbox,
     needs: Needs,
@@ -83,7 +86,37 @@ pub async fn seed(
         verifications.push((session(&tokens), code(mailbox, &name)));
     }
 
+    // Accounts an administrator created: their first sign-in is a challenge to set a password.
+    let admin = aws_sdk_cognitoidentityprovider::Client::new(admin_sdk);
+    let mut challenges = Vec::with_capacity(needs.challenges);
+    for n in 0..needs.challenges {
+        let name = format!("bench-invited-{n}@example.com");
+        let email = aws_sdk_cognitoidentityprovider::types::AttributeType::builder()
+            .name("email")
+            .value(&name)
+            .build()
+            .expect("an attribute");
+        admin
+            .admin_create_user()
+            .user_pool_id(&created.pool_id)
+            .username(&name)
+            .temporary_password(TEMPORARY_PASSWORD)
+            .message_action(aws_sdk_cognitoidentityprovider::types::MessageActionType::Suppress)
+            .user_attributes(email)
+            .send()
+            .await
+            .expect("an invited bench user");
+        match cognito
+            .password_sign_in(&Caller::default(), &name, TEMPORARY_PASSWORD)
+            .await
+        {
+            Ok(auth::SignIn::Challenge(c)) => challenges.push((c.username, c.session)),
+            other => panic!("{name}'s first sign-in: {other:?}"),
+        }
+    }
+
     Seed {
+        challenges,
         main: session(&tokens),
         deletions,
         verifications,
@@ -135,8 +168,11 @@ async fn confirmed_and_signed_in(cognito: &Cognito, mailbox: &Mailbox, username:
         .confirm_sign_up(&Caller::default(), username, &code(mailbox, username))
         .await
         .unwrap_or_else(|e| panic!("confirm {username}: {e:?}"));
-    cognito
+    match cognito
         .password_sign_in(&Caller::default(), username, PASSWORD)
         .await
-        .unwrap_or_else(|e| panic!("sign {username} in: {e:?}"))
+    {
+        Ok(auth::SignIn::Tokens(tokens)) => tokens,
+        other => panic!("sign {username} in: {other:?}"),
+    }
 }

@@ -58,6 +58,12 @@ fn body_spec(method: &str, path: &str) -> Option<BodySpec> {
             optional: &[],
             valid: json!({"username": "corpus@example.com", "password": "Correct-Horse-9!"}),
         },
+        ("POST", "/login/challenge") => BodySpec {
+            required: &["username", "session", "challenge", "code"],
+            optional: &[],
+            valid: json!({"username": "corpus@example.com", "session": "not-a-session",
+                          "challenge": "SOFTWARE_TOKEN_MFA", "code": "123456"}),
+        },
         ("POST", "/refresh") => BodySpec {
             required: &["username", "refresh_token"],
             optional: &[],

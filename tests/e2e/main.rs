@@ -6,6 +6,7 @@ mod account;
 mod auth_flow;
 mod browser;
 mod catalogue;
+mod challenges;
 mod concurrency;
 mod corpus;
 mod faults;

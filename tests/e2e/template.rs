@@ -28,6 +28,7 @@ const ROUTES: &[(&str, &str, &str, Access)] = &[
     ("register", "POST", "/register", Access::Public),
     ("confirm", "POST", "/confirm_user", Access::Public),
     ("login", "POST", "/login", Access::Public),
+    ("login", "POST", "/login/challenge", Access::Public),
     ("refresh", "POST", "/refresh", Access::Public),
     ("books", "GET", "/books", Access::Public),
     ("books", "GET", "/books/{id}", Access::Public),

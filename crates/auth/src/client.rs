@@ -5,7 +5,9 @@
 use aws_config::SdkConfig;
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::config::Config as ClientConfig;
-use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, UserContextDataType};
+use aws_sdk_cognitoidentityprovider::types::{
+    AttributeType, AuthFlowType, AuthenticationResultType, ChallengeNameType, UserContextDataType,
+};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use platform::ApiError;
@@ -33,6 +35,8 @@ pub enum Op {
     Login,
     /// InitiateAuth with REFRESH_TOKEN_AUTH (`/refresh`).
     Refresh,
+    /// RespondToAuthChallenge (`/login/challenge`).
+    Challenge,
     /// ResendConfirmationCode (`/resend_code`).
     ResendCode,
     /// ForgotPassword (`/forgot_password`).
@@ -129,6 +133,36 @@ pub struct Tokens {
     /// The internal user name (`cognito:username`) to send with `/refresh`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
+}
+
+/// What a sign-in gives: the tokens, or a challenge to answer (`/login/challenge`).
+#[derive(Debug, Clone)]
+pub enum SignIn {
+    Tokens(Tokens),
+    Challenge(Challenge),
+}
+
+/// A challenge Cognito put to a sign-in, as `/login` answers it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Challenge {
+    /// `SOFTWARE_TOKEN_MFA` or `NEW_PASSWORD_REQUIRED`.
+    pub challenge: String,
+    /// Cognito's session, valid for the app client's AuthSessionValidity (3 minutes).
+    pub session: String,
+    /// The internal user name, which the answer names.
+    pub username: String,
+}
+
+/// The challenges `/login/challenge` answers; any other is `403 challenge_required`.
+pub const ANSWERABLE_CHALLENGES: &[&str] = &["SOFTWARE_TOKEN_MFA", "NEW_PASSWORD_REQUIRED"];
+
+/// The answer to a challenge.
+#[derive(Debug, Clone, Copy)]
+pub enum Answer<'a> {
+    /// The code of the user's authenticator app (SOFTWARE_TOKEN_MFA).
+    Code(&'a str),
+    /// The password that replaces a temporary one (NEW_PASSWORD_REQUIRED).
+    NewPassword(&'a str),
 }
 
 /// What SignUp answered.
@@ -413,21 +447,59 @@ impl Cognito {
         caller: &Caller,
         username: &str,
         password: &str,
-    ) -> Result<Tokens, ApiError> {
-        let mut tokens = self
-            .initiate_auth(
-                caller,
-                Op::Login,
-                AuthFlowType::UserPasswordAuth,
-                username,
-                &[("USERNAME", username), ("PASSWORD", password)],
-            )
-            .await?;
-        tokens.username = Some(
-            unverified_claim(&tokens.id_token, "cognito:username")
-                .unwrap_or_else(|| username.to_owned()),
-        );
-        Ok(tokens)
+    ) -> Result<SignIn, ApiError> {
+        self.initiate_auth(
+            caller,
+            Op::Login,
+            AuthFlowType::UserPasswordAuth,
+            username,
+            &[("USERNAME", username), ("PASSWORD", password)],
+        )
+        .await
+    }
+
+    /// RespondToAuthChallenge: `answer` to `challenge` of `session`, for the internal user
+    /// name `username`, with its SECRET_HASH. The outcome is the tokens, or the next challenge
+    /// (a new password may be followed by the MFA code).
+    pub async fn answer_challenge(
+        &self,
+        caller: &Caller,
+        challenge: &str,
+        username: &str,
+        session: &str,
+        answer: Answer<'_>,
+    ) -> Result<SignIn, ApiError> {
+        let (name, value) = match answer {
+            Answer::Code(code) => ("SOFTWARE_TOKEN_MFA_CODE", code),
+            Answer::NewPassword(password) => ("NEW_PASSWORD", password),
+        };
+        let mut call = self
+            .client
+            .respond_to_auth_challenge()
+            .client_id(&self.client_id)
+            .challenge_name(ChallengeNameType::from(challenge))
+            .session(session)
+            .challenge_responses("USERNAME", username)
+            .challenge_responses(name, value)
+            .set_user_context_data(caller.context_data());
+        if let Some(hash) = self.hash(username).await? {
+            call = call.challenge_responses("SECRET_HASH", hash);
+        }
+        // Never retried: a code is good once, and a session for one answer.
+        let out = call
+            .customize()
+            .config_override(ClientConfig::builder().retry_config(no_retries()))
+            .send()
+            .await
+            .map_err(|e| map(Op::Challenge, e))?;
+        outcome(
+            Op::Challenge,
+            out.authentication_result(),
+            out.challenge_name(),
+            out.session(),
+            out.challenge_parameters(),
+            username,
+        )
     }
 
     /// InitiateAuth with REFRESH_TOKEN_AUTH; `username` is the internal user name `/login`
@@ -438,14 +510,23 @@ impl Cognito {
         username: &str,
         refresh_token: &str,
     ) -> Result<Tokens, ApiError> {
-        self.initiate_auth(
-            caller,
-            Op::Refresh,
-            AuthFlowType::RefreshTokenAuth,
-            username,
-            &[("REFRESH_TOKEN", refresh_token), ("USERNAME", username)],
-        )
-        .await
+        let signed_in = self
+            .initiate_auth(
+                caller,
+                Op::Refresh,
+                AuthFlowType::RefreshTokenAuth,
+                username,
+                &[("REFRESH_TOKEN", refresh_token), ("USERNAME", username)],
+            )
+            .await?;
+        match signed_in {
+            // The caller has the internal user name already: it sent it.
+            SignIn::Tokens(tokens) => Ok(Tokens {
+                username: None,
+                ..tokens
+            }),
+            SignIn::Challenge(c) => Err(ApiError::ChallengeRequired(c.challenge)),
+        }
     }
 
     /// ChangePassword, with the caller's access token.
@@ -570,7 +651,7 @@ impl Cognito {
         flow: AuthFlowType,
         hash_username: &str,
         params: &[(&str, &str)],
-    ) -> Result<Tokens, ApiError> {
+    ) -> Result<SignIn, ApiError> {
         let mut call = self
             .client
             .initiate_auth()
@@ -584,30 +665,65 @@ impl Cognito {
             call = call.auth_parameters("SECRET_HASH", hash);
         }
         let out = call.send().await.map_err(|e| map(op, e))?;
-        if let Some(result) = out.authentication_result() {
-            let (Some(id_token), Some(access_token)) = (result.id_token(), result.access_token())
-            else {
-                return Err(ApiError::unavailable(format_args!(
-                    "{op}: an authentication result without tokens"
-                )));
-            };
-            return Ok(Tokens {
-                message: None,
-                id_token: id_token.to_owned(),
-                access_token: access_token.to_owned(),
-                refresh_token: result.refresh_token().map(str::to_owned),
-                expires_in: result.expires_in(),
-                token_type: result.token_type().unwrap_or("Bearer").to_owned(),
-                username: None,
-            });
-        }
-        match out.challenge_name() {
-            Some(challenge) => Err(ApiError::ChallengeRequired(challenge.as_str().to_owned())),
-            None => Err(ApiError::unavailable(format_args!(
-                "{op}: neither tokens nor a challenge"
-            ))),
-        }
+        outcome(
+            op,
+            out.authentication_result(),
+            out.challenge_name(),
+            out.session(),
+            out.challenge_parameters(),
+            hash_username,
+        )
     }
+}
+
+/// The tokens of an authentication result (with the internal user name, which only the id token
+/// tells), or the challenge put instead: InitiateAuth and RespondToAuthChallenge answer alike.
+fn outcome(
+    op: Op,
+    result: Option<&AuthenticationResultType>,
+    challenge: Option<&ChallengeNameType>,
+    session: Option<&str>,
+    parameters: Option<&std::collections::HashMap<String, String>>,
+    username: &str,
+) -> Result<SignIn, ApiError> {
+    if let Some(result) = result {
+        let (Some(id_token), Some(access_token)) = (result.id_token(), result.access_token())
+        else {
+            return Err(ApiError::unavailable(format_args!(
+                "{op}: an authentication result without tokens"
+            )));
+        };
+        return Ok(SignIn::Tokens(Tokens {
+            message: None,
+            id_token: id_token.to_owned(),
+            access_token: access_token.to_owned(),
+            refresh_token: result.refresh_token().map(str::to_owned),
+            expires_in: result.expires_in(),
+            token_type: result.token_type().unwrap_or("Bearer").to_owned(),
+            username: Some(
+                unverified_claim(id_token, "cognito:username")
+                    .unwrap_or_else(|| username.to_owned()),
+            ),
+        }));
+    }
+    let Some(challenge) = challenge else {
+        return Err(ApiError::unavailable(format_args!(
+            "{op}: neither tokens nor a challenge"
+        )));
+    };
+    let name = challenge.as_str();
+    let (true, Some(session)) = (ANSWERABLE_CHALLENGES.contains(&name), session) else {
+        return Err(ApiError::ChallengeRequired(name.to_owned()));
+    };
+    // Cognito names the user it challenges by the internal user name.
+    let username = parameters
+        .and_then(|p| p.get("USER_ID_FOR_SRP"))
+        .map_or(username, String::as_str);
+    Ok(SignIn::Challenge(Challenge {
+        challenge: name.to_owned(),
+        session: session.to_owned(),
+        username: username.to_owned(),
+    }))
 }
 
 /// Reads one string claim from a JWT's payload without checking its signature. Only for

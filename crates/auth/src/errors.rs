@@ -64,6 +64,10 @@ pub fn map_service_error(op: Op, err: CognitoError) -> ApiError {
         E::UserLambdaValidationException(_) => {
             ApiError::InvalidParameter("the request was refused by the pool's validation".into())
         }
+        // A wrong authenticator code, or one used already.
+        E::CodeMismatchException(_) | E::ExpiredCodeException(_) if op == Op::Challenge => {
+            ApiError::InvalidCode
+        }
         E::CodeMismatchException(_) => ApiError::CodeMismatch,
         E::ExpiredCodeException(_) => ApiError::ExpiredCode,
         E::UserNotConfirmedException(_) => ApiError::UserNotConfirmed,
@@ -72,6 +76,9 @@ pub fn map_service_error(op: Op, err: CognitoError) -> ApiError {
             // One answer for an unknown user and a wrong password: no user enumeration.
             Op::Login => ApiError::InvalidCredentials,
             Op::Refresh => ApiError::InvalidRefreshToken,
+            // RespondToAuthChallenge's NotAuthorized: the session expired (after the client's
+            // AuthSessionValidity) or was used already.
+            Op::Challenge => ApiError::SessionExpired,
             // Confirming answers an unknown user and an account that is confirmed already
             // (NotAuthorized) like a wrong code: confirming tells nothing about who exists.
             Op::ConfirmSignUp => ApiError::CodeMismatch,

@@ -10,7 +10,9 @@ pub mod secret;
 pub mod stored_secret;
 pub mod username;
 
-pub use client::{Caller, Cognito, Delivery, SignedUp, Tokens};
+pub use client::{
+    ANSWERABLE_CHALLENGES, Answer, Caller, Challenge, Cognito, Delivery, SignIn, SignedUp, Tokens,
+};
 pub use config::{AppClient, ClientSecret, CognitoConfig, Config};
 pub use secret::{SecretHasher, secret_hash};
 pub use username::{MAX_CODE_CHARS, MAX_EMAIL_CHARS, code, email, normalize_username, password};

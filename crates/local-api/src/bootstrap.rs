@@ -175,6 +175,9 @@ pub async fn create_pool(
                 .build(),
         );
     }
+    if let Some(mfa) = p.get("MfaConfiguration").and_then(|v| t.resolve(v)) {
+        pool = pool.mfa_configuration(ct::UserPoolMfaType::from(mfa.as_str()));
+    }
     if let Some(pp) = p.get("Policies").and_then(|x| x.get("PasswordPolicy")) {
         pool = pool.policies(
             ct::UserPoolPolicyType::builder()
@@ -213,7 +216,8 @@ pub async fn create_pool(
         .set_access_token_validity(int(c.get("AccessTokenValidity")))
         .set_id_token_validity(int(c.get("IdTokenValidity")))
         .set_refresh_token_validity(int(c.get("RefreshTokenValidity")))
-        .set_enable_token_revocation(boolean(c.get("EnableTokenRevocation")));
+        .set_enable_token_revocation(boolean(c.get("EnableTokenRevocation")))
+        .set_auth_session_validity(int(c.get("AuthSessionValidity")));
     // Cognito lets a client read every attribute unless ReadAttributes says otherwise; moto puts
     // in the id token only those it lists, so list the pool's (and email_verified) here.
     let readable = strs(c.get("ReadAttributes"), t);

@@ -149,6 +149,8 @@ struct App {
     verify_before_update: Vec<String>,
     /// The client's WriteAttributes; `None`: every attribute.
     writable: Option<Vec<String>>,
+    /// How long a challenge's session may be answered (the client's AuthSessionValidity).
+    session_validity: Duration,
 }
 
 /// A refresh token's family: the user it was issued to and its `origin_jti`, which every token
@@ -167,6 +169,8 @@ struct Codes {
     apps: HashMap<String, App>,
     /// E-mail addresses awaiting verification, by (pool, user).
     pending_email: HashMap<(String, String), String>,
+    /// Challenge sessions, by session: when each was issued, and whether it was answered.
+    sessions: HashMap<String, (SystemTime, bool)>,
     clock_offset: Duration,
 }
 
@@ -434,7 +438,10 @@ impl Layer {
                 })
                 .unwrap_or_default();
             let writable = Some(client.write_attributes().to_vec()).filter(|w| !w.is_empty());
+            let minutes = client.auth_session_validity().unwrap_or(3).clamp(3, 15);
+            let session_validity = Duration::from_secs(60 * minutes as u64);
             let app = App {
+                session_validity,
                 verify_before_update,
                 writable,
                 required,
@@ -782,8 +789,10 @@ impl Layer {
             return Ok(self.forward(headers, body).await);
         }
         let username = field(&params, "USERNAME").unwrap_or_default();
-        self.client(req, username).await?;
-        Ok(self.signed_in(self.forward(headers, body).await).await)
+        let app = self.client(req, username).await?;
+        let internal = self.user(&app, username).await?.map(|u| u.username);
+        let res = self.forward(headers, body).await;
+        Ok(self.signed_in(res, internal.as_deref()).await)
     }
 
     async fn respond_to_challenge(
@@ -794,12 +803,34 @@ impl Layer {
     ) -> Result<Response, Failure> {
         let responses = req.get("ChallengeResponses").cloned().unwrap_or_default();
         let username = field(&responses, "USERNAME").unwrap_or_default();
-        self.client(req, username).await?;
-        Ok(self.signed_in(self.forward(headers, body).await).await)
+        let app = self.client(req, username).await?;
+        // A session is answered once, within the client's AuthSessionValidity.
+        let session = field(req, "Session").unwrap_or_default().to_owned();
+        let issued = self.state().sessions.get(&session).copied();
+        let expired = || {
+            failure(
+                "NotAuthorizedException",
+                "Invalid session for the user, session is expired.",
+            )
+        };
+        match issued {
+            Some((_, true)) => return Err(expired()),
+            Some((at, false)) if self.now() > at + app.session_validity => return Err(expired()),
+            _ => {}
+        }
+        let res = self.forward(headers, body).await;
+        if res.status().is_success()
+            && let Some(entry) = self.state().sessions.get_mut(&session)
+        {
+            entry.1 = true;
+        }
+        Ok(self.signed_in(res, Some(username)).await)
     }
 
-    /// Notes the refresh token of a successful sign-in, with its user and family.
-    async fn signed_in(&self, res: Response) -> Response {
+    /// Notes the refresh token of a successful sign-in, with its user and family; or, for a
+    /// challenge, its session, and names the user as Cognito does (`USER_ID_FOR_SRP`, the
+    /// internal user name `username`).
+    async fn signed_in(&self, res: Response, username: Option<&str>) -> Response {
         if !res.status().is_success() {
             return res;
         }
@@ -809,6 +840,19 @@ impl Layer {
             .await
             .map(|b| b.to_bytes())
             .unwrap_or_default();
+        if let Ok(mut out) = serde_json::from_slice::<Value>(&bytes)
+            && let Some(session) = field(&out, "Session").map(str::to_owned)
+            && field(&out, "ChallengeName").is_some()
+        {
+            let now = self.now();
+            self.state().sessions.insert(session, (now, false));
+            if let Some(username) = username {
+                out["ChallengeParameters"]["USER_ID_FOR_SRP"] = json!(username);
+            }
+            let mut parts = parts;
+            parts.headers.remove(http::header::CONTENT_LENGTH);
+            return Response::from_parts(parts, Body::from(out.to_string()));
+        }
         if let Ok(out) = serde_json::from_slice::<Value>(&bytes) {
             let result = &out["AuthenticationResult"];
             let id = field(result, "IdToken").and_then(claims);
@@ -1111,6 +1155,7 @@ mod tests {
             required: Vec::new(),
             verify_before_update: Vec::new(),
             writable: None,
+            session_validity: Duration::from_secs(180),
         };
         let good = auth::secret_hash("alice", "cid", "s3");
         assert!(check_hash(&app, "cid", "alice", Some(&good)).is_ok());

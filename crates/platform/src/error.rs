@@ -106,6 +106,10 @@ pub enum ApiError {
     InvalidRefreshToken,
     #[error("the request is not authorized")]
     NotAuthorized,
+    #[error("the sign-in session has expired or was used already; sign in again")]
+    SessionExpired,
+    #[error("the code is wrong or was used already")]
+    InvalidCode,
     #[error("sign-in needs the `{0}` challenge, which this API does not support")]
     ChallengeRequired(String),
     #[error("too many requests; retry after {retry_after} seconds")]
@@ -150,7 +154,8 @@ impl ApiError {
             UserNotConfirmed | PasswordResetRequired | ChallengeRequired(_) => {
                 StatusCode::FORBIDDEN
             }
-            InvalidCredentials | InvalidRefreshToken | NotAuthorized => StatusCode::UNAUTHORIZED,
+            InvalidCredentials | InvalidRefreshToken | NotAuthorized | SessionExpired
+            | InvalidCode => StatusCode::UNAUTHORIZED,
             TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
@@ -191,6 +196,8 @@ impl ApiError {
             InvalidCredentials => "invalid_credentials",
             InvalidRefreshToken => "invalid_refresh_token",
             NotAuthorized => "not_authorized",
+            SessionExpired => "session_expired",
+            InvalidCode => "invalid_code",
             ChallengeRequired(_) => "challenge_required",
             TooManyRequests { .. } => "too_many_requests",
             ServiceUnavailable(_) => "service_unavailable",

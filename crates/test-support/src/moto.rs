@@ -28,6 +28,9 @@ pub fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// Makes moto check TOTP codes (it does not by default); `make dev` and the tests set it.
+pub const TOTP_VAR: &str = "MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP";
+
 impl Moto {
     /// Starts `moto_server` from `MOTO_SERVER`, or from the venv `make test` creates.
     pub fn start() -> Self {
@@ -42,6 +45,8 @@ impl Moto {
         let port = free_port();
         let child = Command::new(&bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            // moto checks authenticator (TOTP) codes only when told to.
+            .env(TOTP_VAR, "true")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -170,24 +170,40 @@ async fn cognito_refusals_map_to_their_status_and_code() {
     }
 }
 
+/// A challenge this API answers comes back as it is, with its session and the internal user
+/// name, and no tokens; any other is a 403 naming it, without the session.
 #[tokio::test]
-async fn a_challenge_instead_of_tokens_is_a_403_naming_it() {
-    let rule = mock!(Client::initiate_auth).then_output(|| {
+async fn a_challenge_is_answered_as_a_challenge_or_a_403_naming_it() {
+    let mfa = mock!(Client::initiate_auth).then_output(|| {
         InitiateAuthOutput::builder()
-            .challenge_name(ChallengeNameType::NewPasswordRequired)
-            .session("session")
+            .challenge_name(ChallengeNameType::SoftwareTokenMfa)
+            .session("session-1")
+            .challenge_parameters("USER_ID_FOR_SRP", "internal-name")
             .build()
     });
-    let state = cognito_state(&[&rule]);
+    let sms = mock!(Client::initiate_auth).then_output(|| {
+        InitiateAuthOutput::builder()
+            .challenge_name(ChallengeNameType::SmsMfa)
+            .session("session-2")
+            .build()
+    });
+    let state = cognito_state(&[&mfa, &sms]);
+    let res = handle(&state, request("login")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_json_with_cors(&res);
+    assert_eq!(
+        body_json(&res),
+        json!({"challenge": "SOFTWARE_TOKEN_MFA", "session": "session-1", "username": "internal-name"})
+    );
     let res = handle(&state, request("login")).await.unwrap();
     let body = assert_error(&res, 403, "challenge_required");
     assert!(
         body["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("NEW_PASSWORD_REQUIRED")
+            .contains("SMS_MFA")
     );
-    assert!(!body.to_string().contains("session"));
+    assert!(!body.to_string().contains("session-2"));
 }
 
 #[tokio::test]
@@ -216,4 +232,68 @@ async fn malformed_bodies_get_a_4xx_naming_the_problem() {
     let state = cognito_state(&[&rule]);
     assert_rejects_malformed_bodies("login", |req| handle(&state, req)).await;
     assert_eq!(rule.num_calls(), 0);
+}
+
+fn challenge_answer(code: &str) -> lambda_http::Request {
+    request_with_json(
+        "login_challenge",
+        json!({"username": "alice@example.com", "session": "session-1",
+               "challenge": "SOFTWARE_TOKEN_MFA", "code": code}),
+    )
+}
+
+#[tokio::test]
+async fn the_challenge_answer_goes_to_cognito_with_its_session_and_secret_hash_once() {
+    use aws_sdk_cognitoidentityprovider::operation::respond_to_auth_challenge::RespondToAuthChallengeOutput;
+    let rule = mock!(Client::respond_to_auth_challenge)
+        .match_requests(|r| {
+            let responses = r.challenge_responses().unwrap();
+            r.session() == Some("session-1")
+                && r.challenge_name() == Some(&ChallengeNameType::SoftwareTokenMfa)
+                && responses.get("USERNAME").map(String::as_str) == Some("alice@example.com")
+                && responses.get("SOFTWARE_TOKEN_MFA_CODE").map(String::as_str) == Some("123456")
+                && responses.get("SECRET_HASH") == Some(&expected_hash("alice@example.com"))
+        })
+        .then_output(|| {
+            RespondToAuthChallengeOutput::builder()
+                .authentication_result(
+                    aws_sdk_cognitoidentityprovider::types::AuthenticationResultType::builder()
+                        .id_token(fake_jwt(&json!({"cognito:username": "alice@example.com"})))
+                        .access_token("access")
+                        .refresh_token("refresh")
+                        .expires_in(3600)
+                        .build(),
+                )
+                .build()
+        });
+    let res = handle(&cognito_state(&[&rule]), challenge_answer("123456"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", body_json(&res));
+    assert_eq!(body_json(&res)["username"], "alice@example.com");
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_wrong_code_is_invalid_code_and_a_spent_session_session_expired_without_retries() {
+    use aws_sdk_cognitoidentityprovider::operation::respond_to_auth_challenge::RespondToAuthChallengeError;
+    use aws_sdk_cognitoidentityprovider::types::error::{
+        CodeMismatchException, NotAuthorizedException,
+    };
+    let wrong = mock!(Client::respond_to_auth_challenge).then_error(|| {
+        RespondToAuthChallengeError::CodeMismatchException(CodeMismatchException::builder().build())
+    });
+    let expired = mock!(Client::respond_to_auth_challenge).then_error(|| {
+        RespondToAuthChallengeError::NotAuthorizedException(
+            NotAuthorizedException::builder()
+                .message("Invalid session for the user, session is expired.")
+                .build(),
+        )
+    });
+    let state = cognito_state(&[&wrong, &expired]);
+    let res = handle(&state, challenge_answer("000000")).await.unwrap();
+    assert_error(&res, 401, "invalid_code");
+    let res = handle(&state, challenge_answer("000000")).await.unwrap();
+    assert_error(&res, 401, "session_expired");
+    assert_eq!(wrong.num_calls() + expired.num_calls(), 2, "never retried");
 }
