@@ -267,6 +267,7 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
         ),
         ("BOOKS_TABLE", &created.table),
         ("SESSIONS_TABLE", &created.sessions_table),
+        ("RECOVERY_CODES_TABLE", &created.recovery_table),
     ]);
     let dead_api = local_api::gateway(&dead_config, &dead).await.unwrap();
     let (base, _stop) = integration_tests::serve_gateway(dead_api).await;
@@ -278,6 +279,56 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 503);
+
+    // Two-factor sign-in: the secret, its codes, the challenge's session, a recovery code.
+    let access_token = access.clone();
+    let (s, setup) = call(
+        &api,
+        "POST",
+        "/mfa/totp/setup",
+        Some(&access_token),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(s, 200, "{setup}");
+    let totp_secret = setup["secret"].as_str().unwrap().to_owned();
+    let first_code = integration_tests::totp(&totp_secret, std::time::SystemTime::now());
+    let verify = json!({"code": first_code, "device_name": "phone"});
+    let (s, enabled) = call(
+        &api,
+        "POST",
+        "/mfa/totp/verify",
+        Some(&access_token),
+        verify,
+    )
+    .await;
+    assert_eq!(s, 200, "{enabled}");
+    let recovery_codes: Vec<String> = enabled["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    let (s, challenge) = call(&api, "POST", "/login", None, credentials.clone()).await;
+    assert_eq!(s, 200, "{challenge}");
+    let mfa_session = challenge["session"].as_str().unwrap().to_owned();
+    let answer = json!({"username": challenge["username"], "session": mfa_session,
+                        "challenge": "SOFTWARE_TOKEN_MFA", "code": first_code});
+    assert_eq!(
+        call(&api, "POST", "/login/challenge", None, answer).await.0,
+        200
+    );
+    let recover =
+        json!({"username": USER, "password": PASSWORD, "recovery_code": recovery_codes[0]});
+    assert_eq!(
+        call(&api, "POST", "/login/recover", None, recover).await.0,
+        200
+    );
+    let wrong = json!({"username": USER, "password": PASSWORD, "recovery_code": recovery_codes[1]});
+    assert_eq!(
+        call(&api, "POST", "/login/recover", None, wrong).await.0,
+        401
+    );
 
     // Last: the account goes, with its password.
     let gone = json!({"password": PASSWORD});
@@ -294,6 +345,9 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
         ("confirmation code", sign_up_code.clone()),
         ("wrong confirmation code", CODE.into()),
         ("e-mail verification code", email_code.clone()),
+        ("TOTP secret", totp_secret.clone()),
+        ("TOTP code", first_code.clone()),
+        ("MFA challenge session", mfa_session.clone()),
         ("second session's access token", second_access.clone()),
         (
             "second session's refresh token",
@@ -318,6 +372,9 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
             refreshed["access_token"].as_str().unwrap().into(),
         ),
     ];
+    for code in &recovery_codes {
+        secrets.push(("recovery code", code.clone()));
+    }
     for name in [
         USER,
         internal_name.as_str(),

@@ -48,6 +48,14 @@ pub struct Seed {
     /// Accounts an administrator created, each with the NEW_PASSWORD_REQUIRED challenge's
     /// (internal user name, session), one per `/login/challenge`.
     pub challenges: Vec<(String, String)>,
+    /// The authenticator secret (base32) every enrolment gets here (moto has one).
+    pub totp_secret: String,
+    /// Users with an authenticator secret to confirm, one per `/mfa/totp/verify`.
+    pub enrolments: Vec<Session>,
+    /// Users with TOTP on, one per `/mfa/totp/disable`.
+    pub disables: Vec<Session>,
+    /// Users with TOTP on and a recovery code, one per `/login/recover`.
+    pub recoveries: Vec<(String, String)>,
 }
 
 /// A signed-in user, as the authorizer passes them to the function.
@@ -172,6 +180,12 @@ impl Function {
             ("/resend_code", Some(b)) => {
                 b["username"] = seed.resend_user.clone().into();
             }
+            ("/login/recover", Some(b)) => {
+                let (username, code) = seed.recoveries.pop().unwrap_or_default();
+                b["username"] = username.into();
+                b["password"] = seed.password.clone().into();
+                b["recovery_code"] = code.into();
+            }
             ("/login/challenge", Some(b)) => {
                 let (username, session) = seed.challenges.pop().unwrap_or_default();
                 b["username"] = username.into();
@@ -217,9 +231,25 @@ impl Function {
                 act_as(&mut ev, &session);
                 b["code"] = code.into();
             }
-            // A profile change and a new code: the same user every time.
-            ("PATCH", "/me", _) | ("POST", "/me/verify_email/resend", _) => {
+            // A profile change, a new code, a new authenticator secret, the MFA settings: the
+            // same user every time.
+            ("PATCH", "/me", _)
+            | ("POST", "/me/verify_email/resend", _)
+            | ("POST", "/mfa/totp/setup", _)
+            | ("GET", "/mfa", _) => {
                 act_as(&mut ev, &seed.main.clone());
+            }
+            // Codes of the authenticator, as it shows them at the invocation.
+            ("POST", "/mfa/totp/verify", Some(b)) => {
+                act_as(&mut ev, &seed.enrolments.pop().unwrap_or_default());
+                b["code"] =
+                    test_support::totp(&seed.totp_secret, std::time::SystemTime::now()).into();
+            }
+            ("POST", "/mfa/totp/disable", Some(b)) => {
+                act_as(&mut ev, &seed.disables.pop().unwrap_or_default());
+                b["password"] = seed.password.clone().into();
+                b["code"] =
+                    test_support::totp(&seed.totp_secret, std::time::SystemTime::now()).into();
             }
             _ => {}
         }

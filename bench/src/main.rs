@@ -141,6 +141,9 @@ async fn run(args: Args) {
         deletions: uses("account_delete_me"),
         verifications: uses("account_verify_email"),
         challenges: uses("login_challenge"),
+        enrolments: uses("mfa_verify"),
+        disables: uses("mfa_disable"),
+        recoveries: uses("login_recover"),
     };
     let cognito_sdk = sdk.to_builder().endpoint_url(&local.endpoint).build();
     let mut seed = seed::seed(&cognito_sdk, &sdk, &created, local.mailbox(), needs).await;
@@ -174,6 +177,8 @@ async fn run(args: Args) {
         ("COGNITO_USER_POOL_ID", created.pool_id.clone()),
         ("BOOKS_TABLE", created.table.clone()),
         ("SESSIONS_TABLE", created.sessions_table.clone()),
+        ("RECOVERY_CODES_TABLE", created.recovery_table.clone()),
+        ("MFA_ISSUER", mfa::DEFAULT_ISSUER.to_owned()),
         ("ALLOWED_ORIGIN", "https://shop.example.com".into()),
     ]
     .into();

@@ -20,6 +20,9 @@ pub struct Needs {
     pub deletions: usize,
     pub verifications: usize,
     pub challenges: usize,
+    pub enrolments: usize,
+    pub disables: usize,
+    pub recoveries: usize,
 }
 
 pub async fn seed(
@@ -115,7 +118,56 @@ pub async fn seed(
         }
     }
 
+    // Two-factor sign-in: users with a secret to confirm, with TOTP on, and with recovery codes.
+    let totp_secret = cognito
+        .associate_software_token(&tokens.access_token)
+        .await
+        .expect("an authenticator secret");
+    let mut enrolments = Vec::with_capacity(needs.enrolments);
+    for n in 0..needs.enrolments {
+        let name = format!("bench-enrol-{n}@example.com");
+        let user = confirmed_and_signed_in(&cognito, mailbox, &name).await;
+        cognito
+            .associate_software_token(&user.access_token)
+            .await
+            .expect("an authenticator secret");
+        enrolments.push(session(&user));
+    }
+    let recovery = mfa::recovery::RecoveryCodes::new(
+        aws_sdk_dynamodb::Client::new(admin_sdk),
+        created.recovery_table.clone(),
+    );
+    let mut disables = Vec::with_capacity(needs.disables);
+    let mut recoveries = Vec::with_capacity(needs.recoveries);
+    for n in 0..needs.disables + needs.recoveries {
+        let name = format!("bench-two-factor-{n}@example.com");
+        let user = confirmed_and_signed_in(&cognito, mailbox, &name).await;
+        cognito
+            .associate_software_token(&user.access_token)
+            .await
+            .expect("an authenticator secret");
+        let code = test_support::totp(&totp_secret, std::time::SystemTime::now());
+        cognito
+            .verify_software_token(&user.access_token, &code, None)
+            .await
+            .expect("a first code");
+        cognito
+            .set_totp(&user.access_token, true)
+            .await
+            .expect("TOTP on");
+        if n < needs.disables {
+            disables.push(session(&user));
+        } else {
+            let codes = recovery.replace(&name).await.expect("recovery codes");
+            recoveries.push((name, codes[0].clone()));
+        }
+    }
+
     Seed {
+        totp_secret,
+        enrolments,
+        disables,
+        recoveries,
         challenges,
         main: session(&tokens),
         deletions,

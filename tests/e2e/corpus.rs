@@ -64,6 +64,23 @@ fn body_spec(method: &str, path: &str) -> Option<BodySpec> {
             valid: json!({"username": "corpus@example.com", "session": "not-a-session",
                           "challenge": "SOFTWARE_TOKEN_MFA", "code": "123456"}),
         },
+        ("POST", "/login/recover") => BodySpec {
+            required: &["username", "password", "recovery_code"],
+            optional: &[],
+            valid: json!({"username": "corpus@example.com", "password": "Not-The-Password-1!",
+                          "recovery_code": "abcde-fghjk"}),
+        },
+        ("POST", "/mfa/totp/verify") => BodySpec {
+            required: &["code"],
+            optional: &["device_name"],
+            valid: json!({"code": "123456", "device_name": "phone"}),
+        },
+        // Never the owner's password: no case may turn anything off.
+        ("POST", "/mfa/totp/disable") => BodySpec {
+            required: &["password"],
+            optional: &["code"],
+            valid: json!({"password": "Not-The-Password-1!", "code": "123456"}),
+        },
         ("POST", "/refresh") => BodySpec {
             required: &["username", "refresh_token"],
             optional: &[],

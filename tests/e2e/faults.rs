@@ -114,6 +114,7 @@ async fn api_calling(
         ("COGNITO_CLIENT_SECRET", "fault-secret"),
         ("BOOKS_TABLE", "books"),
         ("SESSIONS_TABLE", "sessions"),
+        ("RECOVERY_CODES_TABLE", "recovery-codes"),
         ("JWKS_URL", &jwks.url),
         ("TOKEN_ISSUER", &jwks.issuer),
     ]);

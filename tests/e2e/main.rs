@@ -12,6 +12,7 @@ mod corpus;
 mod faults;
 mod gateway;
 mod local_cognito;
+mod mfa;
 mod openapi;
 mod security;
 mod self_service;

@@ -122,6 +122,7 @@ async fn the_local_api_serves_openapi_yaml_as_it_is_with_cors_and_no_function_be
         ("COGNITO_CLIENT_ID", "client"),
         ("BOOKS_TABLE", "books"),
         ("SESSIONS_TABLE", "sessions"),
+        ("RECOVERY_CODES_TABLE", "recovery-codes"),
     ]);
     let sdk = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())

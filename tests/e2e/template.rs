@@ -29,6 +29,21 @@ const ROUTES: &[(&str, &str, &str, Access)] = &[
     ("confirm", "POST", "/confirm_user", Access::Public),
     ("login", "POST", "/login", Access::Public),
     ("login", "POST", "/login/challenge", Access::Public),
+    ("mfa", "POST", "/mfa/totp/setup", Access::CognitoAccessToken),
+    (
+        "mfa",
+        "POST",
+        "/mfa/totp/verify",
+        Access::CognitoAccessToken,
+    ),
+    ("mfa", "GET", "/mfa", Access::CognitoAccessToken),
+    (
+        "mfa",
+        "POST",
+        "/mfa/totp/disable",
+        Access::CognitoAccessToken,
+    ),
+    ("mfa", "POST", "/login/recover", Access::Public),
     ("refresh", "POST", "/refresh", Access::Public),
     ("books", "GET", "/books", Access::Public),
     ("books", "GET", "/books/{id}", Access::Public),
@@ -683,10 +698,49 @@ fn each_function_may_make_only_the_aws_calls_its_code_makes() {
         resource(r#"!Sub "${BooksTable.Arn}/index/by_owner""#),
     ));
     expected.insert(("DeleteItem".into(), resource("!GetAtt BooksTable.Arn")));
+    expected.insert((
+        "DeleteItem".into(),
+        resource("!GetAtt RecoveryCodesTable.Arn"),
+    ));
     assert_eq!(
         account, expected,
         "account: exactly the calls its code makes"
     );
+
+    // MFA: the recovery codes' calls, and the revocation check.
+    let mfa = dynamodb_grants(&t, "mfa");
+    let mut expected: BTreeSet<(String, String)> =
+        sdk_calls("functions/mfa/src/recovery.rs", ".client")
+            .into_iter()
+            .map(|call| (call, resource("!GetAtt RecoveryCodesTable.Arn")))
+            .collect();
+    expected.insert(("GetItem".into(), resource("!GetAtt SessionsTable.Arn")));
+    assert_eq!(mfa, expected, "mfa: exactly the calls its code makes");
+    // The one admin permission of the stack: TOTP off after a recovery code, on this pool.
+    for (id, function) in functions(&t) {
+        let admin: Vec<&Value> = function["Properties"]["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.get("Statement").and_then(Value::as_sequence))
+            .flatten()
+            .filter(|s| {
+                s["Action"]
+                    .as_str()
+                    .is_some_and(|a| a.starts_with("cognito-idp:"))
+            })
+            .collect();
+        if binary(&id, function) == "mfa" {
+            assert_eq!(admin.len(), 1, "{id}");
+            assert_eq!(admin[0]["Action"], "cognito-idp:AdminSetUserMFAPreference");
+            assert_eq!(
+                admin[0]["Resource"],
+                yaml("!If [CreateUserPool, !GetAtt UserPool.Arn, !Ref ExistingUserPoolArn]")
+            );
+        } else {
+            assert!(admin.is_empty(), "{id} has a Cognito admin permission");
+        }
+    }
 }
 
 /// A policy resource, as [`dynamodb_grants`] lists it.
@@ -710,7 +764,10 @@ fn dynamodb_grants(t: &Value, bin: &str) -> BTreeSet<(String, String)> {
                 one => vec![string(one, "Action")],
             };
             for action in actions {
-                let action = action.strip_prefix("dynamodb:").expect("a DynamoDB action");
+                // The Cognito admin permission is checked on its own.
+                let Some(action) = action.strip_prefix("dynamodb:") else {
+                    continue;
+                };
                 granted.insert((action.to_owned(), format!("{:?}", statement["Resource"])));
             }
         }

@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use aws_sdk_cognitoidentityprovider as cognito;
 use platform::Env;
 
-pub use test_support::{Moto, free_port, sdk_config_for, workspace_root};
+pub use test_support::{Moto, free_port, sdk_config_for, totp, workspace_root};
 
 /// A user pool and an app client with a secret, set up as `template.yaml` sets them up.
 pub struct Pool {
@@ -404,50 +404,4 @@ pub async fn signed_in(api: &LocalApi, user: &str) -> serde_json::Value {
     let (s, tokens) = login(api, user, PASSWORD).await;
     assert_eq!(s, 200, "{tokens}");
     tokens
-}
-
-/// The code an authenticator app shows now for `secret` (base32), as RFC 6238 computes it:
-/// HMAC-SHA1 over 30-second steps, six digits.
-pub fn totp(secret: &str, at: std::time::SystemTime) -> String {
-    use hmac::{Hmac, KeyInit, Mac};
-    let key = base32(secret);
-    let step = at.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / 30;
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&key).unwrap();
-    mac.update(&step.to_be_bytes());
-    let hash = mac.finalize().into_bytes();
-    let offset = (hash[hash.len() - 1] & 0x0f) as usize;
-    let bin = u32::from_be_bytes(hash[offset..offset + 4].try_into().unwrap()) & 0x7fff_ffff;
-    format!("{:06}", bin % 1_000_000)
-}
-
-/// RFC 4648 base32, without padding, as authenticator secrets are written.
-fn base32(text: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut bits = 0u64;
-    let mut count = 0;
-    let mut out = Vec::new();
-    for c in text.bytes().filter(|c| *c != b'=') {
-        let value = ALPHABET
-            .iter()
-            .position(|a| *a == c.to_ascii_uppercase())
-            .expect("a base32 secret") as u64;
-        bits = (bits << 5) | value;
-        count += 5;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    /// RFC 6238's own test vector (SHA-1, T = 59 s), cut to six digits.
-    #[test]
-    fn totp_matches_the_rfc() {
-        let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
-        let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(59);
-        assert_eq!(super::totp(secret, at), "287082");
-    }
 }

@@ -65,9 +65,12 @@ pub fn map_service_error(op: Op, err: CognitoError) -> ApiError {
             ApiError::InvalidParameter("the request was refused by the pool's validation".into())
         }
         // A wrong authenticator code, or one used already.
-        E::CodeMismatchException(_) | E::ExpiredCodeException(_) if op == Op::Challenge => {
+        E::CodeMismatchException(_) | E::ExpiredCodeException(_)
+            if matches!(op, Op::Challenge | Op::VerifyToken) =>
+        {
             ApiError::InvalidCode
         }
+        E::EnableSoftwareTokenMfaException(_) => ApiError::InvalidCode,
         E::CodeMismatchException(_) => ApiError::CodeMismatch,
         E::ExpiredCodeException(_) => ApiError::ExpiredCode,
         E::UserNotConfirmedException(_) => ApiError::UserNotConfirmed,

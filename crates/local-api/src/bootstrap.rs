@@ -23,6 +23,8 @@ pub struct Created {
     pub table: String,
     /// The sessions table: the sign-outs and deletions the API enforces.
     pub sessions_table: String,
+    /// The recovery codes table.
+    pub recovery_table: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +82,8 @@ pub async fn create(
     create_table(t, &ddb, BOOKS_TABLE, &table).await?;
     let sessions_table = format!("{prefix}-sessions");
     create_table(t, &ddb, SESSIONS_TABLE, &sessions_table).await?;
+    let recovery_table = format!("{prefix}-recovery-codes");
+    create_table(t, &ddb, RECOVERY_CODES_TABLE, &recovery_table).await?;
     Ok(Created {
         pool_id,
         client_id,
@@ -87,6 +91,7 @@ pub async fn create(
         client_secret_arn,
         table,
         sessions_table,
+        recovery_table,
     })
 }
 
@@ -284,6 +289,8 @@ pub async fn create_pool(
 pub const BOOKS_TABLE: &str = "BooksTable";
 /// The template's sessions table.
 pub const SESSIONS_TABLE: &str = "SessionsTable";
+/// The template's recovery codes table.
+pub const RECOVERY_CODES_TABLE: &str = "RecoveryCodesTable";
 
 /// Creates the template's DynamoDB table `logical_id`, named `name`.
 pub async fn create_table(

@@ -110,7 +110,8 @@ impl Config {
             .with("COGNITO_USER_POOL_ID", &created.pool_id)
             .with("COGNITO_CLIENT_ID", &created.client_id)
             .with("BOOKS_TABLE", &created.table)
-            .with("SESSIONS_TABLE", &created.sessions_table);
+            .with("SESSIONS_TABLE", &created.sessions_table)
+            .with("RECOVERY_CODES_TABLE", &created.recovery_table);
         if let Some(arn) = &created.client_secret_arn {
             functions = functions.with(auth::config::SECRET_ARN_VAR, arn);
         }
@@ -177,10 +178,20 @@ pub async fn handlers(
     let sessions = sessions::Sessions::new(store.client().clone(), books.sessions_table);
     let revocations: Arc<dyn platform::Revocations> = Arc::new(sessions.clone());
     let account = account::Config::from_env(env)?;
+    let mfa = mfa::Config::from_env(env)?;
+    let recovery = mfa::recovery::RecoveryCodes::new(store.client().clone(), mfa.recovery_table);
+    let mfa_state = mfa::State {
+        cognito: client.clone(),
+        codes: recovery.clone(),
+        sessions: sessions.clone(),
+        pool_id: mfa.pool_id,
+        issuer: mfa.issuer,
+    };
     let account_state = account::State {
         cognito: client.clone(),
         sessions,
         books: store.clone(),
+        recovery,
     };
     Ok(HashMap::from([
         ("register".to_owned(), cognito(register::ROUTES)),
@@ -191,6 +202,13 @@ pub async fn handlers(
             "account".to_owned(),
             handler(
                 Api::new(account.api.cors, account_state, account::ROUTES)
+                    .with_revocations(revocations.clone()),
+            ),
+        ),
+        (
+            "mfa".to_owned(),
+            handler(
+                Api::new(mfa.api.cors, mfa_state, mfa::ROUTES)
                     .with_revocations(revocations.clone()),
             ),
         ),
@@ -253,6 +271,7 @@ mod tests {
             ("COGNITO_CLIENT_SECRET", "secret"),
             ("BOOKS_TABLE", "books"),
             ("SESSIONS_TABLE", "sessions"),
+            ("RECOVERY_CODES_TABLE", "recovery-codes"),
         ]))
     }
 

@@ -35,6 +35,8 @@ pub struct State {
     pub sessions: Sessions,
     /// The books, of which `DELETE /me` deletes the user's.
     pub books: books::State,
+    /// The recovery codes, which `DELETE /me` deletes.
+    pub recovery: mfa::recovery::RecoveryCodes,
 }
 
 /// The account function's configuration: the app client's, and the two tables.
@@ -44,6 +46,7 @@ pub struct Config {
     pub cognito: auth::CognitoConfig,
     pub books_table: String,
     pub sessions_table: String,
+    pub recovery_table: String,
 }
 
 impl Config {
@@ -54,6 +57,7 @@ impl Config {
             cognito: auth.cognito,
             books_table: env.require(&["BOOKS_TABLE"])?.to_owned(),
             sessions_table: sessions::table_from_env(env)?,
+            recovery_table: env.require(&["RECOVERY_CODES_TABLE"])?.to_owned(),
         })
     }
 }
@@ -73,6 +77,7 @@ impl State {
         Ok(Self {
             cognito: cognito?,
             sessions,
+            recovery: mfa::recovery::RecoveryCodes::new(dynamodb.clone(), config.recovery_table),
             books: books::State::new(dynamodb, config.books_table),
         })
     }
@@ -306,6 +311,7 @@ async fn delete_me(state: &State, req: &Request) -> Result<Reply, ApiError> {
         .password_sign_in(&Caller::of(req), username, password)
         .await?;
     let books = state.books.delete_owned_by(claims.sub()).await?;
+    state.recovery.delete(username).await?;
     state.sessions.end_user(claims.sub()).await?;
     state.cognito.delete_user(token).await?;
     Ok(Reply::no_content().noted(Some(if books == 0 {

@@ -36,7 +36,8 @@ fn state_with(rules: &[&Rule], tables: &[&Rule]) -> platform::Api<State> {
     let state = State {
         cognito: cognito(rules),
         sessions: sessions::Sessions::new(dynamodb.clone(), "sessions".to_owned()),
-        books: books::State::new(dynamodb, "books"),
+        books: books::State::new(dynamodb.clone(), "books"),
+        recovery: mfa::recovery::RecoveryCodes::new(dynamodb, "recovery-codes".to_owned()),
     };
     api(state, ROUTES)
 }

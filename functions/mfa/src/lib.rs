@@ -1,0 +1,359 @@
+//! Two-factor sign-in with an authenticator app (TOTP), and recovery codes.
+//!
+//! | route | auth | Cognito |
+//! |---|---|---|
+//! | `POST /mfa/totp/setup` | access token | AssociateSoftwareToken: a secret, its otpauth URI and QR code |
+//! | `POST /mfa/totp/verify` | access token | VerifySoftwareToken, SetUserMFAPreference: TOTP on; ten recovery codes |
+//! | `GET /mfa` | access token | GetUser: TOTP on or off; recovery codes left |
+//! | `POST /mfa/totp/disable` | access token | the password and a TOTP or recovery code again, then SetUserMFAPreference: off |
+//! | `POST /login/recover` | public | the password and a recovery code: TOTP off (AdminSetUserMFAPreference), signed in |
+//!
+//! MFA never comes off with an access token alone: turning it off takes the password and a
+//! second factor, as a sign-in does.
+
+pub mod recovery;
+
+use auth::{Answer, Caller, SignIn};
+use platform::claims::Claims;
+use platform::request::bearer_token;
+use platform::{ApiConfig, ApiError, ConfigError, Env, JsonObject, Reply, Request, Route, route};
+use serde::Serialize;
+use sessions::Sessions;
+
+use crate::recovery::RecoveryCodes;
+
+/// The routes of this function, as `template.yaml` routes them to it.
+pub static ROUTES: &[Route<State>] = &[
+    route!(POST "/mfa/totp/setup" => setup),
+    route!(POST "/mfa/totp/verify" => verify),
+    route!(GET "/mfa" => status),
+    route!(POST "/mfa/totp/disable" => disable),
+    route!(POST "/login/recover" => recover),
+];
+
+/// The issuer an authenticator app shows when `MFA_ISSUER` is not set.
+pub const DEFAULT_ISSUER: &str = "Books";
+/// The longest device name taken.
+const MAX_DEVICE_CHARS: usize = 64;
+/// The longest access token taken.
+const MAX_TOKEN_CHARS: usize = 8192;
+
+/// The function's configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub api: ApiConfig,
+    pub cognito: auth::CognitoConfig,
+    /// `COGNITO_USER_POOL_ID`: the pool of the one admin call.
+    pub pool_id: String,
+    /// `RECOVERY_CODES_TABLE`.
+    pub recovery_table: String,
+    /// `SESSIONS_TABLE`: sign-outs, checked on every protected request.
+    pub sessions_table: String,
+    /// `MFA_ISSUER`: the name authenticator apps show (default [`DEFAULT_ISSUER`]).
+    pub issuer: String,
+}
+
+impl Config {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let auth = auth::Config::from_env(env)?;
+        Ok(Self {
+            api: auth.api,
+            cognito: auth.cognito,
+            pool_id: env.require(&["COGNITO_USER_POOL_ID"])?.to_owned(),
+            recovery_table: env.require(&["RECOVERY_CODES_TABLE"])?.to_owned(),
+            sessions_table: sessions::table_from_env(env)?,
+            issuer: env.get("MFA_ISSUER").unwrap_or(DEFAULT_ISSUER).to_owned(),
+        })
+    }
+}
+
+/// What the routes work with, built once.
+#[derive(Debug, Clone)]
+pub struct State {
+    pub cognito: auth::Cognito,
+    pub codes: RecoveryCodes,
+    pub sessions: Sessions,
+    pub pool_id: String,
+    pub issuer: String,
+}
+
+impl State {
+    /// What `main` does once: the SDK config, the Cognito client (its secret read while its
+    /// connection opens) and the tables' client, its connection opened too.
+    pub async fn connect(config: Config) -> Result<Self, ConfigError> {
+        let sdk = platform::sdk::load(&config.api.sdk).await;
+        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        let sessions = Sessions::new(dynamodb.clone(), config.sessions_table);
+        let (cognito, ()) = tokio::join!(
+            auth::Cognito::connect_over(&sdk, &config.api.sdk, config.cognito),
+            sessions.prewarm(&config.api.sdk)
+        );
+        Ok(Self {
+            cognito: cognito?,
+            codes: RecoveryCodes::new(dynamodb, config.recovery_table),
+            sessions,
+            pool_id: config.pool_id,
+            issuer: config.issuer,
+        })
+    }
+}
+
+/// The caller's access token and internal user name (the access token's `username`).
+fn caller(req: &Request) -> Result<(&str, String), ApiError> {
+    let claims = Claims::from_request(req)?;
+    let token = bearer_token(req).ok_or(ApiError::Unauthorized)?;
+    platform::body::check_len("authorization", token, MAX_TOKEN_CHARS)
+        .map_err(|_| ApiError::Unauthorized)?;
+    let username = claims.get("username").ok_or(ApiError::Unauthorized)?;
+    Ok((token, username.to_owned()))
+}
+
+/// `%`-encoding for an otpauth URI's label and parameters (RFC 3986 unreserved kept).
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The URI authenticator apps take (Google's Key URI format): the label is issuer and user.
+pub fn otpauth_uri(issuer: &str, username: &str, secret: &str) -> String {
+    format!(
+        "otpauth://totp/{}:{}?secret={}&issuer={}&algorithm=SHA1&digits=6&period=30",
+        encode(issuer),
+        encode(username),
+        encode(secret),
+        encode(issuer)
+    )
+}
+
+/// The QR code of `uri`, as an SVG document.
+fn qr_svg(uri: &str) -> Result<String, ApiError> {
+    let code = qrcode::QrCode::with_error_correction_level(uri, qrcode::EcLevel::M)
+        .map_err(|e| ApiError::internal(format_args!("QR code: {e}")))?;
+    Ok(code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(200, 200)
+        .build())
+}
+
+/// What `/mfa/totp/setup` answers.
+#[derive(Debug, Serialize)]
+pub struct Setup {
+    /// Base32, for typing into an authenticator app.
+    pub secret: String,
+    pub otpauth_uri: String,
+    /// The QR code of `otpauth_uri`, an SVG document.
+    pub qr_svg: String,
+}
+
+#[tracing::instrument(name = "mfa_setup", skip_all)]
+async fn setup(state: &State, req: &Request) -> Result<Reply, ApiError> {
+    let (token, username) = caller(req)?;
+    let secret = state.cognito.associate_software_token(token).await?;
+    let otpauth_uri = otpauth_uri(&state.issuer, &username, &secret);
+    let qr_svg = qr_svg(&otpauth_uri)?;
+    Reply::ok(&Setup {
+        secret,
+        otpauth_uri,
+        qr_svg,
+    })
+}
+
+/// What `/mfa/totp/verify` answers: the recovery codes, shown this once.
+#[derive(Debug, Serialize)]
+pub struct Enabled {
+    pub message: &'static str,
+    pub recovery_codes: Vec<String>,
+}
+
+#[tracing::instrument(name = "mfa_verify", skip_all)]
+async fn verify(state: &State, req: &Request) -> Result<Reply, ApiError> {
+    let (token, username) = caller(req)?;
+    let body = JsonObject::from_request(req)?;
+    body.deny_unknown_fields(&["code", "device_name"])?;
+    let code = auth::code(&body)?;
+    let device = body.optional_string("device_name")?.map(str::trim);
+    if let Some(device) = device {
+        platform::body::check_len("device_name", device, MAX_DEVICE_CHARS)?;
+    }
+    state
+        .cognito
+        .verify_software_token(token, code, device)
+        .await?;
+    state.cognito.set_totp(token, true).await?;
+    let recovery_codes = state.codes.replace(&username).await?;
+    Reply::ok(&Enabled {
+        message: "Two-factor sign-in is on. Keep these recovery codes somewhere safe: each signs in once without your authenticator, and they are not shown again.",
+        recovery_codes,
+    })
+}
+
+/// What `GET /mfa` answers.
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub totp_enabled: bool,
+    pub recovery_codes_remaining: usize,
+}
+
+async fn status(state: &State, req: &Request) -> Result<Reply, ApiError> {
+    let (token, username) = caller(req)?;
+    let (enabled, remaining) = tokio::join!(
+        state.cognito.totp_enabled(token),
+        state.codes.remaining(&username)
+    );
+    Reply::ok(&Status {
+        totp_enabled: enabled?,
+        recovery_codes_remaining: remaining?,
+    })
+}
+
+/// The second factor a body gives: an authenticator `code`, or a `recovery_code`.
+enum Factor<'a> {
+    Code(&'a str),
+    Recovery(&'a str),
+}
+
+fn factor(body: &JsonObject) -> Result<Factor<'_>, ApiError> {
+    match (
+        body.optional_string("code")?,
+        body.optional_string("recovery_code")?,
+    ) {
+        (Some(code), None) => {
+            platform::body::check_len("code", code, auth::MAX_CODE_CHARS)?;
+            Ok(Factor::Code(code.trim()))
+        }
+        (None, Some(code)) => {
+            platform::body::check_len("recovery_code", code, auth::MAX_CODE_CHARS)?;
+            Ok(Factor::Recovery(code.trim()))
+        }
+        (None, None) => Err(ApiError::MissingField("code or recovery_code")),
+        (Some(_), Some(_)) => Err(ApiError::InvalidField {
+            field: "code",
+            reason: "give code or recovery_code, not both".into(),
+        }),
+    }
+}
+
+/// Turns TOTP off: the password and a second factor, as for a sign-in, then the preference off
+/// and the recovery codes gone. The sign-in this takes is ended at once.
+#[tracing::instrument(name = "mfa_disable", skip_all)]
+async fn disable(state: &State, req: &Request) -> Result<Reply, ApiError> {
+    let (token, username) = caller(req)?;
+    let body = JsonObject::from_request(req)?;
+    body.deny_unknown_fields(&["password", "code", "recovery_code"])?;
+    let password = auth::password(&body, "password")?;
+    let factor = factor(&body)?;
+    let who = Caller::of(req);
+    let SignIn::Challenge(challenge) = state
+        .cognito
+        .password_sign_in(&who, &username, password)
+        .await?
+    else {
+        return Err(ApiError::Conflict {
+            code: "mfa_not_enabled",
+            message: "two-factor sign-in is not on for this account",
+        });
+    };
+    match factor {
+        Factor::Code(code) => {
+            let signed_in = state
+                .cognito
+                .answer_challenge(
+                    &who,
+                    &challenge.challenge,
+                    &challenge.username,
+                    &challenge.session,
+                    Answer::Code(code),
+                )
+                .await?;
+            if let SignIn::Tokens(tokens) = signed_in
+                && let Some(refresh) = tokens.refresh_token
+            {
+                state.cognito.revoke_token(&refresh).await?;
+            }
+        }
+        Factor::Recovery(code) => {
+            if !state.codes.consume(&username, code).await? {
+                return Err(ApiError::InvalidCode);
+            }
+        }
+    }
+    state.cognito.set_totp(token, false).await?;
+    state.codes.delete(&username).await?;
+    Reply::message("Two-factor sign-in is off.")
+}
+
+/// Signs in with the password and a recovery code instead of the authenticator: the code is
+/// used up, TOTP is turned off, and the user is told to enrol again. A wrong password uses
+/// nothing; a wrong code counts towards a lockout.
+#[tracing::instrument(name = "login_recover", skip_all)]
+async fn recover(state: &State, req: &Request) -> Result<Reply, ApiError> {
+    let body = JsonObject::from_request(req)?;
+    body.deny_unknown_fields(&["username", "password", "recovery_code"])?;
+    let username = auth::normalize_username(body.string("username")?)?;
+    let password = auth::password(&body, "password")?;
+    let code = body.string("recovery_code")?.trim();
+    platform::body::check_len("recovery_code", code, auth::MAX_CODE_CHARS)?;
+    let who = Caller::of(req);
+    let first = state
+        .cognito
+        .password_sign_in(&who, &username, password)
+        .await?;
+    let internal = match &first {
+        SignIn::Challenge(c) => c.username.clone(),
+        SignIn::Tokens(t) => t.username.clone().unwrap_or_else(|| username.clone()),
+    };
+    if !state.codes.consume(&internal, code).await? {
+        if let SignIn::Tokens(tokens) = &first
+            && let Some(refresh) = &tokens.refresh_token
+        {
+            state.cognito.revoke_token(refresh).await?;
+        }
+        return Err(ApiError::InvalidCode);
+    }
+    state
+        .cognito
+        .admin_turn_totp_off(&state.pool_id, &internal)
+        .await?;
+    state.codes.delete(&internal).await?;
+    let mut tokens = match first {
+        SignIn::Tokens(tokens) => tokens,
+        SignIn::Challenge(_) => match state
+            .cognito
+            .password_sign_in(&who, &username, password)
+            .await?
+        {
+            SignIn::Tokens(tokens) => tokens,
+            SignIn::Challenge(c) => return Err(ApiError::ChallengeRequired(c.challenge)),
+        },
+    };
+    tokens.message =
+        Some("Signed in with a recovery code. Two-factor sign-in is off: turn it on again.");
+    Reply::ok(&tokens)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_otpauth_uri_names_issuer_and_user_and_encodes_them() {
+        let uri = otpauth_uri("Books & Co", "alice@example.com", "JBSWY3DPEHPK3PXP");
+        assert_eq!(
+            uri,
+            "otpauth://totp/Books%20%26%20Co:alice%40example.com?secret=JBSWY3DPEHPK3PXP\
+             &issuer=Books%20%26%20Co&algorithm=SHA1&digits=6&period=30"
+        );
+        let svg = qr_svg(&uri).unwrap();
+        assert!(
+            svg.starts_with("<?xml") && svg.contains("<svg"),
+            "{}",
+            &svg[..80]
+        );
+    }
+}

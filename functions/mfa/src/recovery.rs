@@ -1,0 +1,280 @@
+//! Recovery codes: ten single-use codes a user gets when they turn on TOTP, to sign in without
+//! their authenticator. Stored only as HMAC-SHA256 hashes under a per-user random salt, compared
+//! in constant time, and consumed with a conditional write, so that one code signs in once.
+//! Wrong codes are counted per user: after [`MAX_FAILURES`] the user waits [`LOCKOUT`].
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use hmac::{Hmac, KeyInit, Mac};
+use platform::ApiError;
+use platform::sdk::service_error;
+use sha2::Sha256;
+
+/// Codes handed out at each enrolment.
+pub const CODES: usize = 10;
+/// Wrong recovery codes a user may try before the lockout.
+pub const MAX_FAILURES: u32 = 5;
+/// How long a user waits after [`MAX_FAILURES`] wrong codes.
+pub const LOCKOUT: Duration = Duration::from_secs(15 * 60);
+
+const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+
+/// The recovery codes table.
+#[derive(Debug, Clone)]
+pub struct RecoveryCodes {
+    client: Client,
+    table: String,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+fn failed<E>(
+    call: &'static str,
+    err: aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> ApiError
+where
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+{
+    match service_error(&call, err) {
+        Ok(service) => ApiError::unavailable(format_args!(
+            "{call}: {}",
+            service.code().unwrap_or("error")
+        )),
+        Err(transport) => transport,
+    }
+}
+
+/// A code as the user may type it: case, spaces and dashes do not matter.
+fn normalized(code: &str) -> String {
+    code.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// HMAC-SHA256 of the normalized code under `salt`, hex.
+fn digest(salt: &str, code: &str) -> Result<Vec<u8>, ApiError> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(salt.as_bytes())
+        .map_err(|e| ApiError::internal(format_args!("recovery code key: {e}")))?;
+    mac.update(normalized(code).as_bytes());
+    Ok(mac.finalize().into_bytes().to_vec())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Random bytes from the operating system (through v4 UUIDs).
+fn random(n: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        out.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    }
+    out.truncate(n);
+    out
+}
+
+/// A new code: ten characters of an alphabet without look-alikes, as `xxxxx-xxxxx`.
+fn new_code() -> String {
+    let chars: String = random(10)
+        .into_iter()
+        .map(|b| ALPHABET[b as usize % ALPHABET.len()] as char)
+        .collect();
+    format!("{}-{}", &chars[..5], &chars[5..])
+}
+
+impl RecoveryCodes {
+    pub fn new(client: Client, table: String) -> Self {
+        Self { client, table }
+    }
+
+    fn key(username: &str) -> HashMap<String, AttributeValue> {
+        HashMap::from([(
+            "username".to_owned(),
+            AttributeValue::S(username.to_owned()),
+        )])
+    }
+
+    /// New codes for `username`, replacing any earlier ones; returned once, stored as hashes.
+    pub async fn replace(&self, username: &str) -> Result<Vec<String>, ApiError> {
+        let salt = hex(&random(16));
+        let codes: Vec<String> = (0..CODES).map(|_| new_code()).collect();
+        let hashes = codes
+            .iter()
+            .map(|c| digest(&salt, c).map(|d| hex(&d)))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(Self::key(username)))
+            .item("salt", AttributeValue::S(salt))
+            .item("codes", AttributeValue::Ss(hashes))
+            .send()
+            .await
+            .map_err(|e| failed("DynamoDB PutItem (recovery codes)", e))?;
+        Ok(codes)
+    }
+
+    /// How many unused codes `username` has.
+    pub async fn remaining(&self, username: &str) -> Result<usize, ApiError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(username)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| failed("DynamoDB GetItem (recovery codes)", e))?;
+        Ok(match out.item().and_then(|i| i.get("codes")) {
+            Some(AttributeValue::Ss(codes)) => codes.len(),
+            _ => 0,
+        })
+    }
+
+    /// Uses `code` of `username`: `Ok(true)` once for a code issued and unused, `Ok(false)` for
+    /// any other (counted against the lockout), 429 while locked out.
+    pub async fn consume(&self, username: &str, code: &str) -> Result<bool, ApiError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(username)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| failed("DynamoDB GetItem (recovery codes)", e))?;
+        let item = out.item().cloned().unwrap_or_default();
+        let number = |k: &str| match item.get(k) {
+            Some(AttributeValue::N(n)) => n.parse::<u64>().unwrap_or(0),
+            _ => 0,
+        };
+        let (failures, failed_at) = (number("failures"), number("failed_at"));
+        if failures >= u64::from(MAX_FAILURES) && now() < failed_at + LOCKOUT.as_secs() {
+            let wait = failed_at + LOCKOUT.as_secs() - now();
+            return Err(ApiError::TooManyRequests {
+                retry_after: u32::try_from(wait.max(1)).unwrap_or(u32::MAX),
+            });
+        }
+        let stored = match (item.get("salt"), item.get("codes")) {
+            (Some(AttributeValue::S(salt)), Some(AttributeValue::Ss(codes))) => {
+                Some((salt.clone(), codes.clone()))
+            }
+            _ => None,
+        };
+        let matched = match &stored {
+            Some((salt, codes)) => {
+                // Every stored hash is compared, each in constant time (HMAC's own verify).
+                let mut found = None;
+                for stored in codes {
+                    let mut mac = Hmac::<Sha256>::new_from_slice(salt.as_bytes())
+                        .map_err(|e| ApiError::internal(format_args!("recovery code key: {e}")))?;
+                    mac.update(normalized(code).as_bytes());
+                    if mac.verify_slice(&unhex(stored)).is_ok() && found.is_none() {
+                        found = Some(stored.clone());
+                    }
+                }
+                found
+            }
+            None => None,
+        };
+        let Some(hash) = matched else {
+            self.count_failure(username).await?;
+            return Ok(false);
+        };
+        let used = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(username)))
+            .update_expression("DELETE codes :code SET failures = :zero")
+            .condition_expression("contains(codes, :hash)")
+            .expression_attribute_values(":code", AttributeValue::Ss(vec![hash.clone()]))
+            .expression_attribute_values(":hash", AttributeValue::S(hash))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .send()
+            .await;
+        match used {
+            Ok(_) => Ok(true),
+            // Another request used it a moment ago.
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(failed("DynamoDB UpdateItem (recovery codes)", e)),
+        }
+    }
+
+    async fn count_failure(&self, username: &str) -> Result<(), ApiError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(username)))
+            .update_expression("ADD failures :one SET failed_at = :now")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":now", AttributeValue::N(now().to_string()))
+            .send()
+            .await
+            .map_err(|e| failed("DynamoDB UpdateItem (recovery codes)", e))?;
+        Ok(())
+    }
+
+    /// Forgets `username`'s codes (TOTP off, or the account deleted).
+    pub async fn delete(&self, username: &str) -> Result<(), ApiError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(username)))
+            .send()
+            .await
+            .map_err(|e| failed("DynamoDB DeleteItem (recovery codes)", e))?;
+        Ok(())
+    }
+}
+
+fn unhex(text: &str) -> Vec<u8> {
+    (0..text.len() / 2)
+        .filter_map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_ten_characters_without_look_alikes_and_hashes_ignore_case_and_dashes() {
+        let code = new_code();
+        assert_eq!(code.len(), 11);
+        assert_eq!(&code[5..6], "-");
+        assert!(
+            code.chars()
+                .all(|c| c == '-' || ALPHABET.contains(&(c as u8))),
+            "{code}"
+        );
+        let salt = "s";
+        assert_eq!(
+            digest(salt, &code).unwrap(),
+            digest(salt, &code.to_uppercase().replace('-', " ")).unwrap()
+        );
+        assert_ne!(
+            digest("other", &code).unwrap(),
+            digest(salt, &code).unwrap()
+        );
+        assert_eq!(unhex(&hex(&[0, 15, 255])), vec![0, 15, 255]);
+    }
+}

@@ -1,0 +1,227 @@
+//! Two-factor sign-in: enrolment with an authenticator app, the sign-in challenge, recovery
+//! codes, and turning it off, through the API. moto checks the TOTP codes (its one secret).
+
+use std::time::SystemTime;
+
+use integration_tests::{LocalApi, Moto, PASSWORD, json_of, login, signed_in, totp};
+use serde_json::{Value, json};
+
+fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or_default()
+}
+
+async fn call(
+    api: &LocalApi,
+    method: &str,
+    path: &str,
+    access: &Value,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let bearer = format!("Bearer {}", access.as_str().unwrap());
+    let mut headers = vec![("authorization", bearer.as_str())];
+    if body.is_some() {
+        headers.push(("content-type", "application/json"));
+    }
+    let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+    json_of(api.send(method, path, &headers, body).await).await
+}
+
+/// Enrols `tokens`' user; returns the secret and the recovery codes.
+async fn enrol(api: &LocalApi, user: &str, tokens: &Value) -> (String, Vec<String>) {
+    let access = &tokens["access_token"];
+    let (s, setup) = call(api, "POST", "/mfa/totp/setup", access, None).await;
+    assert_eq!(s, 200, "{setup}");
+    let secret = setup["secret"].as_str().unwrap().to_owned();
+    let uri = setup["otpauth_uri"].as_str().unwrap();
+    assert!(uri.starts_with("otpauth://totp/Books:"), "{uri}");
+    assert!(
+        uri.contains(&format!("secret={secret}")) && uri.contains("issuer=Books"),
+        "{uri}"
+    );
+    assert!(uri.contains(&user.replace('@', "%40")), "{uri}");
+    assert!(setup["qr_svg"].as_str().unwrap().contains("<svg"));
+
+    let now = totp(&secret, SystemTime::now());
+    let wrong = if now == "000000" { "000001" } else { "000000" };
+    let (s, b) = call(
+        api,
+        "POST",
+        "/mfa/totp/verify",
+        access,
+        Some(json!({"code": wrong})),
+    )
+    .await;
+    assert_eq!((s, code(&b)), (401, "invalid_code"), "{b}");
+    let body = json!({"code": totp(&secret, SystemTime::now()), "device_name": "phone"});
+    let (s, b) = call(api, "POST", "/mfa/totp/verify", access, Some(body)).await;
+    assert_eq!(s, 200, "{b}");
+    let codes: Vec<String> = b["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(codes.len(), 10);
+    (secret, codes)
+}
+
+async fn status(api: &LocalApi, access: &Value) -> Value {
+    let (s, b) = call(api, "GET", "/mfa", access, None).await;
+    assert_eq!(s, 200, "{b}");
+    b
+}
+
+async fn recover(api: &LocalApi, user: &str, password: &str, recovery: &str) -> (u16, Value) {
+    let body = json!({"username": user, "password": password, "recovery_code": recovery});
+    json_of(api.post("/login/recover", body).await).await
+}
+
+#[tokio::test]
+async fn enrol_then_sign_in_with_the_code_and_then_with_a_recovery_code_once() {
+    let moto = Moto::start();
+    let api = LocalApi::start(&moto, |_| {}).await;
+    let user = "totp@example.com";
+    let tokens = signed_in(&api, user).await;
+    let off = status(&api, &tokens["access_token"]).await;
+    assert_eq!(
+        off,
+        json!({"totp_enabled": false, "recovery_codes_remaining": 0})
+    );
+    let (secret, codes) = enrol(&api, user, &tokens).await;
+    let on = status(&api, &tokens["access_token"]).await;
+    assert_eq!(
+        on,
+        json!({"totp_enabled": true, "recovery_codes_remaining": 10})
+    );
+
+    // The password alone is no longer enough: /login asks for the code.
+    let (s, challenge) = login(&api, user, PASSWORD).await;
+    assert_eq!(
+        (s, challenge["challenge"].as_str()),
+        (200, Some("SOFTWARE_TOKEN_MFA"))
+    );
+    let answer = json!({"username": challenge["username"], "session": challenge["session"],
+                        "challenge": "SOFTWARE_TOKEN_MFA", "code": totp(&secret, SystemTime::now())});
+    let (s, b) = json_of(api.post("/login/challenge", answer).await).await;
+    assert_eq!(s, 200, "{b}");
+
+    // A recovery code instead: a wrong password uses nothing, a wrong code is refused.
+    let (s, b) = recover(&api, user, "Wrong-Horse-9!", &codes[0]).await;
+    assert_eq!((s, code(&b)), (401, "invalid_credentials"), "{b}");
+    assert_eq!(
+        status(&api, &tokens["access_token"]).await["recovery_codes_remaining"],
+        10
+    );
+    let (s, b) = recover(&api, user, PASSWORD, "aaaaa-aaaaa").await;
+    assert_eq!((s, code(&b)), (401, "invalid_code"), "{b}");
+    // Typed in capitals with a space for the dash, it is the same code.
+    let typed = codes[0].to_uppercase().replace('-', " ");
+    let (s, b) = recover(&api, user, PASSWORD, &typed).await;
+    assert_eq!(s, 200, "{b}");
+    assert!(b["id_token"].is_string(), "{b}");
+    assert!(
+        b["message"].as_str().unwrap().contains("turn it on again"),
+        "{b}"
+    );
+    let after = status(&api, &b["access_token"]).await;
+    assert_eq!(
+        after,
+        json!({"totp_enabled": false, "recovery_codes_remaining": 0})
+    );
+    let (s, b) = recover(&api, user, PASSWORD, &codes[0]).await;
+    assert_eq!(
+        (s, code(&b)),
+        (401, "invalid_code"),
+        "a code works once: {b}"
+    );
+    let (s, b) = login(&api, user, PASSWORD).await;
+    assert!(
+        s == 200 && b["id_token"].is_string(),
+        "signed in without a code now: {b}"
+    );
+}
+
+#[tokio::test]
+async fn turning_it_off_takes_the_password_and_a_second_factor_never_the_token_alone() {
+    let moto = Moto::start();
+    let api = LocalApi::start(&moto, |_| {}).await;
+    let user = "careful@example.com";
+    let tokens = signed_in(&api, user).await;
+    let access = &tokens["access_token"];
+    let (secret, codes) = enrol(&api, user, &tokens).await;
+
+    for (body, status, expected) in [
+        (json!({}), 400, "missing_field"),
+        (json!({"password": PASSWORD}), 400, "missing_field"),
+        (
+            json!({"password": PASSWORD, "code": "1", "recovery_code": "2"}),
+            400,
+            "invalid_field",
+        ),
+        (
+            json!({"password": "Wrong-Horse-9!", "code": "123456"}),
+            401,
+            "invalid_credentials",
+        ),
+        (
+            json!({"password": PASSWORD, "recovery_code": "aaaaa-aaaaa"}),
+            401,
+            "invalid_code",
+        ),
+    ] {
+        let (s, b) = call(
+            &api,
+            "POST",
+            "/mfa/totp/disable",
+            access,
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!((s, code(&b)), (status, expected), "{body}: {b}");
+    }
+    assert_eq!(status_of(&api, access).await, (true, 10));
+    let body = json!({"password": PASSWORD, "code": totp(&secret, SystemTime::now())});
+    let (s, b) = call(&api, "POST", "/mfa/totp/disable", access, Some(body)).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(status_of(&api, access).await, (false, 0));
+    let body = json!({"password": PASSWORD, "recovery_code": codes[1]});
+    let (s, b) = call(&api, "POST", "/mfa/totp/disable", access, Some(body)).await;
+    assert_eq!((s, code(&b)), (409, "mfa_not_enabled"), "{b}");
+}
+
+async fn status_of(api: &LocalApi, access: &Value) -> (bool, u64) {
+    let b = status(api, access).await;
+    (
+        b["totp_enabled"].as_bool().unwrap(),
+        b["recovery_codes_remaining"].as_u64().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn guessing_recovery_codes_is_locked_out_after_five() {
+    let moto = Moto::start();
+    let api = LocalApi::start(&moto, |_| {}).await;
+    let user = "guessed@example.com";
+    let tokens = signed_in(&api, user).await;
+    let (_, codes) = enrol(&api, user, &tokens).await;
+    for n in 0..mfa::recovery::MAX_FAILURES {
+        let (s, b) = recover(&api, user, PASSWORD, &format!("aaaaa-aaaa{n}")).await;
+        assert_eq!((s, code(&b)), (401, "invalid_code"), "{b}");
+    }
+    let res = api
+        .post(
+            "/login/recover",
+            json!({"username": user, "password": PASSWORD, "recovery_code": codes[0]}),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 429);
+    let wait: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        wait > 60 && wait <= mfa::recovery::LOCKOUT.as_secs(),
+        "{wait}"
+    );
+}
