@@ -225,3 +225,75 @@ async fn guessing_recovery_codes_is_locked_out_after_five() {
         "{wait}"
     );
 }
+
+/// A pool whose MFA is ON (`Mfa=ON`): a user without an authenticator sets one up inside the
+/// sign-in (MFA_SETUP), and gets the tokens and recovery codes at the end of it.
+#[tokio::test]
+async fn with_mfa_on_a_user_sets_up_the_authenticator_inside_the_sign_in() {
+    let moto = Moto::start();
+    let api = LocalApi::start_with(&moto, &[("Mfa", "ON")], |_| {}).await;
+    let user = "compelled@example.com";
+    integration_tests::register_and_confirm(&api, user).await;
+
+    let (s, challenge) = login(&api, user, PASSWORD).await;
+    assert_eq!(
+        (s, challenge["challenge"].as_str()),
+        (200, Some("MFA_SETUP")),
+        "{challenge}"
+    );
+    assert!(challenge.get("id_token").is_none());
+    let step = |session: &Value, code: Option<String>| {
+        let mut b = json!({"username": challenge["username"], "session": session, "challenge": "MFA_SETUP"});
+        if let Some(code) = code {
+            b["code"] = code.into();
+        }
+        b
+    };
+    let (s, setup) = json_of(
+        api.post("/login/challenge", step(&challenge["session"], None))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{setup}");
+    let secret = setup["secret"].as_str().unwrap().to_owned();
+    assert!(setup["otpauth_uri"].as_str().unwrap().contains(&secret));
+    assert!(setup["qr_svg"].as_str().unwrap().contains("<svg"));
+    assert!(setup.get("id_token").is_none(), "no tokens before the code");
+
+    let now = totp(&secret, SystemTime::now());
+    let wrong = if now == "000000" { "000001" } else { "000000" };
+    let (s, b) = json_of(
+        api.post(
+            "/login/challenge",
+            step(&setup["session"], Some(wrong.into())),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((s, code(&b)), (401, "invalid_code"), "{b}");
+    let code_now = totp(&secret, SystemTime::now());
+    let (s, done) = json_of(
+        api.post("/login/challenge", step(&setup["session"], Some(code_now)))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{done}");
+    assert!(done["id_token"].is_string(), "{done}");
+    assert_eq!(
+        done["recovery_codes"].as_array().map(Vec::len),
+        Some(10),
+        "{done}"
+    );
+    assert_eq!(
+        status(&api, &done["access_token"]).await,
+        json!({"totp_enabled": true, "recovery_codes_remaining": 10})
+    );
+
+    // From now on, the sign-in asks for the code.
+    let (s, next) = login(&api, user, PASSWORD).await;
+    assert_eq!(
+        (s, next["challenge"].as_str()),
+        (200, Some("SOFTWARE_TOKEN_MFA")),
+        "{next}"
+    );
+}

@@ -28,7 +28,7 @@ const ROUTES: &[(&str, &str, &str, Access)] = &[
     ("register", "POST", "/register", Access::Public),
     ("confirm", "POST", "/confirm_user", Access::Public),
     ("login", "POST", "/login", Access::Public),
-    ("login", "POST", "/login/challenge", Access::Public),
+    ("mfa", "POST", "/login/challenge", Access::Public),
     ("mfa", "POST", "/mfa/totp/setup", Access::CognitoAccessToken),
     (
         "mfa",

@@ -72,10 +72,23 @@ impl LocalApi {
     /// `configure` may change the gateway's settings (CORS origin, JWKS, issuer) before it
     /// starts.
     pub async fn start(moto: &Moto, configure: impl FnOnce(&mut local_api::Config)) -> Self {
+        Self::start_with(moto, &[], configure).await
+    }
+
+    /// [`LocalApi::start`] with the template's `parameters` overridden, as a deploy would.
+    pub async fn start_with(
+        moto: &Moto,
+        parameters: &[(&str, &str)],
+        configure: impl FnOnce(&mut local_api::Config),
+    ) -> Self {
         use std::sync::atomic::{AtomicU32, Ordering};
         static N: AtomicU32 = AtomicU32::new(0);
         let sdk = moto.sdk_config().await;
-        let config = local_config(&[("AWS_ENDPOINT_URL", &moto.endpoint)]);
+        let mut config = local_config(&[("AWS_ENDPOINT_URL", &moto.endpoint)]);
+        config.parameters = parameters
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         let prefix = format!(
             "t{}-{}",
             std::process::id(),

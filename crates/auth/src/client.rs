@@ -164,7 +164,8 @@ pub struct Challenge {
 }
 
 /// The challenges `/login/challenge` answers; any other is `403 challenge_required`.
-pub const ANSWERABLE_CHALLENGES: &[&str] = &["SOFTWARE_TOKEN_MFA", "NEW_PASSWORD_REQUIRED"];
+pub const ANSWERABLE_CHALLENGES: &[&str] =
+    &["SOFTWARE_TOKEN_MFA", "NEW_PASSWORD_REQUIRED", "MFA_SETUP"];
 
 /// The answer to a challenge.
 #[derive(Debug, Clone, Copy)]
@@ -173,6 +174,8 @@ pub enum Answer<'a> {
     Code(&'a str),
     /// The password that replaces a temporary one (NEW_PASSWORD_REQUIRED).
     NewPassword(&'a str),
+    /// MFA_SETUP, once the session's authenticator secret is verified: nothing more to say.
+    SetUp,
 }
 
 /// What SignUp answered.
@@ -479,10 +482,6 @@ impl Cognito {
         session: &str,
         answer: Answer<'_>,
     ) -> Result<SignIn, ApiError> {
-        let (name, value) = match answer {
-            Answer::Code(code) => ("SOFTWARE_TOKEN_MFA_CODE", code),
-            Answer::NewPassword(password) => ("NEW_PASSWORD", password),
-        };
         let mut call = self
             .client
             .respond_to_auth_challenge()
@@ -490,8 +489,14 @@ impl Cognito {
             .challenge_name(ChallengeNameType::from(challenge))
             .session(session)
             .challenge_responses("USERNAME", username)
-            .challenge_responses(name, value)
             .set_user_context_data(caller.context_data());
+        match answer {
+            Answer::Code(code) => call = call.challenge_responses("SOFTWARE_TOKEN_MFA_CODE", code),
+            Answer::NewPassword(password) => {
+                call = call.challenge_responses("NEW_PASSWORD", password)
+            }
+            Answer::SetUp => {}
+        }
         if let Some(hash) = self.hash(username).await? {
             call = call.challenge_responses("SECRET_HASH", hash);
         }
@@ -570,6 +575,51 @@ impl Cognito {
         out.secret_code()
             .map(str::to_owned)
             .ok_or_else(|| ApiError::unavailable(format_args!("{}: no secret", Op::AssociateToken)))
+    }
+
+    /// AssociateSoftwareToken inside an MFA_SETUP challenge: the new secret and the session to
+    /// go on with.
+    pub async fn associate_software_token_in(
+        &self,
+        session: &str,
+    ) -> Result<(String, String), ApiError> {
+        let out = self
+            .client
+            .associate_software_token()
+            .session(session)
+            .send()
+            .await
+            .map_err(|e| map(Op::Challenge, e))?;
+        match (out.secret_code(), out.session()) {
+            (Some(secret), Some(session)) => Ok((secret.to_owned(), session.to_owned())),
+            (Some(secret), None) => Ok((secret.to_owned(), session.to_owned())),
+            _ => Err(ApiError::unavailable(format_args!(
+                "{}: no secret",
+                Op::AssociateToken
+            ))),
+        }
+    }
+
+    /// VerifySoftwareToken inside an MFA_SETUP challenge: the session to answer it with.
+    pub async fn verify_software_token_in(
+        &self,
+        session: &str,
+        code: &str,
+    ) -> Result<String, ApiError> {
+        let out = self
+            .client
+            .verify_software_token()
+            .session(session)
+            .user_code(code)
+            .send()
+            .await
+            .map_err(|e| map(Op::Challenge, e))?;
+        match out.status() {
+            Some(
+                aws_sdk_cognitoidentityprovider::types::VerifySoftwareTokenResponseType::Success,
+            ) => Ok(out.session().unwrap_or(session).to_owned()),
+            _ => Err(ApiError::InvalidCode),
+        }
     }
 
     /// VerifySoftwareToken: `code` from the authenticator app, named `device`. A wrong code is

@@ -151,6 +151,17 @@ struct App {
     writable: Option<Vec<String>>,
     /// How long a challenge's session may be answered (the client's AuthSessionValidity).
     session_validity: Duration,
+    /// The pool's MFA is ON: a user without an authenticator sets one up at sign-in.
+    mfa_on: bool,
+}
+
+/// An MFA_SETUP challenge moto does not put: the sign-in's tokens, held until the user's
+/// authenticator is set up and verified.
+#[derive(Debug, Clone)]
+struct Setup {
+    result: Value,
+    access_token: String,
+    verified: bool,
 }
 
 /// A refresh token's family: the user it was issued to and its `origin_jti`, which every token
@@ -171,6 +182,8 @@ struct Codes {
     pending_email: HashMap<(String, String), String>,
     /// Challenge sessions, by session: when each was issued, and whether it was answered.
     sessions: HashMap<String, (SystemTime, bool)>,
+    /// MFA_SETUP challenges, by session.
+    setups: HashMap<String, Setup>,
     clock_offset: Duration,
 }
 
@@ -338,6 +351,12 @@ impl Layer {
             "ForgotPassword" => self.forgot_password(&req).await,
             "ConfirmForgotPassword" => self.confirm_forgot_password(&req).await,
             "InitiateAuth" => self.initiate_auth(headers, body, &req).await,
+            "AssociateSoftwareToken" if self.setup_of(&req).is_some() => {
+                self.associate_in_setup(&req).await
+            }
+            "VerifySoftwareToken" if self.setup_of(&req).is_some() => {
+                self.verify_in_setup(&req).await
+            }
             "RespondToAuthChallenge" => self.respond_to_challenge(headers, body, &req).await,
             "RevokeToken" => self.revoke_token(&req).await,
             "DeleteUser" => self.delete_user(&req).await,
@@ -440,7 +459,11 @@ impl Layer {
             let writable = Some(client.write_attributes().to_vec()).filter(|w| !w.is_empty());
             let minutes = client.auth_session_validity().unwrap_or(3).clamp(3, 15);
             let session_validity = Duration::from_secs(60 * minutes as u64);
+            let mfa_on = pool
+                .and_then(|p| p.mfa_configuration())
+                .is_some_and(|m| m.as_str() == "ON");
             let app = App {
+                mfa_on,
                 session_validity,
                 verify_before_update,
                 writable,
@@ -792,7 +815,117 @@ impl Layer {
         let app = self.client(req, username).await?;
         let internal = self.user(&app, username).await?.map(|u| u.username);
         let res = self.forward(headers, body).await;
+        let res = match (&internal, app.mfa_on) {
+            (Some(internal), true) => self.setup_if_needed(res, internal).await?,
+            _ => res,
+        };
         Ok(self.signed_in(res, internal.as_deref()).await)
+    }
+
+    /// The setup an MFA_SETUP session of this layer's holds, if `req` names one.
+    fn setup_of(&self, req: &Value) -> Option<Setup> {
+        let session = field(req, "Session")?;
+        self.state().setups.get(session).cloned()
+    }
+
+    /// A pool whose MFA is ON: a sign-in of a user without an authenticator becomes the
+    /// MFA_SETUP challenge, as Cognito puts it; the tokens wait until the setup is done.
+    async fn setup_if_needed(&self, res: Response, username: &str) -> Result<Response, Failure> {
+        if !res.status().is_success() {
+            return Ok(res);
+        }
+        let (parts, body) = res.into_parts();
+        let bytes = body
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let out: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        let result = out["AuthenticationResult"].clone();
+        let Some(access_token) = field(&result, "AccessToken").map(str::to_owned) else {
+            return Ok(Response::from_parts(parts, Body::from(bytes)));
+        };
+        let user = self
+            .admin
+            .get_user()
+            .access_token(&access_token)
+            .send()
+            .await
+            .map_err(|e| upstream(e.into_service_error()))?;
+        if user
+            .user_mfa_setting_list()
+            .iter()
+            .any(|m| m == "SOFTWARE_TOKEN_MFA")
+        {
+            return Ok(Response::from_parts(parts, Body::from(bytes)));
+        }
+        let session = uuid::Uuid::new_v4().to_string();
+        self.state().setups.insert(
+            session.clone(),
+            Setup {
+                result,
+                access_token,
+                verified: false,
+            },
+        );
+        Ok(answer(json!({
+            "ChallengeName": "MFA_SETUP",
+            "Session": session,
+            "ChallengeParameters": {
+                "MFAS_CAN_SETUP": "[\"SOFTWARE_TOKEN_MFA\"]",
+                "USER_ID_FOR_SRP": username,
+            },
+        })))
+    }
+
+    /// AssociateSoftwareToken on an MFA_SETUP session: the user's new secret.
+    async fn associate_in_setup(&self, req: &Value) -> Result<Response, Failure> {
+        let session = required(req, "Session")?.to_owned();
+        let setup = self
+            .setup_of(req)
+            .ok_or_else(|| failure("NotAuthorizedException", "Invalid session"))?;
+        let out = self
+            .admin
+            .associate_software_token()
+            .access_token(&setup.access_token)
+            .send()
+            .await
+            .map_err(|e| upstream(e.into_service_error()))?;
+        Ok(answer(
+            json!({"SecretCode": out.secret_code(), "Session": session}),
+        ))
+    }
+
+    /// VerifySoftwareToken on an MFA_SETUP session: the first code, then TOTP on.
+    async fn verify_in_setup(&self, req: &Value) -> Result<Response, Failure> {
+        let session = required(req, "Session")?.to_owned();
+        let code = required(req, "UserCode")?;
+        let setup = self
+            .setup_of(req)
+            .ok_or_else(|| failure("NotAuthorizedException", "Invalid session"))?;
+        self.admin
+            .verify_software_token()
+            .access_token(&setup.access_token)
+            .user_code(code)
+            .send()
+            .await
+            .map_err(|e| upstream(e.into_service_error()))?;
+        self.admin
+            .set_user_mfa_preference()
+            .access_token(&setup.access_token)
+            .software_token_mfa_settings(
+                aws_sdk_cognitoidentityprovider::types::SoftwareTokenMfaSettingsType::builder()
+                    .enabled(true)
+                    .preferred_mfa(true)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| upstream(e.into_service_error()))?;
+        if let Some(setup) = self.state().setups.get_mut(&session) {
+            setup.verified = true;
+        }
+        Ok(answer(json!({"Status": "SUCCESS", "Session": session})))
     }
 
     async fn respond_to_challenge(
@@ -804,6 +937,31 @@ impl Layer {
         let responses = req.get("ChallengeResponses").cloned().unwrap_or_default();
         let username = field(&responses, "USERNAME").unwrap_or_default();
         let app = self.client(req, username).await?;
+        if field(req, "ChallengeName") == Some("MFA_SETUP")
+            && let Some(setup) = self.setup_of(req)
+        {
+            let session = field(req, "Session").unwrap_or_default().to_owned();
+            let issued = self.state().sessions.get(&session).copied();
+            if issued.is_some_and(|(at, used)| used || self.now() > at + app.session_validity) {
+                return Err(failure(
+                    "NotAuthorizedException",
+                    "Invalid session for the user, session is expired.",
+                ));
+            }
+            if !setup.verified {
+                return Err(failure(
+                    "EnableSoftwareTokenMFAException",
+                    "Software token MFA has not been set up.",
+                ));
+            }
+            self.state().setups.remove(&session);
+            if let Some(entry) = self.state().sessions.get_mut(&session) {
+                entry.1 = true;
+            }
+            let done =
+                answer(json!({"AuthenticationResult": setup.result, "ChallengeParameters": {}}));
+            return Ok(self.signed_in(done, Some(username)).await);
+        }
         // A session is answered once, within the client's AuthSessionValidity.
         let session = field(req, "Session").unwrap_or_default().to_owned();
         let issued = self.state().sessions.get(&session).copied();
@@ -1156,6 +1314,7 @@ mod tests {
             verify_before_update: Vec::new(),
             writable: None,
             session_validity: Duration::from_secs(180),
+            mfa_on: false,
         };
         let good = auth::secret_hash("alice", "cid", "s3");
         assert!(check_hash(&app, "cid", "alice", Some(&good)).is_ok());

@@ -42,6 +42,9 @@ pub struct Config {
     pub functions: Env,
     /// The local Cognito the functions call instead of the emulator's own, with its mailbox.
     pub cognito_layer: Option<LocalCognito>,
+    /// Values for the template's parameters, as `sam deploy --parameter-overrides` gives them
+    /// (`AllowedOrigin` follows `ALLOWED_ORIGIN`).
+    pub parameters: HashMap<String, String>,
 }
 
 /// The local Cognito ([`cognito::Layer`]) serving on `endpoint`.
@@ -94,6 +97,7 @@ impl Config {
             issuer: env.get("TOKEN_ISSUER").map(str::to_owned),
             functions: env.clone(),
             cognito_layer: None,
+            parameters: HashMap::new(),
         }
     }
 
@@ -144,7 +148,7 @@ impl Config {
     }
 
     pub fn load_template(&self) -> Result<Template, template::TemplateError> {
-        let mut overrides = HashMap::new();
+        let mut overrides = self.parameters.clone();
         if let Some(origin) = self.functions.get("ALLOWED_ORIGIN") {
             overrides.insert("AllowedOrigin".to_owned(), origin.to_owned());
         }

@@ -7,6 +7,7 @@
 //! | `GET /mfa` | access token | GetUser: TOTP on or off; recovery codes left |
 //! | `POST /mfa/totp/disable` | access token | the password and a TOTP or recovery code again, then SetUserMFAPreference: off |
 //! | `POST /login/recover` | public | the password and a recovery code: TOTP off (AdminSetUserMFAPreference), signed in |
+//! | `POST /login/challenge` | public | RespondToAuthChallenge: the authenticator code, a new password, or an authenticator set up inside the sign-in (MFA_SETUP) |
 //!
 //! MFA never comes off with an access token alone: turning it off takes the password and a
 //! second factor, as a sign-in does.
@@ -29,7 +30,11 @@ pub static ROUTES: &[Route<State>] = &[
     route!(GET "/mfa" => status),
     route!(POST "/mfa/totp/disable" => disable),
     route!(POST "/login/recover" => recover),
+    route!(POST "/login/challenge" => challenge),
 ];
+
+/// The longest session taken: Cognito's are under 1 KB.
+const MAX_SESSION_CHARS: usize = 4096;
 
 /// The issuer an authenticator app shows when `MFA_ISSUER` is not set.
 pub const DEFAULT_ISSUER: &str = "Books";
@@ -336,6 +341,108 @@ async fn recover(state: &State, req: &Request) -> Result<Reply, ApiError> {
         Some("Signed in with a recovery code. Two-factor sign-in is off: turn it on again.");
     Reply::ok(&tokens)
 }
+
+/// What an MFA_SETUP challenge's first step answers: the secret to set up, and the session to
+/// confirm it in.
+#[derive(Debug, Serialize)]
+pub struct SetupChallenge {
+    pub challenge: &'static str,
+    pub session: String,
+    pub username: String,
+    pub secret: String,
+    pub otpauth_uri: String,
+    pub qr_svg: String,
+}
+
+/// A sign-in that set up the authenticator: the tokens, and the recovery codes, shown this once.
+#[derive(Debug, Serialize)]
+pub struct SetUp {
+    #[serde(flatten)]
+    pub tokens: auth::Tokens,
+    pub recovery_codes: Vec<String>,
+}
+
+/// `{"username","session","challenge"}` as `/login` gave them, and the answer: `code` for
+/// SOFTWARE_TOKEN_MFA, `new_password` for NEW_PASSWORD_REQUIRED. MFA_SETUP (a pool whose MFA is
+/// ON, a user without an authenticator) takes two steps: without a `code`, the secret to set up
+/// and the session to go on with; with the `code` it shows, the sign-in completes, with the
+/// recovery codes.
+#[tracing::instrument(name = "login_challenge", skip_all)]
+async fn challenge(state: &State, req: &Request) -> Result<Reply, ApiError> {
+    let body = JsonObject::from_request(req)?;
+    body.deny_unknown_fields(&["username", "session", "challenge", "code", "new_password"])?;
+    // The internal user name `/login` answered, held to the same rule as every user name.
+    let username = auth::normalize_username(body.string("username")?)?;
+    let session = body.string("session")?.trim();
+    platform::body::check_len("session", session, MAX_SESSION_CHARS)?;
+    let challenge = body.string("challenge")?.trim();
+    let who = Caller::of(req);
+    let answer = match challenge {
+        "SOFTWARE_TOKEN_MFA" => Answer::Code(auth::code(&body)?),
+        "NEW_PASSWORD_REQUIRED" => Answer::NewPassword(auth::password(&body, "new_password")?),
+        "MFA_SETUP" => {
+            let Some(code) = body.optional_string("code")? else {
+                let (secret, session) = state.cognito.associate_software_token_in(session).await?;
+                let otpauth_uri = otpauth_uri(&state.issuer, &username, &secret);
+                let qr_svg = qr_svg(&otpauth_uri)?;
+                return Reply::ok(&SetupChallenge {
+                    challenge: "MFA_SETUP",
+                    session,
+                    username,
+                    secret,
+                    otpauth_uri,
+                    qr_svg,
+                });
+            };
+            platform::body::check_len("code", code, auth::MAX_CODE_CHARS)?;
+            let session = state
+                .cognito
+                .verify_software_token_in(session, code.trim())
+                .await?;
+            let signed_in = state
+                .cognito
+                .answer_challenge(&who, "MFA_SETUP", &username, &session, Answer::SetUp)
+                .await?;
+            let auth::SignIn::Tokens(mut tokens) = signed_in else {
+                return login_reply(signed_in);
+            };
+            let recovery_codes = state.codes.replace(&username).await?;
+            tokens.message = Some(
+                "Signed in. Two-factor sign-in is on: keep the recovery codes somewhere safe.",
+            );
+            return Reply::ok(&SetUp {
+                tokens,
+                recovery_codes,
+            });
+        }
+        _ => {
+            return Err(ApiError::InvalidField {
+                field: "challenge",
+                reason: format!("must be one of {}", auth::ANSWERABLE_CHALLENGES.join(", ")),
+            });
+        }
+    };
+    login_reply(
+        state
+            .cognito
+            .answer_challenge(&who, challenge, &username, session, answer)
+            .await?,
+    )
+}
+
+/// The tokens, with a message, or the next challenge, as `/login` answers them.
+fn login_reply(outcome: SignIn) -> Result<Reply, ApiError> {
+    match outcome {
+        SignIn::Tokens(mut tokens) => {
+            tokens.message = Some("Signed in.");
+            Reply::ok(&tokens)
+        }
+        SignIn::Challenge(challenge) => Reply::ok(&challenge),
+    }
+}
+
+#[cfg(test)]
+mod unit_tests;
 
 #[cfg(test)]
 mod tests {
