@@ -48,12 +48,10 @@ pub struct Seed {
     /// Accounts an administrator created, each with the NEW_PASSWORD_REQUIRED challenge's
     /// (internal user name, session), one per `/login/challenge`.
     pub challenges: Vec<(String, String)>,
-    /// The authenticator secret (base32) every enrolment gets here (moto has one).
-    pub totp_secret: String,
-    /// Users with an authenticator secret to confirm, one per `/mfa/totp/verify`.
-    pub enrolments: Vec<Session>,
-    /// Users with TOTP on, one per `/mfa/totp/disable`.
-    pub disables: Vec<Session>,
+    /// Users with an authenticator secret (base32) to confirm, one per `/mfa/totp/verify`.
+    pub enrolments: Vec<(Session, String)>,
+    /// Users with TOTP on, and their secret, one per `/mfa/totp/disable`.
+    pub disables: Vec<(Session, String)>,
     /// Users with TOTP on and a recovery code, one per `/login/recover`.
     pub recoveries: Vec<(String, String)>,
 }
@@ -241,15 +239,15 @@ impl Function {
             }
             // Codes of the authenticator, as it shows them at the invocation.
             ("POST", "/mfa/totp/verify", Some(b)) => {
-                act_as(&mut ev, &seed.enrolments.pop().unwrap_or_default());
-                b["code"] =
-                    test_support::totp(&seed.totp_secret, std::time::SystemTime::now()).into();
+                let (session, secret) = seed.enrolments.pop().unwrap_or_default();
+                act_as(&mut ev, &session);
+                b["code"] = local_api::totp::totp(&secret, std::time::SystemTime::now()).into();
             }
             ("POST", "/mfa/totp/disable", Some(b)) => {
-                act_as(&mut ev, &seed.disables.pop().unwrap_or_default());
+                let (session, secret) = seed.disables.pop().unwrap_or_default();
+                act_as(&mut ev, &session);
                 b["password"] = seed.password.clone().into();
-                b["code"] =
-                    test_support::totp(&seed.totp_secret, std::time::SystemTime::now()).into();
+                b["code"] = local_api::totp::totp(&secret, std::time::SystemTime::now()).into();
             }
             _ => {}
         }

@@ -119,19 +119,16 @@ pub async fn seed(
     }
 
     // Two-factor sign-in: users with a secret to confirm, with TOTP on, and with recovery codes.
-    let totp_secret = cognito
-        .associate_software_token(&tokens.access_token)
-        .await
-        .expect("an authenticator secret");
+    // Each user has a secret of their own.
     let mut enrolments = Vec::with_capacity(needs.enrolments);
     for n in 0..needs.enrolments {
         let name = format!("bench-enrol-{n}@example.com");
         let user = confirmed_and_signed_in(&cognito, mailbox, &name).await;
-        cognito
+        let secret = cognito
             .associate_software_token(&user.access_token)
             .await
             .expect("an authenticator secret");
-        enrolments.push(session(&user));
+        enrolments.push((session(&user), secret));
     }
     let recovery = mfa::recovery::RecoveryCodes::new(
         aws_sdk_dynamodb::Client::new(admin_sdk),
@@ -142,11 +139,11 @@ pub async fn seed(
     for n in 0..needs.disables + needs.recoveries {
         let name = format!("bench-two-factor-{n}@example.com");
         let user = confirmed_and_signed_in(&cognito, mailbox, &name).await;
-        cognito
+        let secret = cognito
             .associate_software_token(&user.access_token)
             .await
             .expect("an authenticator secret");
-        let code = test_support::totp(&totp_secret, std::time::SystemTime::now());
+        let code = local_api::totp::totp(&secret, std::time::SystemTime::now());
         cognito
             .verify_software_token(&user.access_token, &code, None)
             .await
@@ -156,7 +153,7 @@ pub async fn seed(
             .await
             .expect("TOTP on");
         if n < needs.disables {
-            disables.push(session(&user));
+            disables.push((session(&user), secret));
         } else {
             let codes = recovery.replace(&name).await.expect("recovery codes");
             recoveries.push((name, codes[0].clone()));
@@ -164,7 +161,6 @@ pub async fn seed(
     }
 
     Seed {
-        totp_secret,
         enrolments,
         disables,
         recoveries,

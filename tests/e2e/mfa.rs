@@ -297,3 +297,27 @@ async fn with_mfa_on_a_user_sets_up_the_authenticator_inside_the_sign_in() {
         "{next}"
     );
 }
+
+/// Every user has a secret of their own (moto has one for all; the local Cognito does not), so
+/// one user's authenticator is no use for another's account.
+#[tokio::test]
+async fn each_user_has_a_secret_of_their_own() {
+    let moto = Moto::start();
+    let api = LocalApi::start(&moto, |_| {}).await;
+    let ann = signed_in(&api, "ann@example.com").await;
+    let bob = signed_in(&api, "bob@example.com").await;
+    let (ann_secret, _) = enrol(&api, "ann@example.com", &ann).await;
+    let (bob_secret, _) = enrol(&api, "bob@example.com", &bob).await;
+    assert_ne!(ann_secret, bob_secret);
+    let (_, challenge) = login(&api, "ann@example.com", PASSWORD).await;
+    let answer = |secret: &str| {
+        json!({"username": challenge["username"], "session": challenge["session"],
+               "challenge": "SOFTWARE_TOKEN_MFA", "code": totp(secret, SystemTime::now())})
+    };
+    if totp(&ann_secret, SystemTime::now()) != totp(&bob_secret, SystemTime::now()) {
+        let (s, b) = json_of(api.post("/login/challenge", answer(&bob_secret)).await).await;
+        assert_eq!((s, code(&b)), (401, "invalid_code"), "{b}");
+    }
+    let (s, b) = json_of(api.post("/login/challenge", answer(&ann_secret)).await).await;
+    assert_eq!(s, 200, "{b}");
+}

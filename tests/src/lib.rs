@@ -7,7 +7,8 @@ use std::net::Ipv4Addr;
 use aws_sdk_cognitoidentityprovider as cognito;
 use platform::Env;
 
-pub use test_support::{Moto, free_port, sdk_config_for, totp, workspace_root};
+pub use local_api::totp::totp;
+pub use test_support::{Moto, free_port, sdk_config_for, workspace_root};
 
 /// A user pool and an app client with a secret, set up as `template.yaml` sets them up.
 pub struct Pool {

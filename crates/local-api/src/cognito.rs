@@ -155,6 +155,13 @@ struct App {
     mfa_on: bool,
 }
 
+/// A user's authenticator secrets.
+#[derive(Debug, Clone, Default)]
+struct UserSecret {
+    pending: Option<String>,
+    active: Option<String>,
+}
+
 /// An MFA_SETUP challenge moto does not put: the sign-in's tokens, held until the user's
 /// authenticator is set up and verified.
 #[derive(Debug, Clone)]
@@ -184,6 +191,11 @@ struct Codes {
     sessions: HashMap<String, (SystemTime, bool)>,
     /// MFA_SETUP challenges, by session.
     setups: HashMap<String, Setup>,
+    /// Each user's authenticator secret, by (pool, user): one awaiting its first code, and the
+    /// one in use. moto has one secret for all.
+    secrets: HashMap<(String, String), UserSecret>,
+    /// moto's one secret, as its AssociateSoftwareToken gives it: what moto checks codes with.
+    moto_secret: Option<String>,
     clock_offset: Duration,
 }
 
@@ -356,6 +368,12 @@ impl Layer {
             }
             "VerifySoftwareToken" if self.setup_of(&req).is_some() => {
                 self.verify_in_setup(&req).await
+            }
+            "AssociateSoftwareToken" if req.get("AccessToken").is_some() => {
+                self.associate(&req).await
+            }
+            "VerifySoftwareToken" if req.get("AccessToken").is_some() => {
+                self.verify_secret(&req).await
             }
             "RespondToAuthChallenge" => self.respond_to_challenge(headers, body, &req).await,
             "RevokeToken" => self.revoke_token(&req).await,
@@ -884,16 +902,88 @@ impl Layer {
         let setup = self
             .setup_of(req)
             .ok_or_else(|| failure("NotAuthorizedException", "Invalid session"))?;
+        let secret = self.new_user_secret(&setup.access_token).await?;
+        Ok(answer(json!({"SecretCode": secret, "Session": session})))
+    }
+
+    /// AssociateSoftwareToken with the user's access token: a secret of the user's own.
+    async fn associate(&self, req: &Value) -> Result<Response, Failure> {
+        let token = required(req, "AccessToken")?.to_owned();
+        self.access_token_user(req).await?;
+        let secret = self.new_user_secret(&token).await?;
+        Ok(answer(json!({"SecretCode": secret})))
+    }
+
+    /// VerifySoftwareToken with the user's access token: the first code of the new secret.
+    async fn verify_secret(&self, req: &Value) -> Result<Response, Failure> {
+        let token = required(req, "AccessToken")?.to_owned();
+        let code = required(req, "UserCode")?.to_owned();
+        self.access_token_user(req).await?;
+        self.confirm_user_secret(&token, &code).await?;
+        Ok(answer(json!({"Status": "SUCCESS"})))
+    }
+
+    /// The (pool, user) an access token is of, from its claims (moto checked it already).
+    async fn secret_key(&self, access_token: &str) -> Result<(String, String), Failure> {
+        let refused = || failure("NotAuthorizedException", "Invalid Access Token");
+        let claims = claims(access_token).ok_or_else(refused)?;
+        let app = self
+            .app(field(&claims, "client_id").ok_or_else(refused)?)
+            .await?;
+        let username = field(&claims, "username").ok_or_else(refused)?;
+        Ok((app.pool_id, username.to_lowercase()))
+    }
+
+    /// A new secret for the access token's user, pending until a first code of it is checked.
+    /// moto is asked too (it wants its own association), and its one secret noted.
+    async fn new_user_secret(&self, access_token: &str) -> Result<String, Failure> {
         let out = self
             .admin
             .associate_software_token()
-            .access_token(&setup.access_token)
+            .access_token(access_token)
             .send()
             .await
             .map_err(|e| upstream(e.into_service_error()))?;
-        Ok(answer(
-            json!({"SecretCode": out.secret_code(), "Session": session}),
-        ))
+        let key = self.secret_key(access_token).await?;
+        let secret = crate::totp::new_secret();
+        let mut state = self.state();
+        state.moto_secret = out.secret_code().map(str::to_owned);
+        state.secrets.entry(key).or_default().pending = Some(secret.clone());
+        Ok(secret)
+    }
+
+    /// Checks `code` against the user's pending secret, which then takes over; moto is told
+    /// with a code of its own secret.
+    async fn confirm_user_secret(&self, access_token: &str, code: &str) -> Result<(), Failure> {
+        let key = self.secret_key(access_token).await?;
+        let (pending, moto_secret) = {
+            let state = self.state();
+            let pending = state.secrets.get(&key).and_then(|s| s.pending.clone());
+            (pending, state.moto_secret.clone())
+        };
+        let (Some(pending), Some(moto_secret)) = (pending, moto_secret) else {
+            return Err(failure(
+                "InvalidParameterException",
+                "No software token is associated.",
+            ));
+        };
+        if !crate::totp::check(&pending, code, SystemTime::now()) {
+            return Err(failure(
+                "EnableSoftwareTokenMFAException",
+                "Code mismatch and fail enable Software Token MFA",
+            ));
+        }
+        self.admin
+            .verify_software_token()
+            .access_token(access_token)
+            .user_code(crate::totp::totp(&moto_secret, SystemTime::now()))
+            .send()
+            .await
+            .map_err(|e| upstream(e.into_service_error()))?;
+        let mut state = self.state();
+        let user = state.secrets.entry(key).or_default();
+        user.active = user.pending.take();
+        Ok(())
     }
 
     /// VerifySoftwareToken on an MFA_SETUP session: the first code, then TOTP on.
@@ -903,13 +993,7 @@ impl Layer {
         let setup = self
             .setup_of(req)
             .ok_or_else(|| failure("NotAuthorizedException", "Invalid session"))?;
-        self.admin
-            .verify_software_token()
-            .access_token(&setup.access_token)
-            .user_code(code)
-            .send()
-            .await
-            .map_err(|e| upstream(e.into_service_error()))?;
+        self.confirm_user_secret(&setup.access_token, code).await?;
         self.admin
             .set_user_mfa_preference()
             .access_token(&setup.access_token)
@@ -975,6 +1059,29 @@ impl Layer {
             Some((_, true)) => return Err(expired()),
             Some((at, false)) if self.now() > at + app.session_validity => return Err(expired()),
             _ => {}
+        }
+        // The code is checked against the user's own secret; moto gets one of its own.
+        let mut body = body;
+        if field(req, "ChallengeName") == Some("SOFTWARE_TOKEN_MFA") {
+            let key = (app.pool_id.clone(), username.to_lowercase());
+            let (active, moto_secret) = {
+                let state = self.state();
+                let active = state.secrets.get(&key).and_then(|s| s.active.clone());
+                (active, state.moto_secret.clone())
+            };
+            if let (Some(active), Some(moto_secret)) = (active, moto_secret) {
+                let code = field(&responses, "SOFTWARE_TOKEN_MFA_CODE").unwrap_or_default();
+                if !crate::totp::check(&active, code, SystemTime::now()) {
+                    return Err(failure(
+                        "CodeMismatchException",
+                        "Invalid code received for user",
+                    ));
+                }
+                let mut rewritten = req.clone();
+                rewritten["ChallengeResponses"]["SOFTWARE_TOKEN_MFA_CODE"] =
+                    json!(crate::totp::totp(&moto_secret, SystemTime::now()));
+                body = Bytes::from(rewritten.to_string());
+            }
         }
         let res = self.forward(headers, body).await;
         if res.status().is_success()

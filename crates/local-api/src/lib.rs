@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod cognito;
 pub mod gateway;
 pub mod template;
+pub mod totp;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
