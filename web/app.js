@@ -128,6 +128,8 @@ function signedOut(message) {
   $("#signed-in").hidden = true;
   $("#signed-out").hidden = false;
   $("#me").replaceChildren();
+  $("#recovery").hidden = true;
+  $("#totp-setup").hidden = true;
   if (message) status(message);
   renderBooks(lastBooks);
 }
@@ -187,12 +189,123 @@ onSubmit("#confirm-form", async (form, body) => {
   status(answer.message || "Confirmed.");
 });
 
-onSubmit("#login-form", async (form, body) => {
-  tokens.save(await send("/login", { method: "POST", body }));
-  form.reset();
+// The tokens of a sign-in: saved, and the page shows the user.
+async function signedIn(answer) {
+  tokens.save(answer);
+  $("#challenge-form").hidden = true;
   const me = await loadMe();
-  status(`Signed in as ${me.username}.`);
+  status(answer.message && answer.message !== "Signed in." ? answer.message : `Signed in as ${me.username}.`);
   await loadBooks();
+  await loadMfa();
+  if (answer.recovery_codes) showRecoveryCodes(answer.recovery_codes);
+}
+
+// A QR code the API drew (SVG), as an image: nothing is fetched from anywhere else.
+function showQr(container, svg) {
+  const img = document.createElement("img");
+  img.alt = "QR code of the authenticator key";
+  img.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
+  container.replaceChildren(img);
+}
+
+// What /login asks for besides the password.
+function showChallenge(answer) {
+  const form = $("#challenge-form");
+  form.username.value = answer.username;
+  form.session.value = answer.session;
+  form.challenge.value = answer.challenge;
+  form.code.value = "";
+  form.new_password.value = "";
+  const setup = answer.challenge === "MFA_SETUP";
+  $("#challenge-setup").hidden = !(setup && answer.secret);
+  if (setup && answer.secret) {
+    showQr($("#challenge-setup .qr"), answer.qr_svg);
+    $("#challenge-setup [data-field=secret]").textContent = answer.secret;
+  }
+  $("#challenge-password").hidden = answer.challenge !== "NEW_PASSWORD_REQUIRED";
+  $("#challenge-code").hidden = answer.challenge === "NEW_PASSWORD_REQUIRED" || (setup && !answer.secret);
+  $("#challenge-title").textContent = {
+    SOFTWARE_TOKEN_MFA: "The code from your authenticator",
+    NEW_PASSWORD_REQUIRED: "Choose a new password",
+    MFA_SETUP: "Set up an authenticator app",
+  }[answer.challenge];
+  form.hidden = false;
+  status("One more step to sign in.");
+}
+
+async function afterLogin(answer) {
+  if (!answer.challenge) return signedIn(answer);
+  // MFA_SETUP starts with the secret to set up: asked for at once.
+  if (answer.challenge === "MFA_SETUP" && !answer.secret) {
+    const { username, session, challenge } = answer;
+    return afterLogin(await send("/login/challenge", { method: "POST", body: { username, session, challenge } }));
+  }
+  showChallenge(answer);
+}
+
+onSubmit("#login-form", async (form, body) => {
+  const answer = await send("/login", { method: "POST", body });
+  form.reset();
+  await afterLogin(answer);
+});
+
+onSubmit("#challenge-form", async (form, body) => {
+  for (const k of Object.keys(body)) if (body[k] === "") delete body[k];
+  await afterLogin(await send("/login/challenge", { method: "POST", body }));
+});
+
+onSubmit("#recover-form", async (form, body) => {
+  const answer = await send("/login/recover", { method: "POST", body });
+  form.reset();
+  await signedIn(answer);
+});
+
+async function loadMfa() {
+  const mfa = await authed("/mfa", "access_token");
+  $("#mfa-status").textContent = mfa.totp_enabled
+    ? `On: ${mfa.recovery_codes_remaining} recovery codes left.`
+    : "Off.";
+  $("#mfa-status").dataset.enabled = mfa.totp_enabled;
+  $("#mfa-setup").hidden = mfa.totp_enabled;
+  $("#totp-disable-form").hidden = !mfa.totp_enabled;
+}
+
+function showRecoveryCodes(codes) {
+  const list = $("#recovery-codes");
+  list.replaceChildren(...codes.map((c) => {
+    const li = document.createElement("li");
+    li.textContent = c;
+    return li;
+  }));
+  $("#recovery").hidden = false;
+}
+
+$("#mfa-setup").addEventListener("click", async () => {
+  try {
+    const setup = await authed("/mfa/totp/setup", "access_token", { method: "POST" });
+    showQr($("#totp-setup .qr"), setup.qr_svg);
+    $("#totp-setup [data-field=secret]").textContent = setup.secret;
+    $("#totp-setup").hidden = false;
+  } catch (e) {
+    status(e.message, true);
+  }
+});
+
+onSubmit("#totp-verify-form", async (form, body) => {
+  const answer = await authed("/mfa/totp/verify", "access_token", { method: "POST", body });
+  form.code.value = "";
+  $("#totp-setup").hidden = true;
+  showRecoveryCodes(answer.recovery_codes);
+  status("Two-factor sign-in is on.");
+  await loadMfa();
+});
+
+onSubmit("#totp-disable-form", async (form, body) => {
+  await authed("/mfa/totp/disable", "access_token", { method: "POST", body });
+  form.reset();
+  $("#recovery").hidden = true;
+  status("Two-factor sign-in is off.");
+  await loadMfa();
 });
 
 onSubmit("#book-form", async (form, body) => {
@@ -318,7 +431,10 @@ async function pollMailbox() {
   $("#api-base").textContent = API;
   pollMailbox();
   try {
-    if (tokens.get("id_token")) await loadMe();
+    if (tokens.get("id_token")) {
+      await loadMe();
+      await loadMfa();
+    }
   } catch (e) {
     status(e.message, true);
   }

@@ -7,6 +7,24 @@
 // Usage: node flow.mjs <page-url> <api-url> [screenshot.png]
 import { chromium } from "playwright-core";
 
+
+// The code an authenticator app shows now for a base32 key (RFC 6238: HMAC-SHA1, 30 s, six
+// digits), with WebCrypto.
+async function totp(secret) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of secret.replace(/=+$/, "").toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  const key = new Uint8Array(Math.floor(bits.length / 8));
+  for (let i = 0; i < key.length; i++) key[i] = parseInt(bits.slice(i * 8, i * 8 + 8), 2);
+  const counter = new DataView(new ArrayBuffer(8));
+  counter.setBigUint64(0, BigInt(Math.floor(Date.now() / 30000)));
+  const hmac = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-1" }, false, ["sign"]);
+  const hash = new Uint8Array(await crypto.subtle.sign("HMAC", hmac, counter.buffer));
+  const offset = hash[hash.length - 1] & 0x0f;
+  const bin = ((hash[offset] & 0x7f) << 24) | (hash[offset + 1] << 16) | (hash[offset + 2] << 8) | hash[offset + 3];
+  return String(bin % 1_000_000).padStart(6, "0");
+}
+
 const [pageUrl, apiUrl, screenshot] = process.argv.slice(2);
 if (!pageUrl || !apiUrl) {
   console.error("usage: node flow.mjs <page-url> <api-url> [screenshot.png]");
@@ -154,10 +172,13 @@ try {
   // Sign-in times are whole seconds: a sign-in in the second of a sign-out everywhere counts as
   // before it.
   await page.waitForTimeout(1100);
-  const signIn = async () => {
+  const signInWithPassword = async () => {
     await page.fill("#login-form [name=username]", user);
     await page.fill("#login-form [name=password]", password);
     await page.click("#login-form button");
+  };
+  const signIn = async () => {
+    await signInWithPassword();
     await page.locator("#signed-in").waitFor({ state: "visible" });
   };
   await signIn();
@@ -189,7 +210,51 @@ try {
   }
   step("sign out this device, and its id token is refused at once (token_revoked)");
 
+  // Two-factor sign-in, codes computed from the key as an authenticator app computes them.
   await signIn();
+  await page.locator("#mfa-status", { hasText: "Off." }).waitFor();
+  await page.click("#mfa-setup");
+  await page.locator("#totp-setup .qr img").waitFor();
+  const secret = (await page.locator("#totp-setup [data-field=secret]").textContent()).trim();
+  await page.fill("#totp-verify-form [name=code]", await totp(secret));
+  await page.click("#totp-verify-form button");
+  await page.locator("#recovery-codes li").nth(9).waitFor();
+  const recoveryCodes = await page.locator("#recovery-codes li").allTextContents();
+  await page.locator("#mfa-status", { hasText: "On: 10 recovery codes left." }).waitFor();
+  step("enrol an authenticator from its QR code; ten recovery codes shown once");
+
+  await page.click("#logout-here");
+  await page.locator("#signed-out").waitFor({ state: "visible" });
+  await signInWithPassword();
+  await page.locator("#challenge-form").waitFor({ state: "visible" });
+  await page.fill("#challenge-form [name=code]", await totp(secret));
+  await page.click("#challenge-form button");
+  await page.locator("#signed-in").waitFor({ state: "visible" });
+  step("sign out, and sign in again with the password and the authenticator's code");
+
+  await page.click("#logout-here");
+  await page.locator("#signed-out").waitFor({ state: "visible" });
+  await page.fill("#recover-form [name=username]", user);
+  await page.fill("#recover-form [name=password]", password);
+  await page.fill("#recover-form [name=recovery_code]", recoveryCodes[0]);
+  await page.click("#recover-form button");
+  await page.locator("#signed-in").waitFor({ state: "visible" });
+  await statusLine.filter({ hasText: /turn it on again/ }).waitFor();
+  await page.locator("#mfa-status", { hasText: "Off." }).waitFor();
+  step("sign in with a recovery code instead; two-factor sign-in is off");
+
+  await page.click("#mfa-setup");
+  await page.locator("#totp-setup .qr img").waitFor();
+  const again = (await page.locator("#totp-setup [data-field=secret]").textContent()).trim();
+  await page.fill("#totp-verify-form [name=code]", await totp(again));
+  await page.click("#totp-verify-form button");
+  await page.locator("#mfa-status", { hasText: "On: 10 recovery codes left." }).waitFor();
+  await page.fill("#totp-disable-form [name=password]", password);
+  await page.fill("#totp-disable-form [name=code]", await totp(again));
+  await page.click("#totp-disable-form button");
+  await page.locator("#mfa-status", { hasText: "Off." }).waitFor();
+  step("enrol again, then turn two-factor sign-in off with the password and a code");
+
   page.once("dialog", (dialog) => dialog.accept());
   await page.fill("#delete-form [name=password]", password);
   await page.click("#delete-form button");
@@ -201,7 +266,7 @@ try {
   await statusLine.filter({ hasText: /invalid_credentials/ }).waitFor();
   step("delete the account; signing in again fails as for an unknown user");
 
-  for (const call of ["POST /register", "POST /confirm_user", "POST /login", "GET /me", "POST /books", "DELETE /books", "POST /logout", "PATCH /me", "POST /me/verify_email", "DELETE /me"]) {
+  for (const call of ["POST /register", "POST /confirm_user", "POST /login", "GET /me", "POST /books", "DELETE /books", "POST /logout", "PATCH /me", "POST /me/verify_email", "DELETE /me", "POST /mfa/totp/setup", "POST /mfa/totp/verify", "POST /login/challenge", "POST /login/recover", "POST /mfa/totp/disable"]) {
     if (!apiCalls.some((c) => c.startsWith(call))) throw new Error(`the page never called ${call}`);
   }
 } catch (e) {
