@@ -155,3 +155,28 @@ async fn a_malformed_answer_is_a_400_and_calls_nothing() {
         assert_eq!((s, code(&b)), (400, expected), "{body}: {b}");
     }
 }
+
+/// Found by schemathesis: an MFA_SETUP answer with a session that is no challenge's is a
+/// `session_expired`, never a 500, and an over-long field is refused whatever the challenge.
+#[tokio::test]
+async fn an_unknown_setup_session_is_session_expired_and_every_field_is_checked() {
+    let moto = Moto::start();
+    let api = LocalApi::start(&moto, |_| {}).await;
+    for (challenge, field, value) in [
+        ("MFA_SETUP", None, ""),
+        ("MFA_SETUP", Some("code"), "123456"),
+        ("SOFTWARE_TOKEN_MFA", Some("code"), "123456"),
+        ("NEW_PASSWORD_REQUIRED", Some("new_password"), PASSWORD),
+    ] {
+        let mut body = json!({"username": "x@example.com", "session": "no-such-session", "challenge": challenge});
+        if let Some(field) = field {
+            body[field] = value.into();
+        }
+        let (s, b) = answer(&api, body).await;
+        assert_eq!((s, code(&b)), (401, "session_expired"), "{challenge}: {b}");
+    }
+    let body = json!({"username": "x@example.com", "session": "s", "challenge": "MFA_SETUP",
+                      "code": "0", "new_password": "p".repeat(300)});
+    let (s, b) = answer(&api, body).await;
+    assert_eq!(s, 400, "{b}");
+}

@@ -36,23 +36,6 @@ fn error_code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or_default()
 }
 
-/// A Cognito call on the local Cognito's own protocol; (status, `__type` or the answer).
-async fn cognito(api: &LocalApi, op: &str, body: Value) -> (u16, Value) {
-    let endpoint = &api.config.cognito_layer.as_ref().unwrap().endpoint;
-    let res = reqwest::Client::new()
-        .post(endpoint)
-        .header("content-type", "application/x-amz-json-1.1")
-        .header(
-            "x-amz-target",
-            format!("AWSCognitoIdentityProviderService.{op}"),
-        )
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    json_of(res).await
-}
-
 fn hash(api: &LocalApi, username: &str) -> String {
     let c = &api.created;
     auth::secret_hash(username, &c.client_id, c.client_secret.as_deref().unwrap())
@@ -299,7 +282,7 @@ async fn a_wrong_or_missing_secret_hash_is_refused_on_every_operation_that_takes
             }
             b
         };
-        let (s, b) = cognito(&api, op, with(None)).await;
+        let (s, b) = api.cognito_call(op, with(None)).await;
         assert_eq!(
             (s, b["__type"].as_str()),
             (400, Some("NotAuthorizedException")),
@@ -312,7 +295,9 @@ async fn a_wrong_or_missing_secret_hash_is_refused_on_every_operation_that_takes
                 .contains("SECRET_HASH was not received"),
             "{b}"
         );
-        let (s, b) = cognito(&api, op, with(Some(hash(&api, "someone-else")))).await;
+        let (s, b) = api
+            .cognito_call(op, with(Some(hash(&api, "someone-else"))))
+            .await;
         assert_eq!(
             (s, b["__type"].as_str()),
             (400, Some("NotAuthorizedException")),
@@ -325,7 +310,9 @@ async fn a_wrong_or_missing_secret_hash_is_refused_on_every_operation_that_takes
                 .contains("Unable to verify secret hash"),
             "{b}"
         );
-        let (_, b) = cognito(&api, op, with(Some(hash(&api, &username)))).await;
+        let (_, b) = api
+            .cognito_call(op, with(Some(hash(&api, &username))))
+            .await;
         assert!(
             !b["message"].as_str().unwrap_or_default().contains("secret"),
             "{op} with the right hash: {b}"
@@ -344,27 +331,29 @@ async fn the_refresh_hash_is_over_the_internal_user_name_not_the_login_name() {
     let attrs = json!([{"Name": "email", "Value": stored}]);
     let body = json!({"ClientId": client, "Username": stored, "Password": PASSWORD,
                       "UserAttributes": attrs, "SecretHash": hash(&api, stored)});
-    assert_eq!(cognito(&api, "SignUp", body).await.0, 200);
+    assert_eq!(api.cognito_call("SignUp", body).await.0, 200);
     let code = api.code_for(stored);
     let body = json!({"ClientId": client, "Username": stored, "ConfirmationCode": code,
                       "SecretHash": hash(&api, stored)});
-    assert_eq!(cognito(&api, "ConfirmSignUp", body).await.0, 200);
+    assert_eq!(api.cognito_call("ConfirmSignUp", body).await.0, 200);
     let body = json!({"ClientId": client, "AuthFlow": "USER_PASSWORD_AUTH",
         "AuthParameters": {"USERNAME": stored, "PASSWORD": PASSWORD, "SECRET_HASH": hash(&api, stored)}});
-    let (s, out) = cognito(&api, "InitiateAuth", body).await;
+    let (s, out) = api.cognito_call("InitiateAuth", body).await;
     assert_eq!(s, 200, "{out}");
     let refresh = out["AuthenticationResult"]["RefreshToken"].clone();
     let refresh_with = |name: &str| {
         json!({"ClientId": client, "AuthFlow": "REFRESH_TOKEN_AUTH",
                "AuthParameters": {"REFRESH_TOKEN": refresh, "SECRET_HASH": hash(&api, name)}})
     };
-    let (s, b) = cognito(&api, "InitiateAuth", refresh_with("mixed.case@example.com")).await;
+    let (s, b) = api
+        .cognito_call("InitiateAuth", refresh_with("mixed.case@example.com"))
+        .await;
     assert_eq!(
         (s, b["__type"].as_str()),
         (400, Some("NotAuthorizedException")),
         "{b}"
     );
-    let (s, b) = cognito(&api, "InitiateAuth", refresh_with(stored)).await;
+    let (s, b) = api.cognito_call("InitiateAuth", refresh_with(stored)).await;
     assert_eq!(s, 200, "{b}");
 }
 
@@ -377,23 +366,17 @@ async fn revoke_token_ends_one_session_and_leaves_the_others() {
     let (_, second) = login(&api, user, PASSWORD).await;
     let revoke = |token: &Value, secret: &str| json!({"ClientId": api.created.client_id, "ClientSecret": secret, "Token": token});
     let secret = api.created.client_secret.clone().unwrap();
-    let (s, b) = cognito(
-        &api,
-        "RevokeToken",
-        revoke(&first["refresh_token"], "wrong"),
-    )
-    .await;
+    let (s, b) = api
+        .cognito_call("RevokeToken", revoke(&first["refresh_token"], "wrong"))
+        .await;
     assert_eq!(
         (s, b["__type"].as_str()),
         (400, Some("UnauthorizedException")),
         "{b}"
     );
-    let (s, b) = cognito(
-        &api,
-        "RevokeToken",
-        revoke(&first["refresh_token"], &secret),
-    )
-    .await;
+    let (s, b) = api
+        .cognito_call("RevokeToken", revoke(&first["refresh_token"], &secret))
+        .await;
     assert_eq!(s, 200, "{b}");
 
     let refresh = |tokens: &Value| {
@@ -408,7 +391,7 @@ async fn revoke_token_ends_one_session_and_leaves_the_others() {
     assert_eq!(s, 200, "the other session stays: {b}");
     // The revoked session's access token is refused too.
     let body = json!({"AccessToken": first["access_token"]});
-    let (s, b) = cognito(&api, "GetUser", body).await;
+    let (s, b) = api.cognito_call("GetUser", body).await;
     assert_eq!(
         (s, b["message"].as_str()),
         (400, Some("Access Token has been revoked")),
@@ -425,27 +408,37 @@ async fn delete_user_and_e_mail_verification_work_with_the_access_token() {
     let access = tokens["access_token"].clone();
 
     let body = json!({"AccessToken": access, "AttributeName": "email"});
-    let (s, b) = cognito(&api, "GetUserAttributeVerificationCode", body).await;
+    let (s, b) = api
+        .cognito_call("GetUserAttributeVerificationCode", body)
+        .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["CodeDeliveryDetails"]["Destination"], "s***@e***");
     let mail = &api.cognito().mailbox().messages(Some(user))[0];
     assert_eq!(mail.kind, "verify_email");
     let verify =
         |code: &str| json!({"AccessToken": access, "AttributeName": "email", "Code": code});
-    let (s, b) = cognito(&api, "VerifyUserAttribute", verify(&wrong(&mail.code))).await;
+    let (s, b) = api
+        .cognito_call("VerifyUserAttribute", verify(&wrong(&mail.code)))
+        .await;
     assert_eq!(
         (s, b["__type"].as_str()),
         (400, Some("CodeMismatchException")),
         "{b}"
     );
-    let (s, b) = cognito(&api, "VerifyUserAttribute", verify(&mail.code)).await;
+    let (s, b) = api
+        .cognito_call("VerifyUserAttribute", verify(&mail.code))
+        .await;
     assert_eq!(s, 200, "{b}");
 
-    let (s, b) = cognito(&api, "DeleteUser", json!({"AccessToken": access})).await;
+    let (s, b) = api
+        .cognito_call("DeleteUser", json!({"AccessToken": access}))
+        .await;
     assert_eq!(s, 200, "{b}");
     let (s, b) = login(&api, user, PASSWORD).await;
     assert_eq!((s, error_code(&b)), (401, "invalid_credentials"), "{b}");
-    let (s, b) = cognito(&api, "DeleteUser", json!({"AccessToken": access})).await;
+    let (s, b) = api
+        .cognito_call("DeleteUser", json!({"AccessToken": access}))
+        .await;
     assert_eq!(
         (s, b["__type"].as_str()),
         (400, Some("NotAuthorizedException")),

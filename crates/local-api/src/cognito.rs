@@ -372,6 +372,13 @@ impl Layer {
             "AssociateSoftwareToken" if req.get("AccessToken").is_some() => {
                 self.associate(&req).await
             }
+            // A session that is no challenge's (moto would answer ResourceNotFound).
+            "AssociateSoftwareToken" | "VerifySoftwareToken" if req.get("Session").is_some() => {
+                Err(failure(
+                    "NotAuthorizedException",
+                    "Invalid session for the user, session is expired.",
+                ))
+            }
             "VerifySoftwareToken" if req.get("AccessToken").is_some() => {
                 self.verify_secret(&req).await
             }
@@ -1055,8 +1062,9 @@ impl Layer {
                 "Invalid session for the user, session is expired.",
             )
         };
+        // Every challenge's session passed through here: one that did not is no session.
         match issued {
-            Some((_, true)) => return Err(expired()),
+            None | Some((_, true)) => return Err(expired()),
             Some((at, false)) if self.now() > at + app.session_validity => return Err(expired()),
             _ => {}
         }
@@ -1187,16 +1195,21 @@ impl Layer {
         let (_, user) = self.access_token_user(req).await?;
         let res = self.forward(headers, body).await;
         if res.status().is_success() {
-            let mut state = self.state();
-            let families: Vec<String> = state
-                .families
-                .values()
-                .filter(|f| f.username == user.username)
-                .map(|f| f.origin_jti.clone())
-                .collect();
-            state.revoked.extend(families);
+            self.revoke_every_session(&user.username);
         }
         Ok(res)
+    }
+
+    /// Ends every session of `username` this layer has seen.
+    fn revoke_every_session(&self, username: &str) {
+        let mut state = self.state();
+        let families: Vec<String> = state
+            .families
+            .values()
+            .filter(|f| f.username == username)
+            .map(|f| f.origin_jti.clone())
+            .collect();
+        state.revoked.extend(families);
     }
 
     async fn delete_user(&self, req: &Value) -> Result<Response, Failure> {
@@ -1208,14 +1221,7 @@ impl Layer {
             .send()
             .await
             .map_err(|e| upstream(e.into_service_error()))?;
-        let mut state = self.state();
-        let families: Vec<String> = state
-            .families
-            .values()
-            .filter(|f| f.username == user.username)
-            .map(|f| f.origin_jti.clone())
-            .collect();
-        state.revoked.extend(families);
+        self.revoke_every_session(&user.username);
         Ok(answer(json!({})))
     }
 

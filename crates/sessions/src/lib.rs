@@ -33,6 +33,36 @@ pub struct Sessions {
     table: String,
 }
 
+/// What a function with protected Cognito routes builds at start-up: the Cognito client, the
+/// sessions table, and the DynamoDB client for its other tables.
+#[derive(Debug)]
+pub struct Connected {
+    pub cognito: auth::Cognito,
+    pub sessions: Sessions,
+    pub dynamodb: Client,
+}
+
+/// Loads the SDK config with `settings`, then reads the client secret and opens the Cognito
+/// and DynamoDB connections, all at once: what `main` does once.
+pub async fn connect(
+    settings: &platform::sdk::SdkSettings,
+    cognito: auth::CognitoConfig,
+    table: String,
+) -> Result<Connected, ConfigError> {
+    let sdk = platform::sdk::load(settings).await;
+    let dynamodb = Client::new(&sdk);
+    let sessions = Sessions::new(dynamodb.clone(), table);
+    let (cognito, ()) = tokio::join!(
+        auth::Cognito::connect_over(&sdk, settings, cognito),
+        sessions.prewarm(settings)
+    );
+    Ok(Connected {
+        cognito: cognito?,
+        sessions,
+        dynamodb,
+    })
+}
+
 /// `SESSIONS_TABLE`, read once at start-up.
 pub fn table_from_env(env: &Env) -> Result<String, ConfigError> {
     Ok(env.require(&["SESSIONS_TABLE"])?.to_owned())

@@ -67,16 +67,12 @@ impl State {
     /// connection opens) and the tables' client, with the sessions table's connection opened
     /// too, for the revocation check of the first protected request.
     pub async fn connect(config: Config) -> Result<Self, ConfigError> {
-        let sdk = platform::sdk::load(&config.api.sdk).await;
-        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
-        let sessions = Sessions::new(dynamodb.clone(), config.sessions_table);
-        let (cognito, ()) = tokio::join!(
-            auth::Cognito::connect_over(&sdk, &config.api.sdk, config.cognito),
-            sessions.prewarm(&config.api.sdk)
-        );
+        let connected =
+            sessions::connect(&config.api.sdk, config.cognito, config.sessions_table).await?;
+        let dynamodb = connected.dynamodb;
         Ok(Self {
-            cognito: cognito?,
-            sessions,
+            cognito: connected.cognito,
+            sessions: connected.sessions,
             recovery: mfa::recovery::RecoveryCodes::new(dynamodb.clone(), config.recovery_table),
             books: books::State::new(dynamodb, config.books_table),
         })

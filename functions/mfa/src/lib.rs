@@ -86,17 +86,12 @@ impl State {
     /// What `main` does once: the SDK config, the Cognito client (its secret read while its
     /// connection opens) and the tables' client, its connection opened too.
     pub async fn connect(config: Config) -> Result<Self, ConfigError> {
-        let sdk = platform::sdk::load(&config.api.sdk).await;
-        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
-        let sessions = Sessions::new(dynamodb.clone(), config.sessions_table);
-        let (cognito, ()) = tokio::join!(
-            auth::Cognito::connect_over(&sdk, &config.api.sdk, config.cognito),
-            sessions.prewarm(&config.api.sdk)
-        );
+        let connected =
+            sessions::connect(&config.api.sdk, config.cognito, config.sessions_table).await?;
         Ok(Self {
-            cognito: cognito?,
-            codes: RecoveryCodes::new(dynamodb, config.recovery_table),
-            sessions,
+            cognito: connected.cognito,
+            codes: RecoveryCodes::new(connected.dynamodb, config.recovery_table),
+            sessions: connected.sessions,
             pool_id: config.pool_id,
             issuer: config.issuer,
         })
@@ -376,6 +371,13 @@ async fn challenge(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let session = body.string("session")?.trim();
     platform::body::check_len("session", session, MAX_SESSION_CHARS)?;
     let challenge = body.string("challenge")?.trim();
+    // Whatever the challenge, a field given is held to its rule.
+    if body.get("code").is_some() {
+        auth::code(&body)?;
+    }
+    if body.get("new_password").is_some() {
+        auth::password(&body, "new_password")?;
+    }
     let who = Caller::of(req);
     let answer = match challenge {
         "SOFTWARE_TOKEN_MFA" => Answer::Code(auth::code(&body)?),

@@ -125,8 +125,8 @@ impl RecoveryCodes {
         Ok(codes)
     }
 
-    /// How many unused codes `username` has.
-    pub async fn remaining(&self, username: &str) -> Result<usize, ApiError> {
+    /// `username`'s item (empty when there is none), read consistently.
+    async fn item(&self, username: &str) -> Result<HashMap<String, AttributeValue>, ApiError> {
         let out = self
             .client
             .get_item()
@@ -136,7 +136,13 @@ impl RecoveryCodes {
             .send()
             .await
             .map_err(|e| failed("DynamoDB GetItem (recovery codes)", e))?;
-        Ok(match out.item().and_then(|i| i.get("codes")) {
+        Ok(out.item().cloned().unwrap_or_default())
+    }
+
+    /// How many unused codes `username` has.
+    pub async fn remaining(&self, username: &str) -> Result<usize, ApiError> {
+        let item = self.item(username).await?;
+        Ok(match item.get("codes") {
             Some(AttributeValue::Ss(codes)) => codes.len(),
             _ => 0,
         })
@@ -145,16 +151,7 @@ impl RecoveryCodes {
     /// Uses `code` of `username`: `Ok(true)` once for a code issued and unused, `Ok(false)` for
     /// any other (counted against the lockout), 429 while locked out.
     pub async fn consume(&self, username: &str, code: &str) -> Result<bool, ApiError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(username)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| failed("DynamoDB GetItem (recovery codes)", e))?;
-        let item = out.item().cloned().unwrap_or_default();
+        let item = self.item(username).await?;
         let number = |k: &str| match item.get(k) {
             Some(AttributeValue::N(n)) => n.parse::<u64>().unwrap_or(0),
             _ => 0,
