@@ -152,6 +152,20 @@ pub enum SignIn {
     Challenge(Challenge),
 }
 
+impl SignIn {
+    /// As `/login` and `/login/challenge` answer it: the tokens with a message, or the
+    /// challenge, with no tokens.
+    pub fn into_reply(self) -> Result<platform::Reply, ApiError> {
+        match self {
+            SignIn::Tokens(mut tokens) => {
+                tokens.message = Some("Signed in.");
+                platform::Reply::ok(&tokens)
+            }
+            SignIn::Challenge(challenge) => platform::Reply::ok(&challenge),
+        }
+    }
+}
+
 /// A challenge Cognito put to a sign-in, as `/login` answers it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Challenge {

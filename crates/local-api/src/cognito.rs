@@ -724,25 +724,9 @@ impl Layer {
             .send()
             .await
             .map_err(|e| upstream(e.into_service_error()))?;
-        self.set_email_verified(&app, &user.username).await?;
+        let verified = [("email_verified".to_owned(), "true".to_owned())];
+        self.set_attributes(&app, &user.username, &verified).await?;
         Ok(answer(json!({})))
-    }
-
-    async fn set_email_verified(&self, app: &App, username: &str) -> Result<(), Failure> {
-        let verified = AttributeType::builder()
-            .name("email_verified")
-            .value("true")
-            .build()
-            .map_err(|e| failure("InternalErrorException", e.to_string()))?;
-        self.admin
-            .admin_update_user_attributes()
-            .user_pool_id(&app.pool_id)
-            .username(username)
-            .user_attributes(verified)
-            .send()
-            .await
-            .map_err(|e| upstream(e.into_service_error()))?;
-        Ok(())
     }
 
     async fn resend_code(&self, req: &Value) -> Result<Response, Failure> {

@@ -30,6 +30,19 @@ pub fn bearer_token(req: &Request) -> Option<&str> {
     value.to_str().ok().and_then(bearer)
 }
 
+/// The longest token passed on to Cognito; Cognito's own are far shorter.
+pub const MAX_TOKEN_CHARS: usize = 8192;
+
+/// The access token of a route behind the authorizer with scopes, to pass on to Cognito. The
+/// authorizer's claims must be there too: without them the route was deployed without its
+/// authorizer. Missing, repeated or over-long is `401 unauthorized`.
+pub fn access_token(req: &Request) -> Result<&str, crate::ApiError> {
+    crate::claims::Claims::from_request(req)?;
+    bearer_token(req)
+        .filter(|token| token.len() <= MAX_TOKEN_CHARS)
+        .ok_or(crate::ApiError::Unauthorized)
+}
+
 /// The caller's IP address, as API Gateway saw it (`requestContext.identity.sourceIp`).
 pub fn source_ip(req: &Request) -> Option<&str> {
     match req.request_context_ref() {

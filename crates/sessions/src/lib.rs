@@ -13,11 +13,9 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::http::HttpResponse;
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use platform::claims::Claims;
-use platform::sdk::service_error;
+use platform::sdk::failure;
 use platform::{ApiError, BoxFuture, ConfigError, Env, Revocations};
 
 /// The longest an id or access token lives: `template.yaml`'s `IdTokenValidity` and
@@ -131,7 +129,7 @@ impl Sessions {
             .expression_attribute_values(":expires", AttributeValue::N(expires.to_string()))
             .send()
             .await
-            .map_err(|e| failed("DynamoDB UpdateItem (sessions)", e))?;
+            .map_err(|e| failure("DynamoDB UpdateItem (sessions)", e))?;
         Ok(())
     }
 
@@ -152,7 +150,8 @@ impl Sessions {
         platform::sdk::prewarm(settings, "DynamoDB (sessions)", call).await;
     }
 
-    /// Whether the token with `claims` has been ended: one consistent GetItem.
+    /// Whether the token with `claims` has been ended: one consistent GetItem. The check fails
+    /// closed: a table that cannot be read refuses the request (429 or 503).
     pub async fn is_ended(&self, claims: &Claims) -> Result<bool, ApiError> {
         let out = self
             .client
@@ -162,30 +161,11 @@ impl Sessions {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| failed("DynamoDB GetItem (sessions)", e))?;
+            .map_err(|e| failure("DynamoDB GetItem (sessions)", e))?;
         let Some(item) = out.item() else {
             return Ok(false);
         };
         Ok(ended(item, claims))
-    }
-}
-
-/// A failed call. The check fails closed: throttling is a 429 with `Retry-After`, anything
-/// else a 503 (504 for a time-out); the request is refused either way.
-fn failed<E>(call: &'static str, err: SdkError<E, HttpResponse>) -> ApiError
-where
-    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
-{
-    match service_error(&call, err) {
-        Ok(service) => match service.code() {
-            Some(
-                "ProvisionedThroughputExceededException"
-                | "RequestLimitExceeded"
-                | "ThrottlingException",
-            ) => ApiError::TooManyRequests { retry_after: 1 },
-            code => ApiError::unavailable(format_args!("{call}: {}", code.unwrap_or("error"))),
-        },
-        Err(transport) => transport,
     }
 }
 

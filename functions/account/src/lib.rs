@@ -22,7 +22,7 @@
 use auth::Caller;
 use platform::body::check_len;
 use platform::claims::Claims;
-use platform::request::bearer_token;
+use platform::request::access_token;
 use platform::{ApiConfig, ApiError, ConfigError, Env, JsonObject, Reply, Request, Route, route};
 use serde::Serialize;
 use sessions::Sessions;
@@ -98,9 +98,6 @@ pub const WRITABLE: &[&str] = &["email", "name"];
 /// The longest `name` taken (Cognito's limit for a string attribute).
 const MAX_NAME_CHARS: usize = 2048;
 
-/// The longest token forwarded to Cognito; Cognito's own tokens are far shorter.
-const MAX_TOKEN_CHARS: usize = 8192;
-
 /// The one answer of `/resend_code`, whether or not the account exists.
 pub const RESEND_MESSAGE: &str =
     "If an unconfirmed account with this username exists, a new confirmation code is on its way.";
@@ -111,15 +108,6 @@ pub const FORGOT_MESSAGE: &str =
 /// The `username` of a public route's body, normalised as `/register` stored it.
 fn username(body: &JsonObject) -> Result<String, ApiError> {
     auth::normalize_username(body.string("username")?)
-}
-
-/// The access token the authorizer accepted, from the `Authorization` header. The claims must
-/// be there too: without them the route was deployed without its authorizer.
-fn access_token(req: &Request) -> Result<&str, ApiError> {
-    Claims::from_request(req)?;
-    let token = bearer_token(req).ok_or(ApiError::Unauthorized)?;
-    check_len("authorization", token, MAX_TOKEN_CHARS).map_err(|_| ApiError::Unauthorized)?;
-    Ok(token)
 }
 
 /// One answer whether the code went out or the account is unknown (or cannot get one).
@@ -184,7 +172,11 @@ async fn logout(state: &State, req: &Request) -> Result<Reply, ApiError> {
     };
     match refresh_token {
         Some(refresh_token) => {
-            check_len("refresh_token", refresh_token, MAX_TOKEN_CHARS)?;
+            check_len(
+                "refresh_token",
+                refresh_token,
+                platform::request::MAX_TOKEN_CHARS,
+            )?;
             let session = claims.get("origin_jti").ok_or(ApiError::Unauthorized)?;
             state.cognito.revoke_token(refresh_token).await?;
             state.sessions.end_session(claims.sub(), session).await?;

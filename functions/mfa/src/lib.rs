@@ -16,7 +16,6 @@ pub mod recovery;
 
 use auth::{Answer, Caller, SignIn};
 use platform::claims::Claims;
-use platform::request::bearer_token;
 use platform::{ApiConfig, ApiError, ConfigError, Env, JsonObject, Reply, Request, Route, route};
 use serde::Serialize;
 use sessions::Sessions;
@@ -40,8 +39,6 @@ const MAX_SESSION_CHARS: usize = 4096;
 pub const DEFAULT_ISSUER: &str = "Books";
 /// The longest device name taken.
 const MAX_DEVICE_CHARS: usize = 64;
-/// The longest access token taken.
-const MAX_TOKEN_CHARS: usize = 8192;
 
 /// The function's configuration.
 #[derive(Debug, Clone)]
@@ -100,10 +97,8 @@ impl State {
 
 /// The caller's access token and internal user name (the access token's `username`).
 fn caller(req: &Request) -> Result<(&str, String), ApiError> {
+    let token = platform::request::access_token(req)?;
     let claims = Claims::from_request(req)?;
-    let token = bearer_token(req).ok_or(ApiError::Unauthorized)?;
-    platform::body::check_len("authorization", token, MAX_TOKEN_CHARS)
-        .map_err(|_| ApiError::Unauthorized)?;
     let username = claims.get("username").ok_or(ApiError::Unauthorized)?;
     Ok((token, username.to_owned()))
 }
@@ -383,7 +378,7 @@ async fn challenge(state: &State, req: &Request) -> Result<Reply, ApiError> {
         "SOFTWARE_TOKEN_MFA" => Answer::Code(auth::code(&body)?),
         "NEW_PASSWORD_REQUIRED" => Answer::NewPassword(auth::password(&body, "new_password")?),
         "MFA_SETUP" => {
-            let Some(code) = body.optional_string("code")? else {
+            if body.optional_string("code")?.is_none() {
                 let (secret, session) = state.cognito.associate_software_token_in(session).await?;
                 let otpauth_uri = otpauth_uri(&state.issuer, &username, &secret);
                 let qr_svg = qr_svg(&otpauth_uri)?;
@@ -395,18 +390,18 @@ async fn challenge(state: &State, req: &Request) -> Result<Reply, ApiError> {
                     otpauth_uri,
                     qr_svg,
                 });
-            };
-            platform::body::check_len("code", code, auth::MAX_CODE_CHARS)?;
+            }
+            let code = auth::code(&body)?;
             let session = state
                 .cognito
-                .verify_software_token_in(session, code.trim())
+                .verify_software_token_in(session, code)
                 .await?;
             let signed_in = state
                 .cognito
                 .answer_challenge(&who, "MFA_SETUP", &username, &session, Answer::SetUp)
                 .await?;
             let auth::SignIn::Tokens(mut tokens) = signed_in else {
-                return login_reply(signed_in);
+                return signed_in.into_reply();
             };
             let recovery_codes = state.codes.replace(&username).await?;
             tokens.message = Some(
@@ -424,23 +419,11 @@ async fn challenge(state: &State, req: &Request) -> Result<Reply, ApiError> {
             });
         }
     };
-    login_reply(
-        state
-            .cognito
-            .answer_challenge(&who, challenge, &username, session, answer)
-            .await?,
-    )
-}
-
-/// The tokens, with a message, or the next challenge, as `/login` answers them.
-fn login_reply(outcome: SignIn) -> Result<Reply, ApiError> {
-    match outcome {
-        SignIn::Tokens(mut tokens) => {
-            tokens.message = Some("Signed in.");
-            Reply::ok(&tokens)
-        }
-        SignIn::Challenge(challenge) => Reply::ok(&challenge),
-    }
+    state
+        .cognito
+        .answer_challenge(&who, challenge, &username, session, answer)
+        .await?
+        .into_reply()
 }
 
 #[cfg(test)]

@@ -7,12 +7,13 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
 use hmac::{Hmac, KeyInit, Mac};
 use platform::ApiError;
-use platform::sdk::service_error;
+use platform::sdk::failure;
 use sha2::Sha256;
 
 /// Codes handed out at each enrolment.
@@ -38,22 +39,6 @@ fn now() -> u64 {
         .as_secs()
 }
 
-fn failed<E>(
-    call: &'static str,
-    err: aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
-) -> ApiError
-where
-    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
-{
-    match service_error(&call, err) {
-        Ok(service) => ApiError::unavailable(format_args!(
-            "{call}: {}",
-            service.code().unwrap_or("error")
-        )),
-        Err(transport) => transport,
-    }
-}
-
 /// A code as the user may type it: case, spaces and dashes do not matter.
 fn normalized(code: &str) -> String {
     code.chars()
@@ -62,16 +47,12 @@ fn normalized(code: &str) -> String {
         .collect()
 }
 
-/// HMAC-SHA256 of the normalized code under `salt`, hex.
+/// HMAC-SHA256 of the normalized code under `salt`.
 fn digest(salt: &str, code: &str) -> Result<Vec<u8>, ApiError> {
     let mut mac = Hmac::<Sha256>::new_from_slice(salt.as_bytes())
         .map_err(|e| ApiError::internal(format_args!("recovery code key: {e}")))?;
     mac.update(normalized(code).as_bytes());
     Ok(mac.finalize().into_bytes().to_vec())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Random bytes from the operating system (through v4 UUIDs).
@@ -107,11 +88,11 @@ impl RecoveryCodes {
 
     /// New codes for `username`, replacing any earlier ones; returned once, stored as hashes.
     pub async fn replace(&self, username: &str) -> Result<Vec<String>, ApiError> {
-        let salt = hex(&random(16));
+        let salt = B64.encode(random(16));
         let codes: Vec<String> = (0..CODES).map(|_| new_code()).collect();
         let hashes = codes
             .iter()
-            .map(|c| digest(&salt, c).map(|d| hex(&d)))
+            .map(|c| digest(&salt, c).map(|d| B64.encode(d)))
             .collect::<Result<Vec<_>, _>>()?;
         self.client
             .put_item()
@@ -121,7 +102,7 @@ impl RecoveryCodes {
             .item("codes", AttributeValue::Ss(hashes))
             .send()
             .await
-            .map_err(|e| failed("DynamoDB PutItem (recovery codes)", e))?;
+            .map_err(|e| failure("DynamoDB PutItem (recovery codes)", e))?;
         Ok(codes)
     }
 
@@ -135,7 +116,7 @@ impl RecoveryCodes {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| failed("DynamoDB GetItem (recovery codes)", e))?;
+            .map_err(|e| failure("DynamoDB GetItem (recovery codes)", e))?;
         Ok(out.item().cloned().unwrap_or_default())
     }
 
@@ -177,7 +158,8 @@ impl RecoveryCodes {
                     let mut mac = Hmac::<Sha256>::new_from_slice(salt.as_bytes())
                         .map_err(|e| ApiError::internal(format_args!("recovery code key: {e}")))?;
                     mac.update(normalized(code).as_bytes());
-                    if mac.verify_slice(&unhex(stored)).is_ok() && found.is_none() {
+                    let stored_digest = B64.decode(stored).unwrap_or_default();
+                    if mac.verify_slice(&stored_digest).is_ok() && found.is_none() {
                         found = Some(stored.clone());
                     }
                 }
@@ -212,7 +194,7 @@ impl RecoveryCodes {
             {
                 Ok(false)
             }
-            Err(e) => Err(failed("DynamoDB UpdateItem (recovery codes)", e)),
+            Err(e) => Err(failure("DynamoDB UpdateItem (recovery codes)", e)),
         }
     }
 
@@ -226,7 +208,7 @@ impl RecoveryCodes {
             .expression_attribute_values(":now", AttributeValue::N(now().to_string()))
             .send()
             .await
-            .map_err(|e| failed("DynamoDB UpdateItem (recovery codes)", e))?;
+            .map_err(|e| failure("DynamoDB UpdateItem (recovery codes)", e))?;
         Ok(())
     }
 
@@ -238,15 +220,9 @@ impl RecoveryCodes {
             .set_key(Some(Self::key(username)))
             .send()
             .await
-            .map_err(|e| failed("DynamoDB DeleteItem (recovery codes)", e))?;
+            .map_err(|e| failure("DynamoDB DeleteItem (recovery codes)", e))?;
         Ok(())
     }
-}
-
-fn unhex(text: &str) -> Vec<u8> {
-    (0..text.len() / 2)
-        .filter_map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok())
-        .collect()
 }
 
 #[cfg(test)]
@@ -272,6 +248,5 @@ mod tests {
             digest("other", &code).unwrap(),
             digest(salt, &code).unwrap()
         );
-        assert_eq!(unhex(&hex(&[0, 15, 255])), vec![0, 15, 255]);
     }
 }
