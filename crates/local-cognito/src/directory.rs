@@ -1,0 +1,337 @@
+//! The user pools' app clients and users, as moto holds them: an app client is looked up in
+//! moto once (one look-up of an unknown client at a time, so that a burst of first calls asks
+//! moto once) and kept; users are read and written with moto's admin operations. Also the
+//! e-mail addresses awaiting verification, which moto has nowhere to keep.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use aws_sdk_cognitoidentityprovider as cognito;
+use aws_sdk_cognitoidentityprovider::types::{AttributeType, UserStatusType};
+use subtle::ConstantTimeEq;
+
+use crate::protocol::{Error, ErrorType};
+
+/// An app client and its pool's settings, as moto describes them.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub pool_id: String,
+    pub secret: Option<String>,
+    pub prevent_user_existence_errors: bool,
+    /// The pool's required attributes, which SignUp must give.
+    pub required: Vec<String>,
+    /// Attributes whose new value takes effect only once verified
+    /// (`AttributesRequireVerificationBeforeUpdate`).
+    pub verify_before_update: Vec<String>,
+    /// The client's WriteAttributes; `None`: every attribute.
+    pub writable: Option<Vec<String>>,
+    /// How long a challenge's session may be answered (the client's AuthSessionValidity).
+    pub session_validity: Duration,
+    /// The pool's MFA is ON: a user without an authenticator sets one up at sign-in.
+    pub mfa_on: bool,
+}
+
+impl App {
+    /// Cognito's SECRET_HASH rule for `client_id`: a client with a secret needs the hash of
+    /// `username`, one without takes none.
+    pub fn check_hash(
+        &self,
+        client_id: &str,
+        username: &str,
+        given: Option<&str>,
+    ) -> Result<(), Error> {
+        let Some(secret) = &self.secret else {
+            return Ok(());
+        };
+        let Some(given) = given else {
+            return Err(Error::not_authorized(format!(
+                "Client {client_id} is configured with secret but SECRET_HASH was not received"
+            )));
+        };
+        let expected = auth::secret_hash(username, client_id, secret);
+        if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+            return Err(Error::not_authorized(format!(
+                "Unable to verify secret hash for client {client_id}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// A user that does not exist, as the client's PreventUserExistenceErrors wants it told:
+    /// `hidden` with it, `UserNotFoundException` without.
+    pub fn unknown_user(&self, hidden: Error) -> Error {
+        if self.prevent_user_existence_errors {
+            hidden
+        } else {
+            Error::new(
+                ErrorType::UserNotFound,
+                "Username/client id combination not found.",
+            )
+        }
+    }
+}
+
+/// A user as the layer needs it.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// The internal user name.
+    pub username: String,
+    pub confirmed: bool,
+    pub email: Option<String>,
+    pub email_verified: bool,
+}
+
+/// App clients and users.
+pub struct Directory {
+    admin: cognito::Client,
+    /// By client id.
+    apps: Mutex<HashMap<String, App>>,
+    /// One look-up of an unknown client at a time: a burst of first calls asks moto once.
+    lookups: tokio::sync::Mutex<()>,
+    /// New e-mail addresses awaiting their code, by (pool, user in lower case).
+    pending_email: Mutex<HashMap<(String, String), String>>,
+}
+
+impl Directory {
+    pub fn new(admin: cognito::Client) -> Self {
+        Self {
+            admin,
+            apps: Mutex::default(),
+            lookups: tokio::sync::Mutex::default(),
+            pending_email: Mutex::default(),
+        }
+    }
+
+    fn known(&self, client_id: &str) -> Option<App> {
+        let apps = self.apps.lock().unwrap_or_else(|e| e.into_inner());
+        apps.get(client_id).cloned()
+    }
+
+    /// The app client `client_id`, looked up in moto once.
+    pub async fn app(&self, client_id: &str) -> Result<App, Error> {
+        if let Some(app) = self.known(client_id) {
+            return Ok(app);
+        }
+        let _one_at_a_time = self.lookups.lock().await;
+        if let Some(app) = self.known(client_id) {
+            return Ok(app);
+        }
+        let app = self.look_up(client_id).await?;
+        self.apps
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(client_id.to_owned(), app.clone());
+        Ok(app)
+    }
+
+    /// The call's app client, with its SECRET_HASH (`given`) checked over `username`.
+    pub async fn client(
+        &self,
+        client_id: &str,
+        username: &str,
+        given: Option<&str>,
+    ) -> Result<App, Error> {
+        let app = self.app(client_id).await?;
+        app.check_hash(client_id, username, given)?;
+        Ok(app)
+    }
+
+    async fn look_up(&self, client_id: &str) -> Result<App, Error> {
+        let pools = self
+            .admin
+            .list_user_pools()
+            .max_results(60)
+            .send()
+            .await
+            .map_err(Error::admin)?;
+        for pool in pools.user_pools() {
+            let Some(pool_id) = pool.id() else { continue };
+            let described = self
+                .admin
+                .describe_user_pool_client()
+                .user_pool_id(pool_id)
+                .client_id(client_id)
+                .send()
+                .await;
+            let Some(client) = described.ok().and_then(|d| d.user_pool_client) else {
+                continue;
+            };
+            let described = self
+                .admin
+                .describe_user_pool()
+                .user_pool_id(pool_id)
+                .send()
+                .await
+                .map_err(Error::admin)?;
+            let pool = described.user_pool();
+            let required = pool
+                .map(|p| {
+                    p.schema_attributes()
+                        .iter()
+                        .filter(|a| a.required() == Some(true))
+                        .filter_map(|a| a.name().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let verify_before_update = pool
+                .and_then(|p| p.user_attribute_update_settings())
+                .map(|s| {
+                    s.attributes_require_verification_before_update()
+                        .iter()
+                        .map(|a| a.as_str().to_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let minutes = client.auth_session_validity().unwrap_or(3).clamp(3, 15);
+            return Ok(App {
+                pool_id: pool_id.to_owned(),
+                secret: client.client_secret().map(str::to_owned),
+                prevent_user_existence_errors: client
+                    .prevent_user_existence_errors()
+                    .is_some_and(|p| p.as_str() == "ENABLED"),
+                required,
+                verify_before_update,
+                writable: Some(client.write_attributes().to_vec()).filter(|w| !w.is_empty()),
+                session_validity: Duration::from_secs(60 * u64::from(minutes.unsigned_abs())),
+                mfa_on: pool
+                    .and_then(|p| p.mfa_configuration())
+                    .is_some_and(|m| m.as_str() == "ON"),
+            });
+        }
+        Err(Error::new(
+            ErrorType::ResourceNotFound,
+            format!("User pool client {client_id} does not exist."),
+        ))
+    }
+
+    /// `username` (any alias the pool signs in with) in `app`'s pool; `None` if there is none.
+    pub async fn user(&self, app: &App, username: &str) -> Result<Option<User>, Error> {
+        let out = self
+            .admin
+            .admin_get_user()
+            .user_pool_id(&app.pool_id)
+            .username(username)
+            .send()
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => {
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_user_not_found_exception())
+                {
+                    return Ok(None);
+                }
+                return Err(Error::admin(e));
+            }
+        };
+        let attribute = |name: &str| {
+            out.user_attributes()
+                .iter()
+                .find(|a| a.name() == name)
+                .and_then(|a| a.value())
+                .map(str::to_owned)
+        };
+        Ok(Some(User {
+            username: out.username().to_owned(),
+            confirmed: out.user_status() != Some(&UserStatusType::Unconfirmed),
+            email: attribute("email"),
+            email_verified: attribute("email_verified").as_deref() == Some("true"),
+        }))
+    }
+
+    /// Sets `attributes` of the internal user name `username`, through moto's admin operation.
+    pub async fn set_attributes(
+        &self,
+        app: &App,
+        username: &str,
+        attributes: &[(&str, &str)],
+    ) -> Result<(), Error> {
+        let attributes = attributes
+            .iter()
+            .map(|(n, v)| AttributeType::builder().name(*n).value(*v).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Error::internal(e.to_string()))?;
+        self.admin
+            .admin_update_user_attributes()
+            .user_pool_id(&app.pool_id)
+            .username(username)
+            .set_user_attributes(Some(attributes))
+            .send()
+            .await
+            .map_err(Error::admin)?;
+        Ok(())
+    }
+
+    /// The new address `username` gave, until its code is confirmed.
+    pub fn pending_email(&self, app: &App, username: &str) -> Option<String> {
+        let pending = self.pending_email.lock().unwrap_or_else(|e| e.into_inner());
+        pending.get(&pending_key(app, username)).cloned()
+    }
+
+    /// Holds `email` for `username` until its code is confirmed.
+    pub fn hold_email(&self, app: &App, username: &str, email: &str) {
+        self.pending_email
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(pending_key(app, username), email.to_owned());
+    }
+
+    /// The address `username` gave, its code confirmed: no longer pending.
+    pub fn take_pending_email(&self, app: &App, username: &str) -> Option<String> {
+        self.pending_email
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&pending_key(app, username))
+    }
+}
+
+fn pending_key(app: &App, username: &str) -> (String, String) {
+    (app.pool_id.clone(), username.to_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(secret: Option<&str>) -> App {
+        App {
+            pool_id: "p".into(),
+            secret: secret.map(str::to_owned),
+            prevent_user_existence_errors: true,
+            required: Vec::new(),
+            verify_before_update: Vec::new(),
+            writable: None,
+            session_validity: Duration::from_secs(180),
+            mfa_on: false,
+        }
+    }
+
+    #[test]
+    fn the_hash_is_required_and_checked_when_the_client_has_a_secret() {
+        let app = app(Some("s3"));
+        let good = auth::secret_hash("alice", "cid", "s3");
+        assert!(app.check_hash("cid", "alice", Some(&good)).is_ok());
+        assert!(app.check_hash("cid", "bob", Some(&good)).is_err());
+        assert!(app.check_hash("cid", "alice", Some("")).is_err());
+        let missing = app.check_hash("cid", "alice", None).unwrap_err();
+        assert_eq!(missing.kind(), Some(&ErrorType::NotAuthorized));
+    }
+
+    #[test]
+    fn a_client_without_a_secret_takes_no_hash() {
+        assert!(app(None).check_hash("cid", "alice", None).is_ok());
+    }
+
+    #[test]
+    fn an_unknown_user_is_hidden_only_with_prevent_user_existence_errors() {
+        let hidden = app(None).unknown_user(Error::code_mismatch());
+        assert_eq!(hidden.kind(), Some(&ErrorType::CodeMismatch));
+        let told = App {
+            prevent_user_existence_errors: false,
+            ..app(None)
+        }
+        .unknown_user(Error::code_mismatch());
+        assert_eq!(told.kind(), Some(&ErrorType::UserNotFound));
+    }
+}

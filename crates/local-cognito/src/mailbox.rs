@@ -1,0 +1,124 @@
+//! The mailbox: every message Cognito would have sent, with its code. Nothing leaves the
+//! machine; the local API serves the messages, `make dev` prints them as they arrive.
+
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_sdk_cognitoidentityprovider::primitives::{DateTime, DateTimeFormat};
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+/// Every message Cognito would have sent, and a feed of new ones.
+#[derive(Debug)]
+pub struct Mailbox {
+    /// Oldest first.
+    messages: Mutex<Vec<Message>>,
+    feed: broadcast::Sender<Message>,
+}
+
+/// One message: to whom, for which user, why, and its code.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Message {
+    pub to: String,
+    pub username: String,
+    /// `sign_up`, `resend_code`, `forgot_password` or `verify_email`.
+    pub kind: &'static str,
+    pub code: String,
+    /// RFC 3339, UTC.
+    pub sent_at: String,
+}
+
+impl Default for Mailbox {
+    fn default() -> Self {
+        Self {
+            messages: Mutex::default(),
+            feed: broadcast::channel(64).0,
+        }
+    }
+}
+
+impl Mailbox {
+    /// The messages, newest first; only `username`'s (in any case) when given.
+    pub fn messages(&self, username: Option<&str>) -> Vec<Message> {
+        let messages = self.messages.lock().unwrap_or_else(|e| e.into_inner());
+        messages
+            .iter()
+            .rev()
+            .filter(|m| username.is_none_or(|u| m.username.eq_ignore_ascii_case(u)))
+            .cloned()
+            .collect()
+    }
+
+    /// The newest code sent to `username`.
+    pub fn last_code(&self, username: &str) -> Option<String> {
+        self.messages(Some(username))
+            .first()
+            .map(|m| m.code.clone())
+    }
+
+    /// New messages as they arrive (`make dev` prints them).
+    pub fn subscribe(&self) -> broadcast::Receiver<Message> {
+        self.feed.subscribe()
+    }
+
+    pub(crate) fn deliver(&self, message: Message) {
+        self.messages
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(message.clone());
+        // Nobody listening is fine.
+        let _ = self.feed.send(message);
+    }
+}
+
+/// `at` in RFC 3339, UTC, to the second.
+pub(crate) fn rfc3339(at: SystemTime) -> String {
+    let secs = at.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    DateTime::from_secs(i64::try_from(secs).unwrap_or(i64::MAX))
+        .fmt(DateTimeFormat::DateTime)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(user: &str, code: &str) -> Message {
+        Message {
+            to: format!("{user}@example.com"),
+            username: user.into(),
+            kind: "sign_up",
+            code: code.into(),
+            sent_at: rfc3339(SystemTime::now()),
+        }
+    }
+
+    #[test]
+    fn the_mailbox_lists_newest_first_and_filters_by_user() {
+        let mailbox = Mailbox::default();
+        for (user, code) in [("alice", "111111"), ("bob", "222222"), ("Alice", "333333")] {
+            mailbox.deliver(message(user, code));
+        }
+        let codes: Vec<_> = mailbox.messages(None).into_iter().map(|m| m.code).collect();
+        assert_eq!(codes, ["333333", "222222", "111111"]);
+        assert_eq!(mailbox.messages(Some("alice")).len(), 2);
+        assert_eq!(mailbox.last_code("bob").as_deref(), Some("222222"));
+        assert_eq!(mailbox.last_code("carol"), None);
+    }
+
+    #[test]
+    fn subscribers_get_each_new_message() {
+        let mailbox = Mailbox::default();
+        let mut feed = mailbox.subscribe();
+        mailbox.deliver(message("alice", "123456"));
+        assert_eq!(feed.try_recv().unwrap().code, "123456");
+    }
+
+    #[test]
+    fn sent_at_is_rfc_3339_utc() {
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + std::time::Duration::from_secs(86_400)),
+            "1970-01-02T00:00:00Z"
+        );
+    }
+}

@@ -1,0 +1,183 @@
+//! Authenticator (TOTP) secrets. moto gives every user one and the same secret; the layer gives
+//! each user a secret of their own, checks their codes with it, and tells moto what it must
+//! hear with codes of moto's one secret.
+//!
+//! A new secret is pending until a first code of it is checked; then it is the user's, in
+//! place of the last. Codes are checked at the layer's [`crate::clock::Clock`]; moto's codes are
+//! computed at moto's time.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::Layer;
+use crate::protocol::{Error, ErrorType};
+use crate::tokens::Claims;
+use crate::totp;
+
+/// A user's secrets.
+#[derive(Debug, Default)]
+struct UserSecret {
+    /// Handed out, awaiting its first code.
+    pending: Option<String>,
+    /// In use.
+    active: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// By (pool, user name in lower case).
+    users: HashMap<(String, String), UserSecret>,
+    /// moto's one secret, as its AssociateSoftwareToken gives it: what moto checks codes with.
+    moto_secret: Option<String>,
+}
+
+/// The users' secrets and moto's.
+#[derive(Debug, Default)]
+pub struct Authenticators {
+    state: Mutex<State>,
+}
+
+impl Authenticators {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn associated(&self, key: (String, String), secret: &str, moto_secret: Option<&str>) {
+        let mut state = self.state();
+        if let Some(moto_secret) = moto_secret {
+            state.moto_secret = Some(moto_secret.to_owned());
+        }
+        state.users.entry(key).or_default().pending = Some(secret.to_owned());
+    }
+
+    /// `key`'s secret of `which` kind, with moto's.
+    fn with_moto(
+        &self,
+        key: &(String, String),
+        which: fn(&UserSecret) -> &Option<String>,
+    ) -> Option<(String, String)> {
+        let state = self.state();
+        let user = state.users.get(key).and_then(|u| which(u).clone())?;
+        Some((user, state.moto_secret.clone()?))
+    }
+
+    fn activate(&self, key: (String, String)) {
+        let mut state = self.state();
+        let user = state.users.entry(key).or_default();
+        user.active = user.pending.take();
+    }
+}
+
+/// The (pool, user) `access_token` is of, from its claims (moto checks the token itself).
+async fn owner(layer: &Layer, access_token: &str) -> Result<(String, String), Error> {
+    let refused = || Error::not_authorized("Invalid Access Token");
+    let claims = Claims::of(access_token).ok_or_else(refused)?;
+    let (Some(client_id), Some(username)) = (claims.client_id, claims.username) else {
+        return Err(refused());
+    };
+    let app = layer.directory.app(&client_id).await?;
+    Ok((app.pool_id, username.to_lowercase()))
+}
+
+/// A new secret for `access_token`'s user, pending until a first code of it is checked. moto
+/// is asked too (it wants an association of its own), and its one secret noted.
+pub async fn new_secret(layer: &Layer, access_token: &str) -> Result<String, Error> {
+    let out = layer
+        .moto
+        .admin
+        .associate_software_token()
+        .access_token(access_token)
+        .send()
+        .await
+        .map_err(Error::admin)?;
+    let key = owner(layer, access_token).await?;
+    let secret = totp::new_secret()?;
+    layer
+        .authenticators
+        .associated(key, &secret, out.secret_code());
+    Ok(secret)
+}
+
+/// Checks `code` against `access_token`'s user's pending secret, which then takes over; moto
+/// is told with a code of its own secret.
+pub async fn confirm_secret(layer: &Layer, access_token: &str, code: &str) -> Result<(), Error> {
+    let key = owner(layer, access_token).await?;
+    let Some((pending, moto_secret)) = layer.authenticators.with_moto(&key, |u| &u.pending) else {
+        return Err(Error::invalid_parameter("No software token is associated."));
+    };
+    if !totp::check(&pending, code, layer.clock.now()) {
+        return Err(Error::new(
+            ErrorType::EnableSoftwareTokenMfa,
+            "Code mismatch and fail enable Software Token MFA",
+        ));
+    }
+    layer
+        .moto
+        .admin
+        .verify_software_token()
+        .access_token(access_token)
+        .user_code(totp::totp(&moto_secret, layer.clock.moto_now()))
+        .send()
+        .await
+        .map_err(Error::admin)?;
+    layer.authenticators.activate(key);
+    Ok(())
+}
+
+/// A SOFTWARE_TOKEN_MFA answer's `code` for `username` of `pool`, checked against the user's
+/// own secret: the code of moto's secret to send moto instead. `None` when the user has no
+/// secret of this layer's (moto checks the code as it came).
+pub fn code_for_moto(
+    layer: &Layer,
+    pool: &str,
+    username: &str,
+    code: &str,
+) -> Result<Option<String>, Error> {
+    let key = (pool.to_owned(), username.to_lowercase());
+    let Some((active, moto_secret)) = layer.authenticators.with_moto(&key, |u| &u.active) else {
+        return Ok(None);
+    };
+    if !totp::check(&active, code, layer.clock.now()) {
+        return Err(Error::new(
+            ErrorType::CodeMismatch,
+            "Invalid code received for user",
+        ));
+    }
+    Ok(Some(totp::totp(&moto_secret, layer.clock.moto_now())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(user: &str) -> (String, String) {
+        ("p".into(), user.into())
+    }
+
+    #[test]
+    fn a_pending_secret_takes_over_only_once_activated() {
+        let a = Authenticators::default();
+        a.associated(key("alice"), "OLD", Some("MOTO"));
+        a.activate(key("alice"));
+        a.associated(key("alice"), "NEW", None);
+        let active = a.with_moto(&key("alice"), |u| &u.active);
+        assert_eq!(active, Some(("OLD".into(), "MOTO".into())));
+        a.activate(key("alice"));
+        let active = a.with_moto(&key("alice"), |u| &u.active);
+        assert_eq!(active, Some(("NEW".into(), "MOTO".into())));
+        assert_eq!(a.with_moto(&key("alice"), |u| &u.pending), None);
+    }
+
+    #[test]
+    fn each_user_has_a_secret_of_their_own() {
+        let a = Authenticators::default();
+        a.associated(key("alice"), "ALICE", Some("MOTO"));
+        a.associated(key("bob"), "BOB", Some("MOTO"));
+        a.activate(key("alice"));
+        assert_eq!(a.with_moto(&key("bob"), |u| &u.active), None);
+        assert_eq!(
+            a.with_moto(&key("bob"), |u| &u.pending).map(|s| s.0),
+            Some("BOB".into())
+        );
+    }
+}

@@ -1,0 +1,99 @@
+//! InitiateAuth. A refresh is refused for a revoked family, and its SECRET_HASH is checked over
+//! the internal user name the family was issued to; any other flow's over `USERNAME`. moto signs
+//! in; where the pool's MFA is ON and the user has no authenticator, the layer puts the
+//! MFA_SETUP challenge and holds the tokens until the set-up is done.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::Layer;
+use crate::protocol::{Call, Error, required_parameter};
+use crate::sessions::Setup;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Request {
+    auth_flow: String,
+    client_id: String,
+    #[serde(default)]
+    auth_parameters: AuthParameters,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+struct AuthParameters {
+    username: Option<String>,
+    refresh_token: Option<String>,
+    secret_hash: Option<String>,
+}
+
+pub async fn handle(layer: &Layer, call: &Call) -> Result<Value, Error> {
+    let req: Request = call.request()?;
+    let params = &req.auth_parameters;
+    let hash = params.secret_hash.as_deref();
+    if matches!(
+        req.auth_flow.as_str(),
+        "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN"
+    ) {
+        let token = required_parameter("REFRESH_TOKEN", params.refresh_token.as_deref())?;
+        if let Some(family) = layer.tokens.family(token) {
+            if layer.tokens.is_revoked(&family.origin_jti) {
+                return Err(Error::not_authorized("Refresh Token has been revoked"));
+            }
+            // Cognito checks the refresh's hash over the internal user name.
+            (layer.directory)
+                .client(&req.client_id, &family.username, hash)
+                .await?;
+        }
+        return layer.moto.call(call).await;
+    }
+    let username = required_parameter("USERNAME", params.username.as_deref())?;
+    let app = layer
+        .directory
+        .client(&req.client_id, username, hash)
+        .await?;
+    let internal = layer
+        .directory
+        .user(&app, username)
+        .await?
+        .map(|u| u.username);
+    let out = layer.moto.call(call).await?;
+    let out = match &internal {
+        Some(internal) if app.mfa_on => setup_if_needed(layer, out, internal).await?,
+        _ => out,
+    };
+    Ok(super::signed_in(layer, out, internal.as_deref()))
+}
+
+/// A sign-in in a pool whose MFA is ON of a user without an authenticator: the MFA_SETUP
+/// challenge, as Cognito puts it, with the tokens held until the set-up is done.
+async fn setup_if_needed(layer: &Layer, out: Value, username: &str) -> Result<Value, Error> {
+    let result = &out["AuthenticationResult"];
+    let Some(access_token) = result.get("AccessToken").and_then(Value::as_str) else {
+        return Ok(out);
+    };
+    let user = layer
+        .moto
+        .admin
+        .get_user()
+        .access_token(access_token)
+        .send()
+        .await
+        .map_err(Error::admin)?;
+    if (user.user_mfa_setting_list().iter()).any(|m| m == "SOFTWARE_TOKEN_MFA") {
+        return Ok(out);
+    }
+    let session = layer.setups.open(Setup {
+        result: result.clone(),
+        access_token: access_token.to_owned(),
+        verified: false,
+    })?;
+    Ok(json!({
+        "ChallengeName": "MFA_SETUP",
+        "Session": session,
+        "ChallengeParameters": {
+            "MFAS_CAN_SETUP": "[\"SOFTWARE_TOKEN_MFA\"]",
+            "USER_ID_FOR_SRP": username,
+        },
+    }))
+}

@@ -1,0 +1,140 @@
+//! One file per operation, each with its typed request and one `handle(layer, call)` that
+//! answers it with JSON or a Cognito error; [`dispatch`] picks it by the call's [`Target`].
+//! What several operations share is here: the caller an access token names, a sign-in's
+//! answer noted, a code sent.
+
+mod associate_software_token;
+mod confirm_forgot_password;
+mod confirm_sign_up;
+mod delete_user;
+mod forgot_password;
+mod get_user_attribute_verification_code;
+mod global_sign_out;
+mod initiate_auth;
+mod other;
+mod resend_confirmation_code;
+mod respond_to_auth_challenge;
+mod revoke_token;
+mod sign_up;
+mod update_user_attributes;
+mod verify_software_token;
+mod verify_user_attribute;
+
+use serde_json::{Value, json};
+
+use crate::Layer;
+use crate::codes::Purpose;
+use crate::directory::{App, User};
+use crate::mailbox::{Message, rfc3339};
+use crate::protocol::{Call, Error, Target, code_delivery};
+use crate::tokens::{Claims, Family};
+
+/// Answers `call` with its operation's handler.
+pub async fn dispatch(layer: &Layer, call: &Call) -> Result<Value, Error> {
+    match call.target {
+        Target::AssociateSoftwareToken => associate_software_token::handle(layer, call).await,
+        Target::ConfirmForgotPassword => confirm_forgot_password::handle(layer, call).await,
+        Target::ConfirmSignUp => confirm_sign_up::handle(layer, call).await,
+        Target::DeleteUser => delete_user::handle(layer, call).await,
+        Target::ForgotPassword => forgot_password::handle(layer, call).await,
+        Target::GetUserAttributeVerificationCode => {
+            get_user_attribute_verification_code::handle(layer, call).await
+        }
+        Target::GlobalSignOut => global_sign_out::handle(layer, call).await,
+        Target::InitiateAuth => initiate_auth::handle(layer, call).await,
+        Target::ResendConfirmationCode => resend_confirmation_code::handle(layer, call).await,
+        Target::RespondToAuthChallenge => respond_to_auth_challenge::handle(layer, call).await,
+        Target::RevokeToken => revoke_token::handle(layer, call).await,
+        Target::SignUp => sign_up::handle(layer, call).await,
+        Target::UpdateUserAttributes => update_user_attributes::handle(layer, call).await,
+        Target::VerifySoftwareToken => verify_software_token::handle(layer, call).await,
+        Target::VerifyUserAttribute => verify_user_attribute::handle(layer, call).await,
+        Target::Other => other::handle(layer, call).await,
+    }
+}
+
+/// The user `access_token` belongs to, as moto knows it, and the app client it was issued to;
+/// refused when its family is revoked.
+async fn caller(layer: &Layer, access_token: &str) -> Result<(App, User), Error> {
+    let refused = || Error::not_authorized("Invalid Access Token");
+    let claims = Claims::of(access_token).ok_or_else(refused)?;
+    if let Some(jti) = &claims.origin_jti
+        && layer.tokens.is_revoked(jti)
+    {
+        return Err(Error::not_authorized("Access Token has been revoked"));
+    }
+    let app = layer
+        .directory
+        .app(&claims.client_id.ok_or_else(refused)?)
+        .await?;
+    let out = layer
+        .moto
+        .admin
+        .get_user()
+        .access_token(access_token)
+        .send()
+        .await
+        .map_err(Error::admin)?;
+    let user = layer.directory.user(&app, out.username()).await?;
+    Ok((app, user.ok_or_else(refused)?))
+}
+
+/// A sign-in's answer (InitiateAuth, RespondToAuthChallenge), noted: a challenge's session,
+/// with the user named as Cognito names them (`USER_ID_FOR_SRP`, the internal user name
+/// `username`); or the refresh token's family.
+fn signed_in(layer: &Layer, mut out: Value, username: Option<&str>) -> Value {
+    let session = out.get("Session").and_then(Value::as_str);
+    if let (Some(session), Some(_)) = (session, out.get("ChallengeName")) {
+        layer.sessions.issued(session, layer.clock.now());
+        if let Some(username) = username {
+            out["ChallengeParameters"]["USER_ID_FOR_SRP"] = json!(username);
+        }
+        return out;
+    }
+    let result = &out["AuthenticationResult"];
+    let refresh = result.get("RefreshToken").and_then(Value::as_str);
+    let id = result
+        .get("IdToken")
+        .and_then(Value::as_str)
+        .and_then(Claims::of);
+    if let (Some(refresh), Some(id)) = (refresh, id) {
+        let family = Family {
+            username: id.cognito_username.unwrap_or_default(),
+            origin_jti: id.origin_jti.unwrap_or_default(),
+        };
+        layer.tokens.issued(refresh, family);
+    }
+    out
+}
+
+/// A new code for the internal user name `user`, which supersedes the last, sent to `to` as
+/// `kind` (the [`Message`]'s).
+fn send_code(
+    layer: &Layer,
+    app: &App,
+    user: &str,
+    purpose: Purpose,
+    kind: &'static str,
+    to: &str,
+) -> Result<(), Error> {
+    let now = layer.clock.now();
+    let code = layer.codes.issue(&app.pool_id, user, purpose, now)?;
+    layer.mailbox.deliver(Message {
+        to: to.to_owned(),
+        username: user.to_owned(),
+        kind,
+        code,
+        sent_at: rfc3339(now),
+    });
+    Ok(())
+}
+
+/// A code sent to a user that does not exist: with PreventUserExistenceErrors, the answer of a
+/// code sent (to nowhere); without, `UserNotFoundException`.
+fn unknown_user_delivery(app: &App, username: &str) -> Result<Value, Error> {
+    if app.prevent_user_existence_errors {
+        Ok(json!({"CodeDeliveryDetails": code_delivery(&format!("{username}@example.com"))}))
+    } else {
+        Err(app.unknown_user(Error::code_mismatch()))
+    }
+}

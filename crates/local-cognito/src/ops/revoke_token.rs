@@ -1,0 +1,35 @@
+//! RevokeToken (moto lacks it): the client's secret checked, and the refresh token's family
+//! revoked, only it: the user's other sessions stay signed in.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use subtle::ConstantTimeEq;
+
+use crate::Layer;
+use crate::protocol::{Call, Error, ErrorType};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Request {
+    token: String,
+    client_id: String,
+    client_secret: Option<String>,
+}
+
+pub async fn handle(layer: &Layer, call: &Call) -> Result<Value, Error> {
+    let req: Request = call.request()?;
+    let app = layer.directory.app(&req.client_id).await?;
+    let right = match (&app.secret, &req.client_secret) {
+        (Some(secret), Some(given)) => secret.as_bytes().ct_eq(given.as_bytes()).into(),
+        (None, None) => true,
+        _ => false,
+    };
+    if !right {
+        return Err(Error::new(
+            ErrorType::Unauthorized,
+            "Invalid client secret.",
+        ));
+    }
+    layer.tokens.revoke(&req.token);
+    Ok(json!({}))
+}
