@@ -4,10 +4,12 @@
 
 pub mod authorizer;
 pub mod bootstrap;
-pub mod cognito;
 pub mod gateway;
 pub mod template;
-pub mod totp;
+
+/// The local Cognito, its own crate; `local_api::cognito` and `local_api::totp` as before.
+pub use local_cognito as cognito;
+pub use local_cognito::{LocalCognito, totp};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -46,40 +48,6 @@ pub struct Config {
     /// Values for the template's parameters, as `sam deploy --parameter-overrides` gives them
     /// (`AllowedOrigin` follows `ALLOWED_ORIGIN`).
     pub parameters: HashMap<String, String>,
-}
-
-/// The local Cognito ([`cognito::Layer`]) serving on `endpoint`.
-#[derive(Clone)]
-pub struct LocalCognito {
-    pub endpoint: String,
-    pub layer: Arc<cognito::Layer>,
-}
-
-impl std::fmt::Debug for LocalCognito {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalCognito")
-            .field("endpoint", &self.endpoint)
-            .finish_non_exhaustive()
-    }
-}
-
-impl LocalCognito {
-    /// Starts the local Cognito on a free loopback port, in front of the emulator at `emulator`
-    /// (which `sdk` points at too).
-    pub async fn start(emulator: &str, sdk: &SdkConfig) -> std::io::Result<Self> {
-        let layer = Arc::new(cognito::Layer::new(
-            emulator,
-            sdk,
-            Arc::new(cognito::Mailbox::default()),
-        ));
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
-        let endpoint = cognito::spawn(listener, layer.clone()).await?;
-        Ok(Self { endpoint, layer })
-    }
-
-    pub fn mailbox(&self) -> &Arc<cognito::Mailbox> {
-        self.layer.mailbox()
-    }
 }
 
 impl Config {
