@@ -3,8 +3,9 @@
 //! password and a refresh token; unconfirmed ones to confirm, each with its code; one to resend
 //! a code to; users with a password-reset code; users signed in once each, to sign out.
 
-use auth::{Caller, Cognito, CognitoConfig, Tokens};
+use auth::{Cognito, CognitoConfig, Tokens};
 use local_api::cognito::Mailbox;
+use platform::ClientContext;
 use platform::Env;
 
 use crate::events::{Seed, Session};
@@ -37,7 +38,8 @@ pub async fn seed(
         env = env.with(auth::config::SECRET_ARN_VAR, arn);
     }
     let config = CognitoConfig::from_env(&env).expect("the bench app client's configuration");
-    let cognito = Cognito::new(sdk, config)
+    let settings = platform::sdk::SdkSettings::from_env(&env);
+    let cognito = Cognito::connect(sdk, &settings, config)
         .await
         .expect("the bench app client's secret is readable");
     let username = "bench-user@example.com";
@@ -57,7 +59,7 @@ pub async fn seed(
         let name = format!("bench-reset-{n}@example.com");
         confirmed_and_signed_in(&cognito, mailbox, &name).await;
         cognito
-            .forgot_password(&Caller::default(), &name)
+            .forgot_password(&ClientContext::default(), &name)
             .await
             .expect("a reset code for a bench user");
         resets.push((name.clone(), code(mailbox, &name)));
@@ -110,7 +112,7 @@ pub async fn seed(
             .await
             .expect("an invited bench user");
         match cognito
-            .password_sign_in(&Caller::default(), &name, TEMPORARY_PASSWORD)
+            .password_sign_in(&ClientContext::default(), &name, TEMPORARY_PASSWORD)
             .await
         {
             Ok(auth::SignIn::Challenge(c)) => challenges.push((c.username, c.session)),
@@ -130,7 +132,7 @@ pub async fn seed(
             .expect("an authenticator secret");
         enrolments.push((session(&user), secret));
     }
-    let recovery = mfa::recovery::RecoveryCodes::new(
+    let recovery = tables::RecoveryCodes::new(
         aws_sdk_dynamodb::Client::new(admin_sdk),
         created.recovery_table.clone(),
     );
@@ -205,7 +207,12 @@ fn code(mailbox: &Mailbox, username: &str) -> String {
 
 async fn sign_up(cognito: &Cognito, username: &str) {
     cognito
-        .sign_up(&Caller::default(), username, PASSWORD, Some(username))
+        .sign_up(
+            &ClientContext::default(),
+            username,
+            PASSWORD,
+            Some(username),
+        )
         .await
         .unwrap_or_else(|e| panic!("sign up {username}: {e:?}"));
 }
@@ -213,11 +220,15 @@ async fn sign_up(cognito: &Cognito, username: &str) {
 async fn confirmed_and_signed_in(cognito: &Cognito, mailbox: &Mailbox, username: &str) -> Tokens {
     sign_up(cognito, username).await;
     cognito
-        .confirm_sign_up(&Caller::default(), username, &code(mailbox, username))
+        .confirm_sign_up(
+            &ClientContext::default(),
+            username,
+            &code(mailbox, username),
+        )
         .await
         .unwrap_or_else(|e| panic!("confirm {username}: {e:?}"));
     match cognito
-        .password_sign_in(&Caller::default(), username, PASSWORD)
+        .password_sign_in(&ClientContext::default(), username, PASSWORD)
         .await
     {
         Ok(auth::SignIn::Tokens(tokens)) => tokens,

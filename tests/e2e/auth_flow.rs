@@ -1,7 +1,7 @@
 //! register → confirm → login → refresh against a real moto server, through the same handler
 //! functions the Lambdas run.
 
-use auth::{Cognito, CognitoConfig};
+use auth::Cognito;
 use aws_config::SdkConfig;
 use integration_tests::{Moto, create_pool};
 use lambda_http::{Body, Response};
@@ -17,8 +17,7 @@ where
     handler(request_with_json(event, body)).await
 }
 
-/// One Cognito client, shared by the five functions' route tables as their Lambdas would each
-/// build it.
+/// The four functions, each composed by its own `app` as its Lambda is.
 struct Functions {
     register: Api<Cognito>,
     confirm: Api<Cognito>,
@@ -29,13 +28,11 @@ struct Functions {
 /// `secret` is the variable that gives the client secret, and its value.
 async fn functions(sdk: &SdkConfig, client_id: &str, secret: (&str, &str)) -> Functions {
     let env = platform::Env::from_pairs([("COGNITO_CLIENT_ID", client_id), secret]);
-    let config = CognitoConfig::from_env(&env).unwrap();
-    let cognito = Cognito::new(sdk, config).await.unwrap();
     Functions {
-        register: test_support::api(cognito.clone(), register::ROUTES),
-        confirm: test_support::api(cognito.clone(), confirm::ROUTES),
-        login: test_support::api(cognito.clone(), login::ROUTES),
-        refresh: test_support::api(cognito, refresh::ROUTES),
+        register: register::app(&env, sdk).await.unwrap(),
+        confirm: confirm::app(&env, sdk).await.unwrap(),
+        login: login::app(&env, sdk).await.unwrap(),
+        refresh: refresh::app(&env, sdk).await.unwrap(),
     }
 }
 

@@ -14,14 +14,31 @@ use test_support::{
 };
 
 const TABLE: &str = "books";
+const SESSIONS: &str = "sessions";
 const ALICE: &str = "0f3a9c52-7d4e-4b8a-9e61-2c5b8d1f4a70";
 const BOB: &str = "7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f";
 const ADMIN: &str = "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e";
 
+/// The books function as its Lambda composes it, over `sdk`.
+async fn books_app(sdk: &aws_config::SdkConfig) -> Api<State> {
+    let env = platform::Env::from_pairs([("BOOKS_TABLE", TABLE), ("SESSIONS_TABLE", SESSIONS)]);
+    books::app(&env, sdk).await.unwrap()
+}
+
 async fn moto_state(moto: &Moto) -> Api<State> {
-    let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    let sdk = moto.sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
     create_books_table(&client, TABLE).await;
-    test_support::api(State::new(client, TABLE), books::ROUTES)
+    let template = integration_tests::template();
+    local_api::bootstrap::create_table(
+        &template,
+        &client,
+        local_api::bootstrap::SESSIONS_TABLE,
+        SESSIONS,
+    )
+    .await
+    .unwrap();
+    books_app(&sdk).await
 }
 
 async fn call(api: &Api<State>, req: Request) -> Response<Body> {
@@ -269,10 +286,7 @@ async fn concurrent_creates_of_one_id_give_exactly_one_201() {
 async fn an_unreachable_dynamodb_is_an_opaque_503_with_cors() {
     let port = integration_tests::free_port();
     let sdk = integration_tests::sdk_config_for(&format!("http://127.0.0.1:{port}")).await;
-    let state = test_support::api(
-        State::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE),
-        books::ROUTES,
-    );
+    let state = books_app(&sdk).await;
     let res = call(&state, req("books_get", ALICE, None, None, None)).await;
     let body = assert_error(&res, 503, "service_unavailable");
     assert!(!body.to_string().contains("127.0.0.1"));

@@ -79,7 +79,7 @@ const ROUTES: &[(&str, &str, &str, Access)] = &[
 
 const AUTH_BINARIES: &[&str] = &["register", "confirm", "login", "refresh"];
 /// The functions that call Cognito as the app client.
-const COGNITO_BINARIES: &[&str] = &["register", "confirm", "login", "refresh", "account"];
+const COGNITO_BINARIES: &[&str] = &["register", "confirm", "login", "refresh", "account", "mfa"];
 
 /// The one authorizer the template defines.
 const AUTHORIZER: &str = "CognitoAuthorizer";
@@ -278,6 +278,54 @@ fn the_template_serves_exactly_the_documented_routes_with_the_documented_access(
         "routes in the template differ from the documented ones:\n  missing {missing:?}\n  \
          unexpected {unexpected:?}"
     );
+}
+
+/// Each function's route table (`ROUTES`, what its code serves), as (method, resource), by
+/// binary name.
+fn route_tables() -> BTreeMap<&'static str, BTreeSet<(String, String)>> {
+    fn rows<S>(routes: &[platform::Route<S>]) -> BTreeSet<(String, String)> {
+        routes
+            .iter()
+            .map(|r| (r.method.to_string(), r.resource.to_owned()))
+            .collect()
+    }
+    BTreeMap::from([
+        ("register", rows(register::ROUTES)),
+        ("confirm", rows(confirm::ROUTES)),
+        ("login", rows(login::ROUTES)),
+        ("refresh", rows(refresh::ROUTES)),
+        ("account", rows(account::ROUTES)),
+        ("mfa", rows(mfa::ROUTES)),
+        ("books", rows(books::ROUTES)),
+    ])
+}
+
+#[test]
+fn each_functions_route_table_is_exactly_what_the_template_routes_to_it() {
+    let t = template();
+    let mut routed: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
+    for r in routes(&t) {
+        routed
+            .entry(r.binary)
+            .or_default()
+            .insert((r.method, r.path));
+    }
+    let tables = route_tables();
+    assert_eq!(
+        routed.keys().map(String::as_str).collect::<BTreeSet<_>>(),
+        tables.keys().copied().collect::<BTreeSet<_>>(),
+        "the functions template.yaml routes to, and those with a route table here"
+    );
+    for (bin, table) in &tables {
+        let events = &routed[*bin];
+        let not_routed: Vec<_> = table.difference(events).collect();
+        let not_served: Vec<_> = events.difference(table).collect();
+        assert!(
+            not_routed.is_empty() && not_served.is_empty(),
+            "{bin}: in ROUTES but no event of the template: {not_routed:?}; \
+             an event of the template but not in ROUTES: {not_served:?}"
+        );
+    }
 }
 
 #[test]
@@ -671,7 +719,7 @@ fn each_function_may_make_only_the_aws_calls_its_code_makes() {
     // (one GetItem on the sessions table).
     let books = dynamodb_grants(&t, "books");
     let mut expected: BTreeSet<(String, String)> =
-        sdk_calls("functions/books/src/store.rs", ".dynamodb")
+        sdk_calls("crates/tables/src/books/mod.rs", ".dynamodb")
             .into_iter()
             .map(|call| {
                 let resource = if call == "Query" {
@@ -685,11 +733,11 @@ fn each_function_may_make_only_the_aws_calls_its_code_makes() {
     expected.insert(("GetItem".into(), resource("!GetAtt SessionsTable.Arn")));
     assert_eq!(books, expected, "books: exactly the calls its code makes");
 
-    // Account: the sessions table's calls (crates/sessions), and deleting a user's books
+    // Account: the sessions table's calls (crates/tables), and deleting a user's books
     // (the by_owner index, then each book).
     let account = dynamodb_grants(&t, "account");
     let mut expected: BTreeSet<(String, String)> =
-        sdk_calls("crates/sessions/src/lib.rs", ".client")
+        sdk_calls("crates/tables/src/sessions.rs", ".client")
             .into_iter()
             .map(|call| (call, resource("!GetAtt SessionsTable.Arn")))
             .collect();
@@ -710,7 +758,7 @@ fn each_function_may_make_only_the_aws_calls_its_code_makes() {
     // MFA: the recovery codes' calls, and the revocation check.
     let mfa = dynamodb_grants(&t, "mfa");
     let mut expected: BTreeSet<(String, String)> =
-        sdk_calls("functions/mfa/src/recovery.rs", ".client")
+        sdk_calls("crates/tables/src/recovery.rs", ".client")
             .into_iter()
             .map(|call| (call, resource("!GetAtt RecoveryCodesTable.Arn")))
             .collect();

@@ -4,7 +4,7 @@ use std::hint::black_box;
 
 use auth::client::Op;
 use auth::errors::map_service_error;
-use auth::{normalize_username, secret_hash};
+use auth::{Username, secret_hash};
 use aws_sdk_cognitoidentityprovider::Error as CognitoError;
 use aws_sdk_cognitoidentityprovider::types::error::NotAuthorizedException;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -20,7 +20,7 @@ fn secret(c: &mut Criterion) {
         })
     });
     c.bench_function("auth/normalize_username", |b| {
-        b.iter(|| normalize_username(black_box("  Alice@Example.COM ")))
+        b.iter(|| Username::parse(black_box("  Alice@Example.COM ")))
     });
 }
 

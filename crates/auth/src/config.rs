@@ -7,6 +7,9 @@ use secrecy::SecretString;
 pub const SECRET_ARN_VAR: &str = "COGNITO_CLIENT_SECRET_ARN";
 /// The variable holding the app client's secret itself.
 pub const PLAIN_SECRET_VAR: &str = "COGNITO_CLIENT_SECRET";
+/// The SDK's own variable for Cognito's endpoint: where the local API points the functions at
+/// the local Cognito while DynamoDB and Secrets Manager stay on the emulator.
+pub const ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER";
 
 /// The app client the functions call Cognito as, as configured.
 #[derive(Debug, Clone)]
@@ -14,6 +17,8 @@ pub struct CognitoConfig {
     pub client_id: String,
     /// `None` when the app client has no secret; then Cognito expects no SECRET_HASH.
     pub client_secret: Option<ClientSecret>,
+    /// [`ENDPOINT_VAR`]: Cognito's endpoint, when not AWS's (local runs).
+    pub endpoint: Option<String>,
 }
 
 /// Where the app client's secret comes from.
@@ -57,6 +62,7 @@ impl CognitoConfig {
         Ok(Self {
             client_id: env.require(&["COGNITO_CLIENT_ID", "CLIENT_ID"])?.to_owned(),
             client_secret,
+            endpoint: env.get(ENDPOINT_VAR).map(str::to_owned),
         })
     }
 }

@@ -6,7 +6,8 @@ use aws_sdk_cognitoidentityprovider::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use platform::ApiError;
 
-use crate::client::{Delivery, Op};
+use crate::account::Delivery;
+use crate::client::Op;
 
 /// Maps a failed call: transport failures through [`platform::sdk::service_error`], Cognito's
 /// typed errors by variant, never by message text.

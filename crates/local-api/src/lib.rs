@@ -1,6 +1,7 @@
 //! The local API Gateway twin. It reads `template.yaml`, serves exactly the routes it declares,
-//! runs the Cognito authorizer on protected ones, and calls the same `handle` functions the
-//! Lambdas run, in-process, through lambda_http's own event conversion.
+//! runs the Cognito authorizer on protected ones, and serves each function as its Lambda does:
+//! built by the function's own `app`, invoked through `platform::lambda::invoke` with
+//! lambda_http's own event conversion, in this process.
 
 pub mod authorizer;
 pub mod bootstrap;
@@ -17,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
-use platform::{Api, ConfigError, Env};
+use platform::{ConfigError, Env};
 
 use crate::authorizer::{Authorizer, AuthorizerConfig};
 use crate::bootstrap::Created;
@@ -125,82 +126,40 @@ impl Config {
     }
 }
 
-/// The handler of every function binary in the workspace, by binary name, each with its
-/// configuration read by its own reader and its state built as each Lambda's `main` builds it,
-/// over `sdk`. The Cognito functions share one client, whose secret is read once (from
-/// Secrets Manager, when `COGNITO_CLIENT_SECRET_ARN` names it).
+/// The handler of every function binary in the workspace, by binary name, each function built
+/// by its own `app` (the composition its Lambda `main` runs) from the variables `config` gives
+/// the functions, over `sdk`. With the local Cognito in front of the emulator, the functions'
+/// Cognito client is pointed at it through the SDK's own variable for Cognito's endpoint.
 pub async fn handlers(
     config: &Config,
     sdk: &SdkConfig,
 ) -> Result<HashMap<String, HandlerFn>, Error> {
-    let env = &config.functions;
-    let auth = auth::Config::from_env(env)?;
-    let cognito_sdk = match &config.cognito_layer {
-        // `AWS_ENDPOINT_URL` in the environment would win over the config's own endpoint.
-        Some(local) => sdk
-            .to_builder()
-            .endpoint_url(&local.endpoint)
-            .service_config(NoEnvironment)
-            .build(),
-        None => sdk.clone(),
+    let env = match &config.cognito_layer {
+        Some(local) => config
+            .functions
+            .clone()
+            .with(auth::config::ENDPOINT_VAR, &local.endpoint),
+        None => config.functions.clone(),
     };
-    let client = auth::Cognito::new(&cognito_sdk, auth.cognito).await?;
-    let cognito = |routes| handler(Api::new(auth.api.cors.clone(), client.clone(), routes));
-    let books = books::Config::from_env(env)?;
-    let store = books::State::from_sdk(sdk, books.table);
-    let sessions = sessions::Sessions::new(store.client().clone(), books.sessions_table);
-    let revocations: Arc<dyn platform::Revocations> = Arc::new(sessions.clone());
-    let account = account::Config::from_env(env)?;
-    let mfa = mfa::Config::from_env(env)?;
-    let recovery = mfa::recovery::RecoveryCodes::new(store.client().clone(), mfa.recovery_table);
-    let mfa_state = mfa::State {
-        cognito: client.clone(),
-        codes: recovery.clone(),
-        sessions: sessions.clone(),
-        pool_id: mfa.pool_id,
-        issuer: mfa.issuer,
-    };
-    let account_state = account::State {
-        cognito: client.clone(),
-        sessions,
-        books: store.clone(),
-        recovery,
-    };
+    let env = &env;
+    let (register, confirm, login, refresh, account, mfa, books) = tokio::try_join!(
+        register::app(env, sdk),
+        confirm::app(env, sdk),
+        login::app(env, sdk),
+        refresh::app(env, sdk),
+        account::app(env, sdk),
+        mfa::app(env, sdk),
+        books::app(env, sdk),
+    )?;
     Ok(HashMap::from([
-        ("register".to_owned(), cognito(register::ROUTES)),
-        ("confirm".to_owned(), cognito(confirm::ROUTES)),
-        ("login".to_owned(), cognito(login::ROUTES)),
-        ("refresh".to_owned(), cognito(refresh::ROUTES)),
-        (
-            "account".to_owned(),
-            handler(
-                Api::new(account.api.cors, account_state, account::ROUTES)
-                    .with_revocations(revocations.clone()),
-            ),
-        ),
-        (
-            "mfa".to_owned(),
-            handler(
-                Api::new(mfa.api.cors, mfa_state, mfa::ROUTES)
-                    .with_revocations(revocations.clone()),
-            ),
-        ),
-        (
-            "books".to_owned(),
-            handler(Api::new(books.api.cors, store, books::ROUTES).with_revocations(revocations)),
-        ),
+        ("register".to_owned(), handler(register)),
+        ("confirm".to_owned(), handler(confirm)),
+        ("login".to_owned(), handler(login)),
+        ("refresh".to_owned(), handler(refresh)),
+        ("account".to_owned(), handler(account)),
+        ("mfa".to_owned(), handler(mfa)),
+        ("books".to_owned(), handler(books)),
     ]))
-}
-
-/// Service settings from nowhere: the config's own endpoint holds, whatever the environment's
-/// `AWS_ENDPOINT_URL` says.
-#[derive(Debug)]
-struct NoEnvironment;
-
-impl aws_types::service_config::LoadServiceConfig for NoEnvironment {
-    fn load_config(&self, _: aws_types::service_config::ServiceConfigKey<'_>) -> Option<String> {
-        None
-    }
 }
 
 /// The gateway for `config`, its functions calling AWS (or moto) through `sdk`.

@@ -10,7 +10,7 @@ use http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
-use crate::claims::Claims;
+use crate::caller::Caller;
 use crate::{ApiError, Cors, Reply, RequestMeta};
 
 /// A boxed, sendable future.
@@ -59,7 +59,7 @@ pub struct Api<S: 'static> {
 pub trait Revocations: Send + Sync {
     /// `Ok` when the token may be used; [`ApiError::TokenRevoked`] when its session has ended;
     /// a 5xx when that cannot be told (the request is refused: the check fails closed).
-    fn check<'a>(&'a self, claims: &'a Claims) -> BoxFuture<'a, Result<(), ApiError>>;
+    fn check<'a>(&'a self, caller: &'a Caller) -> BoxFuture<'a, Result<(), ApiError>>;
 }
 
 impl<S: Sync + 'static> Api<S> {
@@ -78,11 +78,13 @@ impl<S: Sync + 'static> Api<S> {
         self
     }
 
-    /// Routes `req` to its handler and turns the outcome into the response.
-    pub async fn serve(&self, req: Request) -> Response<Body> {
+    /// Routes `req` to its handler and turns the outcome into the response. The authorizer's
+    /// claims, on a protected route, are read here once: the [`Caller`] is checked against the
+    /// revocations and handed to the handler in the request's extensions.
+    pub async fn serve(&self, mut req: Request) -> Response<Body> {
         let meta = RequestMeta::of(&req);
         let outcome = match self.find(&req, &meta.resource) {
-            Ok(handler) => match self.check_revocation(&req).await {
+            Ok(handler) => match self.admit(&mut req).await {
                 Ok(()) => handler(&self.state, &req).await,
                 Err(refused) => Err(refused),
             },
@@ -91,13 +93,17 @@ impl<S: Sync + 'static> Api<S> {
         self.respond(&meta, outcome)
     }
 
-    /// One check per request that carries the authorizer's claims (a protected route); none
-    /// for a public one.
-    async fn check_revocation(&self, req: &Request) -> Result<(), ApiError> {
-        let (Some(revocations), Ok(claims)) = (&self.revocations, Claims::from_request(req)) else {
+    /// Reads the caller of a request that carries the authorizer's claims (a protected route),
+    /// checks it against the revocations once, and hands it on; a public route has none.
+    async fn admit(&self, req: &mut Request) -> Result<(), ApiError> {
+        let Ok(caller) = Caller::parse(req) else {
             return Ok(());
         };
-        revocations.check(&claims).await
+        if let Some(revocations) = &self.revocations {
+            revocations.check(&caller).await?;
+        }
+        req.extensions_mut().insert(caller);
+        Ok(())
     }
 
     /// The answer to a request refused before routing (a body the event cannot carry).

@@ -17,11 +17,24 @@ use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Context, LambdaEvent, Request, Service, service_fn};
 use serde::Serialize;
 
-use crate::{Api, ApiError};
+use crate::sdk::SdkSettings;
+use crate::{Api, ApiError, ConfigError, Env};
 
 /// Sets up the log subscriber as Lambda wants it (JSON when `AWS_LAMBDA_LOG_FORMAT=json`).
 pub fn init_tracing() {
     lambda_http::tracing::init_default_subscriber();
+}
+
+/// A function's `main`: the log subscriber, the process environment and the SDK config read
+/// once, the function composed by its `app` (the same composition the local API, the tests and
+/// the bench build), then [`run`].
+pub async fn start<S: Sync + 'static>(
+    app: impl AsyncFnOnce(&Env, &aws_config::SdkConfig) -> Result<Api<S>, ConfigError>,
+) -> Result<(), crate::Error> {
+    init_tracing();
+    let env = Env::process();
+    let sdk = crate::sdk::load(&SdkSettings::from_env(&env)).await;
+    run(&app(&env, &sdk).await?).await
 }
 
 /// Runs `api` as a Lambda function: each event through [`invoke`], its answer handed to the

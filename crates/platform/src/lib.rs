@@ -10,17 +10,19 @@
 
 pub mod api;
 pub mod body;
-pub mod claims;
+pub mod caller;
 pub mod config;
 pub mod cors;
 pub mod error;
 pub mod lambda;
+pub mod random;
 pub mod reply;
 pub mod request;
 pub mod sdk;
 
 pub use api::{Api, BoxFuture, Revocations, Route};
 pub use body::JsonObject;
+pub use caller::{Caller, ClientContext};
 pub use config::{ApiConfig, ConfigError, Env};
 pub use cors::Cors;
 pub use error::ApiError;

@@ -1,5 +1,5 @@
-//! What the boundary and handlers read off a request besides its body: its id and route, and the
-//! bearer token of its `Authorization` header.
+//! What the boundary reads off a request besides its body and its caller: its id and route, and
+//! the bearer token of its `Authorization` header.
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
@@ -28,31 +28,6 @@ pub fn bearer_token(req: &Request) -> Option<&str> {
         return None;
     }
     value.to_str().ok().and_then(bearer)
-}
-
-/// The longest token passed on to Cognito; Cognito's own are far shorter.
-pub const MAX_TOKEN_CHARS: usize = 8192;
-
-/// The access token of a route behind the authorizer with scopes, to pass on to Cognito. The
-/// authorizer's claims must be there too: without them the route was deployed without its
-/// authorizer. Missing, repeated or over-long is `401 unauthorized`.
-pub fn access_token(req: &Request) -> Result<&str, crate::ApiError> {
-    crate::claims::Claims::from_request(req)?;
-    bearer_token(req)
-        .filter(|token| token.len() <= MAX_TOKEN_CHARS)
-        .ok_or(crate::ApiError::Unauthorized)
-}
-
-/// The caller's IP address, as API Gateway saw it (`requestContext.identity.sourceIp`).
-pub fn source_ip(req: &Request) -> Option<&str> {
-    match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV1(ctx)) => ctx
-            .identity
-            .source_ip
-            .as_deref()
-            .filter(|ip| !ip.is_empty()),
-        _ => None,
-    }
 }
 
 /// What the logs and error bodies say about a request: its id and route. Never its body.

@@ -19,64 +19,26 @@
 //! `/change_password` and `/logout` are deployed with `AuthorizationScopes`, so API Gateway
 //! accepts only an access token there; the handler passes that same token on to Cognito.
 
-use auth::Caller;
-use platform::body::check_len;
-use platform::claims::Claims;
-use platform::request::access_token;
-use platform::{ApiConfig, ApiError, ConfigError, Env, JsonObject, Reply, Request, Route, route};
-use serde::Serialize;
-use sessions::Sessions;
+mod app;
 
-/// What the account routes work with, built once at start-up.
+use auth::{Code, Email, Password, RefreshToken, Username};
+use platform::body::check_len;
+use platform::{ApiError, Caller, ClientContext, JsonObject, Reply, Request, Route, route};
+use serde::Serialize;
+use tables::{Books, RecoveryCodes, Sessions};
+
+pub use crate::app::app;
+
+/// What the account routes work with, built once at start-up ([`app`]).
 #[derive(Debug, Clone)]
 pub struct State {
     pub cognito: auth::Cognito,
     /// Sign-outs and deletions, enforced at once.
     pub sessions: Sessions,
     /// The books, of which `DELETE /me` deletes the user's.
-    pub books: books::State,
+    pub books: Books,
     /// The recovery codes, which `DELETE /me` deletes.
-    pub recovery: mfa::recovery::RecoveryCodes,
-}
-
-/// The account function's configuration: the app client's, and the two tables.
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub api: ApiConfig,
-    pub cognito: auth::CognitoConfig,
-    pub books_table: String,
-    pub sessions_table: String,
-    pub recovery_table: String,
-}
-
-impl Config {
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let auth = auth::Config::from_env(env)?;
-        Ok(Self {
-            api: auth.api,
-            cognito: auth.cognito,
-            books_table: env.require(&["BOOKS_TABLE"])?.to_owned(),
-            sessions_table: sessions::table_from_env(env)?,
-            recovery_table: env.require(&["RECOVERY_CODES_TABLE"])?.to_owned(),
-        })
-    }
-}
-
-impl State {
-    /// What `main` does once: the SDK config, the Cognito client (its secret read while its
-    /// connection opens) and the tables' client, with the sessions table's connection opened
-    /// too, for the revocation check of the first protected request.
-    pub async fn connect(config: Config) -> Result<Self, ConfigError> {
-        let connected =
-            sessions::connect(&config.api.sdk, config.cognito, config.sessions_table).await?;
-        let dynamodb = connected.dynamodb;
-        Ok(Self {
-            cognito: connected.cognito,
-            sessions: connected.sessions,
-            recovery: mfa::recovery::RecoveryCodes::new(dynamodb.clone(), config.recovery_table),
-            books: books::State::new(dynamodb, config.books_table),
-        })
-    }
+    pub recovery: RecoveryCodes,
 }
 
 /// The routes of this function, as `template.yaml` routes them to it.
@@ -105,29 +67,24 @@ pub const RESEND_MESSAGE: &str =
 pub const FORGOT_MESSAGE: &str =
     "If an account with this username exists, a code to reset its password is on its way.";
 
-/// The `username` of a public route's body, normalised as `/register` stored it.
-fn username(body: &JsonObject) -> Result<String, ApiError> {
-    auth::normalize_username(body.string("username")?)
-}
-
 /// One answer whether the code went out or the account is unknown (or cannot get one).
 /// Cognito's output (where the code went, masked) would tell them apart, so it is dropped.
 #[tracing::instrument(name = "resend_code", skip_all)]
 async fn resend_code(state: &State, req: &Request) -> Result<Reply, ApiError> {
-    let username = username(&JsonObject::from_request(req)?)?;
+    let username = Username::from_body(&JsonObject::from_request(req)?, "username")?;
     let delivery = state
         .cognito
-        .resend_code(&Caller::of(req), &username)
+        .resend_code(&ClientContext::of(req), &username)
         .await?;
     Ok(Reply::message(RESEND_MESSAGE)?.noted(delivery.note()))
 }
 
 #[tracing::instrument(name = "forgot_password", skip_all)]
 async fn forgot_password(state: &State, req: &Request) -> Result<Reply, ApiError> {
-    let username = username(&JsonObject::from_request(req)?)?;
+    let username = Username::from_body(&JsonObject::from_request(req)?, "username")?;
     let delivery = state
         .cognito
-        .forgot_password(&Caller::of(req), &username)
+        .forgot_password(&ClientContext::of(req), &username)
         .await?;
     Ok(Reply::message(FORGOT_MESSAGE)?.noted(delivery.note()))
 }
@@ -135,25 +92,26 @@ async fn forgot_password(state: &State, req: &Request) -> Result<Reply, ApiError
 #[tracing::instrument(name = "reset_password", skip_all)]
 async fn reset_password(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let body = JsonObject::from_request(req)?;
-    let username = username(&body)?;
-    let code = auth::code(&body)?;
-    let new_password = auth::password(&body, "new_password")?;
+    let username = Username::from_body(&body, "username")?;
+    let code = Code::from_body(&body)?;
+    let new_password = Password::from_body(&body, "new_password")?;
+    let context = ClientContext::of(req);
     state
         .cognito
-        .confirm_forgot_password(&Caller::of(req), &username, code, new_password)
+        .confirm_forgot_password(&context, &username, &code, &new_password)
         .await?;
     Reply::message("Password reset. Sign in with the new password.")
 }
 
 #[tracing::instrument(name = "change_password", skip_all)]
 async fn change_password(state: &State, req: &Request) -> Result<Reply, ApiError> {
-    let token = access_token(req)?;
+    let token = Caller::of(req)?.access_token()?;
     let body = JsonObject::from_request(req)?;
-    let previous = auth::password(&body, "previous_password")?;
-    let proposed = auth::password(&body, "proposed_password")?;
+    let previous = Password::from_body(&body, "previous_password")?;
+    let proposed = Password::from_body(&body, "proposed_password")?;
     state
         .cognito
-        .change_password(token, previous, proposed)
+        .change_password(token, &previous, &proposed)
         .await?;
     Reply::message("Password changed.")
 }
@@ -163,34 +121,29 @@ async fn change_password(state: &State, req: &Request) -> Result<Reply, ApiError
 /// they expire.
 #[tracing::instrument(name = "logout", skip_all)]
 async fn logout(state: &State, req: &Request) -> Result<Reply, ApiError> {
-    let token = access_token(req)?;
-    let claims = Claims::from_request(req)?;
+    let caller = Caller::of(req)?;
+    let token = caller.access_token()?;
     let body = JsonObject::from_optional_request(req)?;
     let refresh_token = match &body {
-        Some(body) => body.optional_string("refresh_token")?,
+        Some(body) => RefreshToken::optional(body)?,
         None => None,
     };
     match refresh_token {
         Some(refresh_token) => {
-            check_len(
-                "refresh_token",
-                refresh_token,
-                platform::request::MAX_TOKEN_CHARS,
-            )?;
-            let session = claims.get("origin_jti").ok_or(ApiError::Unauthorized)?;
-            state.cognito.revoke_token(refresh_token).await?;
-            state.sessions.end_session(claims.sub(), session).await?;
+            let session = caller.origin_jti().ok_or(ApiError::Unauthorized)?;
+            state.cognito.revoke_token(&refresh_token).await?;
+            state.sessions.end_session(caller.sub(), session).await?;
             Reply::message("Signed out of this session; your other sessions stay signed in.")
         }
         None => {
             state.cognito.global_sign_out(token).await?;
-            state.sessions.end_all(claims.sub()).await?;
+            state.sessions.end_all(caller.sub()).await?;
             Reply::message("Signed out: every session of this account has ended.")
         }
     }
 }
 
-/// What `/me` answers: the claims of the caller's id token.
+/// What `/me` answers: the caller, as the id token's claims tell it.
 #[derive(Debug, Serialize, PartialEq, Eq)]
 pub struct Me<'a> {
     pub sub: &'a str,
@@ -205,20 +158,20 @@ pub struct Me<'a> {
 }
 
 impl<'a> Me<'a> {
-    pub fn of(claims: &'a Claims) -> Self {
+    pub fn of(caller: &'a Caller) -> Self {
         Self {
-            sub: claims.sub(),
-            username: claims.get("cognito:username"),
-            email: claims.get("email"),
-            email_verified: claims.flag("email_verified").unwrap_or(false),
-            name: claims.get("name"),
-            groups: claims.groups(),
+            sub: caller.sub(),
+            username: caller.claim("cognito:username"),
+            email: caller.claim("email"),
+            email_verified: caller.flag("email_verified").unwrap_or(false),
+            name: caller.claim("name"),
+            groups: caller.groups().iter().map(String::as_str).collect(),
         }
     }
 }
 
 async fn me(_: &State, req: &Request) -> Result<Reply, ApiError> {
-    Reply::ok(&Me::of(&Claims::from_request(req)?))
+    Reply::ok(&Me::of(Caller::of(req)?))
 }
 
 /// What `PATCH /me` answers.
@@ -234,12 +187,12 @@ pub struct Updated {
 /// (`POST /me/verify_email`); until then the old one stays.
 #[tracing::instrument(name = "update_me", skip_all)]
 async fn update_me(state: &State, req: &Request) -> Result<Reply, ApiError> {
-    let token = access_token(req)?;
+    let token = Caller::of(req)?.access_token()?;
     let body = JsonObject::from_request(req)?;
     body.deny_unknown_fields(WRITABLE)?;
     let mut changes = Vec::new();
     if let Some(email) = body.optional_string("email")? {
-        changes.push(("email", auth::email(email)?));
+        changes.push(("email", Email::parse(email)?.to_string()));
     }
     if let Some(name) = body.optional_string("name")? {
         let name = name.trim();
@@ -270,16 +223,17 @@ async fn update_me(state: &State, req: &Request) -> Result<Reply, ApiError> {
 
 #[tracing::instrument(name = "verify_email", skip_all)]
 async fn verify_email(state: &State, req: &Request) -> Result<Reply, ApiError> {
-    let token = access_token(req)?;
+    let token = Caller::of(req)?.access_token()?;
     let body = JsonObject::from_request(req)?;
-    let code = auth::code(&body)?;
-    state.cognito.verify_email(token, code).await?;
+    let code = Code::from_body(&body)?;
+    state.cognito.verify_email(token, &code).await?;
     Reply::message("E-mail address verified.")
 }
 
 #[tracing::instrument(name = "resend_email_code", skip_all)]
 async fn resend_email_code(state: &State, req: &Request) -> Result<Reply, ApiError> {
-    state.cognito.resend_email_code(access_token(req)?).await?;
+    let token = Caller::of(req)?.access_token()?;
+    state.cognito.resend_email_code(token).await?;
     Reply::message("A new code is on its way to the e-mail address awaiting verification.")
 }
 
@@ -288,19 +242,19 @@ async fn resend_email_code(state: &State, req: &Request) -> Result<Reply, ApiErr
 /// in place, and the request can be sent again.
 #[tracing::instrument(name = "delete_me", skip_all)]
 async fn delete_me(state: &State, req: &Request) -> Result<Reply, ApiError> {
-    let token = access_token(req)?;
-    let claims = Claims::from_request(req)?;
+    let caller = Caller::of(req)?;
+    let token = caller.access_token()?;
     let body = JsonObject::from_request(req)?;
-    let password = auth::password(&body, "password")?;
+    let password = Password::from_body(&body, "password")?;
     // The access token's `username` is the internal user name, which sign-in takes.
-    let username = claims.get("username").ok_or(ApiError::Unauthorized)?;
+    let username = caller.username()?;
     state
         .cognito
-        .password_sign_in(&Caller::of(req), username, password)
+        .password_sign_in(&ClientContext::of(req), username, &password)
         .await?;
-    let books = state.books.delete_owned_by(claims.sub()).await?;
+    let books = state.books.delete_owned_by(caller.sub()).await?;
     state.recovery.delete(username).await?;
-    state.sessions.end_user(claims.sub()).await?;
+    state.sessions.end_user(caller.sub()).await?;
     state.cognito.delete_user(token).await?;
     Ok(Reply::no_content().noted(Some(if books == 0 {
         "no books"

@@ -1,13 +1,4 @@
-use std::sync::Arc;
-
-use platform::{Api, Env, lambda};
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), platform::Error> {
-    lambda::init_tracing();
-    let config = account::Config::from_env(&Env::process())?;
-    let cors = config.api.cors.clone();
-    let state = account::State::connect(config).await?;
-    let revocations = Arc::new(state.sessions.clone());
-    lambda::run(&Api::new(cors, state, account::ROUTES).with_revocations(revocations)).await
+    platform::lambda::start(account::app).await
 }

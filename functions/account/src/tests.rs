@@ -35,9 +35,9 @@ fn state_with(rules: &[&Rule], tables: &[&Rule]) -> platform::Api<State> {
     let dynamodb = dynamodb_client(tables);
     let state = State {
         cognito: cognito(rules),
-        sessions: sessions::Sessions::new(dynamodb.clone(), "sessions".to_owned()),
-        books: books::State::new(dynamodb.clone(), "books"),
-        recovery: mfa::recovery::RecoveryCodes::new(dynamodb, "recovery-codes".to_owned()),
+        sessions: tables::Sessions::new(dynamodb.clone(), "sessions".to_owned()),
+        books: tables::Books::new(dynamodb.clone(), "books"),
+        recovery: tables::RecoveryCodes::new(dynamodb, "recovery-codes".to_owned()),
     };
     api(state, ROUTES)
 }

@@ -2,7 +2,6 @@
 
 use std::hint::black_box;
 
-use books::book::BookInput;
 use criterion::{Criterion, criterion_group, criterion_main};
 use platform::JsonObject;
 
@@ -14,7 +13,7 @@ fn parsing(c: &mut Criterion) {
     c.bench_function("books/create_body_parse_and_validate", |b| {
         b.iter(|| {
             let body = JsonObject::from_request(black_box(&req)).unwrap();
-            BookInput::parse(&body, &raw).unwrap()
+            books::input::parse(&body, &raw).unwrap()
         })
     });
 }

@@ -9,20 +9,26 @@
 //!
 //! Requests are routed by method and API Gateway resource (`/books`, `/books/{id}`): [`ROUTES`].
 
-pub mod book;
-pub mod claims;
-pub mod paging;
-pub mod store;
+mod app;
+pub mod input;
 
 use lambda_http::RequestExt;
-use platform::{ApiConfig, ApiError, ConfigError, Env, JsonObject, Reply, Request, Route, route};
+use platform::{ApiError, Caller, JsonObject, Reply, Request, Route, route};
 use serde::Serialize;
+use tables::books::{Book, Limit, PageKey, is_valid_id, timestamp_now};
+use tables::{Books, Sessions};
 
-use crate::book::{Book, BookInput, MAX_CATEGORY_CHARS, is_valid_id, timestamp_now};
-use crate::claims::Caller;
-use crate::paging::{Limit, PageKey};
+use crate::input::MAX_CATEGORY_CHARS;
 
-pub use crate::store::Store as State;
+pub use crate::app::app;
+
+/// What the routes work with, built once ([`app`]).
+#[derive(Debug, Clone)]
+pub struct State {
+    pub books: Books,
+    /// Sign-outs and deletions: every protected request is checked against them.
+    pub sessions: Sessions,
+}
 
 /// The routes of this function, as `template.yaml` routes them to it.
 pub static ROUTES: &[Route<State>] = &[
@@ -32,26 +38,6 @@ pub static ROUTES: &[Route<State>] = &[
     route!(PUT "/books/{id}" => update),
     route!(DELETE "/books/{id}" => delete),
 ];
-
-/// What the books function reads at start-up.
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub api: ApiConfig,
-    /// `BOOKS_TABLE`.
-    pub table: String,
-    /// `SESSIONS_TABLE`: the sign-outs and deletions every write is checked against.
-    pub sessions_table: String,
-}
-
-impl Config {
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        Ok(Self {
-            api: ApiConfig::from_env(env)?,
-            table: env.require(&["BOOKS_TABLE"])?.to_owned(),
-            sessions_table: sessions::table_from_env(env)?,
-        })
-    }
-}
 
 /// The `{id}` path parameter. An id no book can have is simply not found.
 fn path_id(req: &Request) -> Result<String, ApiError> {
@@ -88,7 +74,7 @@ async fn list(state: &State, req: &Request) -> Result<Reply, ApiError> {
             Ok(c)
         })
         .transpose()?;
-    let page = state.list_books(category, limit, after).await?;
+    let page = state.books.list_books(category, limit, after).await?;
     Reply::ok(&ListAnswer {
         items: page.items,
         next_token: page.next.map(|k| k.encode()).transpose()?,
@@ -97,14 +83,14 @@ async fn list(state: &State, req: &Request) -> Result<Reply, ApiError> {
 
 #[tracing::instrument(name = "get_book", skip_all)]
 async fn get(state: &State, req: &Request) -> Result<Reply, ApiError> {
-    Reply::ok(&state.get_book(&path_id(req)?).await?)
+    Reply::ok(&state.books.get_book(&path_id(req)?).await?)
 }
 
 #[tracing::instrument(name = "create_book", skip_all)]
 async fn create(state: &State, req: &Request) -> Result<Reply, ApiError> {
-    let caller = Caller::from_request(req)?;
+    let caller = Caller::of(req)?;
     let body = JsonObject::from_request(req)?;
-    let input = BookInput::parse(&body, req.body())?;
+    let input = input::parse(&body, req.body())?;
     let now = timestamp_now()?;
     let book = Book {
         id: input.id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
@@ -114,20 +100,20 @@ async fn create(state: &State, req: &Request) -> Result<Reply, ApiError> {
         price: input.price,
         description: input.description,
         image: input.image,
-        created_by: caller.sub,
+        created_by: caller.sub().to_owned(),
         created_at: now.clone(),
         updated_at: now,
     };
-    state.create_book(&book).await?;
+    state.books.create_book(&book).await?;
     Reply::created(&book)
 }
 
 #[tracing::instrument(name = "update_book", skip_all)]
 async fn update(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let id = &path_id(req)?;
-    let caller = Caller::from_request(req)?;
+    let caller = Caller::of(req)?;
     let body = JsonObject::from_request(req)?;
-    let input = BookInput::parse(&body, req.body())?;
+    let input = input::parse(&body, req.body())?;
     if input.id.as_deref().is_some_and(|body_id| body_id != id) {
         return Err(ApiError::InvalidField {
             field: "id",
@@ -135,7 +121,8 @@ async fn update(state: &State, req: &Request) -> Result<Reply, ApiError> {
         });
     }
     let book = state
-        .update_book(&caller, id, &input, &timestamp_now()?)
+        .books
+        .update_book(caller, id, &input, &timestamp_now()?)
         .await?;
     Reply::ok(&book)
 }
@@ -143,8 +130,8 @@ async fn update(state: &State, req: &Request) -> Result<Reply, ApiError> {
 #[tracing::instrument(name = "delete_book", skip_all)]
 async fn delete(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let id = path_id(req)?;
-    let caller = Caller::from_request(req)?;
-    state.delete_book(&caller, &id).await?;
+    let caller = Caller::of(req)?;
+    state.books.delete_book(caller, &id).await?;
     Ok(Reply::no_content())
 }
 

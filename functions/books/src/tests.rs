@@ -17,8 +17,9 @@ use platform::Api;
 use serde_json::{Value, json};
 use test_support::*;
 
-use super::book::{Book, Price};
-use super::paging::PageKey;
+use tables::books::{Book, PageKey, Price};
+use tables::{Books, Sessions};
+
 use super::{ROUTES, State};
 
 const TABLE: &str = "books-test";
@@ -29,7 +30,12 @@ const MALLORY: &str = "99999999-8888-4777-8666-555555555555";
 const BOOK_ID: &str = "3f0c8d8e-5a53-4c1e-9d0b-0d7b2f1f9a11";
 
 fn state(rules: &[&Rule]) -> Api<State> {
-    api(State::new(dynamodb_client(rules), TABLE), ROUTES)
+    let dynamodb = dynamodb_client(rules);
+    let state = State {
+        books: Books::new(dynamodb.clone(), TABLE),
+        sessions: Sessions::new(dynamodb, "sessions".to_owned()),
+    };
+    api(state, ROUTES)
 }
 
 async fn call(api: &Api<State>, req: Request) -> Response<Body> {

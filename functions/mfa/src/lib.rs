@@ -12,15 +12,14 @@
 //! MFA never comes off with an access token alone: turning it off takes the password and a
 //! second factor, as a sign-in does.
 
-pub mod recovery;
+mod app;
 
-use auth::{Answer, Caller, SignIn};
-use platform::claims::Claims;
-use platform::{ApiConfig, ApiError, ConfigError, Env, JsonObject, Reply, Request, Route, route};
+use auth::{Answer, Code, Password, SignIn, Username};
+use platform::{ApiError, Caller, ClientContext, JsonObject, Reply, Request, Route, route};
 use serde::Serialize;
-use sessions::Sessions;
+use tables::{RecoveryCodes, Sessions};
 
-use crate::recovery::RecoveryCodes;
+pub use crate::app::app;
 
 /// The routes of this function, as `template.yaml` routes them to it.
 pub static ROUTES: &[Route<State>] = &[
@@ -40,67 +39,22 @@ pub const DEFAULT_ISSUER: &str = "Books";
 /// The longest device name taken.
 const MAX_DEVICE_CHARS: usize = 64;
 
-/// The function's configuration.
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub api: ApiConfig,
-    pub cognito: auth::CognitoConfig,
-    /// `COGNITO_USER_POOL_ID`: the pool of the one admin call.
-    pub pool_id: String,
-    /// `RECOVERY_CODES_TABLE`.
-    pub recovery_table: String,
-    /// `SESSIONS_TABLE`: sign-outs, checked on every protected request.
-    pub sessions_table: String,
-    /// `MFA_ISSUER`: the name authenticator apps show (default [`DEFAULT_ISSUER`]).
-    pub issuer: String,
-}
-
-impl Config {
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let auth = auth::Config::from_env(env)?;
-        Ok(Self {
-            api: auth.api,
-            cognito: auth.cognito,
-            pool_id: env.require(&["COGNITO_USER_POOL_ID"])?.to_owned(),
-            recovery_table: env.require(&["RECOVERY_CODES_TABLE"])?.to_owned(),
-            sessions_table: sessions::table_from_env(env)?,
-            issuer: env.get("MFA_ISSUER").unwrap_or(DEFAULT_ISSUER).to_owned(),
-        })
-    }
-}
-
-/// What the routes work with, built once.
+/// What the routes work with, built once ([`app`]).
 #[derive(Debug, Clone)]
 pub struct State {
     pub cognito: auth::Cognito,
     pub codes: RecoveryCodes,
     pub sessions: Sessions,
+    /// `COGNITO_USER_POOL_ID`: the pool of the one admin call.
     pub pool_id: String,
+    /// `MFA_ISSUER`: the name authenticator apps show (default [`DEFAULT_ISSUER`]).
     pub issuer: String,
 }
 
-impl State {
-    /// What `main` does once: the SDK config, the Cognito client (its secret read while its
-    /// connection opens) and the tables' client, its connection opened too.
-    pub async fn connect(config: Config) -> Result<Self, ConfigError> {
-        let connected =
-            sessions::connect(&config.api.sdk, config.cognito, config.sessions_table).await?;
-        Ok(Self {
-            cognito: connected.cognito,
-            codes: RecoveryCodes::new(connected.dynamodb, config.recovery_table),
-            sessions: connected.sessions,
-            pool_id: config.pool_id,
-            issuer: config.issuer,
-        })
-    }
-}
-
 /// The caller's access token and internal user name (the access token's `username`).
-fn caller(req: &Request) -> Result<(&str, String), ApiError> {
-    let token = platform::request::access_token(req)?;
-    let claims = Claims::from_request(req)?;
-    let username = claims.get("username").ok_or(ApiError::Unauthorized)?;
-    Ok((token, username.to_owned()))
+fn caller(req: &Request) -> Result<(&str, &str), ApiError> {
+    let caller = Caller::of(req)?;
+    Ok((caller.access_token()?, caller.username()?))
 }
 
 /// `%`-encoding for an otpauth URI's label and parameters (RFC 3986 unreserved kept).
@@ -150,7 +104,7 @@ pub struct Setup {
 async fn setup(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let (token, username) = caller(req)?;
     let secret = state.cognito.associate_software_token(token).await?;
-    let otpauth_uri = otpauth_uri(&state.issuer, &username, &secret);
+    let otpauth_uri = otpauth_uri(&state.issuer, username, &secret);
     let qr_svg = qr_svg(&otpauth_uri)?;
     Reply::ok(&Setup {
         secret,
@@ -171,17 +125,17 @@ async fn verify(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let (token, username) = caller(req)?;
     let body = JsonObject::from_request(req)?;
     body.deny_unknown_fields(&["code", "device_name"])?;
-    let code = auth::code(&body)?;
+    let code = Code::from_body(&body)?;
     let device = body.optional_string("device_name")?.map(str::trim);
     if let Some(device) = device {
         platform::body::check_len("device_name", device, MAX_DEVICE_CHARS)?;
     }
     state
         .cognito
-        .verify_software_token(token, code, device)
+        .verify_software_token(token, &code, device)
         .await?;
     state.cognito.set_totp(token, true).await?;
-    let recovery_codes = state.codes.replace(&username).await?;
+    let recovery_codes = state.codes.replace(username).await?;
     Reply::ok(&Enabled {
         message: "Two-factor sign-in is on. Keep these recovery codes somewhere safe: each signs in once without your authenticator, and they are not shown again.",
         recovery_codes,
@@ -199,7 +153,7 @@ async fn status(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let (token, username) = caller(req)?;
     let (enabled, remaining) = tokio::join!(
         state.cognito.totp_enabled(token),
-        state.codes.remaining(&username)
+        state.codes.remaining(username)
     );
     Reply::ok(&Status {
         totp_enabled: enabled?,
@@ -209,23 +163,17 @@ async fn status(state: &State, req: &Request) -> Result<Reply, ApiError> {
 
 /// The second factor a body gives: an authenticator `code`, or a `recovery_code`.
 enum Factor<'a> {
-    Code(&'a str),
-    Recovery(&'a str),
+    Code(Code<'a>),
+    Recovery(Code<'a>),
 }
 
 fn factor(body: &JsonObject) -> Result<Factor<'_>, ApiError> {
     match (
-        body.optional_string("code")?,
-        body.optional_string("recovery_code")?,
+        Code::optional(body, "code")?,
+        Code::optional(body, "recovery_code")?,
     ) {
-        (Some(code), None) => {
-            platform::body::check_len("code", code, auth::MAX_CODE_CHARS)?;
-            Ok(Factor::Code(code.trim()))
-        }
-        (None, Some(code)) => {
-            platform::body::check_len("recovery_code", code, auth::MAX_CODE_CHARS)?;
-            Ok(Factor::Recovery(code.trim()))
-        }
+        (Some(code), None) => Ok(Factor::Code(code)),
+        (None, Some(code)) => Ok(Factor::Recovery(code)),
         (None, None) => Err(ApiError::MissingField("code or recovery_code")),
         (Some(_), Some(_)) => Err(ApiError::InvalidField {
             field: "code",
@@ -241,12 +189,12 @@ async fn disable(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let (token, username) = caller(req)?;
     let body = JsonObject::from_request(req)?;
     body.deny_unknown_fields(&["password", "code", "recovery_code"])?;
-    let password = auth::password(&body, "password")?;
+    let password = Password::from_body(&body, "password")?;
     let factor = factor(&body)?;
-    let who = Caller::of(req);
+    let who = ClientContext::of(req);
     let SignIn::Challenge(challenge) = state
         .cognito
-        .password_sign_in(&who, &username, password)
+        .password_sign_in(&who, username, &password)
         .await?
     else {
         return Err(ApiError::Conflict {
@@ -263,7 +211,7 @@ async fn disable(state: &State, req: &Request) -> Result<Reply, ApiError> {
                     &challenge.challenge,
                     &challenge.username,
                     &challenge.session,
-                    Answer::Code(code),
+                    Answer::Code(&code),
                 )
                 .await?;
             if let SignIn::Tokens(tokens) = signed_in
@@ -273,13 +221,13 @@ async fn disable(state: &State, req: &Request) -> Result<Reply, ApiError> {
             }
         }
         Factor::Recovery(code) => {
-            if !state.codes.consume(&username, code).await? {
+            if !state.codes.consume(username, &code).await? {
                 return Err(ApiError::InvalidCode);
             }
         }
     }
     state.cognito.set_totp(token, false).await?;
-    state.codes.delete(&username).await?;
+    state.codes.delete(username).await?;
     Reply::message("Two-factor sign-in is off.")
 }
 
@@ -290,20 +238,19 @@ async fn disable(state: &State, req: &Request) -> Result<Reply, ApiError> {
 async fn recover(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let body = JsonObject::from_request(req)?;
     body.deny_unknown_fields(&["username", "password", "recovery_code"])?;
-    let username = auth::normalize_username(body.string("username")?)?;
-    let password = auth::password(&body, "password")?;
-    let code = body.string("recovery_code")?.trim();
-    platform::body::check_len("recovery_code", code, auth::MAX_CODE_CHARS)?;
-    let who = Caller::of(req);
+    let username = Username::from_body(&body, "username")?;
+    let password = Password::from_body(&body, "password")?;
+    let code = Code::named(&body, "recovery_code")?;
+    let who = ClientContext::of(req);
     let first = state
         .cognito
-        .password_sign_in(&who, &username, password)
+        .password_sign_in(&who, &username, &password)
         .await?;
     let internal = match &first {
         SignIn::Challenge(c) => c.username.clone(),
-        SignIn::Tokens(t) => t.username.clone().unwrap_or_else(|| username.clone()),
+        SignIn::Tokens(t) => t.username.clone().unwrap_or_else(|| username.to_string()),
     };
-    if !state.codes.consume(&internal, code).await? {
+    if !state.codes.consume(&internal, &code).await? {
         if let SignIn::Tokens(tokens) = &first
             && let Some(refresh) = &tokens.refresh_token
         {
@@ -320,7 +267,7 @@ async fn recover(state: &State, req: &Request) -> Result<Reply, ApiError> {
         SignIn::Tokens(tokens) => tokens,
         SignIn::Challenge(_) => match state
             .cognito
-            .password_sign_in(&who, &username, password)
+            .password_sign_in(&who, &username, &password)
             .await?
         {
             SignIn::Tokens(tokens) => tokens,
@@ -362,39 +309,46 @@ async fn challenge(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let body = JsonObject::from_request(req)?;
     body.deny_unknown_fields(&["username", "session", "challenge", "code", "new_password"])?;
     // The internal user name `/login` answered, held to the same rule as every user name.
-    let username = auth::normalize_username(body.string("username")?)?;
+    let username = Username::from_body(&body, "username")?;
     let session = body.string("session")?.trim();
     platform::body::check_len("session", session, MAX_SESSION_CHARS)?;
     let challenge = body.string("challenge")?.trim();
     // Whatever the challenge, a field given is held to its rule.
-    if body.get("code").is_some() {
-        auth::code(&body)?;
-    }
-    if body.get("new_password").is_some() {
-        auth::password(&body, "new_password")?;
-    }
-    let who = Caller::of(req);
+    let code = match body.get("code") {
+        Some(_) => Some(Code::from_body(&body)?),
+        None => None,
+    };
+    let new_password = match body.get("new_password") {
+        Some(_) => Some(Password::from_body(&body, "new_password")?),
+        None => None,
+    };
+    let who = ClientContext::of(req);
     let answer = match challenge {
-        "SOFTWARE_TOKEN_MFA" => Answer::Code(auth::code(&body)?),
-        "NEW_PASSWORD_REQUIRED" => Answer::NewPassword(auth::password(&body, "new_password")?),
+        "SOFTWARE_TOKEN_MFA" => {
+            Answer::Code(code.map_or_else(|| Code::from_body(&body), Ok)?.as_str())
+        }
+        "NEW_PASSWORD_REQUIRED" => Answer::NewPassword(
+            new_password
+                .map_or_else(|| Password::from_body(&body, "new_password"), Ok)?
+                .as_str(),
+        ),
         "MFA_SETUP" => {
-            if body.optional_string("code")?.is_none() {
+            let Some(code) = code else {
                 let (secret, session) = state.cognito.associate_software_token_in(session).await?;
                 let otpauth_uri = otpauth_uri(&state.issuer, &username, &secret);
                 let qr_svg = qr_svg(&otpauth_uri)?;
                 return Reply::ok(&SetupChallenge {
                     challenge: "MFA_SETUP",
                     session,
-                    username,
+                    username: username.into_string(),
                     secret,
                     otpauth_uri,
                     qr_svg,
                 });
-            }
-            let code = auth::code(&body)?;
+            };
             let session = state
                 .cognito
-                .verify_software_token_in(session, code)
+                .verify_software_token_in(session, &code)
                 .await?;
             let signed_in = state
                 .cognito

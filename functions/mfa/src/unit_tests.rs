@@ -11,8 +11,8 @@ fn state_with(rules: &[&Rule], tables: &[&Rule]) -> platform::Api<State> {
     let dynamodb = dynamodb_client(tables);
     let state = State {
         cognito: cognito(rules),
-        codes: crate::recovery::RecoveryCodes::new(dynamodb.clone(), "recovery-codes".into()),
-        sessions: sessions::Sessions::new(dynamodb, "sessions".into()),
+        codes: tables::RecoveryCodes::new(dynamodb.clone(), "recovery-codes".into()),
+        sessions: tables::Sessions::new(dynamodb, "sessions".into()),
         pool_id: "us-east-1_pool".into(),
         issuer: crate::DEFAULT_ISSUER.into(),
     };

@@ -1,8 +1,10 @@
 //! `POST /register`: creates an account in the Cognito user pool (SignUp).
 
-use auth::client::CodeDelivery;
-use auth::{normalize_username, password};
-use platform::{ApiError, JsonObject, Reply, Request, Route, route};
+use auth::{CodeDelivery, Email, Password, Username};
+use aws_config::SdkConfig;
+use platform::{
+    Api, ApiError, ClientContext, ConfigError, Env, JsonObject, Reply, Request, Route, route,
+};
 use serde::Serialize;
 
 pub use auth::Cognito as State;
@@ -10,23 +12,27 @@ pub use auth::Cognito as State;
 /// The routes of this function, as `template.yaml` routes them to it.
 pub static ROUTES: &[Route<State>] = &[route!(POST "/register" => register)];
 
-/// The longest e-mail address (RFC 5321 path limit).
+/// The function, composed once (by `main`, the local API, the tests and the bench): the app
+/// client's configuration from `env`, and the Cognito client over `sdk`.
+pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> {
+    auth::api(env, sdk, ROUTES).await
+}
 
 #[derive(Debug, PartialEq)]
 struct Registration<'a> {
-    username: String,
-    password: &'a str,
-    email: Option<String>,
+    username: Username,
+    password: Password<'a>,
+    email: Option<Email>,
 }
 
 impl<'a> Registration<'a> {
     fn parse(body: &'a JsonObject) -> Result<Self, ApiError> {
-        let username = normalize_username(body.string("username")?)?;
-        let password = password(body, "password")?;
+        let username = Username::from_body(body, "username")?;
+        let password = Password::from_body(body, "password")?;
         let email = match body.optional_string("email")? {
-            Some(email) => Some(auth::email(email)?),
+            Some(email) => Some(Email::parse(email)?),
             // An e-mail-like user name doubles as the address the code is sent to.
-            None if username.contains('@') => Some(auth::email(&username)?),
+            None if username.contains('@') => Some(Email::parse(&username)?),
             None => None,
         };
         Ok(Self {
@@ -51,9 +57,9 @@ async fn register(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let input = Registration::parse(&body)?;
     let out = state
         .sign_up(
-            &auth::Caller::of(req),
+            &ClientContext::of(req),
             &input.username,
-            input.password,
+            &input.password,
             input.email.as_deref(),
         )
         .await?;
@@ -64,7 +70,7 @@ async fn register(state: &State, req: &Request) -> Result<Reply, ApiError> {
     };
     Reply::ok(&Registered {
         message,
-        username: input.username,
+        username: input.username.into_string(),
         user_confirmed: out.user_confirmed,
         code_delivery: out.code_delivery,
     })

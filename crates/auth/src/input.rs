@@ -1,5 +1,10 @@
-//! The user-facing fields every Cognito route reads: user names, passwords and codes, checked
-//! against Cognito's own limits before any call.
+//! The inputs every Cognito route reads, as types: each parsed once, from the body, against its
+//! bound (Cognito's own limits), before any call. Handlers hold a [`Username`], a
+//! [`Password`], a [`Code`], an [`Email`] or a [`RefreshToken`], never a string they checked
+//! themselves. Secrets among them (passwords, codes, refresh tokens) never show in `Debug`.
+
+use std::fmt;
+use std::ops::Deref;
 
 use platform::body::check_len;
 use platform::{ApiError, JsonObject};
@@ -13,20 +18,139 @@ pub const MAX_USERNAME_CHARS: usize = 128;
 pub const MAX_PASSWORD_CHARS: usize = 256;
 /// Cognito's limit on a confirmation code's length.
 pub const MAX_CODE_CHARS: usize = 2048;
+/// The longest e-mail address (RFC 5321's path limit).
+pub const MAX_EMAIL_CHARS: usize = 254;
+/// The longest refresh token passed on to Cognito; Cognito's own are far shorter.
+pub const MAX_REFRESH_TOKEN_CHARS: usize = platform::caller::MAX_TOKEN_CHARS;
 
-/// A required password field, as sent (never trimmed), within Cognito's length limit.
-pub fn password<'a>(body: &'a JsonObject, field: &'static str) -> Result<&'a str, ApiError> {
-    let password = body.string(field)?;
-    check_len(field, password, MAX_PASSWORD_CHARS)?;
-    Ok(password)
+/// A text input that derefs to its `&str`, so that it passes straight to a Cognito call.
+macro_rules! text {
+    ($name:ident $(<$lt:lifetime>)?, secret: $secret:literal) => {
+        impl$(<$lt>)? Deref for $name$(<$lt>)? {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+        impl$(<$lt>)? fmt::Debug for $name$(<$lt>)? {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                if $secret {
+                    write!(f, concat!(stringify!($name), "(***)"))
+                } else {
+                    f.debug_tuple(stringify!($name)).field(&self.0).finish()
+                }
+            }
+        }
+    };
 }
 
-/// The confirmation code of a body: `confirmation_code`, or `code` as older clients send it,
-/// trimmed and within Cognito's limit.
-pub fn code(body: &JsonObject) -> Result<&str, ApiError> {
-    let code = body.string_or_alias("confirmation_code", "code")?.trim();
-    check_len("confirmation_code", code, MAX_CODE_CHARS)?;
-    Ok(code)
+/// A user name in its one spelling ([`Username::parse`]).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Username(String);
+text!(Username, secret: false);
+
+impl Username {
+    /// The body's `field` (`username`), in its one spelling.
+    pub fn from_body(body: &JsonObject, field: &'static str) -> Result<Self, ApiError> {
+        Self::parse(body.string(field)?)
+    }
+
+    /// `raw` in its one spelling: see [`normalize_username`].
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        normalize_username(raw).map(Self)
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// A password as sent (never trimmed), within Cognito's length limit.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Password<'a>(&'a str);
+text!(Password<'a>, secret: true);
+
+impl<'a> Password<'a> {
+    /// The password, borrowed from the body it came in.
+    pub fn as_str(self) -> &'a str {
+        self.0
+    }
+
+    /// The body's required password `field`.
+    pub fn from_body(body: &'a JsonObject, field: &'static str) -> Result<Self, ApiError> {
+        let password = body.string(field)?;
+        check_len(field, password, MAX_PASSWORD_CHARS)?;
+        Ok(Self(password))
+    }
+}
+
+/// A one-time code (a confirmation, reset, authenticator or recovery code), trimmed and within
+/// Cognito's limit.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Code<'a>(&'a str);
+text!(Code<'a>, secret: true);
+
+impl<'a> Code<'a> {
+    /// The code, borrowed from the body it came in.
+    pub fn as_str(self) -> &'a str {
+        self.0
+    }
+
+    /// The confirmation code of a body: `confirmation_code`, or `code` as older clients send it.
+    pub fn from_body(body: &'a JsonObject) -> Result<Self, ApiError> {
+        let code = body.string_or_alias("confirmation_code", "code")?.trim();
+        check_len("confirmation_code", code, MAX_CODE_CHARS)?;
+        Ok(Self(code))
+    }
+
+    /// The code in `field` (`recovery_code`), when the body has it.
+    pub fn optional(body: &'a JsonObject, field: &'static str) -> Result<Option<Self>, ApiError> {
+        let Some(code) = body.optional_string(field)? else {
+            return Ok(None);
+        };
+        check_len(field, code, MAX_CODE_CHARS)?;
+        Ok(Some(Self(code.trim())))
+    }
+
+    /// The code in the required `field`.
+    pub fn named(body: &'a JsonObject, field: &'static str) -> Result<Self, ApiError> {
+        Self::optional(body, field)?.ok_or(ApiError::MissingField(field))
+    }
+}
+
+/// An e-mail address, trimmed and lower-cased ([`Email::parse`]).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Email(String);
+text!(Email, secret: false);
+
+impl Email {
+    /// One `@` between a local part and a domain, no white space or control characters, at
+    /// most [`MAX_EMAIL_CHARS`].
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        email(raw).map(Self)
+    }
+}
+
+/// A refresh token, opaque to us: trimmed, and bounded before it is passed on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct RefreshToken<'a>(&'a str);
+text!(RefreshToken<'a>, secret: true);
+
+impl<'a> RefreshToken<'a> {
+    /// The body's `refresh_token`.
+    pub fn from_body(body: &'a JsonObject) -> Result<Self, ApiError> {
+        Self::optional(body)?.ok_or(ApiError::MissingField("refresh_token"))
+    }
+
+    /// The body's `refresh_token`, when it has one.
+    pub fn optional(body: &'a JsonObject) -> Result<Option<Self>, ApiError> {
+        let Some(token) = body.optional_string("refresh_token")? else {
+            return Ok(None);
+        };
+        let token = token.trim();
+        check_len("refresh_token", token, MAX_REFRESH_TOKEN_CHARS)?;
+        Ok(Some(Self(token)))
+    }
 }
 
 /// The one spelling of a user name, so that names that render alike are one account (the pool
@@ -41,7 +165,7 @@ pub fn code(body: &JsonObject) -> Result<&str, ApiError> {
 ///   `i` and `j`;
 /// - one script, or one of the combinations Japanese, Chinese and Korean names use with Latin
 ///   (UTS #39 "highly restrictive"): `аdmin` with a Cyrillic `а` is refused.
-pub fn normalize_username(raw: &str) -> Result<String, ApiError> {
+fn normalize_username(raw: &str) -> Result<String, ApiError> {
     let invalid = |reason: &str| ApiError::InvalidField {
         field: "username",
         reason: reason.to_owned(),
@@ -99,12 +223,9 @@ fn is_invisible_format(c: char) -> bool {
         | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
 }
 
-/// The longest e-mail address (RFC 5321's path limit).
-pub const MAX_EMAIL_CHARS: usize = 254;
-
 /// An e-mail address, trimmed and lower-cased: one `@` between a local part and a domain, no
 /// white space or control characters, at most [`MAX_EMAIL_CHARS`].
-pub fn email(raw: &str) -> Result<String, ApiError> {
+fn email(raw: &str) -> Result<String, ApiError> {
     let email = raw.trim().to_lowercase();
     check_len("email", &email, MAX_EMAIL_CHARS)?;
     let well_formed = match email.split_once('@') {
@@ -213,5 +334,52 @@ mod tests {
             "invalid_field"
         );
         assert_eq!(normalize_username("   ").unwrap_err().code(), "empty_field");
+    }
+
+    fn body(json: &str) -> JsonObject {
+        JsonObject::from_body(&lambda_http::Body::from(json)).unwrap()
+    }
+
+    #[test]
+    fn each_input_is_parsed_once_against_its_bound() {
+        let long = "x".repeat(MAX_REFRESH_TOKEN_CHARS + 1);
+        let b = body(&format!(
+            r#"{{"username":" Alice ","password":" p w ","code":" 123456 ","refresh_token":"{long}"}}"#
+        ));
+        assert_eq!(&*Username::from_body(&b, "username").unwrap(), "alice");
+        assert_eq!(&*Password::from_body(&b, "password").unwrap(), " p w ");
+        assert_eq!(&*Code::from_body(&b).unwrap(), "123456");
+        assert_eq!(
+            RefreshToken::from_body(&b).unwrap_err().code(),
+            "invalid_field"
+        );
+        assert_eq!(
+            Code::named(&b, "recovery_code").unwrap_err().code(),
+            "missing_field"
+        );
+        let too_long = body(&format!(r#"{{"password":"{}"}}"#, "p".repeat(257)));
+        assert_eq!(
+            Password::from_body(&too_long, "password")
+                .unwrap_err()
+                .code(),
+            "invalid_field"
+        );
+        assert_eq!(&*Email::parse(" A@B.example ").unwrap(), "a@b.example");
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let b = body(r#"{"password":"hunter2","code":"654321","refresh_token":"rt-secret"}"#);
+        let shown = format!(
+            "{:?} {:?} {:?}",
+            Password::from_body(&b, "password").unwrap(),
+            Code::from_body(&b).unwrap(),
+            RefreshToken::from_body(&b).unwrap()
+        );
+        for secret in ["hunter2", "654321", "rt-secret"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        let name = Username::parse("alice").unwrap();
+        assert!(format!("{name:?}").contains("alice"));
     }
 }

@@ -12,9 +12,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use hmac::{Hmac, KeyInit, Mac};
-use platform::ApiError;
-use platform::sdk::failure;
+use platform::{ApiError, random};
 use sha2::Sha256;
+
+use crate::error::failure;
 
 /// Codes handed out at each enrolment.
 pub const CODES: usize = 10;
@@ -55,23 +56,21 @@ fn digest(salt: &str, code: &str) -> Result<Vec<u8>, ApiError> {
     Ok(mac.finalize().into_bytes().to_vec())
 }
 
-/// Random bytes from the operating system (through v4 UUIDs).
-fn random(n: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(n);
-    while out.len() < n {
-        out.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
-    }
-    out.truncate(n);
-    out
+/// The OS could not give random bytes: no code can be made.
+fn no_randomness(e: random::RandomError) -> ApiError {
+    ApiError::internal(e)
 }
 
-/// A new code: ten characters of an alphabet without look-alikes, as `xxxxx-xxxxx`.
-fn new_code() -> String {
-    let chars: String = random(10)
-        .into_iter()
-        .map(|b| ALPHABET[b as usize % ALPHABET.len()] as char)
-        .collect();
-    format!("{}-{}", &chars[..5], &chars[5..])
+/// A new code: ten characters drawn uniformly from the OS CSPRNG, of an alphabet without
+/// look-alikes, as `xxxxx-xxxxx`.
+fn new_code() -> Result<String, ApiError> {
+    let chars = random::string(ALPHABET, 10).map_err(no_randomness)?;
+    Ok(format!("{}-{}", &chars[..5], &chars[5..]))
+}
+
+/// `RECOVERY_CODES_TABLE`, read once at start-up.
+pub fn table_from_env(env: &platform::Env) -> Result<String, platform::ConfigError> {
+    Ok(env.require(&["RECOVERY_CODES_TABLE"])?.to_owned())
 }
 
 impl RecoveryCodes {
@@ -88,8 +87,10 @@ impl RecoveryCodes {
 
     /// New codes for `username`, replacing any earlier ones; returned once, stored as hashes.
     pub async fn replace(&self, username: &str) -> Result<Vec<String>, ApiError> {
-        let salt = B64.encode(random(16));
-        let codes: Vec<String> = (0..CODES).map(|_| new_code()).collect();
+        let salt = B64.encode(random::bytes::<16>().map_err(no_randomness)?);
+        let codes = (0..CODES)
+            .map(|_| new_code())
+            .collect::<Result<Vec<_>, _>>()?;
         let hashes = codes
             .iter()
             .map(|c| digest(&salt, c).map(|d| B64.encode(d)))
@@ -231,7 +232,7 @@ mod tests {
 
     #[test]
     fn codes_are_ten_characters_without_look_alikes_and_hashes_ignore_case_and_dashes() {
-        let code = new_code();
+        let code = new_code().unwrap();
         assert_eq!(code.len(), 11);
         assert_eq!(&code[5..6], "-");
         assert!(
@@ -248,5 +249,30 @@ mod tests {
             digest("other", &code).unwrap(),
             digest(salt, &code).unwrap()
         );
+    }
+
+    #[test]
+    fn every_character_of_a_code_is_drawn_from_the_whole_alphabet() {
+        // 31 symbols at each of ten places; over 3,000 codes a symbol is missing from a place
+        // with probability (30/31)^3000, about 1e-43.
+        let mut seen = vec![std::collections::HashSet::new(); 10];
+        for _ in 0..3000 {
+            let code = new_code().unwrap().replace('-', "");
+            for (place, c) in code.bytes().enumerate() {
+                seen[place].insert(c);
+            }
+        }
+        for (place, symbols) in seen.iter().enumerate() {
+            assert_eq!(symbols.len(), ALPHABET.len(), "place {place}");
+        }
+    }
+
+    #[test]
+    fn a_code_stored_before_the_generator_changed_still_matches_its_hash() {
+        // A known answer: HMAC-SHA256 of the normalised code under the item's salt, in base64,
+        // as items written since recovery codes exist hold it.
+        let salt = "c2FsdHNhbHRzYWx0c2FsdA==";
+        let stored = "l2UH0eNq2CzN/V2EJgNXULGiOy+/XwZhBgRs9myhRSQ=";
+        assert_eq!(B64.encode(digest(salt, "ABCDE fghjk").unwrap()), stored);
     }
 }

@@ -43,7 +43,7 @@ impl PageKey {
             .decode(token.trim_end_matches('='))
             .map_err(|_| invalid())?;
         let key: Self = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-        if !crate::book::is_valid_id(&key.id)
+        if !super::book::is_valid_id(&key.id)
             || key.created_at.is_empty()
             || key.created_at.len() > 40
         {

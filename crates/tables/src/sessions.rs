@@ -14,9 +14,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use platform::claims::Claims;
-use platform::sdk::failure;
-use platform::{ApiError, BoxFuture, ConfigError, Env, Revocations};
+use platform::{ApiError, BoxFuture, Caller, ConfigError, Env, Revocations};
+
+use crate::error::failure;
 
 /// The longest an id or access token lives: `template.yaml`'s `IdTokenValidity` and
 /// `AccessTokenValidity` (a test holds them equal).
@@ -29,36 +29,6 @@ const MARGIN: Duration = Duration::from_secs(5 * 60);
 pub struct Sessions {
     client: Client,
     table: String,
-}
-
-/// What a function with protected Cognito routes builds at start-up: the Cognito client, the
-/// sessions table, and the DynamoDB client for its other tables.
-#[derive(Debug)]
-pub struct Connected {
-    pub cognito: auth::Cognito,
-    pub sessions: Sessions,
-    pub dynamodb: Client,
-}
-
-/// Loads the SDK config with `settings`, then reads the client secret and opens the Cognito
-/// and DynamoDB connections, all at once: what `main` does once.
-pub async fn connect(
-    settings: &platform::sdk::SdkSettings,
-    cognito: auth::CognitoConfig,
-    table: String,
-) -> Result<Connected, ConfigError> {
-    let sdk = platform::sdk::load(settings).await;
-    let dynamodb = Client::new(&sdk);
-    let sessions = Sessions::new(dynamodb.clone(), table);
-    let (cognito, ()) = tokio::join!(
-        auth::Cognito::connect_over(&sdk, settings, cognito),
-        sessions.prewarm(settings)
-    );
-    Ok(Connected {
-        cognito: cognito?,
-        sessions,
-        dynamodb,
-    })
 }
 
 /// `SESSIONS_TABLE`, read once at start-up.
@@ -150,14 +120,14 @@ impl Sessions {
         platform::sdk::prewarm(settings, "DynamoDB (sessions)", call).await;
     }
 
-    /// Whether the token with `claims` has been ended: one consistent GetItem. The check fails
-    /// closed: a table that cannot be read refuses the request (429 or 503).
-    pub async fn is_ended(&self, claims: &Claims) -> Result<bool, ApiError> {
+    /// Whether the caller's token has been ended: one consistent GetItem. The check fails
+    /// closed: a table that cannot be read refuses the request (429, 500 or 503).
+    pub async fn is_ended(&self, caller: &Caller) -> Result<bool, ApiError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .key("sub", AttributeValue::S(claims.sub().to_owned()))
+            .key("sub", AttributeValue::S(caller.sub().to_owned()))
             .consistent_read(true)
             .send()
             .await
@@ -165,12 +135,12 @@ impl Sessions {
         let Some(item) = out.item() else {
             return Ok(false);
         };
-        Ok(ended(item, claims))
+        Ok(ended(item, caller))
     }
 }
 
-/// The decision, from the user's item and the token's claims.
-fn ended(item: &std::collections::HashMap<String, AttributeValue>, claims: &Claims) -> bool {
+/// The decision, from the user's item and the caller's token.
+fn ended(item: &std::collections::HashMap<String, AttributeValue>, caller: &Caller) -> bool {
     if matches!(item.get("deleted"), Some(AttributeValue::Bool(true))) {
         return true;
     }
@@ -179,21 +149,21 @@ fn ended(item: &std::collections::HashMap<String, AttributeValue>, claims: &Clai
         Some(AttributeValue::N(n)) => number(Some(n)),
         _ => None,
     };
-    if let (Some(at), Some(auth_time)) = (signed_out_at, number(claims.get("auth_time")))
+    if let (Some(at), Some(auth_time)) = (signed_out_at, caller.auth_time())
         && auth_time <= at
     {
         return true;
     }
-    match (item.get("sessions"), claims.get("origin_jti")) {
+    match (item.get("sessions"), caller.origin_jti()) {
         (Some(AttributeValue::Ss(ended)), Some(jti)) => ended.iter().any(|e| e == jti),
         _ => false,
     }
 }
 
 impl Revocations for Sessions {
-    fn check<'a>(&'a self, claims: &'a Claims) -> BoxFuture<'a, Result<(), ApiError>> {
+    fn check<'a>(&'a self, caller: &'a Caller) -> BoxFuture<'a, Result<(), ApiError>> {
         Box::pin(async move {
-            match self.is_ended(claims).await? {
+            match self.is_ended(caller).await? {
                 true => Err(ApiError::TokenRevoked),
                 false => Ok(()),
             }
@@ -211,14 +181,14 @@ mod tests {
 
     use super::*;
 
-    /// The claims of an access token of `sub`, signed in at `auth_time`, of session `jti`.
-    fn claims(auth_time: u64, jti: &str) -> Claims {
+    /// The caller with an access token of `sub`, signed in at `auth_time`, of session `jti`.
+    fn claims(auth_time: u64, jti: &str) -> Caller {
         let mut event = test_support::event_json("account_logout");
         let c = &mut event["requestContext"]["authorizer"]["claims"];
         c["sub"] = json!("user-1");
         c["auth_time"] = json!(auth_time.to_string());
         c["origin_jti"] = json!(jti);
-        Claims::from_request(&test_support::to_request(&event)).unwrap()
+        Caller::parse(&test_support::to_request(&event)).unwrap()
     }
 
     fn item(fields: &[(&str, AttributeValue)]) -> HashMap<String, AttributeValue> {

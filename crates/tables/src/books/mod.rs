@@ -1,24 +1,28 @@
-//! The DynamoDB calls, one per route, and the mapping of DynamoDB's typed errors to
-//! [`ApiError`]. Ownership is checked inside the write's condition, never by a read before it,
-//! so no other write can slip in between.
+//! The books table: one DynamoDB call per books route, and `DELETE /me`'s deletion of a user's
+//! books. Ownership is checked inside the write's condition, never by a read before it, so no
+//! other write can slip in between.
+
+pub mod book;
+pub mod paging;
 
 use std::collections::HashMap;
 
-use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::Error as DynamoError;
-use aws_sdk_dynamodb::config::http::HttpResponse;
-use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
-use platform::ApiError;
 use platform::sdk::{SdkSettings, no_retries};
+use platform::{ApiError, Caller};
 
-use crate::book::{Book, BookInput, CATALOG};
-use crate::claims::Caller;
-use crate::paging::{Limit, PageKey};
+pub use self::book::{
+    Book, BookInput, CATALOG, MAX_ID_CHARS, Optional, Price, is_valid_id, timestamp_now,
+};
+pub use self::paging::{Limit, PageKey};
+use crate::error::failure;
+
+/// The Cognito group whose members may change and delete any book.
+pub const ADMIN_GROUP: &str = "admin";
 
 /// `POST /books` with an id that is taken.
 pub const BOOK_EXISTS: ApiError = ApiError::Conflict {
@@ -28,12 +32,12 @@ pub const BOOK_EXISTS: ApiError = ApiError::Conflict {
 
 /// The books table: one DynamoDB client, built once at start-up, and the table's name.
 #[derive(Debug, Clone)]
-pub struct Store {
+pub struct Books {
     dynamodb: Client,
     table: String,
 }
 
-impl Store {
+impl Books {
     pub fn new(dynamodb: Client, table: impl Into<String>) -> Self {
         Self {
             dynamodb,
@@ -41,27 +45,9 @@ impl Store {
         }
     }
 
-    /// Loads the SDK config with `settings`, builds the client and opens its connection: what
-    /// the function's `main` does once.
-    pub async fn connect(settings: &SdkSettings, table: String) -> Self {
-        let store = Self::new(Client::new(&platform::sdk::load(settings).await), table);
-        store.prewarm(settings).await;
-        store
-    }
-
-    /// The DynamoDB client, for the function's other table.
-    pub fn client(&self) -> &Client {
-        &self.dynamodb
-    }
-
-    /// Over an SDK config built elsewhere (the local API's).
-    pub fn from_sdk(sdk: &SdkConfig, table: String) -> Self {
-        Self::new(Client::new(sdk), table)
-    }
-
     /// DescribeTable (in the function's policy) signs a request over the connection the first
     /// request will reuse.
-    async fn prewarm(&self, settings: &SdkSettings) {
+    pub async fn prewarm(&self, settings: &SdkSettings) {
         let call = self
             .dynamodb
             .describe_table()
@@ -82,45 +68,6 @@ pub const BY_CATEGORY: &str = "by_category";
 /// The index of a user's books (`created_by`), keys only.
 pub const BY_OWNER: &str = "by_owner";
 
-/// Seconds a throttled client is told to wait.
-const RETRY_AFTER_SECS: u32 = 1;
-
-/// The DynamoDB call an error came from, for the log.
-#[derive(Debug, Clone, Copy)]
-enum Op {
-    GetItem,
-    PutItem,
-    UpdateItem,
-    DeleteItem,
-    Query,
-}
-
-/// Maps a failed call: transport failures through [`platform::sdk::service_error`], throttling to
-/// 429 with `Retry-After`, everything else to an opaque 503. Callers handle
-/// `ConditionalCheckFailedException` themselves first: its meaning depends on the call.
-fn map_error<E>(op: Op, err: SdkError<E, HttpResponse>) -> ApiError
-where
-    E: std::error::Error + Send + Sync + 'static,
-    DynamoError: From<E>,
-{
-    let err = match platform::sdk::service_error(&op, err) {
-        Ok(service_err) => DynamoError::from(service_err),
-        Err(transport) => return transport,
-    };
-    use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-    let cause = || format!("DynamoDB {op:?}: {}", err.code().unwrap_or("unknown error"));
-    match err {
-        DynamoError::ProvisionedThroughputExceededException(_)
-        | DynamoError::RequestLimitExceeded(_)
-        | DynamoError::ThrottlingException(_) => ApiError::TooManyRequests {
-            retry_after: RETRY_AFTER_SECS,
-        },
-        // The table or an index is missing: the stack is misconfigured.
-        DynamoError::ResourceNotFoundException(_) => ApiError::internal(cause()),
-        _ => ApiError::unavailable(cause()),
-    }
-}
-
 fn read_book(item: &HashMap<String, AttributeValue>) -> Result<Book, ApiError> {
     Book::from_item(item).map_err(|problem| {
         ApiError::internal(format_args!("a stored item is not a book: {problem}"))
@@ -134,12 +81,12 @@ fn key(id: &str) -> HashMap<String, AttributeValue> {
 /// The condition a change or delete by `caller` must meet: the book exists and, unless the
 /// caller is an admin, the caller created it.
 fn change_condition(caller: &Caller) -> (&'static str, Option<AttributeValue>) {
-    if caller.is_admin {
+    if caller.is_in(ADMIN_GROUP) {
         ("attribute_exists(id)", None)
     } else {
         (
             "attribute_exists(id) AND created_by = :caller",
-            Some(AttributeValue::S(caller.sub.clone())),
+            Some(AttributeValue::S(caller.sub().to_owned())),
         )
     }
 }
@@ -159,7 +106,7 @@ pub struct Page {
     pub next: Option<PageKey>,
 }
 
-impl Store {
+impl Books {
     pub async fn get_book(&self, id: &str) -> Result<Book, ApiError> {
         let out = self
             .dynamodb
@@ -169,7 +116,7 @@ impl Store {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| map_error(Op::GetItem, e))?;
+            .map_err(|e| failure("DynamoDB GetItem (books)", e))?;
         out.item()
             .map(read_book)
             .unwrap_or(Err(ApiError::NotFound("book")))
@@ -190,7 +137,7 @@ impl Store {
             .await
             .map_err(|e| match e.as_service_error() {
                 Some(PutItemError::ConditionalCheckFailedException(_)) => BOOK_EXISTS,
-                _ => map_error(Op::PutItem, e),
+                _ => failure("DynamoDB PutItem (books)", e),
             })?;
         Ok(())
     }
@@ -256,7 +203,7 @@ impl Store {
                 Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
                     refused_change(c.item())
                 }
-                _ => map_error(Op::UpdateItem, e),
+                _ => failure("DynamoDB UpdateItem (books)", e),
             })?;
         out.attributes().map(read_book).unwrap_or_else(|| {
             Err(ApiError::unavailable(
@@ -284,7 +231,7 @@ impl Store {
                 Some(DeleteItemError::ConditionalCheckFailedException(c)) => {
                     refused_change(c.item())
                 }
-                _ => map_error(Op::DeleteItem, e),
+                _ => failure("DynamoDB DeleteItem (books)", e),
             })?;
         Ok(())
     }
@@ -306,7 +253,7 @@ impl Store {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(|e| map_error(Op::Query, e))?;
+                .map_err(|e| failure("DynamoDB Query (books)", e))?;
             for item in out.items() {
                 let Some(AttributeValue::S(id)) = item.get("id") else {
                     continue;
@@ -327,7 +274,7 @@ impl Store {
                             e.as_service_error(),
                             Some(DeleteItemError::ConditionalCheckFailedException(_))
                         ) => {}
-                    Err(e) => return Err(map_error(Op::DeleteItem, e)),
+                    Err(e) => return Err(failure("DynamoDB DeleteItem (books)", e)),
                 }
             }
             start = out.last_evaluated_key().cloned();
@@ -373,7 +320,7 @@ impl Store {
             .set_exclusive_start_key(start)
             .send()
             .await
-            .map_err(|e| map_error(Op::Query, e))?;
+            .map_err(|e| failure("DynamoDB Query (books)", e))?;
         let mut items = out
             .items()
             .iter()

@@ -1,0 +1,285 @@
+//! Signing in: InitiateAuth (a password, a refresh token) and RespondToAuthChallenge, and what
+//! they answer: the tokens, or a challenge to answer at `/login/challenge`.
+
+use aws_sdk_cognitoidentityprovider::config::Config as ClientConfig;
+use aws_sdk_cognitoidentityprovider::types::{
+    AuthFlowType, AuthenticationResultType, ChallengeNameType,
+};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use platform::sdk::no_retries;
+use platform::{ApiError, ClientContext};
+use serde::Serialize;
+
+use crate::client::{Cognito, Op, user_context};
+use crate::errors::map;
+
+/// The tokens of a successful sign-in or refresh, as the API returns them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tokens {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<&'static str>,
+    pub id_token: String,
+    pub access_token: String,
+    /// Present on sign-in, and on refresh only when Cognito rotates the refresh token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    pub expires_in: i32,
+    pub token_type: String,
+    /// The internal user name (`cognito:username`) to send with `/refresh`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+}
+
+/// What a sign-in gives: the tokens, or a challenge to answer (`/login/challenge`).
+#[derive(Debug, Clone)]
+pub enum SignIn {
+    Tokens(Tokens),
+    Challenge(Challenge),
+}
+
+impl SignIn {
+    /// As `/login` and `/login/challenge` answer it: the tokens with a message, or the
+    /// challenge, with no tokens.
+    pub fn into_reply(self) -> Result<platform::Reply, ApiError> {
+        match self {
+            SignIn::Tokens(mut tokens) => {
+                tokens.message = Some("Signed in.");
+                platform::Reply::ok(&tokens)
+            }
+            SignIn::Challenge(challenge) => platform::Reply::ok(&challenge),
+        }
+    }
+}
+
+/// A challenge Cognito put to a sign-in, as `/login` answers it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Challenge {
+    /// `SOFTWARE_TOKEN_MFA` or `NEW_PASSWORD_REQUIRED`.
+    pub challenge: String,
+    /// Cognito's session, valid for the app client's AuthSessionValidity (3 minutes).
+    pub session: String,
+    /// The internal user name, which the answer names.
+    pub username: String,
+}
+
+/// The challenges `/login/challenge` answers; any other is `403 challenge_required`.
+pub const ANSWERABLE_CHALLENGES: &[&str] =
+    &["SOFTWARE_TOKEN_MFA", "NEW_PASSWORD_REQUIRED", "MFA_SETUP"];
+
+/// The answer to a challenge.
+#[derive(Debug, Clone, Copy)]
+pub enum Answer<'a> {
+    /// The code of the user's authenticator app (SOFTWARE_TOKEN_MFA).
+    Code(&'a str),
+    /// The password that replaces a temporary one (NEW_PASSWORD_REQUIRED).
+    NewPassword(&'a str),
+    /// MFA_SETUP, once the session's authenticator secret is verified: nothing more to say.
+    SetUp,
+}
+
+impl Cognito {
+    /// InitiateAuth with USER_PASSWORD_AUTH. The answer's `username` is Cognito's internal user
+    /// name (`cognito:username`, the `sub` in e-mail-as-username pools), over which `/refresh`'s
+    /// SECRET_HASH must be computed; only the id token tells it.
+    pub async fn password_sign_in(
+        &self,
+        context: &ClientContext,
+        username: &str,
+        password: &str,
+    ) -> Result<SignIn, ApiError> {
+        self.initiate_auth(
+            context,
+            Op::Login,
+            AuthFlowType::UserPasswordAuth,
+            username,
+            &[("USERNAME", username), ("PASSWORD", password)],
+        )
+        .await
+    }
+
+    /// RespondToAuthChallenge: `answer` to `challenge` of `session`, for the internal user
+    /// name `username`, with its SECRET_HASH. The outcome is the tokens, or the next challenge
+    /// (a new password may be followed by the MFA code).
+    pub async fn answer_challenge(
+        &self,
+        context: &ClientContext,
+        challenge: &str,
+        username: &str,
+        session: &str,
+        answer: Answer<'_>,
+    ) -> Result<SignIn, ApiError> {
+        let mut call = self
+            .client
+            .respond_to_auth_challenge()
+            .client_id(&self.client_id)
+            .challenge_name(ChallengeNameType::from(challenge))
+            .session(session)
+            .challenge_responses("USERNAME", username)
+            .set_user_context_data(user_context(context));
+        match answer {
+            Answer::Code(code) => call = call.challenge_responses("SOFTWARE_TOKEN_MFA_CODE", code),
+            Answer::NewPassword(password) => {
+                call = call.challenge_responses("NEW_PASSWORD", password)
+            }
+            Answer::SetUp => {}
+        }
+        if let Some(hash) = self.hash(username).await? {
+            call = call.challenge_responses("SECRET_HASH", hash);
+        }
+        // Never retried: a code is good once, and a session for one answer.
+        let out = call
+            .customize()
+            .config_override(ClientConfig::builder().retry_config(no_retries()))
+            .send()
+            .await
+            .map_err(|e| map(Op::Challenge, e))?;
+        outcome(
+            Op::Challenge,
+            out.authentication_result(),
+            out.challenge_name(),
+            out.session(),
+            out.challenge_parameters(),
+            username,
+        )
+    }
+
+    /// InitiateAuth with REFRESH_TOKEN_AUTH; `username` is the internal user name `/login`
+    /// returned.
+    pub async fn refresh(
+        &self,
+        context: &ClientContext,
+        username: &str,
+        refresh_token: &str,
+    ) -> Result<Tokens, ApiError> {
+        let signed_in = self
+            .initiate_auth(
+                context,
+                Op::Refresh,
+                AuthFlowType::RefreshTokenAuth,
+                username,
+                &[("REFRESH_TOKEN", refresh_token), ("USERNAME", username)],
+            )
+            .await?;
+        match signed_in {
+            // The caller has the internal user name already: it sent it.
+            SignIn::Tokens(tokens) => Ok(Tokens {
+                username: None,
+                ..tokens
+            }),
+            SignIn::Challenge(c) => Err(ApiError::ChallengeRequired(c.challenge)),
+        }
+    }
+
+    /// Runs InitiateAuth with `flow` and returns the tokens, with the SECRET_HASH over
+    /// `hash_username`. A challenge (new password, MFA) is refused: this API has no route to
+    /// answer one yet.
+    async fn initiate_auth(
+        &self,
+        context: &ClientContext,
+        op: Op,
+        flow: AuthFlowType,
+        hash_username: &str,
+        params: &[(&str, &str)],
+    ) -> Result<SignIn, ApiError> {
+        let mut call = self
+            .client
+            .initiate_auth()
+            .client_id(&self.client_id)
+            .auth_flow(flow)
+            .set_user_context_data(user_context(context));
+        for (name, value) in params {
+            call = call.auth_parameters(*name, *value);
+        }
+        if let Some(hash) = self.hash(hash_username).await? {
+            call = call.auth_parameters("SECRET_HASH", hash);
+        }
+        let out = call.send().await.map_err(|e| map(op, e))?;
+        outcome(
+            op,
+            out.authentication_result(),
+            out.challenge_name(),
+            out.session(),
+            out.challenge_parameters(),
+            hash_username,
+        )
+    }
+}
+
+/// The tokens of an authentication result (with the internal user name, which only the id token
+/// tells), or the challenge put instead: InitiateAuth and RespondToAuthChallenge answer alike.
+fn outcome(
+    op: Op,
+    result: Option<&AuthenticationResultType>,
+    challenge: Option<&ChallengeNameType>,
+    session: Option<&str>,
+    parameters: Option<&std::collections::HashMap<String, String>>,
+    username: &str,
+) -> Result<SignIn, ApiError> {
+    if let Some(result) = result {
+        let (Some(id_token), Some(access_token)) = (result.id_token(), result.access_token())
+        else {
+            return Err(ApiError::unavailable(format_args!(
+                "{op}: an authentication result without tokens"
+            )));
+        };
+        return Ok(SignIn::Tokens(Tokens {
+            message: None,
+            id_token: id_token.to_owned(),
+            access_token: access_token.to_owned(),
+            refresh_token: result.refresh_token().map(str::to_owned),
+            expires_in: result.expires_in(),
+            token_type: result.token_type().unwrap_or("Bearer").to_owned(),
+            username: Some(
+                unverified_claim(id_token, "cognito:username")
+                    .unwrap_or_else(|| username.to_owned()),
+            ),
+        }));
+    }
+    let Some(challenge) = challenge else {
+        return Err(ApiError::unavailable(format_args!(
+            "{op}: neither tokens nor a challenge"
+        )));
+    };
+    let name = challenge.as_str();
+    let (true, Some(session)) = (ANSWERABLE_CHALLENGES.contains(&name), session) else {
+        return Err(ApiError::ChallengeRequired(name.to_owned()));
+    };
+    // Cognito names the user it challenges by the internal user name.
+    let username = parameters
+        .and_then(|p| p.get("USER_ID_FOR_SRP"))
+        .map_or(username, String::as_str);
+    Ok(SignIn::Challenge(Challenge {
+        challenge: name.to_owned(),
+        session: session.to_owned(),
+        username: username.to_owned(),
+    }))
+}
+
+/// Reads one string claim from a JWT's payload without checking its signature. Only for
+/// tokens this client just received from Cognito over TLS.
+fn unverified_claim(token: &str, claim: &str) -> Option<String> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get(claim)?.as_str().map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claim_is_read_from_the_payload_of_a_token() {
+        let payload = URL_SAFE_NO_PAD.encode(r#"{"cognito:username":"6f1d-sub","n":1}"#);
+        let token = format!("eyJhbGciOiJSUzI1NiJ9.{payload}.c2ln");
+        assert_eq!(
+            unverified_claim(&token, "cognito:username").as_deref(),
+            Some("6f1d-sub")
+        );
+        assert_eq!(unverified_claim(&token, "n"), None);
+        assert_eq!(unverified_claim(&token, "absent"), None);
+        assert_eq!(unverified_claim("not-a-token", "cognito:username"), None);
+        assert_eq!(unverified_claim("a.!!!.c", "cognito:username"), None);
+    }
+}

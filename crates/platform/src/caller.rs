@@ -1,0 +1,296 @@
+//! Who is calling, and from where. The boundary ([`crate::Api::serve`]) reads the Cognito
+//! authorizer's claims once, as API Gateway REST passes them in
+//! `requestContext.authorizer.claims` (every value a string), together with the bearer token
+//! the authorizer accepted, and hands the [`Caller`] to the handler in the request's
+//! extensions. Handlers take it with [`Caller::of`]; none parses a token or a claim again.
+
+use std::fmt;
+
+use lambda_http::request::RequestContext;
+use lambda_http::{Request, RequestExt};
+use serde_json::{Map, Value};
+
+use crate::ApiError;
+use crate::request::bearer_token;
+
+/// The longest token passed on to Cognito; Cognito's own are far shorter.
+pub const MAX_TOKEN_CHARS: usize = 8192;
+
+/// The caller of a protected route: the claims of the token the authorizer accepted.
+#[derive(Clone)]
+pub struct Caller {
+    sub: String,
+    username: Option<String>,
+    groups: Vec<String>,
+    token_use: Option<String>,
+    origin_jti: Option<String>,
+    auth_time: Option<u64>,
+    claims: Map<String, Value>,
+    /// The `Authorization` token itself, when there is exactly one within bounds.
+    token: Option<String>,
+}
+
+impl fmt::Debug for Caller {
+    /// Never the token.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Caller")
+            .field("sub", &self.sub)
+            .field("username", &self.username)
+            .field("groups", &self.groups)
+            .field("token_use", &self.token_use)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Caller {
+    /// Reads the claims of `req`: what the boundary does once per request. No claims, or no
+    /// `sub`, means the route was deployed without its authorizer: that is a 401, never a
+    /// panic and never an anonymous caller.
+    pub fn parse(req: &Request) -> Result<Self, ApiError> {
+        let claims = match req.request_context_ref() {
+            Some(RequestContext::ApiGatewayV1(ctx)) => ctx.authorizer.fields.get("claims"),
+            _ => None,
+        };
+        let claims = claims
+            .and_then(Value::as_object)
+            .ok_or(ApiError::Unauthorized)?;
+        let text = |name: &str| string_claim(claims, name).map(str::to_owned);
+        let sub = text("sub").ok_or(ApiError::Unauthorized)?;
+        Ok(Self {
+            sub,
+            // An access token names the user `username`, an id token `cognito:username`.
+            username: text("username").or_else(|| text("cognito:username")),
+            groups: claims
+                .get("cognito:groups")
+                .map(groups_of)
+                .unwrap_or_default(),
+            token_use: text("token_use"),
+            origin_jti: text("origin_jti"),
+            auth_time: text("auth_time").and_then(|t| t.parse().ok()),
+            claims: claims.clone(),
+            token: bearer_token(req)
+                .filter(|token| token.len() <= MAX_TOKEN_CHARS)
+                .map(str::to_owned),
+        })
+    }
+
+    /// The caller the boundary read for this request; 401 on a route without the authorizer.
+    pub fn of(req: &Request) -> Result<&Self, ApiError> {
+        req.extensions().get::<Self>().ok_or(ApiError::Unauthorized)
+    }
+
+    /// The `sub` claim: the user's stable id.
+    pub fn sub(&self) -> &str {
+        &self.sub
+    }
+
+    /// The internal user name (the access token's `username`, the id token's
+    /// `cognito:username`), which Cognito's calls by name take.
+    pub fn username(&self) -> Result<&str, ApiError> {
+        self.username.as_deref().ok_or(ApiError::Unauthorized)
+    }
+
+    /// The caller's Cognito groups (`cognito:groups`).
+    pub fn groups(&self) -> &[String] {
+        &self.groups
+    }
+
+    /// Whether the caller is in `group`, by its exact name.
+    pub fn is_in(&self, group: &str) -> bool {
+        self.groups.iter().any(|g| g == group)
+    }
+
+    /// `id` or `access`.
+    pub fn token_use(&self) -> Option<&str> {
+        self.token_use.as_deref()
+    }
+
+    /// The session the token belongs to (`origin_jti`), shared by every token a sign-in and
+    /// its refreshes issued.
+    pub fn origin_jti(&self) -> Option<&str> {
+        self.origin_jti.as_deref()
+    }
+
+    /// When the session signed in (`auth_time`, seconds since the epoch).
+    pub fn auth_time(&self) -> Option<u64> {
+        self.auth_time
+    }
+
+    /// Another claim (a profile attribute of the id token), as a trimmed, non-empty string.
+    pub fn claim(&self, name: &str) -> Option<&str> {
+        string_claim(&self.claims, name)
+    }
+
+    /// A claim API Gateway passes as `"true"` / `"false"`.
+    pub fn flag(&self, name: &str) -> Option<bool> {
+        match self.claims.get(name)? {
+            Value::Bool(b) => Some(*b),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// The access token of a route behind the authorizer with scopes, to pass on to Cognito.
+    /// Missing, repeated or over-long is `401 unauthorized`: with two `Authorization` values
+    /// the authorizer checked one of them, and acting on another would act on a token nobody
+    /// checked.
+    pub fn access_token(&self) -> Result<&str, ApiError> {
+        self.token.as_deref().ok_or(ApiError::Unauthorized)
+    }
+}
+
+fn string_claim<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
+    claims
+        .get(name)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// The group names in a `cognito:groups` claim. API Gateway REST passes it as one string,
+/// comma- or space-separated, sometimes bracketed (`"[admin editors]"`); a JSON array (as other
+/// front ends send it) is accepted too.
+fn groups_of(claim: &Value) -> Vec<String> {
+    let names: Vec<&str> = match claim {
+        Value::String(s) => s
+            .trim()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .map(|g| g.trim_matches('"'))
+            .filter(|g| !g.is_empty())
+            .collect(),
+        Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    names.into_iter().map(str::to_owned).collect()
+}
+
+/// Where a request comes from, as Cognito's threat protection and lockouts want to know it:
+/// the client's IP address and user agent as API Gateway saw them, rather than the Lambda
+/// function's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientContext {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl ClientContext {
+    /// From API Gateway's request context (`identity.sourceIp`, `identity.userAgent`).
+    pub fn of(req: &Request) -> Self {
+        let identity = match req.request_context_ref() {
+            Some(RequestContext::ApiGatewayV1(ctx)) => Some(&ctx.identity),
+            _ => None,
+        };
+        let given = |v: Option<&String>| v.filter(|s| !s.is_empty()).cloned();
+        Self {
+            ip: given(identity.and_then(|i| i.source_ip.as_ref())),
+            user_agent: given(identity.and_then(|i| i.user_agent.as_ref())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn groups(claim: Value) -> Vec<String> {
+        groups_of(&claim)
+    }
+
+    fn request(claims: Value, authorization: &[&str]) -> Request {
+        let event = json!({
+            "path": "/me", "httpMethod": "GET", "resource": "/me",
+            "headers": {},
+            "multiValueHeaders": {"Authorization": authorization},
+            "requestContext": {"httpMethod": "GET", "requestId": "r", "stage": "Prod",
+                "accountId": "1", "apiId": "a", "resourcePath": "/me",
+                "identity": {"sourceIp": "203.0.113.7", "userAgent": "curl/8"},
+                "authorizer": {"claims": claims}},
+            "body": null, "isBase64Encoded": false,
+        });
+        lambda_http::request::from_str(&event.to_string()).unwrap()
+    }
+
+    #[test]
+    fn groups_are_read_in_every_shape_api_gateway_sends() {
+        let both = vec!["admin".to_owned(), "editors".to_owned()];
+        assert_eq!(groups(json!("admin,editors")), both);
+        assert_eq!(groups(json!("admin editors")), both);
+        assert_eq!(groups(json!("[admin editors]")), both);
+        assert_eq!(groups(json!("[admin, editors]")), both);
+        assert_eq!(groups(json!(["admin", "editors"])), both);
+        assert_eq!(groups(json!("")), Vec::<String>::new());
+        assert_eq!(groups(json!(42)), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_group_named_like_admin_is_not_admin() {
+        let caller = Caller::parse(&request(
+            json!({"sub": "s", "cognito:groups": "administrators,notadmin"}),
+            &[],
+        ))
+        .unwrap();
+        assert!(!caller.is_in("admin"));
+    }
+
+    #[test]
+    fn the_caller_is_read_from_an_access_tokens_or_an_id_tokens_claims() {
+        let access = Caller::parse(&request(
+            json!({"sub": "s", "username": "u-1", "token_use": "access",
+                   "origin_jti": "j", "auth_time": "1700000000"}),
+            &["Bearer tok"],
+        ))
+        .unwrap();
+        assert_eq!(access.username().unwrap(), "u-1");
+        assert_eq!(access.token_use(), Some("access"));
+        assert_eq!(access.origin_jti(), Some("j"));
+        assert_eq!(access.auth_time(), Some(1_700_000_000));
+        assert_eq!(access.access_token().unwrap(), "tok");
+        let id = Caller::parse(&request(
+            json!({"sub": "s", "cognito:username": "u-2", "email_verified": "true"}),
+            &[],
+        ))
+        .unwrap();
+        assert_eq!(id.username().unwrap(), "u-2");
+        assert_eq!(id.flag("email_verified"), Some(true));
+        assert_eq!(id.access_token().unwrap_err().code(), "unauthorized");
+    }
+
+    #[test]
+    fn no_claims_or_no_sub_is_unauthorized_and_two_tokens_are_none() {
+        assert!(Caller::parse(&request(json!({"username": "u"}), &[])).is_err());
+        let two = Caller::parse(&request(json!({"sub": "s"}), &["Bearer a", "Bearer b"]));
+        assert!(two.unwrap().access_token().is_err());
+        let long = "a".repeat(MAX_TOKEN_CHARS + 1);
+        let long = Caller::parse(&request(json!({"sub": "s"}), &[&long]));
+        assert!(long.unwrap().access_token().is_err());
+    }
+
+    #[test]
+    fn the_token_never_shows_in_debug() {
+        let caller = Caller::parse(&request(json!({"sub": "s"}), &["Bearer secret-token"]));
+        assert!(!format!("{:?}", caller.unwrap()).contains("secret-token"));
+    }
+
+    #[test]
+    fn flags_are_read_from_strings_or_booleans() {
+        let c = Caller::parse(&request(
+            json!({"sub": "s", "a": "true", "b": false, "c": "yes"}),
+            &[],
+        ))
+        .unwrap();
+        assert_eq!(c.flag("a"), Some(true));
+        assert_eq!(c.flag("b"), Some(false));
+        assert_eq!(c.flag("c"), None);
+        assert_eq!(c.flag("absent"), None);
+    }
+
+    #[test]
+    fn the_client_context_is_the_ip_and_user_agent_api_gateway_saw() {
+        let ctx = ClientContext::of(&request(json!({"sub": "s"}), &[]));
+        assert_eq!(ctx.ip.as_deref(), Some("203.0.113.7"));
+        assert_eq!(ctx.user_agent.as_deref(), Some("curl/8"));
+    }
+}

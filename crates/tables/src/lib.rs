@@ -1,0 +1,20 @@
+//! Data access: one façade per DynamoDB table, on `platform` only, and the one mapping of
+//! DynamoDB's failures ([`error::failure`]).
+//!
+//! - [`books::Books`]: the catalogue (the books function; `DELETE /me` deletes a user's books);
+//! - [`sessions::Sessions`]: sign-outs and deletions enforced at once, the
+//!   [`platform::Revocations`] every protected route is checked against;
+//! - [`recovery::RecoveryCodes`]: the MFA recovery codes, stored as salted hashes.
+//!
+//! The functions build one DynamoDB client ([`DynamoDb`]) over their SDK config and hand it to
+//! each table they use.
+
+pub mod books;
+pub mod error;
+pub mod recovery;
+pub mod sessions;
+
+pub use aws_sdk_dynamodb::Client as DynamoDb;
+pub use books::Books;
+pub use recovery::RecoveryCodes;
+pub use sessions::Sessions;

@@ -1,0 +1,35 @@
+//! The mfa function, composed once: by `main`, the local API, the tests and the bench alike.
+
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use platform::{Api, ConfigError, Env};
+use tables::{DynamoDb, RecoveryCodes, Sessions};
+
+use crate::{DEFAULT_ISSUER, ROUTES, State};
+
+/// The app client's configuration, the pool, the issuer (`MFA_ISSUER`) and the two tables from
+/// `env`; the Cognito client (its secret read while its connection opens) and one DynamoDB
+/// client over `sdk`, both connections opened at once during start-up. Every protected route is
+/// checked against the sessions.
+pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> {
+    let config = auth::Config::from_env(env)?;
+    let dynamodb = DynamoDb::new(sdk);
+    let sessions = Sessions::new(dynamodb.clone(), tables::sessions::table_from_env(env)?);
+    let codes = RecoveryCodes::new(dynamodb, tables::recovery::table_from_env(env)?);
+    let pool_id = env.require(&["COGNITO_USER_POOL_ID"])?.to_owned();
+    let issuer = env.get("MFA_ISSUER").unwrap_or(DEFAULT_ISSUER).to_owned();
+    let (cognito, ()) = tokio::join!(
+        auth::Cognito::connect(sdk, &config.api.sdk, config.cognito),
+        sessions.prewarm(&config.api.sdk)
+    );
+    let revocations = Arc::new(sessions.clone());
+    let state = State {
+        cognito: cognito?,
+        codes,
+        sessions,
+        pool_id,
+        issuer,
+    };
+    Ok(Api::new(config.api.cors, state, ROUTES).with_revocations(revocations))
+}
