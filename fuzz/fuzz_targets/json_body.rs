@@ -2,8 +2,7 @@
 //! check the functions make. Nothing may panic.
 #![no_main]
 
-use auth::normalize_username;
-use books::book::BookInput;
+use auth::{Code, Email, Password, RefreshToken, Username};
 use lambda_http::Body;
 use libfuzzer_sys::fuzz_target;
 use platform::JsonObject;
@@ -14,9 +13,13 @@ fuzz_target!(|data: &[u8]| {
     };
     for field in ["username", "password", "refresh_token", "email"] {
         if let Ok(Some(value)) = body.optional_string(field) {
-            let _ = normalize_username(value);
+            let _ = Username::parse(value);
+            let _ = Email::parse(value);
         }
     }
-    let _ = auth::code(&body);
-    let _ = BookInput::parse(&body, data);
+    let _ = Password::from_body(&body, "password");
+    let _ = Code::from_body(&body);
+    let _ = Code::optional(&body, "recovery_code");
+    let _ = RefreshToken::optional(&body);
+    let _ = books::input::parse(&body, data);
 });

@@ -4,12 +4,11 @@
 //! event that is not an API Gateway event is an error, which is fine.
 #![no_main]
 
-use auth::normalize_username;
-use books::book::BookInput;
-use books::paging::{Limit, PageKey};
+use auth::{Code, Username};
 use lambda_http::RequestExt;
 use libfuzzer_sys::fuzz_target;
-use platform::{Api, ApiError, Cors, JsonObject, Reply, Request, Route, route};
+use platform::{Api, ApiError, Caller, ClientContext, Cors, JsonObject, Reply, Request, Route, route};
+use tables::books::{Limit, PageKey, is_valid_id};
 
 async fn parse_everything(_: &(), req: &Request) -> Result<Reply, ApiError> {
     let query = req.query_string_parameters_ref();
@@ -18,14 +17,14 @@ async fn parse_everything(_: &(), req: &Request) -> Result<Reply, ApiError> {
         let _ = PageKey::decode(token);
     }
     if let Some(id) = req.path_parameters_ref().and_then(|p| p.first("id")) {
-        let _ = books::book::is_valid_id(id);
+        let _ = is_valid_id(id);
     }
+    let _ = Caller::parse(req);
+    let _ = ClientContext::of(req);
     if let Ok(body) = JsonObject::from_request(req) {
-        if let Ok(name) = body.string("username") {
-            let _ = normalize_username(name);
-        }
-        let _ = auth::code(&body);
-        let _ = BookInput::parse(&body, req.body());
+        let _ = Username::from_body(&body, "username");
+        let _ = Code::from_body(&body);
+        let _ = books::input::parse(&body, req.body());
     }
     Ok(Reply::no_content())
 }

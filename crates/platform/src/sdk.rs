@@ -17,7 +17,6 @@ use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::{ApiError, Env};
 
@@ -187,33 +186,6 @@ where
         other => Err(ApiError::unavailable(format_args!(
             "{call:?}: unreadable answer: {other}"
         ))),
-    }
-}
-
-/// The service error codes that mean "slow down", whatever the service.
-const THROTTLING: &[&str] = &[
-    "ThrottlingException",
-    "TooManyRequestsException",
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-];
-
-/// A failed call whose service errors the caller has no particular answer for: throttling is
-/// 429 with `Retry-After`, any other service error an opaque 503, and transport failures as
-/// [`service_error`] maps them.
-pub fn failure<E>(call: &'static str, err: SdkError<E, HttpResponse>) -> ApiError
-where
-    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
-{
-    match service_error(&call, err) {
-        Ok(service) if service.code().is_some_and(|c| THROTTLING.contains(&c)) => {
-            ApiError::TooManyRequests { retry_after: 1 }
-        }
-        Ok(service) => ApiError::unavailable(format_args!(
-            "{call}: {}",
-            service.code().unwrap_or("error")
-        )),
-        Err(transport) => transport,
     }
 }
 

@@ -3,54 +3,60 @@
 //! What several operations share is here: the caller an access token names, a sign-in's
 //! answer noted, a code sent.
 
-mod associate_software_token;
-mod confirm_forgot_password;
-mod confirm_sign_up;
-mod delete_user;
-mod forgot_password;
-mod get_user_attribute_verification_code;
-mod global_sign_out;
-mod initiate_auth;
-mod other;
-mod resend_confirmation_code;
-mod respond_to_auth_challenge;
-mod revoke_token;
-mod sign_up;
-mod update_user_attributes;
-mod verify_software_token;
-mod verify_user_attribute;
-
 use serde_json::{Value, json};
 
 use crate::Layer;
 use crate::codes::Purpose;
 use crate::directory::{App, User};
 use crate::mailbox::{Message, rfc3339};
-use crate::protocol::{Call, Error, Target, code_delivery};
+use crate::protocol::{Call, Error, code_delivery};
 use crate::tokens::{Claims, Family};
 
-/// Answers `call` with its operation's handler.
-pub async fn dispatch(layer: &Layer, call: &Call) -> Result<Value, Error> {
-    match call.target {
-        Target::AssociateSoftwareToken => associate_software_token::handle(layer, call).await,
-        Target::ConfirmForgotPassword => confirm_forgot_password::handle(layer, call).await,
-        Target::ConfirmSignUp => confirm_sign_up::handle(layer, call).await,
-        Target::DeleteUser => delete_user::handle(layer, call).await,
-        Target::ForgotPassword => forgot_password::handle(layer, call).await,
-        Target::GetUserAttributeVerificationCode => {
-            get_user_attribute_verification_code::handle(layer, call).await
+/// Every operation the layer answers itself, by its [`Target`] variant (the operation's name,
+/// which is all that parsing it needs) and the file that answers it: the enum, the modules and
+/// [`dispatch`] all come from this one list, so adding an operation is its file and one line
+/// here. Any other operation is [`Target::Other`], which moto answers ([`other`]).
+macro_rules! operations {
+    ($($target:ident => $file:ident),* $(,)?) => {
+        $(mod $file;)*
+        mod other;
+
+        /// The operation a call names.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+        pub enum Target {
+            $($target,)*
+            /// Any other Cognito operation: moto answers it, after the access-token check when
+            /// it takes one.
+            #[serde(other)]
+            Other,
         }
-        Target::GlobalSignOut => global_sign_out::handle(layer, call).await,
-        Target::InitiateAuth => initiate_auth::handle(layer, call).await,
-        Target::ResendConfirmationCode => resend_confirmation_code::handle(layer, call).await,
-        Target::RespondToAuthChallenge => respond_to_auth_challenge::handle(layer, call).await,
-        Target::RevokeToken => revoke_token::handle(layer, call).await,
-        Target::SignUp => sign_up::handle(layer, call).await,
-        Target::UpdateUserAttributes => update_user_attributes::handle(layer, call).await,
-        Target::VerifySoftwareToken => verify_software_token::handle(layer, call).await,
-        Target::VerifyUserAttribute => verify_user_attribute::handle(layer, call).await,
-        Target::Other => other::handle(layer, call).await,
-    }
+
+        /// Answers `call` with its operation's handler.
+        pub async fn dispatch(layer: &Layer, call: &Call) -> Result<Value, Error> {
+            match call.target {
+                $(Target::$target => $file::handle(layer, call).await,)*
+                Target::Other => other::handle(layer, call).await,
+            }
+        }
+    };
+}
+
+operations! {
+    AssociateSoftwareToken => associate_software_token,
+    ConfirmForgotPassword => confirm_forgot_password,
+    ConfirmSignUp => confirm_sign_up,
+    DeleteUser => delete_user,
+    ForgotPassword => forgot_password,
+    GetUserAttributeVerificationCode => get_user_attribute_verification_code,
+    GlobalSignOut => global_sign_out,
+    InitiateAuth => initiate_auth,
+    ResendConfirmationCode => resend_confirmation_code,
+    RespondToAuthChallenge => respond_to_auth_challenge,
+    RevokeToken => revoke_token,
+    SignUp => sign_up,
+    UpdateUserAttributes => update_user_attributes,
+    VerifySoftwareToken => verify_software_token,
+    VerifyUserAttribute => verify_user_attribute,
 }
 
 /// The user `access_token` belongs to, as moto knows it, and the app client it was issued to;

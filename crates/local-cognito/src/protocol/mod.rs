@@ -20,30 +20,7 @@ pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 
 const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
 
-/// The operation a call names. A variant's name is the operation's, which is all that parsing
-/// it needs; an operation without a variant of its own is [`Target::Other`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub enum Target {
-    AssociateSoftwareToken,
-    ConfirmForgotPassword,
-    ConfirmSignUp,
-    DeleteUser,
-    ForgotPassword,
-    GetUserAttributeVerificationCode,
-    GlobalSignOut,
-    InitiateAuth,
-    ResendConfirmationCode,
-    RespondToAuthChallenge,
-    RevokeToken,
-    SignUp,
-    UpdateUserAttributes,
-    VerifySoftwareToken,
-    VerifyUserAttribute,
-    /// Any other Cognito operation: moto answers it, after the access-token check when it takes
-    /// one.
-    #[serde(other)]
-    Other,
-}
+pub use crate::ops::Target;
 
 impl Target {
     /// The Cognito operation `headers`' `X-Amz-Target` names; `None` for a call that is not
