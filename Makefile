@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make dev` and `make test`. Everything else is a step of those,
-# or of deploying (`make build`, then `sam deploy --guided`; see the README).
+# or of deploying (`make build`, then `sam deploy --guided`; see docs/deploy.md).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 

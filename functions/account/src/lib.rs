@@ -14,7 +14,7 @@
 //! | `DELETE /me` | access token | InitiateAuth (the password again), the user's books, DeleteUser |
 //!
 //! Sign-outs and deletions are also written to the sessions table, so that the tokens they end
-//! are refused at once on every protected route (`crates/sessions`).
+//! are refused at once on every protected route (`crates/tables/src/sessions.rs`).
 //!
 //! `/change_password` and `/logout` are deployed with `AuthorizationScopes`, so API Gateway
 //! accepts only an access token there; the handler passes that same token on to Cognito.
