@@ -123,10 +123,13 @@ async fn the_local_api_serves_openapi_yaml_as_it_is_with_cors_and_no_function_be
         ("BOOKS_TABLE", "books"),
         ("SESSIONS_TABLE", "sessions"),
         ("RECOVERY_CODES_TABLE", "recovery-codes"),
+        ("PREWARM_CONNECTIONS", "false"),
     ]);
+    // Nothing is called: a closed loopback port, should anything try.
     let sdk = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url("http://127.0.0.1:9")
         .build();
     let (base, _stop) = serve_gateway(local_api::gateway(&config, &sdk).await.unwrap()).await;
     for path in ["/openapi.yaml", "/Prod/openapi.yaml"] {

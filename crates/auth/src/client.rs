@@ -252,6 +252,7 @@ mod tests {
     fn cognito(secret: Option<&str>) -> Cognito {
         let sdk = SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
+            .endpoint_url("http://127.0.0.1:9")
             .build();
         let app = AppClient {
             client_id: "cid".into(),

@@ -204,6 +204,8 @@ mod tests {
             ("BOOKS_TABLE", "books"),
             ("SESSIONS_TABLE", "sessions"),
             ("RECOVERY_CODES_TABLE", "recovery-codes"),
+            // Building the functions opens no connection: nothing to call here.
+            ("PREWARM_CONNECTIONS", "false"),
         ]))
     }
 
@@ -214,6 +216,8 @@ mod tests {
         let sdk = SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
+            // Loopback, should anything call out after all.
+            .endpoint_url("http://127.0.0.1:9")
             .build();
         let handlers = handlers(&config, &sdk).await.unwrap();
         let routed: std::collections::BTreeSet<&str> = template.binaries();

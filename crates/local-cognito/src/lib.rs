@@ -189,6 +189,7 @@ mod tests {
         let sdk = SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url("http://127.0.0.1:9")
             .build();
         Arc::new(Layer::new("http://127.0.0.1:9", &sdk, Arc::default())).router()
     }
