@@ -241,13 +241,13 @@ impl Function {
             ("POST", "/mfa/totp/verify", Some(b)) => {
                 let (session, secret) = seed.enrolments.pop().unwrap_or_default();
                 act_as(&mut ev, &session);
-                b["code"] = local_api::totp::totp(&secret, std::time::SystemTime::now()).into();
+                b["code"] = local_cognito::totp::totp(&secret, std::time::SystemTime::now()).into();
             }
             ("POST", "/mfa/totp/disable", Some(b)) => {
                 let (session, secret) = seed.disables.pop().unwrap_or_default();
                 act_as(&mut ev, &session);
                 b["password"] = seed.password.clone().into();
-                b["code"] = local_api::totp::totp(&secret, std::time::SystemTime::now()).into();
+                b["code"] = local_cognito::totp::totp(&secret, std::time::SystemTime::now()).into();
             }
             _ => {}
         }

@@ -124,7 +124,7 @@ async fn run(args: Args) {
         .await
         .expect("create the pool, client and table from template.yaml");
     // The local Cognito in front of moto, as `make dev` runs it: real codes in its mailbox.
-    let local = local_api::LocalCognito::start(&moto.endpoint, &sdk)
+    let local = local_cognito::LocalCognito::start(&moto.endpoint, &sdk)
         .await
         .expect("the local Cognito starts");
     let per_run = args.warm + 1;

@@ -4,7 +4,7 @@
 //! a code to; users with a password-reset code; users signed in once each, to sign out.
 
 use auth::{Cognito, CognitoConfig, Tokens};
-use local_api::cognito::Mailbox;
+use local_cognito::Mailbox;
 use platform::ClientContext;
 use platform::Env;
 
@@ -145,7 +145,7 @@ pub async fn seed(
             .associate_software_token(&user.access_token)
             .await
             .expect("an authenticator secret");
-        let code = local_api::totp::totp(&secret, std::time::SystemTime::now());
+        let code = local_cognito::totp::totp(&secret, std::time::SystemTime::now());
         cognito
             .verify_software_token(&user.access_token, &code, None)
             .await

@@ -7,7 +7,7 @@ use std::time::Duration;
 use integration_tests::{
     LocalApi, Moto, PASSWORD, json_of, login, register_and_confirm, signed_in,
 };
-use local_api::cognito::{MAX_WRONG_CODES, RESET_CODE_LIFETIME, SIGN_UP_CODE_LIFETIME};
+use local_cognito::{MAX_WRONG_CODES, RESET_CODE_LIFETIME, SIGN_UP_CODE_LIFETIME};
 use serde_json::{Value, json};
 
 const NEW_PASSWORD: &str = "Another-Horse-7!";
@@ -288,13 +288,13 @@ async fn a_wrong_or_missing_secret_hash_is_refused_on_every_operation_that_takes
             (400, Some("NotAuthorizedException")),
             "{op} without: {refused}"
         );
-        let (s, b) = api
+        let (s, wrong) = api
             .cognito_call(op, with(Some(hash(&api, "someone-else"))))
             .await;
         assert_eq!(
-            (s, b["__type"].as_str()),
+            (s, wrong["__type"].as_str()),
             (400, Some("NotAuthorizedException")),
-            "{op} wrong: {b}"
+            "{op} wrong: {wrong}"
         );
         // With the right hash the call gets past the check: whatever it is answered (some of
         // these calls are refused for other reasons), it is not the answer without one.
@@ -302,6 +302,7 @@ async fn a_wrong_or_missing_secret_hash_is_refused_on_every_operation_that_takes
             .cognito_call(op, with(Some(hash(&api, &username))))
             .await;
         assert_ne!(b, refused, "{op} with the right hash");
+        assert_ne!(b, wrong, "{op} with the right hash");
     }
 }
 

@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use aws_sdk_cognitoidentityprovider as cognito;
 use platform::Env;
 
-pub use local_api::totp::totp;
+pub use local_cognito::totp::totp;
 pub use test_support::{Moto, free_port, sdk_config_for, workspace_root};
 
 /// A user pool and an app client with a secret, set up as `template.yaml` sets them up.
@@ -98,7 +98,7 @@ impl LocalApi {
         let created = local_api::bootstrap::create(&config.load_template().unwrap(), &sdk, &prefix)
             .await
             .expect("create the pool, client and table from template.yaml");
-        let local = local_api::LocalCognito::start(&moto.endpoint, &sdk)
+        let local = local_cognito::LocalCognito::start(&moto.endpoint, &sdk)
             .await
             .expect("the local Cognito starts");
         let mut config = config.with_backend(&created).with_cognito_layer(local);
@@ -126,7 +126,7 @@ impl LocalApi {
     }
 
     /// The local Cognito in front of moto.
-    pub fn cognito(&self) -> &local_api::cognito::Layer {
+    pub fn cognito(&self) -> &local_cognito::Layer {
         &self
             .config
             .cognito_layer

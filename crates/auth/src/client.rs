@@ -60,8 +60,6 @@ pub enum Op {
     AdminSetMfa,
     /// GetUser: the caller's MFA settings (`GET /mfa`).
     MfaStatus,
-    /// GetUser, only to open the connection at start-up.
-    Prewarm,
 }
 
 impl std::fmt::Display for Op {

@@ -1,4 +1,4 @@
-//! The configuration of the functions that call Cognito, read once in `main`.
+//! The configuration of the functions that call Cognito, read once in each function's `app`.
 
 use platform::{ApiConfig, ConfigError, Env};
 use secrecy::SecretString;

@@ -13,9 +13,11 @@ use serde::Serialize;
 
 use crate::client::{Cognito, Op, user_context};
 use crate::errors::map;
+use crate::input::{Code, Password};
 
-/// The tokens of a successful sign-in or refresh, as the API returns them.
-#[derive(Debug, Clone, Serialize)]
+/// The tokens of a successful sign-in or refresh, as the API returns them. `Debug` shows none
+/// of them.
+#[derive(Clone, Serialize)]
 pub struct Tokens {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<&'static str>,
@@ -29,6 +31,15 @@ pub struct Tokens {
     /// The internal user name (`cognito:username`) to send with `/refresh`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("expires_in", &self.expires_in)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a sign-in gives: the tokens, or a challenge to answer (`/login/challenge`).
@@ -52,8 +63,8 @@ impl SignIn {
     }
 }
 
-/// A challenge Cognito put to a sign-in, as `/login` answers it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// A challenge Cognito put to a sign-in, as `/login` answers it. `Debug` leaves the session out.
+#[derive(Clone, Serialize, PartialEq, Eq)]
 pub struct Challenge {
     /// `SOFTWARE_TOKEN_MFA` or `NEW_PASSWORD_REQUIRED`.
     pub challenge: String,
@@ -61,6 +72,15 @@ pub struct Challenge {
     pub session: String,
     /// The internal user name, which the answer names.
     pub username: String,
+}
+
+impl std::fmt::Debug for Challenge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Challenge")
+            .field("challenge", &self.challenge)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The challenges `/login/challenge` answers; any other is `403 challenge_required`.
@@ -71,9 +91,9 @@ pub const ANSWERABLE_CHALLENGES: &[&str] =
 #[derive(Debug, Clone, Copy)]
 pub enum Answer<'a> {
     /// The code of the user's authenticator app (SOFTWARE_TOKEN_MFA).
-    Code(&'a str),
+    Code(Code<'a>),
     /// The password that replaces a temporary one (NEW_PASSWORD_REQUIRED).
-    NewPassword(&'a str),
+    NewPassword(Password<'a>),
     /// MFA_SETUP, once the session's authenticator secret is verified: nothing more to say.
     SetUp,
 }
@@ -118,9 +138,11 @@ impl Cognito {
             .challenge_responses("USERNAME", username)
             .set_user_context_data(user_context(context));
         match answer {
-            Answer::Code(code) => call = call.challenge_responses("SOFTWARE_TOKEN_MFA_CODE", code),
+            Answer::Code(code) => {
+                call = call.challenge_responses("SOFTWARE_TOKEN_MFA_CODE", code.as_str())
+            }
             Answer::NewPassword(password) => {
-                call = call.challenge_responses("NEW_PASSWORD", password)
+                call = call.challenge_responses("NEW_PASSWORD", password.as_str())
             }
             Answer::SetUp => {}
         }
@@ -171,9 +193,9 @@ impl Cognito {
         }
     }
 
-    /// Runs InitiateAuth with `flow` and returns the tokens, with the SECRET_HASH over
-    /// `hash_username`. A challenge (new password, MFA) is refused: this API has no route to
-    /// answer one yet.
+    /// Runs InitiateAuth with `flow`, with the SECRET_HASH over `hash_username`: the tokens, or
+    /// the challenge Cognito puts instead (one `/login/challenge` answers; any other is
+    /// `challenge_required`).
     async fn initiate_auth(
         &self,
         context: &ClientContext,

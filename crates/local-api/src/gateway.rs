@@ -22,8 +22,8 @@ use platform::Api;
 use serde_json::{Map, Value, json};
 
 use crate::authorizer::{Authorizer, Required};
-use crate::cognito::Mailbox;
 use crate::template::{Route, RouteAuth, Template};
+use local_cognito::Mailbox;
 
 /// A function, as the Lambda runtime calls it: the raw event in, the proxy response out.
 pub type HandlerFn = Arc<

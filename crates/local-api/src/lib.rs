@@ -8,9 +8,7 @@ pub mod bootstrap;
 pub mod gateway;
 pub mod template;
 
-/// The local Cognito, its own crate; `local_api::cognito` and `local_api::totp` as before.
-pub use local_cognito as cognito;
-pub use local_cognito::{LocalCognito, totp};
+use local_cognito::LocalCognito;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -42,7 +40,8 @@ pub struct Config {
     pub issuer: Option<String>,
     /// The environment the functions get, as `template.yaml` gives it to each Lambda
     /// (`ALLOWED_ORIGIN`, `COGNITO_USER_POOL_ID`, `COGNITO_CLIENT_ID`,
-    /// `COGNITO_CLIENT_SECRET_ARN`, `BOOKS_TABLE`). Each function reads it with its own reader.
+    /// `COGNITO_CLIENT_SECRET_ARN`, `BOOKS_TABLE`, `SESSIONS_TABLE`, `RECOVERY_CODES_TABLE`,
+    /// `MFA_ISSUER`). Each function reads what it needs in its own `app`.
     pub functions: Env,
     /// The local Cognito the functions call instead of the emulator's own, with its mailbox.
     pub cognito_layer: Option<LocalCognito>,

@@ -2,7 +2,8 @@
 
 use std::net::SocketAddr;
 
-use local_api::{Config, LocalCognito, bootstrap, serve};
+use local_api::{Config, bootstrap, serve};
+use local_cognito::LocalCognito;
 use platform::Env;
 use platform::sdk::SdkSettings;
 use tracing_subscriber::EnvFilter;

@@ -13,8 +13,9 @@ use subtle::ConstantTimeEq;
 
 use crate::protocol::{Error, ErrorType};
 
-/// An app client and its pool's settings, as moto describes them.
-#[derive(Debug, Clone)]
+/// An app client and its pool's settings, as moto describes them. `Debug` leaves the secret
+/// out.
+#[derive(Clone)]
 pub struct App {
     pub pool_id: String,
     pub secret: Option<String>,
@@ -30,6 +31,16 @@ pub struct App {
     pub session_validity: Duration,
     /// The pool's MFA is ON: a user without an authenticator sets one up at sign-in.
     pub mfa_on: bool,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("pool_id", &self.pool_id)
+            .field("has_secret", &self.secret.is_some())
+            .field("mfa_on", &self.mfa_on)
+            .finish_non_exhaustive()
+    }
 }
 
 impl App {

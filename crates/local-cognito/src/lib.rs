@@ -216,13 +216,29 @@ mod tests {
 
     #[tokio::test]
     async fn a_missing_required_member_is_invalid_parameter_never_an_empty_string() {
-        let body = json!({"ClientId": "c", "ConfirmationCode": "123456"}).to_string();
-        let answer = call("ConfirmSignUp", &body).await;
-        assert_eq!(
-            kind(&answer),
-            (400, "InvalidParameterException"),
-            "{answer:?}"
-        );
+        for (op, body) in [
+            (
+                "ConfirmSignUp",
+                json!({"ClientId": "c", "ConfirmationCode": "123456"}),
+            ),
+            (
+                "ConfirmSignUp",
+                json!({"Username": "u", "ConfirmationCode": "123456"}),
+            ),
+            ("ForgotPassword", json!({"ClientId": null, "Username": "u"})),
+            (
+                "SignUp",
+                json!({"ClientId": "c", "Username": null, "Password": "p"}),
+            ),
+            ("RevokeToken", json!({"ClientId": "c"})),
+        ] {
+            let answer = call(op, &body.to_string()).await;
+            assert_eq!(
+                kind(&answer),
+                (400, "InvalidParameterException"),
+                "{op} {body}: {answer:?}"
+            );
+        }
     }
 
     #[tokio::test]

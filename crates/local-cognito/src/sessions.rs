@@ -64,14 +64,22 @@ impl Sessions {
 }
 
 /// An MFA_SETUP challenge: the sign-in's tokens, held until the user's authenticator is set
-/// up and verified.
-#[derive(Debug, Clone)]
+/// up and verified. `Debug` shows no token.
+#[derive(Clone)]
 pub struct Setup {
     /// The sign-in's `AuthenticationResult`.
     pub result: Value,
     /// Its access token, with which moto is asked to associate and verify the authenticator.
     pub access_token: String,
     pub verified: bool,
+}
+
+impl std::fmt::Debug for Setup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Setup")
+            .field("verified", &self.verified)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The set-ups under way, by session.

@@ -6,7 +6,8 @@
 //! ([`lambda::run`]) and in the local API ([`lambda::invoke`]): routing (404 and 405 follow from
 //! the table), request metadata, the JSON body, CORS, `Retry-After`, and one log line per request.
 //!
-//! Configuration is read once, in `main`, from an [`Env`], with one rule for blank values.
+//! Configuration is read once, in each function's `app`, from an [`Env`], with one rule for blank
+//! values.
 
 pub mod api;
 pub mod body;

@@ -15,13 +15,13 @@ pub fn bytes<const N: usize>() -> Result<[u8; N], RandomError> {
     Ok(out)
 }
 
-/// `len` symbols drawn independently and uniformly from `alphabet` (at most 256 symbols), by
+/// `len` symbols drawn independently and uniformly from `alphabet` (ASCII), by
 /// rejection sampling: a byte at or above the largest multiple of the alphabet's size is drawn
 /// again, so that every symbol is equally likely.
 pub fn string(alphabet: &[u8], len: usize) -> Result<String, RandomError> {
     assert!(
-        !alphabet.is_empty() && alphabet.len() <= 256,
-        "an alphabet has 1 to 256 symbols"
+        !alphabet.is_empty() && alphabet.len() <= 128 && alphabet.is_ascii(),
+        "an alphabet has 1 to 128 ASCII symbols"
     );
     let n = alphabet.len();
     // The bytes below `limit` map onto the alphabet evenly; `limit` is a multiple of `n`.

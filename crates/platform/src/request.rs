@@ -21,7 +21,7 @@ pub fn bearer(header: &str) -> Option<&str> {
 /// the access token the authorizer just accepted. A request with more than one `Authorization`
 /// value has none: the authorizer checked one of them, and acting on another would act on a
 /// token nobody checked.
-pub fn bearer_token(req: &Request) -> Option<&str> {
+pub(crate) fn bearer_token(req: &Request) -> Option<&str> {
     let mut values = req.headers().get_all(http::header::AUTHORIZATION).iter();
     let value = values.next()?;
     if values.next().is_some() {

@@ -18,3 +18,11 @@ pub use aws_sdk_dynamodb::Client as DynamoDb;
 pub use books::Books;
 pub use recovery::RecoveryCodes;
 pub use sessions::Sessions;
+
+/// Now, in seconds since the Unix epoch: how the tables store times (TTLs, lockouts, sign-outs).
+pub(crate) fn epoch_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}

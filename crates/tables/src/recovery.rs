@@ -4,7 +4,7 @@
 //! Wrong codes are counted per user: after [`MAX_FAILURES`] the user waits [`LOCKOUT`].
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -15,6 +15,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use platform::{ApiError, random};
 use sha2::Sha256;
 
+use crate::epoch_seconds as now;
 use crate::error::failure;
 
 /// Codes handed out at each enrolment.
@@ -31,13 +32,6 @@ const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
 pub struct RecoveryCodes {
     client: Client,
     table: String,
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
 }
 
 /// A code as the user may type it: case, spaces and dashes do not matter.

@@ -10,12 +10,13 @@
 //!
 //! The item expires (TTL `expires_at`) once no token it refuses can still be valid.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use platform::{ApiError, BoxFuture, Caller, ConfigError, Env, Revocations};
 
+use crate::epoch_seconds as now;
 use crate::error::failure;
 
 /// The longest an id or access token lives: `template.yaml`'s `IdTokenValidity` and
@@ -34,13 +35,6 @@ pub struct Sessions {
 /// `SESSIONS_TABLE`, read once at start-up.
 pub fn table_from_env(env: &Env) -> Result<String, ConfigError> {
     Ok(env.require(&["SESSIONS_TABLE"])?.to_owned())
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
 }
 
 impl Sessions {

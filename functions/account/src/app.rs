@@ -15,7 +15,7 @@ pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> 
     let config = auth::Config::from_env(env)?;
     let dynamodb = DynamoDb::new(sdk);
     let sessions = Sessions::new(dynamodb.clone(), tables::sessions::table_from_env(env)?);
-    let books = Books::new(dynamodb.clone(), env.require(&["BOOKS_TABLE"])?);
+    let books = Books::new(dynamodb.clone(), tables::books::table_from_env(env)?);
     let recovery = RecoveryCodes::new(dynamodb, tables::recovery::table_from_env(env)?);
     let (cognito, ()) = tokio::join!(
         auth::Cognito::connect(sdk, &config.api.sdk, config.cognito),

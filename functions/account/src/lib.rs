@@ -161,7 +161,7 @@ impl<'a> Me<'a> {
     pub fn of(caller: &'a Caller) -> Self {
         Self {
             sub: caller.sub(),
-            username: caller.claim("cognito:username"),
+            username: caller.username().ok(),
             email: caller.claim("email"),
             email_verified: caller.flag("email_verified").unwrap_or(false),
             name: caller.claim("name"),

@@ -13,7 +13,7 @@ use crate::{ROUTES, State};
 pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> {
     let api = ApiConfig::from_env(env)?;
     let dynamodb = DynamoDb::new(sdk);
-    let books = Books::new(dynamodb.clone(), env.require(&["BOOKS_TABLE"])?);
+    let books = Books::new(dynamodb.clone(), tables::books::table_from_env(env)?);
     let sessions = Sessions::new(dynamodb, tables::sessions::table_from_env(env)?);
     // One client: the books table's pre-warm opens the connection the sessions check uses too.
     books.prewarm(&api.sdk).await;

@@ -91,7 +91,7 @@ fn qr_svg(uri: &str) -> Result<String, ApiError> {
 }
 
 /// What `/mfa/totp/setup` answers.
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct Setup {
     /// Base32, for typing into an authenticator app.
     pub secret: String,
@@ -114,7 +114,7 @@ async fn setup(state: &State, req: &Request) -> Result<Reply, ApiError> {
 }
 
 /// What `/mfa/totp/verify` answers: the recovery codes, shown this once.
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct Enabled {
     pub message: &'static str,
     pub recovery_codes: Vec<String>,
@@ -125,7 +125,7 @@ async fn verify(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let (token, username) = caller(req)?;
     let body = JsonObject::from_request(req)?;
     body.deny_unknown_fields(&["code", "device_name"])?;
-    let code = Code::from_body(&body)?;
+    let code = Code::named(&body, "code")?;
     let device = body.optional_string("device_name")?.map(str::trim);
     if let Some(device) = device {
         platform::body::check_len("device_name", device, MAX_DEVICE_CHARS)?;
@@ -191,10 +191,10 @@ async fn disable(state: &State, req: &Request) -> Result<Reply, ApiError> {
     body.deny_unknown_fields(&["password", "code", "recovery_code"])?;
     let password = Password::from_body(&body, "password")?;
     let factor = factor(&body)?;
-    let who = ClientContext::of(req);
+    let context = ClientContext::of(req);
     let SignIn::Challenge(challenge) = state
         .cognito
-        .password_sign_in(&who, username, &password)
+        .password_sign_in(&context, username, &password)
         .await?
     else {
         return Err(ApiError::Conflict {
@@ -207,11 +207,11 @@ async fn disable(state: &State, req: &Request) -> Result<Reply, ApiError> {
             let signed_in = state
                 .cognito
                 .answer_challenge(
-                    &who,
+                    &context,
                     &challenge.challenge,
                     &challenge.username,
                     &challenge.session,
-                    Answer::Code(&code),
+                    Answer::Code(code),
                 )
                 .await?;
             if let SignIn::Tokens(tokens) = signed_in
@@ -241,10 +241,10 @@ async fn recover(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let username = Username::from_body(&body, "username")?;
     let password = Password::from_body(&body, "password")?;
     let code = Code::named(&body, "recovery_code")?;
-    let who = ClientContext::of(req);
+    let context = ClientContext::of(req);
     let first = state
         .cognito
-        .password_sign_in(&who, &username, &password)
+        .password_sign_in(&context, &username, &password)
         .await?;
     let internal = match &first {
         SignIn::Challenge(c) => c.username.clone(),
@@ -267,7 +267,7 @@ async fn recover(state: &State, req: &Request) -> Result<Reply, ApiError> {
         SignIn::Tokens(tokens) => tokens,
         SignIn::Challenge(_) => match state
             .cognito
-            .password_sign_in(&who, &username, &password)
+            .password_sign_in(&context, &username, &password)
             .await?
         {
             SignIn::Tokens(tokens) => tokens,
@@ -281,7 +281,7 @@ async fn recover(state: &State, req: &Request) -> Result<Reply, ApiError> {
 
 /// What an MFA_SETUP challenge's first step answers: the secret to set up, and the session to
 /// confirm it in.
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct SetupChallenge {
     pub challenge: &'static str,
     pub session: String,
@@ -292,7 +292,7 @@ pub struct SetupChallenge {
 }
 
 /// A sign-in that set up the authenticator: the tokens, and the recovery codes, shown this once.
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct SetUp {
     #[serde(flatten)]
     pub tokens: auth::Tokens,
@@ -314,24 +314,17 @@ async fn challenge(state: &State, req: &Request) -> Result<Reply, ApiError> {
     platform::body::check_len("session", session, MAX_SESSION_CHARS)?;
     let challenge = body.string("challenge")?.trim();
     // Whatever the challenge, a field given is held to its rule.
-    let code = match body.get("code") {
-        Some(_) => Some(Code::from_body(&body)?),
-        None => None,
-    };
+    let code = Code::optional(&body, "code")?;
     let new_password = match body.get("new_password") {
         Some(_) => Some(Password::from_body(&body, "new_password")?),
         None => None,
     };
-    let who = ClientContext::of(req);
+    let context = ClientContext::of(req);
     let answer = match challenge {
-        "SOFTWARE_TOKEN_MFA" => {
-            Answer::Code(code.map_or_else(|| Code::from_body(&body), Ok)?.as_str())
+        "SOFTWARE_TOKEN_MFA" => Answer::Code(code.ok_or(ApiError::MissingField("code"))?),
+        "NEW_PASSWORD_REQUIRED" => {
+            Answer::NewPassword(new_password.ok_or(ApiError::MissingField("new_password"))?)
         }
-        "NEW_PASSWORD_REQUIRED" => Answer::NewPassword(
-            new_password
-                .map_or_else(|| Password::from_body(&body, "new_password"), Ok)?
-                .as_str(),
-        ),
         "MFA_SETUP" => {
             let Some(code) = code else {
                 let (secret, session) = state.cognito.associate_software_token_in(session).await?;
@@ -352,7 +345,7 @@ async fn challenge(state: &State, req: &Request) -> Result<Reply, ApiError> {
                 .await?;
             let signed_in = state
                 .cognito
-                .answer_challenge(&who, "MFA_SETUP", &username, &session, Answer::SetUp)
+                .answer_challenge(&context, "MFA_SETUP", &username, &session, Answer::SetUp)
                 .await?;
             let auth::SignIn::Tokens(mut tokens) = signed_in else {
                 return signed_in.into_reply();
@@ -375,7 +368,7 @@ async fn challenge(state: &State, req: &Request) -> Result<Reply, ApiError> {
     };
     state
         .cognito
-        .answer_challenge(&who, challenge, &username, session, answer)
+        .answer_challenge(&context, challenge, &username, session, answer)
         .await?
         .into_reply()
 }

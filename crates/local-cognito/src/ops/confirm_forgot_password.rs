@@ -11,20 +11,16 @@ use crate::protocol::{Call, Error};
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct Request {
-    client_id: String,
-    username: String,
+    #[serde(flatten)]
+    by: super::ByName,
     confirmation_code: String,
     password: String,
-    secret_hash: Option<String>,
 }
 
 pub async fn handle(layer: &Layer, call: &Call) -> Result<Value, Error> {
     let req: Request = call.request()?;
-    let app = layer
-        .directory
-        .client(&req.client_id, &req.username, req.secret_hash.as_deref())
-        .await?;
-    let Some(user) = layer.directory.user(&app, &req.username).await? else {
+    let (app, user) = req.by.client_and_user(layer).await?;
+    let Some(user) = user else {
         return Err(app.unknown_user(Error::code_mismatch()));
     };
     let (pool, code) = (&app.pool_id, &req.confirmation_code);

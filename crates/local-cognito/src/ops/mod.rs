@@ -59,6 +59,34 @@ operations! {
     VerifyUserAttribute => verify_user_attribute,
 }
 
+/// What a call an app client makes about a user by name carries: the client, the user name, and
+/// the SECRET_HASH of that name. An operation's request takes it with `#[serde(flatten)]`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ByName {
+    client_id: String,
+    username: String,
+    secret_hash: Option<String>,
+}
+
+impl ByName {
+    /// The app client, its SECRET_HASH checked over the user name as Cognito checks it.
+    async fn client(&self, layer: &Layer) -> Result<App, Error> {
+        let hash = self.secret_hash.as_deref();
+        layer
+            .directory
+            .client(&self.client_id, &self.username, hash)
+            .await
+    }
+
+    /// The app client, checked, and the user it names, if there is one.
+    async fn client_and_user(&self, layer: &Layer) -> Result<(App, Option<User>), Error> {
+        let app = self.client(layer).await?;
+        let user = layer.directory.user(&app, &self.username).await?;
+        Ok((app, user))
+    }
+}
+
 /// The user `access_token` belongs to, as moto knows it, and the app client it was issued to;
 /// refused when its family is revoked.
 async fn caller(layer: &Layer, access_token: &str) -> Result<(App, User), Error> {

@@ -11,19 +11,15 @@ use crate::protocol::{Call, Error, code_delivery};
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct Request {
-    client_id: String,
-    username: String,
-    secret_hash: Option<String>,
+    #[serde(flatten)]
+    by: super::ByName,
 }
 
 pub async fn handle(layer: &Layer, call: &Call) -> Result<Value, Error> {
     let req: Request = call.request()?;
-    let app = layer
-        .directory
-        .client(&req.client_id, &req.username, req.secret_hash.as_deref())
-        .await?;
-    let Some(user) = layer.directory.user(&app, &req.username).await? else {
-        return super::unknown_user_delivery(&app, &req.username);
+    let (app, user) = req.by.client_and_user(layer).await?;
+    let Some(user) = user else {
+        return super::unknown_user_delivery(&app, &req.by.username);
     };
     if user.confirmed {
         return Err(Error::invalid_parameter("User is already confirmed."));

@@ -11,19 +11,15 @@ use crate::protocol::{Attribute, Call, Error, code_delivery};
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct Request {
-    client_id: String,
-    username: String,
-    secret_hash: Option<String>,
+    #[serde(flatten)]
+    by: super::ByName,
     #[serde(default)]
     user_attributes: Vec<Attribute>,
 }
 
 pub async fn handle(layer: &Layer, call: &Call) -> Result<Value, Error> {
     let req: Request = call.request()?;
-    let app = layer
-        .directory
-        .client(&req.client_id, &req.username, req.secret_hash.as_deref())
-        .await?;
+    let app = req.by.client(layer).await?;
     let given = |name: &str| req.user_attributes.iter().find(|a| a.name == name);
     if let Some(missing) = app.required.iter().find(|r| given(r).is_none()) {
         return Err(Error::invalid_parameter(format!(
@@ -35,7 +31,7 @@ pub async fn handle(layer: &Layer, call: &Call) -> Result<Value, Error> {
         super::send_code(
             layer,
             &app,
-            &req.username,
+            &req.by.username,
             Purpose::SignUp,
             "sign_up",
             email,

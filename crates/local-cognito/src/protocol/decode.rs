@@ -80,21 +80,33 @@ impl<'de> de::Deserializer<'de> for Json<'_> {
     }
 
     /// A request, and every structure in it, is a JSON object; never an array read by position.
+    /// A member that is `null` is absent, as Cognito reads it: a required one is missing.
     fn deserialize_struct<V: Visitor<'de>>(
         self,
         _name: &'static str,
         _fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, DecodeError> {
+        self.deserialize_map(visitor)
+    }
+
+    /// A map (and a request with a flattened part, which serde reads as one), its `null`
+    /// members absent.
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         match self.0 {
-            Value::Object(_) => self.deserialize_any(visitor),
+            Value::Object(members) => visitor.visit_map(MapDeserializer::new(
+                members
+                    .iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| (k.as_str(), Json(v))),
+            )),
             other => Err(de::Error::invalid_type(unexpected(other), &"a JSON object")),
         }
     }
 
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-        unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        unit unit_struct newtype_struct seq tuple tuple_struct enum identifier ignored_any
     }
 }
 
@@ -149,13 +161,17 @@ mod tests {
         assert_eq!(req.limit, 3);
         let req: Request = decode(&json!({"ClientId": "c", "SecretHash": null})).unwrap();
         assert_eq!(req.secret_hash, None, "null is absent");
+        assert_eq!(
+            decode::<Request>(&json!({"ClientId": null})),
+            Err(DecodeError::Missing("ClientId")),
+            "a required member that is null is missing"
+        );
     }
 
     #[test]
     fn a_member_of_the_wrong_type_or_a_body_that_is_no_object_is_invalid() {
         for body in [
             json!({"ClientId": 5}),
-            json!({"ClientId": null}),
             json!({"ClientId": "c", "UserAttributes": {"Name": "email"}}),
             json!(["c"]),
             json!("c"),

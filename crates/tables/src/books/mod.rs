@@ -30,6 +30,11 @@ pub const BOOK_EXISTS: ApiError = ApiError::Conflict {
     message: "a book with this id already exists",
 };
 
+/// `BOOKS_TABLE`, read once at start-up.
+pub fn table_from_env(env: &platform::Env) -> Result<String, platform::ConfigError> {
+    Ok(env.require(&["BOOKS_TABLE"])?.to_owned())
+}
+
 /// The books table: one DynamoDB client, built once at start-up, and the table's name.
 #[derive(Debug, Clone)]
 pub struct Books {
