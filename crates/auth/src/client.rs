@@ -158,6 +158,18 @@ impl Cognito {
         Ok(cognito)
     }
 
+    /// [`Cognito::connect`] while `alongside` opens another connection (a table's pre-warm): a
+    /// function with both opens them at once during start-up.
+    pub async fn connect_alongside(
+        sdk: &SdkConfig,
+        settings: &SdkSettings,
+        config: CognitoConfig,
+        alongside: impl Future<Output = ()>,
+    ) -> Result<Self, ConfigError> {
+        let (cognito, ()) = tokio::join!(Self::connect(sdk, settings, config), alongside);
+        cognito
+    }
+
     /// The client with its secret known, or, for a stored one, not yet read.
     fn unread(client: Client, sdk: &SdkConfig, config: CognitoConfig) -> Result<Self, ConfigError> {
         let (hasher, stored) = match config.client_secret {

@@ -36,6 +36,19 @@ impl Moto {
     }
 
     /// Passes `call` on to moto: moto's JSON answer, or its refusal as [`Error::Moto`].
+    /// GetUser on `access_token`, as moto knows its user (it checks the token).
+    pub async fn user_of(
+        &self,
+        access_token: &str,
+    ) -> Result<cognito::operation::get_user::GetUserOutput, Error> {
+        self.admin
+            .get_user()
+            .access_token(access_token)
+            .send()
+            .await
+            .map_err(Error::admin)
+    }
+
     pub async fn call(&self, call: &Call) -> Result<Value, Error> {
         let res = self.send(&call.headers, call.body.clone()).await?;
         read(res).await

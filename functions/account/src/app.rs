@@ -17,13 +17,12 @@ pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> 
     let sessions = Sessions::new(dynamodb.clone(), tables::sessions::table_from_env(env)?);
     let books = Books::new(dynamodb.clone(), tables::books::table_from_env(env)?);
     let recovery = RecoveryCodes::new(dynamodb, tables::recovery::table_from_env(env)?);
-    let (cognito, ()) = tokio::join!(
-        auth::Cognito::connect(sdk, &config.api.sdk, config.cognito),
-        sessions.prewarm(&config.api.sdk)
-    );
+    let prewarm = sessions.prewarm(&config.api.sdk);
+    let cognito =
+        auth::Cognito::connect_alongside(sdk, &config.api.sdk, config.cognito, prewarm).await?;
     let revocations = Arc::new(sessions.clone());
     let state = State {
-        cognito: cognito?,
+        cognito,
         sessions,
         books,
         recovery,

@@ -19,13 +19,12 @@ pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> 
     let codes = RecoveryCodes::new(dynamodb, tables::recovery::table_from_env(env)?);
     let pool_id = env.require(&["COGNITO_USER_POOL_ID"])?.to_owned();
     let issuer = env.get("MFA_ISSUER").unwrap_or(DEFAULT_ISSUER).to_owned();
-    let (cognito, ()) = tokio::join!(
-        auth::Cognito::connect(sdk, &config.api.sdk, config.cognito),
-        sessions.prewarm(&config.api.sdk)
-    );
+    let prewarm = sessions.prewarm(&config.api.sdk);
+    let cognito =
+        auth::Cognito::connect_alongside(sdk, &config.api.sdk, config.cognito, prewarm).await?;
     let revocations = Arc::new(sessions.clone());
     let state = State {
-        cognito: cognito?,
+        cognito,
         codes,
         sessions,
         pool_id,

@@ -72,14 +72,7 @@ async fn setup_if_needed(layer: &Layer, out: Value, username: &str) -> Result<Va
     let Some(access_token) = result.get("AccessToken").and_then(Value::as_str) else {
         return Ok(out);
     };
-    let user = layer
-        .moto
-        .admin
-        .get_user()
-        .access_token(access_token)
-        .send()
-        .await
-        .map_err(Error::admin)?;
+    let user = layer.moto.user_of(access_token).await?;
     if (user.user_mfa_setting_list().iter()).any(|m| m == "SOFTWARE_TOKEN_MFA") {
         return Ok(out);
     }

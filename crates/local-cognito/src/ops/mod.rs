@@ -101,14 +101,7 @@ async fn caller(layer: &Layer, access_token: &str) -> Result<(App, User), Error>
         .directory
         .app(&claims.client_id.ok_or_else(refused)?)
         .await?;
-    let out = layer
-        .moto
-        .admin
-        .get_user()
-        .access_token(access_token)
-        .send()
-        .await
-        .map_err(Error::admin)?;
+    let out = layer.moto.user_of(access_token).await?;
     let user = layer.directory.user(&app, out.username()).await?;
     Ok((app, user.ok_or_else(refused)?))
 }
