@@ -356,30 +356,42 @@ mod tests {
         assert_eq!(res.status(), 404);
     }
 
-    /// Log lines written while `f` runs, on this thread.
+    /// Log lines written while `f` runs, on this thread. The subscriber is the test binary's
+    /// global one, writing to a buffer of the capturing thread's own: a thread-scoped
+    /// subscriber (`set_default`) loses lines when another test thread registers the same
+    /// callsite while no subscriber is in scope, and tracing caches that callsite as off.
     async fn logged<F: std::future::Future>(f: F) -> (F::Output, Vec<String>) {
-        use std::sync::{Arc, Mutex};
-        #[derive(Clone, Default)]
-        struct Lines(Arc<Mutex<Vec<u8>>>);
-        impl std::io::Write for Lines {
+        use std::cell::RefCell;
+        thread_local! {
+            static CAPTURED: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+        }
+        struct ThisThread;
+        impl std::io::Write for ThisThread {
             fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(buf);
+                CAPTURED.with(|c| {
+                    if let Some(lines) = c.borrow_mut().as_mut() {
+                        lines.extend_from_slice(buf);
+                    }
+                });
                 Ok(buf.len())
             }
             fn flush(&mut self) -> std::io::Result<()> {
                 Ok(())
             }
         }
-        let lines = Lines::default();
-        let writer = lines.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_ansi(false)
+                .with_writer(|| ThisThread)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
+        });
+        CAPTURED.with(|c| *c.borrow_mut() = Some(Vec::new()));
         let out = f.await;
-        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let bytes = CAPTURED.with(|c| c.borrow_mut().take()).unwrap_or_default();
+        let text = String::from_utf8(bytes).unwrap();
         (out, text.lines().map(str::to_owned).collect())
     }
 
