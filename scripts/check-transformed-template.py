@@ -3,8 +3,10 @@ credentials, no network), then checked for what the deployed stack must have. Pa
 `make lint-template`; prints what it checked."""
 
 import json
+import re
 import sys
 from pathlib import Path
+from urllib.parse import unquote
 
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
@@ -33,6 +35,70 @@ def transformed():
 def fail(message):
     print(f"check-transformed-template: {message}", file=sys.stderr)
     sys.exit(1)
+
+
+# The routes that send mail: the stage's lower throttle and the firewall's strict per-IP limit
+# apply to them. The public ones among them are also public POST routes.
+MAIL_ROUTES = {
+    ("POST", "/register"),
+    ("POST", "/resend_code"),
+    ("POST", "/forgot_password"),
+    ("PATCH", "/me"),
+    ("POST", "/me/verify_email/resend"),
+}
+
+
+def routes(resources):
+    """(method, path) -> (public, function logical id), from the REST API's body SAM made."""
+    (api,) = [r for r in resources.values() if r["Type"] == "AWS::ApiGateway::RestApi"]
+    found = {}
+    for path, methods in api["Properties"]["Body"]["paths"].items():
+        for method, op in methods.items():
+            if method == "options":
+                continue
+            security = op.get("security") or [{"NONE": []}]
+            public = all(list(s) == ["NONE"] for s in security)
+            uri = json.dumps(op["x-amazon-apigateway-integration"]["uri"])
+            function = re.search(r"functions/\$\{(\w+)\.Arn\}", uri)
+            found[(method.upper(), path)] = (public, function and function.group(1))
+    return found
+
+
+def transformed_text(value, transformations):
+    for t in sorted(transformations, key=lambda t: t["Priority"]):
+        kind = t["Type"]
+        if kind == "URL_DECODE":
+            value = unquote(value)
+        elif kind == "LOWERCASE":
+            value = value.lower()
+        elif kind != "NONE":
+            fail(f"the checker does not know the text transformation {kind}")
+    return value
+
+
+def matches(statement, method, path):
+    """Whether a WAF statement matches a request: the few kinds the template uses."""
+    (kind, body), = statement.items()
+    if kind == "OrStatement":
+        return any(matches(s, method, path) for s in body["Statements"])
+    if kind == "AndStatement":
+        return all(matches(s, method, path) for s in body["Statements"])
+    if kind == "NotStatement":
+        return not matches(body["Statement"], method, path)
+    (field,) = body["FieldToMatch"]
+    value = {"UriPath": path, "Method": method}.get(field) or fail(f"unknown field {field}")
+    value = transformed_text(value, body["TextTransformations"])
+    if kind == "RegexMatchStatement":
+        return re.search(body["RegexString"], value) is not None
+    if kind == "ByteMatchStatement":
+        needle = body["SearchString"]
+        return {
+            "EXACTLY": value == needle,
+            "STARTS_WITH": value.startswith(needle),
+            "ENDS_WITH": value.endswith(needle),
+            "CONTAINS": needle in value,
+        }[body["PositionalConstraint"]]
+    fail(f"the checker does not know the statement {kind}")
 
 
 def main():
@@ -82,10 +148,76 @@ def main():
         if "secretsmanager:*" in policies or '"Resource": "*"' in policies:
             fail(f"{fid}'s role grants too much: {policies}")
 
+    # Every table is on demand, with point-in-time recovery and explicit deletion policies; one
+    # whose items do not all expire (no TTL) is retained and deletion-protected.
+    tables = of_type("AWS::DynamoDB::Table")
+    for tid, table in tables.items():
+        p = table["Properties"]
+        if p.get("BillingMode") != "PAY_PER_REQUEST":
+            fail(f"{tid} is not on demand")
+        if p.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled") is not True:
+            fail(f"{tid} has no point-in-time recovery")
+        if not table.get("DeletionPolicy") or table.get("DeletionPolicy") != table.get("UpdateReplacePolicy"):
+            fail(f"{tid}: DeletionPolicy and UpdateReplacePolicy must be set, and alike")
+        expires = p.get("TimeToLiveSpecification", {}).get("Enabled") is True
+        if not expires and (table["DeletionPolicy"] != "Retain" or "DeletionProtectionEnabled" not in p):
+            fail(f"{tid} keeps items for good, but is not retained and protected")
+
+    # The app client may not change the e-mail address with an access token alone: PATCH /me
+    # does it with AdminUpdateUserAttributes, after the password and the second factor.
+    client = resources.get("UserPoolClient") or fail("no UserPoolClient")
+    if "email" in client["Properties"].get("WriteAttributes", []):
+        fail("the app client's WriteAttributes has email: a stolen access token could change it")
+
+    served = routes(resources)
+    # The mail routes' lower throttle, on routes that exist (a typo in a ResourcePath would
+    # leave the route on the default).
+    settings = stages[stage_id]["Properties"].get("MethodSettings", [])
+    throttled = set()
+    for s in settings:
+        if s["ResourcePath"] == "/*":
+            continue
+        # "/~1me~1verify_email" is the resource /me/verify_email.
+        route = (s["HttpMethod"], s["ResourcePath"][1:].replace("~1", "/"))
+        if route not in served:
+            fail(f"a throttle for {route}, which is no route")
+        if s.get("ThrottlingRateLimit") != {"Ref": "MailRouteRateLimit"} or s.get(
+            "ThrottlingBurstLimit"
+        ) != {"Ref": "MailRouteBurstLimit"}:
+            fail(f"{route}'s throttle is not the mail routes' one")
+        throttled.add(route)
+    if throttled != MAIL_ROUTES:
+        fail(f"the mail routes' throttle is on {sorted(throttled)}, not {sorted(MAIL_ROUTES)}")
+
+    # The firewall's strict per-IP limit: exactly the public POST routes and the mail routes,
+    # whatever the stage prefix; GET /me and the other signed-in routes only under the loose one.
+    (acl,) = of_type("AWS::WAFv2::WebACL").values()
+    rules = {r["Name"]: r for r in acl["Properties"]["Rules"]}
+    scope = rules["credential-routes-per-ip"]["Statement"]["RateBasedStatement"]["ScopeDownStatement"]
+    for (method, path), (public, _) in served.items():
+        strict = (method == "POST" and public) or (method, path) in MAIL_ROUTES
+        path = path.replace("{id}", "me")
+        for seen in [path, f"/Prod{path}", f"/Prod{path}/"]:
+            if matches(scope, method, seen) != strict:
+                fail(f"the strict per-IP limit {'misses' if strict else 'counts'} {method} {seen}")
+    for method, path in [("GET", "/Prod/books/login-guide"), ("GET", "/Prod/me"), ("DELETE", "/Prod/me")]:
+        if matches(scope, method, path):
+            fail(f"the strict per-IP limit counts {method} {path}")
+
+    # Every function behind the authorizer knows the stack's app client, to refuse the tokens of
+    # another client of the pool.
+    guarded = {f for (public, f) in served.values() if not public}
+    for fid in guarded:
+        variables = functions[fid]["Properties"].get("Environment", {}).get("Variables", {})
+        if "COGNITO_CLIENT_ID" not in variables:
+            fail(f"{fid} serves a protected route without COGNITO_CLIENT_ID")
+
     print(
         f"check-transformed-template: {len(resources)} resources; web ACL on {stage_id}, access "
         f"log on; pool and table retained and protected; {len(functions)} functions, none with "
-        "the client secret in its environment"
+        f"the client secret in its environment; {len(tables)} tables hardened; the mail routes' "
+        f"throttle and strict per-IP limit on {len(MAIL_ROUTES)} routes; {len(guarded)} functions "
+        "behind the authorizer know the app client; no e-mail change with an access token alone"
     )
 
 
