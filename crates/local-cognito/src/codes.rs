@@ -130,6 +130,22 @@ impl Codes {
     }
 }
 
+impl Codes {
+    /// Gives back `user`'s code `given` for `purpose`, spent by a call whose next step failed:
+    /// good again, unless a new code has been issued since (which superseded it), or it was
+    /// not the last one spent.
+    pub fn give_back(&self, pool: &str, user: &str, purpose: Purpose, given: &str) {
+        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (pool.to_owned(), user.to_lowercase(), purpose);
+        let Some(code) = live.get_mut(&key) else {
+            return;
+        };
+        if code.current.is_none() && code.spent.last().is_some_and(|c| same(c, given)) {
+            code.current = code.spent.pop();
+        }
+    }
+}
+
 fn same(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
 }
@@ -218,6 +234,29 @@ mod tests {
         }
         assert_eq!(kind(check(&code)), Some(ErrorType::LimitExceeded));
         assert_eq!(kind(check("")), Some(ErrorType::LimitExceeded));
+    }
+
+    #[test]
+    fn a_code_given_back_is_good_again_unless_superseded() {
+        let codes = Codes::default();
+        let now = SystemTime::now();
+        let purpose = Purpose::ResetPassword;
+        let code = codes.issue("p", "alice", purpose, now).unwrap();
+        let check = |c: &str| codes.check("p", "alice", purpose, c, now, true);
+        assert!(check(&code).is_ok());
+        assert_eq!(kind(check(&code)), Some(ErrorType::ExpiredCode), "spent");
+        codes.give_back("p", "alice", purpose, &code);
+        assert!(check(&code).is_ok(), "given back");
+        let newer = codes.issue("p", "alice", purpose, now).unwrap();
+        codes.give_back("p", "alice", purpose, &code);
+        if newer != code {
+            assert_eq!(
+                kind(check(&code)),
+                Some(ErrorType::ExpiredCode),
+                "superseded"
+            );
+        }
+        assert!(check(&newer).is_ok());
     }
 
     #[test]

@@ -168,32 +168,7 @@ impl Directory {
             let Some(client) = described.ok().and_then(|d| d.user_pool_client) else {
                 continue;
             };
-            let described = self
-                .admin
-                .describe_user_pool()
-                .user_pool_id(pool_id)
-                .send()
-                .await
-                .map_err(Error::admin)?;
-            let pool = described.user_pool();
-            let required = pool
-                .map(|p| {
-                    p.schema_attributes()
-                        .iter()
-                        .filter(|a| a.required() == Some(true))
-                        .filter_map(|a| a.name().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let verify_before_update = pool
-                .and_then(|p| p.user_attribute_update_settings())
-                .map(|s| {
-                    s.attributes_require_verification_before_update()
-                        .iter()
-                        .map(|a| a.as_str().to_owned())
-                        .collect()
-                })
-                .unwrap_or_default();
+            let pool = self.pool(pool_id).await?;
             let minutes = client.auth_session_validity().unwrap_or(3).clamp(3, 15);
             return Ok(App {
                 pool_id: pool_id.to_owned(),
@@ -201,13 +176,9 @@ impl Directory {
                 prevent_user_existence_errors: client
                     .prevent_user_existence_errors()
                     .is_some_and(|p| p.as_str() == "ENABLED"),
-                required,
-                verify_before_update,
                 writable: Some(client.write_attributes().to_vec()).filter(|w| !w.is_empty()),
                 session_validity: Duration::from_secs(60 * u64::from(minutes.unsigned_abs())),
-                mfa_on: pool
-                    .and_then(|p| p.mfa_configuration())
-                    .is_some_and(|m| m.as_str() == "ON"),
+                ..pool
             });
         }
         Err(Error::new(
@@ -216,12 +187,61 @@ impl Directory {
         ))
     }
 
+    /// The pool `pool_id` as an administrator's call (IAM, no app client) meets it: its
+    /// settings, read from moto at each call, with no secret and every attribute writable. An
+    /// app client's [`App`] is this with the client's own settings over it.
+    pub async fn pool(&self, pool_id: &str) -> Result<App, Error> {
+        let described = self
+            .admin
+            .describe_user_pool()
+            .user_pool_id(pool_id)
+            .send()
+            .await
+            .map_err(Error::admin)?;
+        let pool = described.user_pool();
+        let required = pool
+            .map(|p| {
+                p.schema_attributes()
+                    .iter()
+                    .filter(|a| a.required() == Some(true))
+                    .filter_map(|a| a.name().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let verify_before_update = pool
+            .and_then(|p| p.user_attribute_update_settings())
+            .map(|s| {
+                s.attributes_require_verification_before_update()
+                    .iter()
+                    .map(|a| a.as_str().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(App {
+            pool_id: pool_id.to_owned(),
+            secret: None,
+            prevent_user_existence_errors: false,
+            required,
+            verify_before_update,
+            writable: None,
+            session_validity: Duration::from_secs(180),
+            mfa_on: pool
+                .and_then(|p| p.mfa_configuration())
+                .is_some_and(|m| m.as_str() == "ON"),
+        })
+    }
+
     /// `username` (any alias the pool signs in with) in `app`'s pool; `None` if there is none.
     pub async fn user(&self, app: &App, username: &str) -> Result<Option<User>, Error> {
+        self.user_in(&app.pool_id, username).await
+    }
+
+    /// `username` (any alias) in the pool `pool_id`; `None` if there is none.
+    pub async fn user_in(&self, pool_id: &str, username: &str) -> Result<Option<User>, Error> {
         let out = self
             .admin
             .admin_get_user()
-            .user_pool_id(&app.pool_id)
+            .user_pool_id(pool_id)
             .username(username)
             .send()
             .await;

@@ -34,6 +34,7 @@ mod mfa;
 mod moto;
 mod ops;
 pub mod protocol;
+pub mod ses;
 mod sessions;
 mod tokens;
 pub mod totp;
@@ -51,6 +52,7 @@ pub use codes::{
     MAX_WRONG_CODES, RESET_CODE_LIFETIME, SIGN_UP_CODE_LIFETIME, VERIFY_CODE_LIFETIME,
 };
 pub use mailbox::{Mailbox, Message};
+pub use sessions::MAX_WRONG_MFA_CODES;
 
 use crate::clock::Clock;
 use crate::codes::Codes;
@@ -107,9 +109,16 @@ impl Layer {
         self.clock.now()
     }
 
-    /// The axum app: every Cognito call is a POST to `/` with an `X-Amz-Target`.
+    /// The axum app: every Cognito call is a POST to `/` with an `X-Amz-Target`; SES v2's
+    /// SendEmail is a POST to [`ses::SEND_EMAIL_PATH`].
     pub fn router(self: Arc<Self>) -> axum::Router {
         axum::Router::new()
+            .route(
+                ses::SEND_EMAIL_PATH,
+                axum::routing::post(|State(layer): State<Arc<Layer>>, body: Bytes| async move {
+                    ses::send_email(&layer, &body)
+                }),
+            )
             .fallback(
                 |State(layer): State<Arc<Layer>>, headers: HeaderMap, body: Bytes| async move {
                     layer.serve(headers, body).await
@@ -184,14 +193,17 @@ mod tests {
 
     use super::*;
 
-    /// A layer whose moto is nowhere: what it answers, it answers before calling moto.
-    fn app() -> axum::Router {
-        let sdk = SdkConfig::builder()
+    fn sdk() -> SdkConfig {
+        SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
             .endpoint_url("http://127.0.0.1:9")
-            .build();
-        Arc::new(Layer::new("http://127.0.0.1:9", &sdk, Arc::default())).router()
+            .build()
+    }
+
+    /// A layer whose moto is nowhere: what it answers, it answers before calling moto.
+    fn app() -> axum::Router {
+        Arc::new(Layer::new("http://127.0.0.1:9", &sdk(), Arc::default())).router()
     }
 
     async fn call(op: &str, body: &str) -> (u16, Value) {
@@ -294,6 +306,72 @@ mod tests {
         ] {
             let answer = call(op, &body.to_string()).await;
             assert_eq!(kind(&answer), (400, "NotAuthorizedException"), "{op}");
+        }
+    }
+
+    async fn send_email(body: Value) -> (u16, Value, Vec<Message>, Option<String>) {
+        let layer = Arc::new(Layer::new("http://127.0.0.1:9", &sdk(), Arc::default()));
+        let req = http::Request::post(ses::SEND_EMAIL_PATH)
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let res = layer.clone().router().oneshot(req).await.unwrap();
+        let status = res.status().as_u16();
+        let error_type =
+            (res.headers().get("x-amzn-errortype")).map(|v| v.to_str().unwrap().to_owned());
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        let mail = layer.mailbox().alerts(None);
+        (
+            status,
+            serde_json::from_slice(&body).unwrap(),
+            mail,
+            error_type,
+        )
+    }
+
+    #[tokio::test]
+    async fn ses_send_email_puts_one_alert_per_recipient_in_the_mailbox() {
+        let (status, out, mail, _) = send_email(json!({
+            "FromEmailAddress": "security@example.com",
+            "Destination": {"ToAddresses": ["alice@example.com"], "BccAddresses": ["audit@example.com"]},
+            "Content": {"Simple": {"Subject": {"Data": "Your password was changed"},
+                                   "Body": {"Text": {"Data": "If it was not you, reset it."}}}},
+        }))
+        .await;
+        assert_eq!(status, 200);
+        assert!(
+            out["MessageId"].as_str().is_some_and(|id| !id.is_empty()),
+            "{out}"
+        );
+        let to: Vec<&str> = mail.iter().map(|m| m.to.as_str()).collect();
+        assert_eq!(to, ["audit@example.com", "alice@example.com"]);
+        assert_eq!(mail[1].kind, "alert");
+        assert_eq!(
+            mail[1].subject.as_deref(),
+            Some("Your password was changed")
+        );
+        assert_eq!(
+            mail[1].body.as_deref(),
+            Some("If it was not you, reset it.")
+        );
+    }
+
+    #[tokio::test]
+    async fn ses_send_email_without_a_recipient_or_simple_content_is_a_bad_request() {
+        let simple =
+            json!({"Simple": {"Subject": {"Data": "s"}, "Body": {"Html": {"Data": "<p>b</p>"}}}});
+        for body in [
+            json!({"Content": simple}),
+            json!({"Destination": {"ToAddresses": ["a@example.com"]}, "Content": {"Raw": {"Data": "x"}}}),
+            json!({"Destination": {"ToAddresses": ["a@example.com"]}}),
+        ] {
+            let (status, _, mail, error_type) = send_email(body.clone()).await;
+            assert_eq!(
+                (status, error_type.as_deref()),
+                (400, Some("BadRequestException")),
+                "{body}"
+            );
+            assert!(mail.is_empty());
         }
     }
 

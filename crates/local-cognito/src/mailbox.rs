@@ -1,5 +1,7 @@
-//! The mailbox: every message Cognito would have sent, with its code. Nothing leaves the
-//! machine; the local API serves the messages, `make dev` prints them as they arrive.
+//! The mailbox: every message Cognito would have sent, with its code, and every e-mail the
+//! functions send through SES (security alerts, kind `alert`, with their subject and body).
+//! Nothing leaves the machine; the local API serves the messages, `make dev` prints them as they
+//! arrive.
 
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -20,13 +22,25 @@ pub struct Mailbox {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Message {
     pub to: String,
+    /// The user it is for; for an e-mail sent through SES, which knows no user, the address.
     pub username: String,
-    /// `sign_up`, `resend_code`, `forgot_password` or `verify_email`.
+    /// `sign_up`, `resend_code`, `forgot_password` or `verify_email` (Cognito's codes), or
+    /// `alert` (an e-mail the functions sent through SES).
     pub kind: &'static str,
+    /// The code; empty for an `alert`.
     pub code: String,
     /// RFC 3339, UTC.
     pub sent_at: String,
+    /// An `alert`'s subject; absent (not listed) for a code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// An `alert`'s body, its text part (else its HTML); absent (not listed) for a code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
 }
+
+/// The kind of a message the functions sent through SES.
+pub const ALERT: &str = "alert";
 
 impl Default for Mailbox {
     fn default() -> Self {
@@ -54,6 +68,18 @@ impl Mailbox {
         self.messages(Some(username))
             .first()
             .map(|m| m.code.clone())
+    }
+
+    /// The e-mails sent through SES (kind `alert`), newest first; only those to `to` (in any
+    /// case) when given.
+    pub fn alerts(&self, to: Option<&str>) -> Vec<Message> {
+        let messages = self.messages.lock().unwrap_or_else(|e| e.into_inner());
+        messages
+            .iter()
+            .rev()
+            .filter(|m| m.kind == ALERT && to.is_none_or(|t| m.to.eq_ignore_ascii_case(t)))
+            .cloned()
+            .collect()
     }
 
     /// New messages as they arrive (`make dev` prints them).
@@ -90,6 +116,8 @@ mod tests {
             kind: "sign_up",
             code: code.into(),
             sent_at: rfc3339(SystemTime::now()),
+            subject: None,
+            body: None,
         }
     }
 
@@ -104,6 +132,28 @@ mod tests {
         assert_eq!(mailbox.messages(Some("alice")).len(), 2);
         assert_eq!(mailbox.last_code("bob").as_deref(), Some("222222"));
         assert_eq!(mailbox.last_code("carol"), None);
+    }
+
+    #[test]
+    fn alerts_are_listed_apart_and_a_code_lists_no_subject_or_body() {
+        let mailbox = Mailbox::default();
+        mailbox.deliver(message("alice@example.com", "111111"));
+        mailbox.deliver(Message {
+            kind: ALERT,
+            code: String::new(),
+            subject: Some("New sign-in".into()),
+            body: Some("Was it you?".into()),
+            to: "Alice@example.com".into(),
+            ..message("Alice@example.com", "")
+        });
+        let alerts = mailbox.alerts(Some("alice@EXAMPLE.com"));
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(alerts[0].subject.as_deref(), Some("New sign-in"));
+        assert!(mailbox.alerts(Some("bob@example.com")).is_empty());
+        let listed = serde_json::to_value(mailbox.messages(None)).unwrap();
+        assert_eq!(listed[0]["kind"], "alert");
+        assert_eq!(listed[0]["body"], "Was it you?");
+        assert!(listed[1].get("subject").is_none(), "{listed}");
     }
 
     #[test]

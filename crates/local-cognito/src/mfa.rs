@@ -5,9 +5,19 @@
 //! A new secret is pending until a first code of it is checked; then it is the user's, in
 //! place of the last. Codes are checked at the layer's [`crate::clock::Clock`]; moto's codes are
 //! computed at moto's time.
+//!
+//! A code is good once: a code of a 30-second step no later than the last one accepted for the
+//! user (at VerifySoftwareToken or at a sign-in) is refused, as RFC 6238 §5.2 wants ("the
+//! verifier MUST NOT accept the second attempt of the same OTP after the successful validation
+//! has been issued for the first OTP"), and as Cognito refuses it: `ExpiredCodeException`,
+//! "Your software token has already been used once." (what RespondToAuthChallenge answers a
+//! code VerifySoftwareToken took in the same step; aws-amplify/amplify-swift's
+//! `AuthIntegrationTests/MFATests/MFASignInTests.swift` waits 30 seconds between the two for
+//! that reason).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::SystemTime;
 
 use crate::Layer;
 use crate::protocol::{Error, ErrorType};
@@ -21,6 +31,8 @@ struct UserSecret {
     pending: Option<String>,
     /// In use.
     active: Option<String>,
+    /// The step of the last code accepted: no code of it or before it is good again.
+    last_step: Option<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -61,10 +73,47 @@ impl Authenticators {
         Some((user, state.moto_secret.clone()?))
     }
 
-    fn activate(&self, key: (String, String)) {
+    /// The pending secret takes over, its code of `step` accepted.
+    fn activate(&self, key: (String, String), step: u64) {
         let mut state = self.state();
         let user = state.users.entry(key).or_default();
         user.active = user.pending.take();
+        user.last_step = Some(step);
+    }
+
+    /// Checks `code` against `key`'s active secret at `at` and, when it is good, spends it (in
+    /// one step, so that of two answers with one code only one is accepted): moto's secret,
+    /// or `None` when the user has no secret of this layer's.
+    fn spend(
+        &self,
+        key: &(String, String),
+        code: &str,
+        at: SystemTime,
+    ) -> Result<Option<String>, Error> {
+        let mut state = self.state();
+        let Some(moto_secret) = state.moto_secret.clone() else {
+            return Ok(None);
+        };
+        let Some(user) = state.users.get_mut(key) else {
+            return Ok(None);
+        };
+        let Some(active) = &user.active else {
+            return Ok(None);
+        };
+        let Some(step) = totp::step_of(active, code, at) else {
+            return Err(Error::new(
+                ErrorType::CodeMismatch,
+                "Invalid code received for user",
+            ));
+        };
+        if user.last_step.is_some_and(|last| step <= last) {
+            return Err(Error::new(
+                ErrorType::ExpiredCode,
+                "Your software token has already been used once.",
+            ));
+        }
+        user.last_step = Some(step);
+        Ok(Some(moto_secret))
     }
 }
 
@@ -105,12 +154,12 @@ pub async fn confirm_secret(layer: &Layer, access_token: &str, code: &str) -> Re
     let Some((pending, moto_secret)) = layer.authenticators.with_moto(&key, |u| &u.pending) else {
         return Err(Error::invalid_parameter("No software token is associated."));
     };
-    if !totp::check(&pending, code, layer.clock.now()) {
+    let Some(step) = totp::step_of(&pending, code, layer.clock.now()) else {
         return Err(Error::new(
             ErrorType::EnableSoftwareTokenMfa,
             "Code mismatch and fail enable Software Token MFA",
         ));
-    }
+    };
     layer
         .moto
         .admin
@@ -120,13 +169,14 @@ pub async fn confirm_secret(layer: &Layer, access_token: &str, code: &str) -> Re
         .send()
         .await
         .map_err(Error::admin)?;
-    layer.authenticators.activate(key);
+    layer.authenticators.activate(key, step);
     Ok(())
 }
 
-/// A SOFTWARE_TOKEN_MFA answer's `code` for `username` of `pool`, checked against the user's
-/// own secret: the code of moto's secret to send moto instead. `None` when the user has no
-/// secret of this layer's (moto checks the code as it came).
+/// A SOFTWARE_TOKEN_MFA answer's `code` for the internal user name `username` of `pool`,
+/// checked against the user's own secret and spent: the code of moto's secret to send moto
+/// instead. `None` when the user has no secret of this layer's (moto checks the code as it
+/// came). A wrong code is `CodeMismatchException`, one used already `ExpiredCodeException`.
 pub fn code_for_moto(
     layer: &Layer,
     pool: &str,
@@ -134,16 +184,8 @@ pub fn code_for_moto(
     code: &str,
 ) -> Result<Option<String>, Error> {
     let key = (pool.to_owned(), username.to_lowercase());
-    let Some((active, moto_secret)) = layer.authenticators.with_moto(&key, |u| &u.active) else {
-        return Ok(None);
-    };
-    if !totp::check(&active, code, layer.clock.now()) {
-        return Err(Error::new(
-            ErrorType::CodeMismatch,
-            "Invalid code received for user",
-        ));
-    }
-    Ok(Some(totp::totp(&moto_secret, layer.clock.moto_now())))
+    let moto_secret = layer.authenticators.spend(&key, code, layer.clock.now())?;
+    Ok(moto_secret.map(|secret| totp::totp(&secret, layer.clock.moto_now())))
 }
 
 #[cfg(test)]
@@ -158,11 +200,11 @@ mod tests {
     fn a_pending_secret_takes_over_only_once_activated() {
         let a = Authenticators::default();
         a.associated(key("alice"), "OLD", Some("MOTO"));
-        a.activate(key("alice"));
+        a.activate(key("alice"), 1);
         a.associated(key("alice"), "NEW", None);
         let active = a.with_moto(&key("alice"), |u| &u.active);
         assert_eq!(active, Some(("OLD".into(), "MOTO".into())));
-        a.activate(key("alice"));
+        a.activate(key("alice"), 2);
         let active = a.with_moto(&key("alice"), |u| &u.active);
         assert_eq!(active, Some(("NEW".into(), "MOTO".into())));
         assert_eq!(a.with_moto(&key("alice"), |u| &u.pending), None);
@@ -173,11 +215,57 @@ mod tests {
         let a = Authenticators::default();
         a.associated(key("alice"), "ALICE", Some("MOTO"));
         a.associated(key("bob"), "BOB", Some("MOTO"));
-        a.activate(key("alice"));
+        a.activate(key("alice"), 1);
         assert_eq!(a.with_moto(&key("bob"), |u| &u.active), None);
         assert_eq!(
             a.with_moto(&key("bob"), |u| &u.pending).map(|s| s.0),
             Some("BOB".into())
+        );
+    }
+
+    #[test]
+    fn a_code_is_spent_once_and_no_code_of_an_earlier_step_is_taken_after_it() {
+        let a = Authenticators::default();
+        let secret = totp::new_secret().unwrap();
+        let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(30 * 1000 + 5);
+        a.associated(key("alice"), &secret, Some("MOTO"));
+        a.activate(key("alice"), 999);
+        let kind = |r: Result<Option<String>, Error>| r.err().and_then(|e| e.kind().cloned());
+        let now = totp::totp(&secret, at);
+        assert_eq!(
+            a.spend(&key("alice"), &now, at).unwrap().as_deref(),
+            Some("MOTO")
+        );
+        assert_eq!(
+            kind(a.spend(&key("alice"), &now, at)),
+            Some(ErrorType::ExpiredCode)
+        );
+        let before = totp::totp(&secret, at - std::time::Duration::from_secs(30));
+        if before != now {
+            let used = kind(a.spend(&key("alice"), &before, at));
+            assert_eq!(
+                used,
+                Some(ErrorType::ExpiredCode),
+                "a step before the one used"
+            );
+        }
+        let next = at + std::time::Duration::from_secs(30);
+        assert!(
+            a.spend(&key("alice"), &totp::totp(&secret, next), next)
+                .is_ok()
+        );
+        let wrong = if now == "000000" { "000001" } else { "000000" };
+        let later = next + std::time::Duration::from_secs(300);
+        if totp::step_of(&secret, wrong, later).is_none() {
+            assert_eq!(
+                kind(a.spend(&key("alice"), wrong, later)),
+                Some(ErrorType::CodeMismatch)
+            );
+        }
+        assert_eq!(
+            a.spend(&key("bob"), &now, at).unwrap(),
+            None,
+            "no secret here"
         );
     }
 }

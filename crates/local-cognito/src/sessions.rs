@@ -1,12 +1,17 @@
 //! Challenge sessions and MFA_SETUP set-ups.
 //!
-//! Every challenge a sign-in puts passes through the layer, which notes its session: a session
-//! is answered once, within the app client's AuthSessionValidity, and one the layer never
-//! issued is no session (`NotAuthorizedException`, as Cognito answers an invalid session).
+//! Every challenge a sign-in puts passes through the layer, which notes its session with what
+//! Cognito binds it to: the internal user name and the challenge it was issued for. A session
+//! is answered once, for that user and that challenge, within the app client's
+//! AuthSessionValidity; anything else is no session (`NotAuthorizedException`, "Invalid session
+//! for the user", as Cognito answers a session it will not take). A session is claimed before
+//! its answer is checked, so that of answers sent at once only one is checked at all; a wrong
+//! authenticator code gives it back, and the [`MAX_WRONG_MFA_CODES`]th wrong one ends it.
 //!
 //! moto does not put MFA_SETUP: where the pool's MFA is ON and the user has no authenticator,
 //! the layer holds the sign-in's tokens in a [`Setup`] under a session of its own until the
-//! user's authenticator is set up and verified.
+//! user's authenticator is set up and verified. As on Cognito, AssociateSoftwareToken and
+//! VerifySoftwareToken each end the session they are given and hand out a new one.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -17,11 +22,39 @@ use serde_json::Value;
 
 use crate::protocol::Error;
 
+/// Wrong authenticator codes a challenge session takes; the last of them ends it. Cognito
+/// documents no number per session (only a lockout of the user after five wrong MFA codes,
+/// <https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-mfa.html>);
+/// three is this layer's, and docs/local-cognito.md says so.
+pub const MAX_WRONG_MFA_CODES: u32 = 3;
+
+/// What Cognito binds a challenge session to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// The internal user name (`USER_ID_FOR_SRP`), whatever alias the user signed in with.
+    pub username: String,
+    /// The challenge it was issued for (`SOFTWARE_TOKEN_MFA`, `MFA_SETUP`, …).
+    pub challenge: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// May be answered.
+    Open,
+    /// An answer is being checked.
+    Claimed,
+    /// Answered, or ended by wrong codes.
+    Ended,
+}
+
 /// A challenge's session.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 struct ChallengeSession {
-    issued_at: SystemTime,
-    answered: bool,
+    binding: Binding,
+    validity: Duration,
+    expires: SystemTime,
+    state: State,
+    wrong: u32,
 }
 
 /// The challenge sessions issued, by session.
@@ -35,30 +68,117 @@ impl Sessions {
         self.by_id.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Notes a challenge's `session`, issued at `at`.
-    pub fn issued(&self, session: &str, at: SystemTime) {
+    /// Notes `session`, bound to `binding`, issued at `at` and good for `validity`.
+    pub fn issued(&self, session: &str, binding: Binding, at: SystemTime, validity: Duration) {
         self.by_id().insert(
             session.to_owned(),
             ChallengeSession {
-                issued_at: at,
-                answered: false,
+                binding,
+                validity,
+                expires: at + validity,
+                state: State::Open,
+                wrong: 0,
             },
         );
     }
 
-    /// Whether `session` may be answered at `now`: issued here, not answered yet, and no older
-    /// than `validity`.
-    pub fn check(&self, session: &str, now: SystemTime, validity: Duration) -> Result<(), Error> {
-        match self.by_id().get(session) {
-            Some(s) if !s.answered && now <= s.issued_at + validity => Ok(()),
+    /// What `session` is bound to, if the layer issued it.
+    pub fn binding(&self, session: &str) -> Option<Binding> {
+        self.by_id().get(session).map(|s| s.binding.clone())
+    }
+
+    /// Claims `session` to check an answer for `expected` (its user and challenge) at `now`:
+    /// refused unless it was issued for them, is open, and has not expired. Until the claim
+    /// ends, every other answer to it is refused.
+    pub fn claim(
+        &self,
+        session: &str,
+        expected: &Binding,
+        now: SystemTime,
+    ) -> Result<Claim<'_>, Error> {
+        let mut by_id = self.by_id();
+        match by_id.get_mut(session) {
+            Some(s) if s.state == State::Open && now <= s.expires && s.binding == *expected => {
+                s.state = State::Claimed;
+                Ok(Claim {
+                    sessions: self,
+                    session: session.to_owned(),
+                    done: false,
+                })
+            }
             _ => Err(Error::invalid_session()),
         }
     }
 
-    /// `session` was answered: it is good no more.
-    pub fn answered(&self, session: &str) {
+    fn finish(&self, session: &str, to: impl FnOnce(&mut ChallengeSession)) {
         if let Some(s) = self.by_id().get_mut(session) {
-            s.answered = true;
+            to(s);
+        }
+    }
+}
+
+/// A session claimed for one answer. Dropped without an outcome (the answer failed for a
+/// reason other than a wrong code), it is open again.
+#[derive(Debug)]
+pub struct Claim<'a> {
+    sessions: &'a Sessions,
+    session: String,
+    done: bool,
+}
+
+impl Claim<'_> {
+    /// The answer was right: the session is good no more.
+    pub fn answered(mut self) {
+        self.done = true;
+        self.sessions
+            .finish(&self.session, |s| s.state = State::Ended);
+    }
+
+    /// The answer was right and the challenge goes on under `next`, bound as this one was and
+    /// good from `now` for as long.
+    pub fn succeeded_by(mut self, next: &str, now: SystemTime) {
+        self.done = true;
+        let mut by_id = self.sessions.by_id();
+        let Some(s) = by_id.get_mut(&self.session) else {
+            return;
+        };
+        s.state = State::Ended;
+        let (binding, validity) = (s.binding.clone(), s.validity);
+        by_id.insert(
+            next.to_owned(),
+            ChallengeSession {
+                binding,
+                validity,
+                expires: now + validity,
+                state: State::Open,
+                wrong: 0,
+            },
+        );
+    }
+
+    /// The answer was a wrong code: the session may be answered again, unless this was its
+    /// [`MAX_WRONG_MFA_CODES`]th.
+    pub fn wrong_code(mut self) {
+        self.done = true;
+        self.sessions.finish(&self.session, |s| {
+            s.wrong += 1;
+            s.state = if s.wrong >= MAX_WRONG_MFA_CODES {
+                State::Ended
+            } else {
+                State::Open
+            };
+        });
+    }
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.sessions.finish(&self.session, |s| {
+                if s.state == State::Claimed {
+                    s.state = State::Open;
+                }
+            });
         }
     }
 }
@@ -108,11 +228,17 @@ impl Setups {
         self.by_session().get(session).cloned()
     }
 
-    /// `session`'s authenticator is verified: the set-up may be answered.
-    pub fn verified(&self, session: &str) {
-        if let Some(setup) = self.by_session().get_mut(session) {
-            setup.verified = true;
-        }
+    /// Moves `session`'s set-up under a new session, which it returns (`None` if `session`
+    /// holds none); `verified` marks its authenticator verified.
+    pub fn reissue(&self, session: &str, verified: bool) -> Result<Option<String>, RandomError> {
+        let next = random::string(SESSION_ALPHABET, 48)?;
+        let mut by_session = self.by_session();
+        let Some(mut setup) = by_session.remove(session) else {
+            return Ok(None);
+        };
+        setup.verified |= verified;
+        by_session.insert(next.clone(), setup);
+        Ok(Some(next))
     }
 
     /// Ends `session`'s set-up.
@@ -129,24 +255,91 @@ mod tests {
 
     const VALIDITY: Duration = Duration::from_secs(180);
 
+    fn bound(user: &str, challenge: &str) -> Binding {
+        Binding {
+            username: user.into(),
+            challenge: challenge.into(),
+        }
+    }
+
     #[test]
     fn a_session_is_answered_once_within_its_validity() {
         let sessions = Sessions::default();
         let at = SystemTime::now();
-        sessions.issued("s", at);
-        assert!(sessions.check("s", at + VALIDITY, VALIDITY).is_ok());
-        assert!(
-            sessions
-                .check("s", at + VALIDITY + Duration::from_secs(1), VALIDITY)
-                .is_err()
-        );
-        sessions.answered("s");
-        assert!(sessions.check("s", at, VALIDITY).is_err(), "answered");
-        assert!(sessions.check("never-issued", at, VALIDITY).is_err());
+        let alice = bound("alice", "SOFTWARE_TOKEN_MFA");
+        sessions.issued("s", alice.clone(), at, VALIDITY);
+        let late = at + VALIDITY + Duration::from_secs(1);
+        assert!(sessions.claim("s", &alice, late).is_err(), "expired");
+        sessions
+            .claim("s", &alice, at + VALIDITY)
+            .unwrap()
+            .answered();
+        assert!(sessions.claim("s", &alice, at).is_err(), "answered");
+        assert!(sessions.claim("never-issued", &alice, at).is_err());
     }
 
     #[test]
-    fn a_setup_is_held_under_a_random_session_until_closed() {
+    fn a_session_answers_only_for_its_user_and_its_challenge() {
+        let sessions = Sessions::default();
+        let at = SystemTime::now();
+        sessions.issued("s", bound("alice", "SOFTWARE_TOKEN_MFA"), at, VALIDITY);
+        let bob = bound("bob", "SOFTWARE_TOKEN_MFA");
+        assert!(sessions.claim("s", &bob, at).is_err(), "another user");
+        let other = bound("alice", "NEW_PASSWORD_REQUIRED");
+        assert!(
+            sessions.claim("s", &other, at).is_err(),
+            "another challenge"
+        );
+        assert_eq!(
+            sessions.binding("s"),
+            Some(bound("alice", "SOFTWARE_TOKEN_MFA"))
+        );
+        assert!(
+            sessions
+                .claim("s", &bound("alice", "SOFTWARE_TOKEN_MFA"), at)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_claimed_session_refuses_every_other_answer_until_the_claim_ends() {
+        let sessions = Sessions::default();
+        let at = SystemTime::now();
+        let alice = bound("alice", "SOFTWARE_TOKEN_MFA");
+        sessions.issued("s", alice.clone(), at, VALIDITY);
+        let claim = sessions.claim("s", &alice, at).unwrap();
+        assert!(sessions.claim("s", &alice, at).is_err(), "claimed");
+        drop(claim);
+        assert!(sessions.claim("s", &alice, at).is_ok(), "given back");
+    }
+
+    #[test]
+    fn wrong_codes_end_a_session_at_the_limit() {
+        let sessions = Sessions::default();
+        let at = SystemTime::now();
+        let alice = bound("alice", "SOFTWARE_TOKEN_MFA");
+        sessions.issued("s", alice.clone(), at, VALIDITY);
+        for _ in 0..MAX_WRONG_MFA_CODES {
+            sessions.claim("s", &alice, at).unwrap().wrong_code();
+        }
+        assert!(sessions.claim("s", &alice, at).is_err(), "ended");
+    }
+
+    #[test]
+    fn a_session_succeeded_by_another_is_over_and_the_next_is_bound_alike() {
+        let sessions = Sessions::default();
+        let at = SystemTime::now();
+        let setup = bound("alice", "MFA_SETUP");
+        sessions.issued("s1", setup.clone(), at, VALIDITY);
+        let later = at + Duration::from_secs(100);
+        (sessions.claim("s1", &setup, at).unwrap()).succeeded_by("s2", later);
+        assert!(sessions.claim("s1", &setup, later).is_err());
+        assert_eq!(sessions.binding("s2"), Some(setup.clone()));
+        assert!(sessions.claim("s2", &setup, later + VALIDITY).is_ok());
+    }
+
+    #[test]
+    fn a_setup_is_held_under_a_random_session_reissued_and_closed() {
         let setups = Setups::default();
         let setup = Setup {
             result: json!({"AccessToken": "a"}),
@@ -158,10 +351,12 @@ mod tests {
         assert_ne!(one, two);
         assert_eq!(one.len(), 48);
         assert!(one.bytes().all(|b| SESSION_ALPHABET.contains(&b)), "{one}");
-        setups.verified(&one);
-        assert!(setups.get(&one).unwrap().verified);
+        let next = setups.reissue(&one, true).unwrap().unwrap();
+        assert!(setups.get(&one).is_none(), "moved");
+        assert!(setups.get(&next).unwrap().verified);
         assert!(!setups.get(&two).unwrap().verified);
-        setups.close(&one);
-        assert!(setups.get(&one).is_none());
+        assert_eq!(setups.reissue("nothing", false).unwrap(), None);
+        setups.close(&next);
+        assert!(setups.get(&next).is_none());
     }
 }

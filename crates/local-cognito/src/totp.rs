@@ -17,16 +17,22 @@ pub fn totp(secret: &str, at: SystemTime) -> String {
 
 /// Whether `code` is `secret`'s at `at`, or one step either side (clocks differ a little).
 pub fn check(secret: &str, code: &str, at: SystemTime) -> bool {
+    step_of(secret, code, at).is_some()
+}
+
+/// The 30-second step whose code `code` is, of `secret`'s at `at` or one step either side (the
+/// latest, should two match); `None` if it is none of them. Every step is computed and compared,
+/// whichever matches.
+pub fn step_of(secret: &str, code: &str, at: SystemTime) -> Option<u64> {
     let key = decode(secret);
-    let step = step(at);
+    let now = step(at);
     let code = code.trim().as_bytes();
-    // Every step is computed and compared, whichever matches.
-    [step.saturating_sub(1), step, step + 1]
-        .iter()
-        .fold(subtle::Choice::from(0), |matched, s| {
-            matched | code_at(&key, *s).as_bytes().ct_eq(code)
+    [now.saturating_sub(1), now, now + 1]
+        .into_iter()
+        .fold(None, |latest, s| {
+            let matched: bool = code_at(&key, s).as_bytes().ct_eq(code).into();
+            if matched { Some(s) } else { latest }
         })
-        .into()
 }
 
 /// A new secret: 20 bytes from the OS CSPRNG, base32 (32 characters).
@@ -112,6 +118,12 @@ mod tests {
         assert!(!check(&secret, "287082", at + Duration::from_secs(90)));
         assert!(!check(&secret, "", at), "no code");
         assert!(!check(&secret, "2870820", at), "a code and more");
+        assert_eq!(step_of(&secret, "287082", at), Some(1));
+        assert_eq!(
+            step_of(&secret, "287082", at + Duration::from_secs(30)),
+            Some(1)
+        );
+        assert_eq!(step_of(&secret, "000000", at), None);
     }
 
     #[test]

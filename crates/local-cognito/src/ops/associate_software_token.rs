@@ -1,6 +1,7 @@
 //! AssociateSoftwareToken: a TOTP secret of the user's own, pending until a first code of it is
-//! verified. With the Session of an MFA_SETUP challenge (the user signs in), or with the user's
-//! AccessToken (the user is signed in).
+//! verified. With the Session of an MFA_SETUP challenge (the user signs in), which it ends,
+//! handing out a new session for the same user and challenge, as Cognito does; or with the
+//! user's AccessToken (the user is signed in).
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -18,20 +19,22 @@ struct Request {
 
 pub async fn handle(layer: &Layer, call: &Call) -> Result<Value, Error> {
     let req: Request = call.request()?;
-    if let Some(session) = &req.session
-        && let Some(setup) = layer.setups.get(session)
-    {
-        let secret = mfa::new_secret(layer, &setup.access_token).await?;
-        return Ok(json!({"SecretCode": secret, "Session": session}));
-    }
     match (&req.access_token, &req.session) {
-        (Some(token), _) => {
+        (None, Some(session)) => {
+            let (claim, setup) = ops::setup_session(layer, session)?;
+            let secret = mfa::new_secret(layer, &setup.access_token).await?;
+            let next = (layer.setups.reissue(session, false)?).ok_or_else(Error::invalid_session)?;
+            claim.succeeded_by(&next, layer.clock.now());
+            Ok(json!({"SecretCode": secret, "Session": next}))
+        }
+        (Some(token), None) => {
             ops::caller(layer, token).await?;
             let secret = mfa::new_secret(layer, token).await?;
             Ok(json!({"SecretCode": secret}))
         }
-        // A session that is no MFA_SETUP challenge's (moto would answer ResourceNotFound).
-        (None, Some(_)) => Err(Error::invalid_session()),
+        (Some(_), Some(_)) => Err(Error::invalid_parameter(
+            "Only one of AccessToken or Session is allowed.",
+        )),
         (None, None) => Err(Error::invalid_parameter(
             "Either AccessToken or Session is required.",
         )),

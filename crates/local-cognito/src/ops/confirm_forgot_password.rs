@@ -1,5 +1,9 @@
-//! ConfirmForgotPassword: the reset code checked, the new password set through moto's admin
-//! operation, then the code spent.
+//! ConfirmForgotPassword: the reset code checked and spent in one step, then the new password
+//! set through moto's admin operation. Of requests sent at once with one code, only the one
+//! that spent it sets its password; the others are answered as for a used code
+//! (`ExpiredCodeException`) and set nothing. A password the step refuses (the pool's policy:
+//! `InvalidPasswordException`) gives the code back, good for another try, as on Cognito, where
+//! a reset refused for its password leaves the code unused.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -23,32 +27,22 @@ pub async fn handle(layer: &Layer, call: &Call) -> Result<Value, Error> {
     let Some(user) = user else {
         return Err(app.unknown_user(Error::code_mismatch()));
     };
-    let (pool, code) = (&app.pool_id, &req.confirmation_code);
-    let check = |consume| {
-        let now = layer.clock.now();
-        (layer.codes).check(
-            pool,
-            &user.username,
-            Purpose::ResetPassword,
-            code,
-            now,
-            consume,
-        )
-    };
-    // The password is set before the code is spent: a password the policy refuses leaves the
-    // code good for another try, as on Cognito.
-    check(false)?;
-    layer
+    let (pool, name, code) = (&app.pool_id, &user.username, &req.confirmation_code);
+    let (purpose, now) = (Purpose::ResetPassword, layer.clock.now());
+    layer.codes.check(pool, name, purpose, code, now, true)?;
+    let set = layer
         .moto
         .admin
         .admin_set_user_password()
         .user_pool_id(pool)
-        .username(&user.username)
+        .username(name)
         .password(&req.password)
         .permanent(true)
         .send()
-        .await
-        .map_err(Error::admin)?;
-    check(true)?;
+        .await;
+    if let Err(err) = set {
+        layer.codes.give_back(pool, name, purpose, code);
+        return Err(Error::admin(err));
+    }
     Ok(json!({}))
 }

@@ -36,16 +36,27 @@ pub async fn handle(layer: &Layer, call: &Call) -> Result<Value, Error> {
         "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN"
     ) {
         let token = required_parameter("REFRESH_TOKEN", params.refresh_token.as_deref())?;
-        if let Some(family) = layer.tokens.family(token) {
-            if layer.tokens.is_revoked(&family.origin_jti) {
-                return Err(Error::not_authorized("Refresh Token has been revoked"));
-            }
-            // Cognito checks the refresh's hash over the internal user name.
-            (layer.directory)
-                .client(&req.client_id, &family.username, hash)
-                .await?;
+        let Some(family) = layer.tokens.family(token) else {
+            return layer.moto.call(call).await;
+        };
+        if layer.tokens.is_revoked(&family.origin_jti) {
+            return Err(Error::not_authorized("Refresh Token has been revoked"));
         }
-        return layer.moto.call(call).await;
+        // Cognito checks the refresh's hash over the internal user name.
+        let app = (layer.directory)
+            .client(&req.client_id, &family.username, hash)
+            .await?;
+        return match layer.moto.call(call).await {
+            // moto fails (500) on a refresh of a user deleted behind the layer's back (straight
+            // to moto); Cognito refuses a deleted user's refresh token.
+            Err(Error::Moto(res)) if res.status().is_server_error() => {
+                match layer.directory.user(&app, &family.username).await? {
+                    None => Err(Error::not_authorized("User does not exist.")),
+                    Some(_) => Err(Error::Moto(res)),
+                }
+            }
+            answered => answered,
+        };
     }
     let username = required_parameter("USERNAME", params.username.as_deref())?;
     let app = layer
@@ -62,7 +73,7 @@ pub async fn handle(layer: &Layer, call: &Call) -> Result<Value, Error> {
         Some(internal) if app.mfa_on => setup_if_needed(layer, out, internal).await?,
         _ => out,
     };
-    Ok(super::signed_in(layer, out, internal.as_deref()))
+    Ok(super::signed_in(layer, &app, out, internal.as_deref()))
 }
 
 /// A sign-in in a pool whose MFA is ON of a user without an authenticator: the MFA_SETUP

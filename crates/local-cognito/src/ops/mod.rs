@@ -9,7 +9,8 @@ use crate::Layer;
 use crate::codes::Purpose;
 use crate::directory::{App, User};
 use crate::mailbox::{Message, rfc3339};
-use crate::protocol::{Call, Error, code_delivery};
+use crate::protocol::{Attribute, Call, Error, ErrorType, code_delivery};
+use crate::sessions::{Binding, Claim, Setup};
 use crate::tokens::{Claims, Family};
 
 /// Every operation the layer answers itself, by its [`Target`] variant (the operation's name,
@@ -42,6 +43,9 @@ macro_rules! operations {
 }
 
 operations! {
+    AdminDeleteUser => admin_delete_user,
+    AdminUpdateUserAttributes => admin_update_user_attributes,
+    AdminUserGlobalSignOut => admin_user_global_sign_out,
     AssociateSoftwareToken => associate_software_token,
     ConfirmForgotPassword => confirm_forgot_password,
     ConfirmSignUp => confirm_sign_up,
@@ -101,21 +105,60 @@ async fn caller(layer: &Layer, access_token: &str) -> Result<(App, User), Error>
         .directory
         .app(&claims.client_id.ok_or_else(refused)?)
         .await?;
-    let out = layer.moto.user_of(access_token).await?;
+    // A user deleted behind the layer's back (AdminDeleteUser straight to moto): moto answers
+    // UserNotFoundException for their token, Cognito NotAuthorizedException.
+    let out = layer
+        .moto
+        .user_of(access_token)
+        .await
+        .map_err(|e| match e.kind() {
+            Some(ErrorType::Reported(t)) if t == "UserNotFoundException" => {
+                Error::not_authorized("User does not exist.")
+            }
+            _ => e,
+        })?;
     let user = layer.directory.user(&app, out.username()).await?;
     Ok((app, user.ok_or_else(refused)?))
 }
 
+/// An MFA_SETUP challenge's `session`, claimed (AssociateSoftwareToken and VerifySoftwareToken
+/// take it), and the set-up it holds; any other session is an invalid one.
+fn setup_session<'a>(layer: &'a Layer, session: &str) -> Result<(Claim<'a>, Setup), Error> {
+    let setup = layer
+        .setups
+        .get(session)
+        .ok_or_else(Error::invalid_session)?;
+    let bound = layer
+        .sessions
+        .binding(session)
+        .ok_or_else(Error::invalid_session)?;
+    let expected = Binding {
+        challenge: "MFA_SETUP".to_owned(),
+        ..bound
+    };
+    let claim = (layer.sessions).claim(session, &expected, layer.clock.now())?;
+    Ok((claim, setup))
+}
+
 /// A sign-in's answer (InitiateAuth, RespondToAuthChallenge), noted: a challenge's session,
-/// with the user named as Cognito names them (`USER_ID_FOR_SRP`, the internal user name
-/// `username`); or the refresh token's family.
-fn signed_in(layer: &Layer, mut out: Value, username: Option<&str>) -> Value {
-    let session = out.get("Session").and_then(Value::as_str);
-    if let (Some(session), Some(_)) = (session, out.get("ChallengeName")) {
-        layer.sessions.issued(session, layer.clock.now());
-        if let Some(username) = username {
-            out["ChallengeParameters"]["USER_ID_FOR_SRP"] = json!(username);
+/// bound to the internal user name `username` and the challenge, good for `app`'s
+/// AuthSessionValidity, with the user named as Cognito names them (`USER_ID_FOR_SRP`); or the
+/// refresh token's family.
+fn signed_in(layer: &Layer, app: &App, mut out: Value, username: Option<&str>) -> Value {
+    let text = |key: &str| out.get(key).and_then(Value::as_str).map(str::to_owned);
+    if let (Some(session), Some(challenge)) = (text("Session"), text("ChallengeName")) {
+        let params = &out["ChallengeParameters"];
+        let named =
+            (params.get("USER_ID_FOR_SRP").or(params.get("USERNAME"))).and_then(Value::as_str);
+        let binding = Binding {
+            username: username.or(named).unwrap_or_default().to_owned(),
+            challenge,
+        };
+        let (now, validity) = (layer.clock.now(), app.session_validity);
+        if !binding.username.is_empty() {
+            out["ChallengeParameters"]["USER_ID_FOR_SRP"] = json!(binding.username);
         }
+        layer.sessions.issued(&session, binding, now, validity);
         return out;
     }
     let result = &out["AuthenticationResult"];
@@ -132,6 +175,46 @@ fn signed_in(layer: &Layer, mut out: Value, username: Option<&str>) -> Value {
         layer.tokens.issued(refresh, family);
     }
     out
+}
+
+/// Writes `attributes` of `user`, as UpdateUserAttributes and AdminUpdateUserAttributes do: a
+/// new e-mail address, where the pool wants it verified first
+/// (AttributesRequireVerificationBeforeUpdate), waits for its code while the old one stays;
+/// otherwise it replaces the old one at once, unverified. Either way a code is sent to it.
+/// The `CodeDeliveryDetails` of the codes sent.
+async fn update_attributes(
+    layer: &Layer,
+    app: &App,
+    user: &User,
+    attributes: &[Attribute],
+) -> Result<Vec<Value>, Error> {
+    let given = (attributes.iter()).filter_map(|a| Some((a.name.as_str(), a.value.as_deref()?)));
+    let mut now = Vec::new();
+    let mut deliveries = Vec::new();
+    for (name, value) in given {
+        if name != "email" {
+            now.push((name, value));
+            continue;
+        }
+        if user.email.as_deref() == Some(value) {
+            continue;
+        }
+        if app.verify_before_update.iter().any(|a| a == "email") {
+            layer.directory.hold_email(app, &user.username, value);
+        } else {
+            now.extend([("email", value), ("email_verified", "false")]);
+        }
+        let purpose = Purpose::VerifyEmail;
+        send_code(layer, app, &user.username, purpose, "verify_email", value)?;
+        deliveries.push(code_delivery(value));
+    }
+    if !now.is_empty() {
+        layer
+            .directory
+            .set_attributes(app, &user.username, &now)
+            .await?;
+    }
+    Ok(deliveries)
 }
 
 /// A new code for the internal user name `user`, which supersedes the last, sent to `to` as
@@ -152,6 +235,8 @@ fn send_code(
         kind,
         code,
         sent_at: rfc3339(now),
+        subject: None,
+        body: None,
     });
     Ok(())
 }

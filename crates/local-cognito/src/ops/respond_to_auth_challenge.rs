@@ -1,14 +1,26 @@
-//! RespondToAuthChallenge. Every challenge's session passed through the layer: one it did not
-//! issue, one answered already or one older than the client's AuthSessionValidity is an invalid
-//! session. MFA_SETUP (the layer's own) ends with the tokens it held; a SOFTWARE_TOKEN_MFA code
-//! is checked against the user's own secret and moto gets a code of its one secret instead;
-//! any other answer moto checks.
+//! RespondToAuthChallenge. Every challenge's session passed through the layer, bound to the
+//! user and the challenge it was issued for: a session the layer did not issue, one answered
+//! already, one older than the client's AuthSessionValidity, or one answered for another user
+//! (`ChallengeResponses.USERNAME`, compared as the internal user name, whatever alias it is
+//! given as) or as another challenge (`ChallengeName`) is an invalid session,
+//! `NotAuthorizedException`. Cognito's session is an opaque token it issues for one user's next
+//! step in one sign-in, and it refuses any session it will not take with "Invalid session for
+//! the user" (aws-amplify/amplify-js#5834, aws-amplify/amplify-js#6461); no answer of Cognito's
+//! signs in a user other than the one the session is for.
+//!
+//! The session is claimed before anything is checked or moto called, so that of answers sent
+//! at once only the first is checked and the others are refused. MFA_SETUP (the layer's own)
+//! ends with the tokens it held; a SOFTWARE_TOKEN_MFA code is checked against the user's own
+//! secret and spent ([`mfa::code_for_moto`]), moto getting a code of its one secret instead,
+//! and a wrong one counts against the session; any other answer moto checks.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::Layer;
+use crate::directory::App;
 use crate::protocol::{Call, Error, ErrorType, required_parameter};
+use crate::sessions::Binding;
 use crate::{mfa, ops};
 
 #[derive(Debug, Deserialize)]
@@ -33,6 +45,13 @@ pub async fn handle(layer: &Layer, call: &Call) -> Result<Value, Error> {
     let req: Request = call.request()?;
     let responses = &req.challenge_responses;
     let username = required_parameter("USERNAME", responses.username.as_deref())?;
+    let code = match req.challenge_name.as_str() {
+        "SOFTWARE_TOKEN_MFA" => Some(required_parameter(
+            "SOFTWARE_TOKEN_MFA_CODE",
+            responses.software_token_mfa_code.as_deref(),
+        )?),
+        _ => None,
+    };
     let hash = responses.secret_hash.as_deref();
     let app = layer
         .directory
@@ -41,12 +60,19 @@ pub async fn handle(layer: &Layer, call: &Call) -> Result<Value, Error> {
     let Some(session) = req.session.as_deref() else {
         return Err(Error::invalid_session());
     };
-    layer
+    let bound = layer
         .sessions
-        .check(session, layer.clock.now(), app.session_validity)?;
-    if req.challenge_name == "MFA_SETUP"
-        && let Some(setup) = layer.setups.get(session)
-    {
+        .binding(session)
+        .ok_or_else(Error::invalid_session)?;
+    let answer = Binding {
+        username: internal_name(layer, &app, username, &bound).await?,
+        challenge: req.challenge_name.clone(),
+    };
+    let claim = (layer.sessions).claim(session, &answer, layer.clock.now())?;
+    if req.challenge_name == "MFA_SETUP" {
+        let Some(setup) = layer.setups.get(session) else {
+            return Err(Error::invalid_session());
+        };
         if !setup.verified {
             return Err(Error::new(
                 ErrorType::EnableSoftwareTokenMfa,
@@ -54,23 +80,42 @@ pub async fn handle(layer: &Layer, call: &Call) -> Result<Value, Error> {
             ));
         }
         layer.setups.close(session);
-        layer.sessions.answered(session);
+        claim.answered();
         let done = json!({"AuthenticationResult": setup.result, "ChallengeParameters": {}});
-        return Ok(ops::signed_in(layer, done, Some(username)));
+        return Ok(ops::signed_in(layer, &app, done, Some(&answer.username)));
     }
     let mut for_moto = None;
-    if req.challenge_name == "SOFTWARE_TOKEN_MFA" {
-        let code = required_parameter(
-            "SOFTWARE_TOKEN_MFA_CODE",
-            responses.software_token_mfa_code.as_deref(),
-        )?;
-        if let Some(moto_code) = mfa::code_for_moto(layer, &app.pool_id, username, code)? {
-            for_moto = Some(call.rewritten(|json| {
-                json["ChallengeResponses"]["SOFTWARE_TOKEN_MFA_CODE"] = json!(moto_code);
-            }));
+    if let Some(code) = code {
+        match mfa::code_for_moto(layer, &app.pool_id, &answer.username, code) {
+            Ok(Some(moto_code)) => {
+                for_moto = Some(call.rewritten(|json| {
+                    json["ChallengeResponses"]["SOFTWARE_TOKEN_MFA_CODE"] = json!(moto_code);
+                }));
+            }
+            Ok(None) => {}
+            Err(err) => {
+                claim.wrong_code();
+                return Err(err);
+            }
         }
     }
     let out = layer.moto.call(for_moto.as_ref().unwrap_or(call)).await?;
-    layer.sessions.answered(session);
-    Ok(ops::signed_in(layer, out, Some(username)))
+    claim.answered();
+    Ok(ops::signed_in(layer, &app, out, Some(&answer.username)))
+}
+
+/// The internal user name `given` (`ChallengeResponses.USERNAME`) names: the session's user
+/// when it is their internal name, as Cognito hands it out (`USER_ID_FOR_SRP`); else whoever
+/// the pool finds under it (an alias: the e-mail address). Nobody: an invalid session.
+async fn internal_name(
+    layer: &Layer,
+    app: &App,
+    given: &str,
+    bound: &Binding,
+) -> Result<String, Error> {
+    if given == bound.username {
+        return Ok(given.to_owned());
+    }
+    let user = layer.directory.user(app, given).await?;
+    user.map(|u| u.username).ok_or_else(Error::invalid_session)
 }
