@@ -79,8 +79,9 @@ function status(text, isError = false) {
   el.classList.toggle("error", isError);
 }
 
+// A form's fields, the empty ones left out (a code field hidden while two-factor sign-in is off).
 function formJson(form) {
-  return Object.fromEntries(new FormData(form).entries());
+  return Object.fromEntries([...new FormData(form).entries()].filter(([, v]) => v !== ""));
 }
 
 // Runs a form's action, reporting success or the API's error in the status line.
@@ -130,6 +131,7 @@ function signedOut(message) {
   $("#me").replaceChildren();
   $("#recovery").hidden = true;
   $("#totp-setup").hidden = true;
+  for (const form of ["#email-form", "#totp-setup-form", "#totp-disable-form", "#delete-form"]) $(form).reset();
   if (message) status(message);
   renderBooks(lastBooks);
 }
@@ -250,14 +252,16 @@ onSubmit("#login-form", async (form, body) => {
 });
 
 onSubmit("#challenge-form", async (form, body) => {
-  for (const k of Object.keys(body)) if (body[k] === "") delete body[k];
   await afterLogin(await send("/login/challenge", { method: "POST", body }));
 });
 
+// The tokens, or (in a pool where every user must have an authenticator) the MFA_SETUP
+// challenge: a new authenticator is set up inside the sign-in.
 onSubmit("#recover-form", async (form, body) => {
   const answer = await send("/login/recover", { method: "POST", body });
   form.reset();
-  await signedIn(answer);
+  await afterLogin(answer);
+  if (answer.challenge && answer.message) status(answer.message);
 });
 
 async function loadMfa() {
@@ -266,7 +270,9 @@ async function loadMfa() {
     ? `On: ${mfa.recovery_codes_remaining} recovery codes left.`
     : "Off.";
   $("#mfa-status").dataset.enabled = mfa.totp_enabled;
-  $("#mfa-setup").hidden = mfa.totp_enabled;
+  // With an authenticator on, the forms that prove the account holder ask for its code too.
+  for (const field of document.querySelectorAll(".totp-only")) field.hidden = !mfa.totp_enabled;
+  $("#mfa-setup").textContent = mfa.totp_enabled ? "Replace the authenticator app" : "Set up an authenticator app";
   $("#totp-disable-form").hidden = !mfa.totp_enabled;
 }
 
@@ -280,15 +286,15 @@ function showRecoveryCodes(codes) {
   $("#recovery").hidden = false;
 }
 
-$("#mfa-setup").addEventListener("click", async () => {
-  try {
-    const setup = await authed("/mfa/totp/setup", "access_token", { method: "POST" });
-    showQr($("#totp-setup .qr"), setup.qr_svg);
-    $("#totp-setup [data-field=secret]").textContent = setup.secret;
-    $("#totp-setup").hidden = false;
-  } catch (e) {
-    status(e.message, true);
-  }
+// The password (and the current authenticator's code, to replace it) first; the secret it
+// answers is confirmed below, from this same session.
+onSubmit("#totp-setup-form", async (form, body) => {
+  const setup = await authed("/mfa/totp/setup", "access_token", { method: "POST", body });
+  form.reset();
+  showQr($("#totp-setup .qr"), setup.qr_svg);
+  $("#totp-setup [data-field=secret]").textContent = setup.secret;
+  $("#totp-setup").hidden = false;
+  status("Scan the code, then confirm it with a code from the app.");
 });
 
 onSubmit("#totp-verify-form", async (form, body) => {
@@ -406,21 +412,29 @@ async function pollMailbox() {
     const li = document.createElement("li");
     li.dataset.username = m.username;
     li.dataset.kind = m.kind;
-    const code = document.createElement("button");
-    code.type = "button";
-    code.className = "code";
-    code.textContent = m.code;
-    code.addEventListener("click", () => {
-      const input = FORM_FOR_KIND[m.kind] && $(FORM_FOR_KIND[m.kind]);
-      if (input) {
-        input.value = m.code;
-        if (input.form.username) input.form.username.value = m.username;
-      }
-    });
     const meta = document.createElement("span");
     meta.className = "meta";
     meta.textContent = `${m.kind} · ${m.to} · ${m.sent_at}`;
-    li.append(code, meta);
+    if (m.code) {
+      const code = document.createElement("button");
+      code.type = "button";
+      code.className = "code";
+      code.textContent = m.code;
+      code.addEventListener("click", () => {
+        const input = FORM_FOR_KIND[m.kind] && $(FORM_FOR_KIND[m.kind]);
+        if (input) {
+          input.value = m.code;
+          if (input.form.username) input.form.username.value = m.username;
+        }
+      });
+      li.append(code, meta);
+    } else {
+      // An alert (a change of address asked for, told to the old one): no code to use.
+      const note = document.createElement("strong");
+      note.className = "alert";
+      note.textContent = m.subject || m.kind;
+      li.append(note, meta);
+    }
     list.append(li);
   }
   $("#mailbox").hidden = false;
