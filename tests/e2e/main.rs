@@ -12,6 +12,8 @@ mod corpus;
 mod faults;
 mod gateway;
 mod local_cognito;
+mod local_cognito_admin;
+mod local_cognito_sessions;
 mod mfa;
 mod openapi;
 mod security;
