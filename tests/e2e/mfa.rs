@@ -204,7 +204,7 @@ async fn guessing_recovery_codes_is_locked_out_after_five() {
     let user = "guessed@example.com";
     let tokens = signed_in(&api, user).await;
     let (_, codes) = enrol(&api, user, &tokens).await;
-    for n in 0..tables::recovery::MAX_FAILURES {
+    for n in 0..tables::limits::SECOND_FACTOR.max {
         let (s, b) = recover(&api, user, PASSWORD, &format!("aaaaa-aaaa{n}")).await;
         assert_eq!((s, code(&b)), (401, "invalid_code"), "{b}");
     }
@@ -221,7 +221,7 @@ async fn guessing_recovery_codes_is_locked_out_after_five() {
         .parse()
         .unwrap();
     assert!(
-        wait > 60 && wait <= tables::recovery::LOCKOUT.as_secs(),
+        wait > 60 && wait <= tables::limits::SECOND_FACTOR.window.as_secs(),
         "{wait}"
     );
 }

@@ -83,7 +83,9 @@ impl Cognito {
         })
     }
 
-    /// ConfirmSignUp with the code Cognito sent.
+    /// ConfirmSignUp with the code Cognito sent. Never retried: LimitExceeded, which Cognito
+    /// answers after a few wrong codes for an existing account only, is a throttling error to
+    /// the SDK, and retrying it would make that account's answer slower than an unknown one's.
     pub async fn confirm_sign_up(
         &self,
         context: &ClientContext,
@@ -97,6 +99,8 @@ impl Cognito {
             .confirmation_code(code)
             .set_secret_hash(self.hash(username).await?)
             .set_user_context_data(user_context(context))
+            .customize()
+            .config_override(ClientConfig::builder().retry_config(no_retries()))
             .send()
             .await
             .map_err(|e| map(Op::ConfirmSignUp, e))?;
@@ -139,7 +143,8 @@ impl Cognito {
         delivery(Op::ForgotPassword, sent)
     }
 
-    /// ConfirmForgotPassword: a new password with the code ForgotPassword sent.
+    /// ConfirmForgotPassword: a new password with the code ForgotPassword sent. Never retried,
+    /// as [`Cognito::confirm_sign_up`].
     pub async fn confirm_forgot_password(
         &self,
         context: &ClientContext,
@@ -155,6 +160,8 @@ impl Cognito {
             .password(new_password)
             .set_secret_hash(self.hash(username).await?)
             .set_user_context_data(user_context(context))
+            .customize()
+            .config_override(ClientConfig::builder().retry_config(no_retries()))
             .send()
             .await
             .map_err(|e| map(Op::ResetPassword, e))?;
@@ -217,6 +224,28 @@ impl Cognito {
             .iter()
             .filter_map(|d| d.attribute_name().map(str::to_owned))
             .collect())
+    }
+
+    /// The caller's verified e-mail address (GetUser), if they have one: where an alert about
+    /// their account goes.
+    pub async fn verified_email(&self, access_token: &str) -> Result<Option<String>, ApiError> {
+        let out = self
+            .client
+            .get_user()
+            .access_token(access_token)
+            .send()
+            .await
+            .map_err(|e| map(Op::GetUser, e))?;
+        let attribute = |name: &str| {
+            out.user_attributes()
+                .iter()
+                .find(|a| a.name() == name)
+                .and_then(|a| a.value())
+        };
+        Ok(match attribute("email_verified") {
+            Some("true") => attribute("email").map(str::to_owned),
+            _ => None,
+        })
     }
 
     /// VerifyUserAttribute for `email`: the pending address replaces the old one.

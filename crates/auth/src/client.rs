@@ -60,6 +60,14 @@ pub enum Op {
     AdminSetMfa,
     /// GetUser: the caller's MFA settings (`GET /mfa`).
     MfaStatus,
+    /// GetUser: the caller's e-mail address, for an alert (`PATCH /me`).
+    GetUser,
+    /// AdminUpdateUserAttributes: a new e-mail address, after the proof (`PATCH /me`).
+    AdminUpdateAttributes,
+    /// AdminGetUser: a user's `sub` (`/reset_password`).
+    AdminGetUser,
+    /// AdminUserGlobalSignOut: every session ended after a password reset.
+    AdminSignOut,
 }
 
 impl std::fmt::Display for Op {

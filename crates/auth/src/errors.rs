@@ -54,6 +54,32 @@ pub fn map_service_error(op: Op, err: CognitoError) -> ApiError {
     use CognitoError as E;
     let message = |default: &str| err.message().unwrap_or(default).to_owned();
     let cause = || format!("{op}: {}", err.code().unwrap_or("unknown error"));
+    // Codes anyone may try for any user name: every refusal is one answer, whether the account
+    // exists, has a code pending, or has had too many tries (Cognito's LimitExceeded comes for
+    // existing accounts only), so that the answer tells nothing about who exists.
+    // By variant, and by code as well: an operation whose modelled errors leave one out
+    // (GlobalSignOut's UserNotFoundException, for a user deleted behind the API's back) gets it
+    // from the SDK unmodelled.
+    let code = err.code();
+    let refused = matches!(
+        err,
+        E::NotAuthorizedException(_) | E::UserNotFoundException(_)
+    ) || matches!(
+        code,
+        Some("NotAuthorizedException" | "UserNotFoundException")
+    );
+    if matches!(op, Op::ConfirmSignUp | Op::ResetPassword)
+        && (refused
+            || matches!(
+                err,
+                E::CodeMismatchException(_)
+                    | E::ExpiredCodeException(_)
+                    | E::LimitExceededException(_)
+                    | E::TooManyFailedAttemptsException(_)
+            ))
+    {
+        return ApiError::CodeMismatch;
+    }
     match &err {
         E::UsernameExistsException(_) | E::AliasExistsException(_) => ApiError::UsernameExists,
         E::InvalidPasswordException(_) => {
@@ -76,21 +102,14 @@ pub fn map_service_error(op: Op, err: CognitoError) -> ApiError {
         E::ExpiredCodeException(_) => ApiError::ExpiredCode,
         E::UserNotConfirmedException(_) => ApiError::UserNotConfirmed,
         E::PasswordResetRequiredException(_) => ApiError::PasswordResetRequired,
-        E::NotAuthorizedException(_) | E::UserNotFoundException(_) => match op {
+        _ if refused => match op {
             // One answer for an unknown user and a wrong password: no user enumeration.
             Op::Login => ApiError::InvalidCredentials,
             Op::Refresh => ApiError::InvalidRefreshToken,
             // RespondToAuthChallenge's NotAuthorized: the session expired (after the client's
             // AuthSessionValidity) or was used already.
             Op::Challenge => ApiError::SessionExpired,
-            // Confirming answers an unknown user and an account that is confirmed already
-            // (NotAuthorized) like a wrong code: confirming tells nothing about who exists.
-            Op::ConfirmSignUp => ApiError::CodeMismatch,
-            // An unknown user answers like a wrong code, as Cognito does with
-            // PreventUserExistenceErrors.
-            Op::ResetPassword if matches!(err, E::UserNotFoundException(_)) => {
-                ApiError::CodeMismatch
-            }
+            // A password reset's UserNotFound never reaches here (one answer above).
             _ => ApiError::NotAuthorized,
         },
         E::TooManyRequestsException(_) => ApiError::TooManyRequests { retry_after: 1 },
@@ -137,6 +156,34 @@ mod tests {
             E::ResourceNotFoundException(ResourceNotFoundException::builder().build()),
         );
         assert_eq!(err.code(), "internal_error");
+    }
+
+    #[test]
+    fn every_refusal_of_a_code_anyone_may_try_is_one_answer() {
+        use aws_sdk_cognitoidentityprovider::types::error::{
+            CodeMismatchException, ExpiredCodeException, LimitExceededException,
+            TooManyFailedAttemptsException,
+        };
+        for op in [Op::ConfirmSignUp, Op::ResetPassword] {
+            let refusals = [
+                E::CodeMismatchException(CodeMismatchException::builder().build()),
+                E::ExpiredCodeException(ExpiredCodeException::builder().build()),
+                E::LimitExceededException(LimitExceededException::builder().build()),
+                E::TooManyFailedAttemptsException(
+                    TooManyFailedAttemptsException::builder().build(),
+                ),
+                E::NotAuthorizedException(NotAuthorizedException::builder().build()),
+                E::UserNotFoundException(UserNotFoundException::builder().build()),
+            ];
+            for refusal in refusals {
+                let code = refusal.code().map(str::to_owned);
+                assert_eq!(
+                    map_service_error(op, refusal),
+                    ApiError::CodeMismatch,
+                    "{op} {code:?}"
+                );
+            }
+        }
     }
 
     use CognitoError as E;

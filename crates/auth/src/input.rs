@@ -225,6 +225,15 @@ fn is_invisible_format(c: char) -> bool {
 
 /// An e-mail address, trimmed and lower-cased: one `@` between a local part and a domain, no
 /// white space or control characters, at most [`MAX_EMAIL_CHARS`].
+/// A character an address may hold: printable ASCII, or one Unicode allows in identifiers
+/// (UTS #39's General Security Profile). That leaves out white space, control characters and
+/// every invisible or direction-changing one (U+200B ZERO WIDTH SPACE, U+202E RIGHT-TO-LEFT
+/// OVERRIDE, U+2066..U+2069 isolates, U+FEFF), which would mail one address while showing
+/// another.
+fn visible(c: char) -> bool {
+    c.is_ascii_graphic() || (!c.is_ascii() && c.identifier_allowed())
+}
+
 fn email(raw: &str) -> Result<String, ApiError> {
     let email = raw.trim().to_lowercase();
     check_len("email", &email, MAX_EMAIL_CHARS)?;
@@ -233,7 +242,7 @@ fn email(raw: &str) -> Result<String, ApiError> {
             !local.is_empty()
                 && !domain.is_empty()
                 && !domain.contains('@')
-                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+                && email.chars().all(visible)
         }
         None => false,
     };
@@ -249,6 +258,28 @@ fn email(raw: &str) -> Result<String, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_with_invisible_or_direction_changing_characters_are_refused() {
+        for hidden in [
+            '\u{200b}', '\u{200d}', '\u{202e}', '\u{2066}', '\u{feff}', '\u{00ad}',
+        ] {
+            let raw = format!("ali{hidden}ce@example.com");
+            assert_eq!(
+                Email::parse(&raw).unwrap_err().code(),
+                "invalid_field",
+                "{hidden:?}"
+            );
+        }
+        assert_eq!(
+            &*Email::parse("Alice+tag@Example.com").unwrap(),
+            "alice+tag@example.com"
+        );
+        assert_eq!(
+            &*Email::parse("jörg@bücher.example").unwrap(),
+            "jörg@bücher.example"
+        );
+    }
 
     #[test]
     fn usernames_are_trimmed_and_lower_cased() {

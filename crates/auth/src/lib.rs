@@ -5,6 +5,7 @@
 //! function crate builds a Cognito call itself.
 
 pub mod account;
+pub mod admin;
 pub mod client;
 pub mod config;
 pub mod errors;

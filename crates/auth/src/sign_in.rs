@@ -42,6 +42,20 @@ impl std::fmt::Debug for Tokens {
     }
 }
 
+impl Tokens {
+    /// The session the tokens belong to: the `origin_jti` of the access token Cognito just
+    /// gave, which every token of one sign-in and its refreshes shares.
+    pub fn session(&self) -> Option<String> {
+        unverified_claim(&self.access_token, "origin_jti")
+    }
+
+    /// The user the tokens were issued to: the access token's `username` (the internal user
+    /// name), whatever name the request gave.
+    pub fn owner(&self) -> Option<String> {
+        unverified_claim(&self.access_token, "username")
+    }
+}
+
 /// What a sign-in gives: the tokens, or a challenge to answer (`/login/challenge`).
 #[derive(Debug, Clone)]
 pub enum SignIn {

@@ -49,7 +49,6 @@ fn verification(c: &mut Criterion) {
     let authorizer = Authorizer::new(AuthorizerConfig {
         jwks_url: url,
         issuer: ISSUER.into(),
-        client_id: CLIENT.into(),
     })
     .unwrap();
     let header = format!("Bearer {}", id_token());

@@ -1,7 +1,9 @@
 //! The Cognito user pool authorizer, as API Gateway runs it: the `Authorization` header holds a
 //! token (raw, or `Bearer <token>`), whose RS256 signature is checked against the pool's JWKS,
-//! and whose issuer, audience or client, use and lifetime are checked. On success its claims are
-//! handed to the function as strings.
+//! and whose issuer, use, scopes and lifetime are checked. On success its claims are handed to
+//! the function as strings. Like API Gateway's, it does not check which app client of the pool
+//! a token was issued to (an id token's `aud`, an access token's `client_id`): the functions'
+//! boundary does (`platform::Api::protected`).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -26,13 +28,11 @@ pub struct AuthorizerConfig {
     /// The expected `iss`: `https://cognito-idp.<region>.amazonaws.com/<pool id>`. moto issues
     /// tokens with this real AWS URL while serving the JWKS locally, hence two settings.
     pub issuer: String,
-    /// The app client id: the `aud` of id tokens, the `client_id` of access tokens.
-    pub client_id: String,
 }
 
 impl AuthorizerConfig {
     /// The settings for a pool in `region`; `jwks_base` replaces the AWS endpoint (moto).
-    pub fn for_pool(region: &str, pool_id: &str, client_id: &str, jwks_base: Option<&str>) -> Self {
+    pub fn for_pool(region: &str, pool_id: &str, jwks_base: Option<&str>) -> Self {
         let issuer = format!("https://cognito-idp.{region}.amazonaws.com/{pool_id}");
         let jwks_url = match jwks_base {
             Some(base) => format!(
@@ -41,11 +41,7 @@ impl AuthorizerConfig {
             ),
             None => format!("{issuer}/.well-known/jwks.json"),
         };
-        Self {
-            jwks_url,
-            issuer,
-            client_id: client_id.to_owned(),
-        }
+        Self { jwks_url, issuer }
     }
 }
 
@@ -76,8 +72,6 @@ pub enum Rejected {
     Invalid(String),
     #[error("token_use is not {0}")]
     WrongUse(&'static str),
-    #[error("the token is for another client")]
-    WrongClient,
     #[error("the token lacks the required scope")]
     Scope,
     #[error("a claim appears twice")]
@@ -146,11 +140,8 @@ impl Authorizer {
         validation.validate_nbf = true;
         validation.set_issuer(&[&self.config.issuer]);
         validation.set_required_spec_claims(&["exp", "iss", "token_use"]);
-        match required {
-            Required::IdToken => validation.set_audience(&[&self.config.client_id]),
-            // Access tokens carry `client_id` instead of `aud`.
-            Required::AccessToken { .. } => validation.validate_aud = false,
-        }
+        // API Gateway takes a token of any app client of the pool.
+        validation.validate_aud = false;
         let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
             .map_err(|e| Rejected::Invalid(e.kind_name()))?
             .claims;
@@ -162,9 +153,6 @@ impl Authorizer {
             Required::AccessToken { scopes } => {
                 if token_use != Some("access") {
                     return Err(Rejected::WrongUse("access"));
-                }
-                if claims.get("client_id").and_then(Value::as_str) != Some(&self.config.client_id) {
-                    return Err(Rejected::WrongClient);
                 }
                 let granted: Vec<&str> = claims
                     .get("scope")
@@ -383,7 +371,7 @@ mod tests {
 
     #[test]
     fn a_real_pool_derives_issuer_and_jwks_from_region_and_pool_id() {
-        let c = AuthorizerConfig::for_pool("eu-west-1", "eu-west-1_abc", "cid", None);
+        let c = AuthorizerConfig::for_pool("eu-west-1", "eu-west-1_abc", None);
         assert_eq!(
             c.issuer,
             "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"
@@ -392,12 +380,8 @@ mod tests {
             c.jwks_url,
             "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc/.well-known/jwks.json"
         );
-        let m = AuthorizerConfig::for_pool(
-            "us-east-1",
-            "us-east-1_x",
-            "cid",
-            Some("http://127.0.0.1:5000/"),
-        );
+        let m =
+            AuthorizerConfig::for_pool("us-east-1", "us-east-1_x", Some("http://127.0.0.1:5000/"));
         assert_eq!(
             m.jwks_url,
             "http://127.0.0.1:5000/us-east-1_x/.well-known/jwks.json"

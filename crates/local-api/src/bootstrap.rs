@@ -25,6 +25,7 @@ pub struct Created {
     pub sessions_table: String,
     /// The recovery codes table.
     pub recovery_table: String,
+    pub limits_table: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +85,8 @@ pub async fn create(
     create_table(t, &ddb, SESSIONS_TABLE, &sessions_table).await?;
     let recovery_table = format!("{prefix}-recovery-codes");
     create_table(t, &ddb, RECOVERY_CODES_TABLE, &recovery_table).await?;
+    let limits_table = format!("{prefix}-limits");
+    create_table(t, &ddb, LIMITS_TABLE, &limits_table).await?;
     Ok(Created {
         pool_id,
         client_id,
@@ -92,6 +95,7 @@ pub async fn create(
         table,
         sessions_table,
         recovery_table,
+        limits_table,
     })
 }
 
@@ -291,6 +295,8 @@ pub const BOOKS_TABLE: &str = "BooksTable";
 pub const SESSIONS_TABLE: &str = "SessionsTable";
 /// The template's recovery codes table.
 pub const RECOVERY_CODES_TABLE: &str = "RecoveryCodesTable";
+/// The template's limits table (attempt counters and one-time grants).
+pub const LIMITS_TABLE: &str = "LimitsTable";
 
 /// Creates the template's DynamoDB table `logical_id`, named `name`.
 pub async fn create_table(

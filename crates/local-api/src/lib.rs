@@ -84,7 +84,8 @@ impl Config {
             .with("COGNITO_CLIENT_ID", &created.client_id)
             .with("BOOKS_TABLE", &created.table)
             .with("SESSIONS_TABLE", &created.sessions_table)
-            .with("RECOVERY_CODES_TABLE", &created.recovery_table);
+            .with("RECOVERY_CODES_TABLE", &created.recovery_table)
+            .with("LIMITS_TABLE", &created.limits_table);
         if let Some(arn) = &created.client_secret_arn {
             functions = functions.with(auth::config::SECRET_ARN_VAR, arn);
         }
@@ -97,16 +98,10 @@ impl Config {
         self.functions = std::mem::take(&mut self.functions).with("ALLOWED_ORIGIN", origin);
     }
 
-    /// The authorizer's settings: the pool's keys and issuer, and the app client.
+    /// The authorizer's settings: the pool's keys and issuer.
     pub fn authorizer(&self) -> Result<AuthorizerConfig, ConfigError> {
         let pool_id = self.functions.require(&["COGNITO_USER_POOL_ID"])?;
-        let client_id = auth::CognitoConfig::from_env(&self.functions)?.client_id;
-        let mut c = AuthorizerConfig::for_pool(
-            &self.region,
-            pool_id,
-            &client_id,
-            self.jwks_base.as_deref(),
-        );
+        let mut c = AuthorizerConfig::for_pool(&self.region, pool_id, self.jwks_base.as_deref());
         if let Some(url) = &self.jwks_url {
             c.jwks_url = url.clone();
         }
@@ -125,6 +120,9 @@ impl Config {
     }
 }
 
+/// The From of the alerts in local runs.
+pub const LOCAL_ALERT_FROM: &str = "Books <no-reply@localhost>";
+
 /// The handler of every function binary in the workspace, by binary name, each function built
 /// by its own `app` (the composition its Lambda `main` runs) from the variables `config` gives
 /// the functions, over `sdk`. With the local Cognito in front of the emulator, the functions'
@@ -133,11 +131,19 @@ pub async fn handlers(
     config: &Config,
     sdk: &SdkConfig,
 ) -> Result<HashMap<String, HandlerFn>, Error> {
+    // The local Cognito's server also takes SES's SendEmail: the alerts land in its mailbox.
     let env = match &config.cognito_layer {
-        Some(local) => config
-            .functions
-            .clone()
-            .with(auth::config::ENDPOINT_VAR, &local.endpoint),
+        Some(local) => {
+            let env = config
+                .functions
+                .clone()
+                .with(auth::config::ENDPOINT_VAR, &local.endpoint)
+                .with(alerts::ENDPOINT_VAR, &local.endpoint);
+            match env.get(alerts::FROM_VAR) {
+                Some(_) => env,
+                None => env.with(alerts::FROM_VAR, LOCAL_ALERT_FROM),
+            }
+        }
         None => config.functions.clone(),
     };
     let env = &env;
@@ -203,6 +209,7 @@ mod tests {
             ("BOOKS_TABLE", "books"),
             ("SESSIONS_TABLE", "sessions"),
             ("RECOVERY_CODES_TABLE", "recovery-codes"),
+            ("LIMITS_TABLE", "limits"),
             // Building the functions opens no connection: nothing to call here.
             ("PREWARM_CONNECTIONS", "false"),
         ]))

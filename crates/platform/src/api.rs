@@ -50,7 +50,16 @@ pub struct Api<S: 'static> {
     cors: Cors,
     state: S,
     routes: &'static [Route<S>],
-    revocations: Option<Arc<dyn Revocations>>,
+    protection: Option<Protection>,
+}
+
+/// What a function behind the authorizer checks of every caller, beyond the authorizer.
+struct Protection {
+    /// The app client whose tokens the API takes. API Gateway's Cognito authorizer checks a
+    /// token's pool, signature and expiry, but not its audience: a token another app client of
+    /// the same pool was given would pass it.
+    audience: String,
+    revocations: Arc<dyn Revocations>,
 }
 
 /// Sign-outs and deletions that end tokens before they expire. [`Api::serve`] asks it about
@@ -68,13 +77,19 @@ impl<S: Sync + 'static> Api<S> {
             cors,
             state,
             routes,
-            revocations: None,
+            protection: None,
         }
     }
 
-    /// Refuses the tokens `revocations` says have ended, on every protected route.
-    pub fn with_revocations(mut self, revocations: Arc<dyn Revocations>) -> Self {
-        self.revocations = Some(revocations);
+    /// A function behind the authorizer: on every protected route, takes only tokens issued to
+    /// the app client `audience` that name their session (`origin_jti`) and its sign-in
+    /// (`auth_time`), and refuses those `revocations` says have ended. A function without it
+    /// refuses every request that carries claims.
+    pub fn protected(mut self, audience: &str, revocations: Arc<dyn Revocations>) -> Self {
+        self.protection = Some(Protection {
+            audience: audience.to_owned(),
+            revocations,
+        });
         self
     }
 
@@ -94,14 +109,22 @@ impl<S: Sync + 'static> Api<S> {
     }
 
     /// Reads the caller of a request that carries the authorizer's claims (a protected route),
-    /// checks it against the revocations once, and hands it on; a public route has none.
+    /// checks it once, and hands it on; a public route has none. Every check fails closed: a
+    /// token of another app client, one that does not name its session or sign-in (so that no
+    /// sign-out could be told to cover it), or a function not set up to check callers, is the
+    /// same `401 unauthorized` as a bad token.
     async fn admit(&self, req: &mut Request) -> Result<(), ApiError> {
         let Ok(caller) = Caller::parse(req) else {
             return Ok(());
         };
-        if let Some(revocations) = &self.revocations {
-            revocations.check(&caller).await?;
+        let Some(protection) = &self.protection else {
+            return Err(ApiError::Unauthorized);
+        };
+        let complete = caller.origin_jti().is_some() && caller.auth_time().is_some();
+        if caller.client_id() != Some(protection.audience.as_str()) || !complete {
+            return Err(ApiError::Unauthorized);
         }
+        protection.revocations.check(&caller).await?;
         req.extensions_mut().insert(caller);
         Ok(())
     }
@@ -415,6 +438,68 @@ mod tests {
             "{lines:?}"
         );
         assert!(!String::from_utf8_lossy(res.body()).contains("InternalErrorException"));
+    }
+
+    struct Open;
+    impl Revocations for Open {
+        fn check<'a>(&'a self, _: &'a Caller) -> BoxFuture<'a, Result<(), ApiError>> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    fn with_claims(claims: Value) -> Request {
+        let mut req = request("GET", Some("/things"), "/things");
+        let event = json!({
+            "path": "/things", "httpMethod": "GET", "headers": {}, "resource": "/things",
+            "requestContext": {"httpMethod": "GET", "requestId": "req-1", "stage": "Prod",
+                "accountId": "1", "apiId": "a", "identity": {}, "resourcePath": "/things",
+                "authorizer": {"claims": claims}},
+            "body": null, "isBase64Encoded": false,
+        });
+        req = lambda_http::request::from_str(&event.to_string()).unwrap_or(req);
+        req
+    }
+
+    #[tokio::test]
+    async fn a_protected_route_takes_only_tokens_of_its_client_that_name_their_session() {
+        let api = api().protected("our-client", Arc::new(Open));
+        let good = json!({"sub": "s", "token_use": "access", "client_id": "our-client",
+                          "origin_jti": "j", "auth_time": "1700000000"});
+        assert_eq!(api.serve(with_claims(good.clone())).await.status(), 200);
+        let mut id = good.clone();
+        id["token_use"] = json!("id");
+        id["aud"] = json!("our-client");
+        assert_eq!(api.serve(with_claims(id.clone())).await.status(), 200);
+        let mut refused = Vec::new();
+        let mut other = good.clone();
+        other["client_id"] = json!("another-client-of-the-pool");
+        refused.push(other);
+        let mut id_of_other = id.clone();
+        id_of_other["aud"] = json!("another-client-of-the-pool");
+        refused.push(id_of_other);
+        // An id token naming the client only where an access token would (and the reverse).
+        let mut swapped = id.clone();
+        swapped.as_object_mut().unwrap().remove("aud");
+        swapped["client_id"] = json!("our-client");
+        refused.push(swapped);
+        for missing in ["origin_jti", "auth_time"] {
+            let mut partial = good.clone();
+            partial.as_object_mut().unwrap().remove(missing);
+            refused.push(partial);
+        }
+        for claims in refused {
+            let res = api.serve(with_claims(claims.clone())).await;
+            assert_eq!(res.status(), 401, "{claims}");
+            assert_eq!(body(&res)["error"]["code"], "unauthorized");
+        }
+        // A function that was not set up to check callers refuses them all.
+        assert_eq!(
+            Api::new(Cors::default(), State, ROUTES)
+                .serve(with_claims(good))
+                .await
+                .status(),
+            401
+        );
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub struct Caller {
     token_use: Option<String>,
     origin_jti: Option<String>,
     auth_time: Option<u64>,
+    /// The app client the token was issued to: an id token's `aud`, an access token's
+    /// `client_id`.
+    client_id: Option<String>,
     claims: Map<String, Value>,
     /// The `Authorization` token itself, when there is exactly one within bounds.
     token: Option<String>,
@@ -56,6 +59,12 @@ impl Caller {
             .ok_or(ApiError::Unauthorized)?;
         let text = |name: &str| string_claim(claims, name).map(str::to_owned);
         let sub = text("sub").ok_or(ApiError::Unauthorized)?;
+        let token_use = text("token_use");
+        let client_id = match token_use.as_deref() {
+            Some("access") => text("client_id"),
+            Some("id") => text("aud"),
+            _ => None,
+        };
         Ok(Self {
             sub,
             // An access token names the user `username`, an id token `cognito:username`.
@@ -64,7 +73,8 @@ impl Caller {
                 .get("cognito:groups")
                 .map(groups_of)
                 .unwrap_or_default(),
-            token_use: text("token_use"),
+            token_use,
+            client_id,
             origin_jti: text("origin_jti"),
             auth_time: text("auth_time").and_then(|t| t.parse().ok()),
             claims: claims.clone(),
@@ -109,6 +119,12 @@ impl Caller {
     /// its refreshes issued.
     pub fn origin_jti(&self) -> Option<&str> {
         self.origin_jti.as_deref()
+    }
+
+    /// The app client the token was issued to (an id token's `aud`, an access token's
+    /// `client_id`); `None` for a token that names neither as its use says it should.
+    pub fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
     }
 
     /// When the session signed in (`auth_time`, seconds since the epoch).
@@ -248,6 +264,11 @@ mod tests {
         assert_eq!(access.origin_jti(), Some("j"));
         assert_eq!(access.auth_time(), Some(1_700_000_000));
         assert_eq!(access.access_token().unwrap(), "tok");
+        assert_eq!(
+            access.client_id(),
+            None,
+            "an access token without client_id"
+        );
         let id = Caller::parse(&request(
             json!({"sub": "s", "cognito:username": "u-2", "email_verified": "true"}),
             &[],
@@ -266,6 +287,20 @@ mod tests {
         let long = "a".repeat(MAX_TOKEN_CHARS + 1);
         let long = Caller::parse(&request(json!({"sub": "s"}), &[&long]));
         assert!(long.unwrap().access_token().is_err());
+    }
+
+    #[test]
+    fn the_client_is_the_access_tokens_client_id_or_the_id_tokens_aud_and_never_the_other() {
+        let claims = |token_use: &str| {
+            json!({"sub": "s", "token_use": token_use, "client_id": "from-client-id",
+                   "aud": "from-aud"})
+        };
+        let access = Caller::parse(&request(claims("access"), &[])).unwrap();
+        assert_eq!(access.client_id(), Some("from-client-id"));
+        let id = Caller::parse(&request(claims("id"), &[])).unwrap();
+        assert_eq!(id.client_id(), Some("from-aud"));
+        let neither = Caller::parse(&request(claims("refresh"), &[])).unwrap();
+        assert_eq!(neither.client_id(), None);
     }
 
     #[test]

@@ -82,6 +82,13 @@ pub enum ApiError {
         code: &'static str,
         message: &'static str,
     },
+    /// A 403 with a code of its own: the caller is who they say, but this step needs more
+    /// first (`second_factor_required`, `setup_required`, `refresh_token_mismatch`).
+    #[error("{message}")]
+    Refused {
+        code: &'static str,
+        message: &'static str,
+    },
 
     // --- answers from Cognito ---
     #[error("an account with this username already exists")]
@@ -145,6 +152,7 @@ impl ApiError {
             Unauthorized | TokenRevoked => StatusCode::UNAUTHORIZED,
             Forbidden(_) => StatusCode::FORBIDDEN,
             Conflict { .. } => StatusCode::CONFLICT,
+            Refused { .. } => StatusCode::FORBIDDEN,
             PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             InvalidPassword(_) | InvalidParameter(_) | CodeMismatch | ExpiredCode => {
@@ -185,7 +193,7 @@ impl ApiError {
             Unauthorized => "unauthorized",
             TokenRevoked => "token_revoked",
             Forbidden(_) => "forbidden",
-            Conflict { code, .. } => code,
+            Conflict { code, .. } | Refused { code, .. } => code,
             UsernameExists => "username_exists",
             InvalidPassword(_) => "invalid_password",
             InvalidParameter(_) => "invalid_parameter",

@@ -4,18 +4,22 @@
 //! - [`books::Books`]: the catalogue (the books function; `DELETE /me` deletes a user's books);
 //! - [`sessions::Sessions`]: sign-outs and deletions enforced at once, the
 //!   [`platform::Revocations`] every protected route is checked against;
-//! - [`recovery::RecoveryCodes`]: the MFA recovery codes, stored as salted hashes.
+//! - [`recovery::RecoveryCodes`]: the MFA recovery codes, stored as salted hashes;
+//! - [`limits::Limits`]: attempt counters (second-factor guesses, mail a user sends) and
+//!   one-time grants.
 //!
 //! The functions build one DynamoDB client ([`DynamoDb`]) over their SDK config and hand it to
 //! each table they use.
 
 pub mod books;
 pub mod error;
+pub mod limits;
 pub mod recovery;
 pub mod sessions;
 
 pub use aws_sdk_dynamodb::Client as DynamoDb;
 pub use books::Books;
+pub use limits::Limits;
 pub use recovery::RecoveryCodes;
 pub use sessions::Sessions;
 

@@ -1,10 +1,9 @@
 //! Recovery codes: ten single-use codes a user gets when they turn on TOTP, to sign in without
 //! their authenticator. Stored only as HMAC-SHA256 hashes under a per-user random salt, compared
 //! in constant time, and consumed with a conditional write, so that one code signs in once.
-//! Wrong codes are counted per user: after [`MAX_FAILURES`] the user waits [`LOCKOUT`].
+//! Guesses are limited by the caller, before a code is tried ([`crate::limits::SECOND_FACTOR`]).
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -15,15 +14,10 @@ use hmac::{Hmac, KeyInit, Mac};
 use platform::{ApiError, random};
 use sha2::Sha256;
 
-use crate::epoch_seconds as now;
 use crate::error::failure;
 
 /// Codes handed out at each enrolment.
 pub const CODES: usize = 10;
-/// Wrong recovery codes a user may try before the lockout.
-pub const MAX_FAILURES: u32 = 5;
-/// How long a user waits after [`MAX_FAILURES`] wrong codes.
-pub const LOCKOUT: Duration = Duration::from_secs(15 * 60);
 
 const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
 
@@ -32,6 +26,14 @@ const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
 pub struct RecoveryCodes {
     client: Client,
     table: String,
+}
+
+/// A code that was used: what [`RecoveryCodes::restore`] gives back when the step it paid for
+/// could not finish.
+#[derive(Debug)]
+pub struct Used {
+    salt: String,
+    hash: String,
 }
 
 /// A code as the user may type it: case, spaces and dashes do not matter.
@@ -124,62 +126,45 @@ impl RecoveryCodes {
         })
     }
 
-    /// Uses `code` of `username`: `Ok(true)` once for a code issued and unused, `Ok(false)` for
-    /// any other (counted against the lockout), 429 while locked out.
-    pub async fn consume(&self, username: &str, code: &str) -> Result<bool, ApiError> {
+    /// Uses `code` of `username`: `Some` once for a code issued and unused, `None` for any
+    /// other.
+    pub async fn consume(&self, username: &str, code: &str) -> Result<Option<Used>, ApiError> {
         let item = self.item(username).await?;
-        let number = |k: &str| match item.get(k) {
-            Some(AttributeValue::N(n)) => n.parse::<u64>().unwrap_or(0),
-            _ => 0,
+        let (Some(AttributeValue::S(salt)), Some(AttributeValue::Ss(codes))) =
+            (item.get("salt"), item.get("codes"))
+        else {
+            return Ok(None);
         };
-        let (failures, failed_at) = (number("failures"), number("failed_at"));
-        if failures >= u64::from(MAX_FAILURES) && now() < failed_at + LOCKOUT.as_secs() {
-            let wait = failed_at + LOCKOUT.as_secs() - now();
-            return Err(ApiError::TooManyRequests {
-                retry_after: u32::try_from(wait.max(1)).unwrap_or(u32::MAX),
-            });
+        // Every stored hash is compared, each in constant time (HMAC's own verify).
+        let mut found = None;
+        for stored in codes {
+            let mut mac = Hmac::<Sha256>::new_from_slice(salt.as_bytes())
+                .map_err(|e| ApiError::internal(format_args!("recovery code key: {e}")))?;
+            mac.update(normalized(code).as_bytes());
+            let stored_digest = B64.decode(stored).unwrap_or_default();
+            if mac.verify_slice(&stored_digest).is_ok() && found.is_none() {
+                found = Some(stored.clone());
+            }
         }
-        let stored = match (item.get("salt"), item.get("codes")) {
-            (Some(AttributeValue::S(salt)), Some(AttributeValue::Ss(codes))) => {
-                Some((salt.clone(), codes.clone()))
-            }
-            _ => None,
-        };
-        let matched = match &stored {
-            Some((salt, codes)) => {
-                // Every stored hash is compared, each in constant time (HMAC's own verify).
-                let mut found = None;
-                for stored in codes {
-                    let mut mac = Hmac::<Sha256>::new_from_slice(salt.as_bytes())
-                        .map_err(|e| ApiError::internal(format_args!("recovery code key: {e}")))?;
-                    mac.update(normalized(code).as_bytes());
-                    let stored_digest = B64.decode(stored).unwrap_or_default();
-                    if mac.verify_slice(&stored_digest).is_ok() && found.is_none() {
-                        found = Some(stored.clone());
-                    }
-                }
-                found
-            }
-            None => None,
-        };
-        let Some(hash) = matched else {
-            self.count_failure(username).await?;
-            return Ok(false);
+        let Some(hash) = found else {
+            return Ok(None);
         };
         let used = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(Self::key(username)))
-            .update_expression("DELETE codes :code SET failures = :zero")
+            .update_expression("DELETE codes :code")
             .condition_expression("contains(codes, :hash)")
             .expression_attribute_values(":code", AttributeValue::Ss(vec![hash.clone()]))
-            .expression_attribute_values(":hash", AttributeValue::S(hash))
-            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":hash", AttributeValue::S(hash.clone()))
             .send()
             .await;
         match used {
-            Ok(_) => Ok(true),
+            Ok(_) => Ok(Some(Used {
+                salt: salt.clone(),
+                hash,
+            })),
             // Another request used it a moment ago.
             Err(e)
                 if matches!(
@@ -187,24 +172,37 @@ impl RecoveryCodes {
                     Some(UpdateItemError::ConditionalCheckFailedException(_))
                 ) =>
             {
-                Ok(false)
+                Ok(None)
             }
             Err(e) => Err(failure("DynamoDB UpdateItem (recovery codes)", e)),
         }
     }
 
-    async fn count_failure(&self, username: &str) -> Result<(), ApiError> {
-        self.client
+    /// Gives a used code back, unless the codes were replaced since (the salt changed).
+    pub async fn restore(&self, username: &str, used: Used) -> Result<(), ApiError> {
+        let restored = self
+            .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(Self::key(username)))
-            .update_expression("ADD failures :one SET failed_at = :now")
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":now", AttributeValue::N(now().to_string()))
+            .update_expression("ADD codes :code")
+            .condition_expression("salt = :salt")
+            .expression_attribute_values(":code", AttributeValue::Ss(vec![used.hash]))
+            .expression_attribute_values(":salt", AttributeValue::S(used.salt))
             .send()
-            .await
-            .map_err(|e| failure("DynamoDB UpdateItem (recovery codes)", e))?;
-        Ok(())
+            .await;
+        match restored {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(failure("DynamoDB UpdateItem (recovery codes)", e)),
+        }
     }
 
     /// Forgets `username`'s codes (TOTP off, or the account deleted).

@@ -131,9 +131,26 @@ pub fn deployed_retries() -> aws_sdk_dynamodb::config::retry::RetryConfig {
         .with_initial_backoff(std::time::Duration::from_millis(1))
 }
 
-/// A function with `state` and `routes`, answering with any origin allowed.
+/// The app client the tokens of every fixture of `events/` were issued to (`aud`, `client_id`).
+pub const EVENTS_CLIENT_ID: &str = "1example23456789abcdefghij";
+
+/// No sign-out has ended any token.
+struct NoneRevoked;
+
+impl platform::Revocations for NoneRevoked {
+    fn check<'a>(
+        &'a self,
+        _: &'a platform::Caller,
+    ) -> platform::BoxFuture<'a, Result<(), platform::ApiError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// A function with `state` and `routes`, answering with any origin allowed, taking the tokens
+/// of the fixtures' app client ([`EVENTS_CLIENT_ID`]) with no revocation.
 pub fn api<S: Sync + 'static>(state: S, routes: &'static [Route<S>]) -> Api<S> {
     Api::new(Cors::default(), state, routes)
+        .protected(EVENTS_CLIENT_ID, std::sync::Arc::new(NoneRevoked))
 }
 
 /// Serves `req` through the function's request boundary, as Lambda and the local API do. The

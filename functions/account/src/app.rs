@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use platform::{Api, ConfigError, Env};
-use tables::{Books, DynamoDb, RecoveryCodes, Sessions};
+use tables::{Books, DynamoDb, Limits, RecoveryCodes, Sessions};
 
 use crate::{ROUTES, State};
 
-/// The app client's configuration and the three tables from `env`; the Cognito client (its
+/// The app client's configuration, the pool, the alerts' sender and the four tables from `env`; the Cognito client (its
 /// secret read while its connection opens) and one DynamoDB client over `sdk`, both connections
 /// opened at once during start-up. Every protected route is checked against the sessions.
 pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> {
@@ -16,16 +16,25 @@ pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> 
     let dynamodb = DynamoDb::new(sdk);
     let sessions = Sessions::new(dynamodb.clone(), tables::sessions::table_from_env(env)?);
     let books = Books::new(dynamodb.clone(), tables::books::table_from_env(env)?);
-    let recovery = RecoveryCodes::new(dynamodb, tables::recovery::table_from_env(env)?);
+    let recovery = RecoveryCodes::new(dynamodb.clone(), tables::recovery::table_from_env(env)?);
+    let limits = Limits::new(dynamodb, tables::limits::table_from_env(env)?);
+    let pool_id = env.require(&["COGNITO_USER_POOL_ID"])?.to_owned();
+    let alerts = alerts::Alerts::from_env(env, sdk);
+    let audience = config.cognito.client_id.clone();
     let prewarm = sessions.prewarm(&config.api.sdk);
     let cognito =
         auth::Cognito::connect_alongside(sdk, &config.api.sdk, config.cognito, prewarm).await?;
     let revocations = Arc::new(sessions.clone());
+    let reauth = reauth::Reauth::new(cognito.clone(), recovery.clone(), limits.clone());
     let state = State {
         cognito,
         sessions,
         books,
         recovery,
+        limits,
+        reauth,
+        alerts,
+        pool_id,
     };
-    Ok(Api::new(config.api.cors, state, ROUTES).with_revocations(revocations))
+    Ok(Api::new(config.api.cors, state, ROUTES).protected(&audience, revocations))
 }

@@ -4,14 +4,18 @@
 //! |---|---|---|
 //! | `POST /resend_code` | public | ResendConfirmationCode |
 //! | `POST /forgot_password` | public | ForgotPassword |
-//! | `POST /reset_password` | public | ConfirmForgotPassword |
+//! | `POST /reset_password` | public | ConfirmForgotPassword, then AdminUserGlobalSignOut |
 //! | `POST /change_password` | access token | ChangePassword |
-//! | `POST /logout` | access token | GlobalSignOut |
+//! | `POST /logout` | access token | GlobalSignOut, or RevokeToken of this session's refresh token |
 //! | `GET /me` | id token | none: the authorizer's claims |
-//! | `PATCH /me` | access token | UpdateUserAttributes (`email`, `name`) |
+//! | `PATCH /me` | access token | `name`: UpdateUserAttributes; `email`: the proof, then AdminUpdateUserAttributes and an alert to the old address |
 //! | `POST /me/verify_email` | access token | VerifyUserAttribute |
 //! | `POST /me/verify_email/resend` | access token | GetUserAttributeVerificationCode |
-//! | `DELETE /me` | access token | InitiateAuth (the password again), the user's books, DeleteUser |
+//! | `DELETE /me` | access token | the proof, the user's books, DeleteUser |
+//!
+//! *The proof* ([`reauth`]) is the password, and the second factor where TOTP is on: what a
+//! sign-in takes, because a stolen access token must not change where the password-reset code
+//! goes, nor delete the account.
 //!
 //! Sign-outs and deletions are also written to the sessions table, so that the tokens they end
 //! are refused at once on every protected route (`crates/tables/src/sessions.rs`).
@@ -21,10 +25,13 @@
 
 mod app;
 
+use alerts::Alerts;
 use auth::{Code, Email, Password, RefreshToken, Username};
 use platform::body::check_len;
 use platform::{ApiError, Caller, ClientContext, JsonObject, Reply, Request, Route, route};
+use reauth::{Proof, Reauth};
 use serde::Serialize;
+use tables::limits::{self, Limits};
 use tables::{Books, RecoveryCodes, Sessions};
 
 pub use crate::app::app;
@@ -39,6 +46,14 @@ pub struct State {
     pub books: Books,
     /// The recovery codes, which `DELETE /me` deletes.
     pub recovery: RecoveryCodes,
+    /// The mail a user may make the pool send ([`limits::MAIL`]).
+    pub limits: Limits,
+    /// The proof before an e-mail change or a deletion.
+    pub reauth: Reauth,
+    /// The alert to the old address of an e-mail change.
+    pub alerts: Alerts,
+    /// `COGNITO_USER_POOL_ID`: the pool of the calls by user name.
+    pub pool_id: String,
 }
 
 /// The routes of this function, as `template.yaml` routes them to it.
@@ -55,8 +70,11 @@ pub static ROUTES: &[Route<State>] = &[
     route!(POST "/me/verify_email/resend" => resend_email_code),
 ];
 
-/// The profile attributes `PATCH /me` changes: the app client's WriteAttributes.
+/// The profile attributes `PATCH /me` changes: `name` through the app client's WriteAttributes,
+/// `email` by the function itself, after the proof.
 pub const WRITABLE: &[&str] = &["email", "name"];
+/// The fields `PATCH /me` takes.
+const PATCH_FIELDS: &[&str] = &["email", "name", "password", "code", "recovery_code"];
 /// The longest `name` taken (Cognito's limit for a string attribute).
 const MAX_NAME_CHARS: usize = 2048;
 
@@ -100,7 +118,15 @@ async fn reset_password(state: &State, req: &Request) -> Result<Reply, ApiError>
         .cognito
         .confirm_forgot_password(&context, &username, &code, &new_password)
         .await?;
-    Reply::message("Password reset. Sign in with the new password.")
+    // Whoever held the old password may hold a session: every one ends, at once (Cognito's
+    // refresh tokens, and the id and access tokens through the sessions table).
+    let sub = state.cognito.admin_sub(&state.pool_id, &username).await?;
+    state
+        .cognito
+        .admin_sign_out_everywhere(&state.pool_id, &username)
+        .await?;
+    state.sessions.end_all(&sub).await?;
+    Reply::message("Password reset. Every session has ended: sign in with the new password.")
 }
 
 #[tracing::instrument(name = "change_password", skip_all)]
@@ -118,7 +144,9 @@ async fn change_password(state: &State, req: &Request) -> Result<Reply, ApiError
 
 /// Signs out everywhere (GlobalSignOut), or, with `{"refresh_token"}`, this session only
 /// (RevokeToken). Either way the ended sessions' tokens are refused from now on, not only when
-/// they expire.
+/// they expire. The refresh token must be this session's own: Cognito's are opaque, so it is
+/// exchanged once, and the session its tokens name must be the caller's; another session's or
+/// another user's is `403 refresh_token_mismatch`, and nothing is revoked.
 #[tracing::instrument(name = "logout", skip_all)]
 async fn logout(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let caller = Caller::of(req)?;
@@ -131,6 +159,19 @@ async fn logout(state: &State, req: &Request) -> Result<Reply, ApiError> {
     match refresh_token {
         Some(refresh_token) => {
             let session = caller.origin_jti().ok_or(ApiError::Unauthorized)?;
+            let context = ClientContext::of(req);
+            let own = match state
+                .cognito
+                .refresh(&context, caller.username()?, &refresh_token)
+                .await
+            {
+                Ok(tokens) => tokens.session().as_deref() == Some(session),
+                Err(ApiError::InvalidRefreshToken) => false,
+                Err(other) => return Err(other),
+            };
+            if !own {
+                return Err(REFRESH_TOKEN_MISMATCH);
+            }
             state.cognito.revoke_token(&refresh_token).await?;
             state.sessions.end_session(caller.sub(), session).await?;
             Reply::message("Signed out of this session; your other sessions stay signed in.")
@@ -142,6 +183,12 @@ async fn logout(state: &State, req: &Request) -> Result<Reply, ApiError> {
         }
     }
 }
+
+/// A refresh token of another session, or another user, at `/logout`.
+pub const REFRESH_TOKEN_MISMATCH: ApiError = ApiError::Refused {
+    code: "refresh_token_mismatch",
+    message: "the refresh token is not this session's; sign out of another session from that session",
+};
 
 /// What `/me` answers: the caller, as the id token's claims tell it.
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -183,33 +230,63 @@ pub struct Updated {
     pub pending_verification: Vec<String>,
 }
 
-/// Changes `email` and/or `name`. A new e-mail address takes effect once its code is confirmed
-/// (`POST /me/verify_email`); until then the old one stays.
+/// Changes `email` and/or `name`. A new e-mail address needs the proof (the password, and the
+/// second factor where TOTP is on), counts against the user's mail ([`limits::MAIL`]), is told
+/// to the old address, and takes effect once its code is confirmed (`POST /me/verify_email`);
+/// until then the old one stays.
 #[tracing::instrument(name = "update_me", skip_all)]
 async fn update_me(state: &State, req: &Request) -> Result<Reply, ApiError> {
-    let token = Caller::of(req)?.access_token()?;
+    let caller = Caller::of(req)?;
+    let token = caller.access_token()?;
     let body = JsonObject::from_request(req)?;
-    body.deny_unknown_fields(WRITABLE)?;
-    let mut changes = Vec::new();
-    if let Some(email) = body.optional_string("email")? {
-        changes.push(("email", Email::parse(email)?.to_string()));
-    }
-    if let Some(name) = body.optional_string("name")? {
-        let name = name.trim();
-        check_len("name", name, MAX_NAME_CHARS)?;
-        if name.is_empty() || name.chars().any(char::is_control) {
-            return Err(ApiError::InvalidField {
-                field: "name",
-                reason: "must be printable text".into(),
-            });
+    body.deny_unknown_fields(PATCH_FIELDS)?;
+    let email = body
+        .optional_string("email")?
+        .map(Email::parse)
+        .transpose()?;
+    let name = match body.optional_string("name")? {
+        Some(name) => {
+            let name = name.trim();
+            check_len("name", name, MAX_NAME_CHARS)?;
+            if name.is_empty() || name.chars().any(char::is_control) {
+                return Err(ApiError::InvalidField {
+                    field: "name",
+                    reason: "must be printable text".into(),
+                });
+            }
+            Some(name)
         }
-        changes.push(("name", name.to_owned()));
-    }
-    if changes.is_empty() {
+        None => None,
+    };
+    if email.is_none() && name.is_none() {
         return Err(ApiError::MissingField("email or name"));
     }
-    let changes: Vec<(&str, &str)> = changes.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let pending = state.cognito.update_attributes(token, &changes).await?;
+    let mut pending = Vec::new();
+    if let Some(email) = &email {
+        let proof = Proof::from_body(&body)?;
+        let context = ClientContext::of(req);
+        let username = caller.username()?;
+        state.reauth.prove(&context, username, &proof).await?;
+        state.limits.take(&limits::MAIL, caller.sub()).await?;
+        let old = state.cognito.verified_email(token).await?;
+        state
+            .cognito
+            .admin_change_email(&state.pool_id, username, email)
+            .await?;
+        if let Some(old) = old.filter(|old| old != &**email) {
+            state
+                .alerts
+                .email_change_requested(&old, email, &context)
+                .await;
+        }
+        pending.push("email".to_owned());
+    }
+    if let Some(name) = name {
+        state
+            .cognito
+            .update_attributes(token, &[("name", name)])
+            .await?;
+    }
     let message = if pending.is_empty() {
         "Profile updated."
     } else {
@@ -232,25 +309,28 @@ async fn verify_email(state: &State, req: &Request) -> Result<Reply, ApiError> {
 
 #[tracing::instrument(name = "resend_email_code", skip_all)]
 async fn resend_email_code(state: &State, req: &Request) -> Result<Reply, ApiError> {
-    let token = Caller::of(req)?.access_token()?;
+    let caller = Caller::of(req)?;
+    let token = caller.access_token()?;
+    state.limits.take(&limits::MAIL, caller.sub()).await?;
     state.cognito.resend_email_code(token).await?;
     Reply::message("A new code is on its way to the e-mail address awaiting verification.")
 }
 
-/// Deletes the account, after the password once more: the user's books, then every token of
-/// theirs (refused from now on), then the Cognito user. A failure part-way leaves the account
+/// Deletes the account, after the proof (the password, and the second factor where TOTP is on):
+/// the user's books, then every token of theirs (refused from now on), then the Cognito user. A failure part-way leaves the account
 /// in place, and the request can be sent again.
 #[tracing::instrument(name = "delete_me", skip_all)]
 async fn delete_me(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let caller = Caller::of(req)?;
     let token = caller.access_token()?;
     let body = JsonObject::from_request(req)?;
-    let password = Password::from_body(&body, "password")?;
+    body.deny_unknown_fields(reauth::FIELDS)?;
+    let proof = Proof::from_body(&body)?;
     // The access token's `username` is the internal user name, which sign-in takes.
     let username = caller.username()?;
     state
-        .cognito
-        .password_sign_in(&ClientContext::of(req), username, &password)
+        .reauth
+        .prove(&ClientContext::of(req), username, &proof)
         .await?;
     let books = state.books.delete_owned_by(caller.sub()).await?;
     state.recovery.delete(username).await?;

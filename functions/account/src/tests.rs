@@ -1,4 +1,6 @@
 use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_cognitoidentityprovider::operation::admin_get_user::AdminGetUserOutput;
+use aws_sdk_cognitoidentityprovider::operation::admin_user_global_sign_out::AdminUserGlobalSignOutOutput;
 use aws_sdk_cognitoidentityprovider::operation::change_password::{
     ChangePasswordError, ChangePasswordOutput,
 };
@@ -14,6 +16,7 @@ use aws_sdk_cognitoidentityprovider::operation::global_sign_out::{
 use aws_sdk_cognitoidentityprovider::operation::resend_confirmation_code::{
     ResendConfirmationCodeError, ResendConfirmationCodeOutput,
 };
+use aws_sdk_cognitoidentityprovider::types::AttributeType;
 use aws_sdk_cognitoidentityprovider::types::CodeDeliveryDetailsType;
 use aws_sdk_cognitoidentityprovider::types::error::{
     CodeMismatchException, ExpiredCodeException, InvalidParameterException,
@@ -33,11 +36,22 @@ fn cognito_state(rules: &[&Rule]) -> platform::Api<State> {
 /// The account function over a mocked Cognito (`rules`) and a mocked DynamoDB (`tables`).
 fn state_with(rules: &[&Rule], tables: &[&Rule]) -> platform::Api<State> {
     let dynamodb = dynamodb_client(tables);
+    let cognito = cognito(rules);
+    let recovery = tables::RecoveryCodes::new(dynamodb.clone(), "recovery-codes".to_owned());
+    let limits = tables::Limits::new(dynamodb.clone(), "limits".to_owned());
+    let env = platform::Env::from_pairs::<&str, &str>([]);
+    let sdk = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build();
     let state = State {
-        cognito: cognito(rules),
+        reauth: reauth::Reauth::new(cognito.clone(), recovery.clone(), limits.clone()),
+        cognito,
         sessions: tables::Sessions::new(dynamodb.clone(), "sessions".to_owned()),
-        books: tables::Books::new(dynamodb.clone(), "books"),
-        recovery: tables::RecoveryCodes::new(dynamodb, "recovery-codes".to_owned()),
+        books: tables::Books::new(dynamodb, "books"),
+        recovery,
+        limits,
+        alerts: alerts::Alerts::from_env(&env, &sdk),
+        pool_id: "us-east-1_test".to_owned(),
     };
     api(state, ROUTES)
 }
@@ -225,6 +239,44 @@ async fn forgot_password_rejects_malformed_bodies_without_calling_cognito() {
 
 // ---------------------------------------------------------------- /reset_password
 
+/// What a successful reset goes on to: the user's `sub`, then every session signed out.
+fn reset_sign_out() -> (Rule, Rule, Rule) {
+    let sub = mock!(Client::admin_get_user)
+        .match_requests(|r| {
+            r.user_pool_id() == Some("us-east-1_test") && r.username() == Some("alice@example.com")
+        })
+        .then_output(|| {
+            AdminGetUserOutput::builder()
+                .username("alice@example.com")
+                .user_attributes(
+                    AttributeType::builder()
+                        .name("sub")
+                        .value("sub-1")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap()
+        });
+    let out = mock!(Client::admin_user_global_sign_out)
+        .match_requests(|r| r.username() == Some("alice@example.com"))
+        .then_output(|| AdminUserGlobalSignOutOutput::builder().build());
+    let recorded = mock!(aws_sdk_dynamodb::Client::update_item)
+        .match_requests(|r| {
+            r.table_name() == Some("sessions")
+                && r.key()
+                    .and_then(|k| k.get("sub"))
+                    .and_then(|v| v.as_s().ok())
+                    == Some(&"sub-1".to_owned())
+                && r.update_expression()
+                    .is_some_and(|e| e.contains("#at = :at"))
+        })
+        .then_output(|| {
+            aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder().build()
+        });
+    (sub, out, recorded)
+}
+
 #[tokio::test]
 async fn reset_password_sends_code_password_and_secret_hash() {
     let rule = mock!(Client::confirm_forgot_password)
@@ -235,10 +287,19 @@ async fn reset_password_sends_code_password_and_secret_hash() {
                 && r.secret_hash() == Some(&expected_hash("alice@example.com"))
         })
         .then_output(|| ConfirmForgotPasswordOutput::builder().build());
-    let res = call(&[&rule], request("account_reset_password")).await;
+    let (sub, out, recorded) = reset_sign_out();
+    let state = state_with(&[&rule, &sub, &out], &[&recorded]);
+    let res = handle(&state, request("account_reset_password"))
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     assert_json_with_cors(&res);
     assert_eq!(rule.num_calls(), 1);
+    // Every older session ends: Cognito's refresh tokens, and the id and access tokens too.
+    assert_eq!(
+        (sub.num_calls(), out.num_calls(), recorded.num_calls()),
+        (1, 1, 1)
+    );
 }
 
 #[tokio::test]
@@ -260,7 +321,7 @@ async fn reset_password_refusals_map_to_their_status_and_code() {
                 )
             },
             400,
-            "expired_code",
+            "code_mismatch",
         ),
         (
             || {
@@ -289,8 +350,8 @@ async fn reset_password_refusals_map_to_their_status_and_code() {
                     LimitExceededException::builder().build(),
                 )
             },
-            429,
-            "too_many_requests",
+            400,
+            "code_mismatch",
         ),
         (
             || {
@@ -298,8 +359,8 @@ async fn reset_password_refusals_map_to_their_status_and_code() {
                     NotAuthorizedException::builder().build(),
                 )
             },
-            401,
-            "not_authorized",
+            400,
+            "code_mismatch",
         ),
     ];
     for (error, status, code) in cases {
@@ -478,7 +539,8 @@ async fn the_public_routes_tell_cognito_the_callers_ip_address() {
     let reset = mock!(Client::confirm_forgot_password)
         .match_requests(move |r| ip(r.user_context_data()))
         .then_output(|| ConfirmForgotPasswordOutput::builder().build());
-    let state = cognito_state(&[&resend, &forgot, &reset]);
+    let (sub, out, recorded) = reset_sign_out();
+    let state = state_with(&[&resend, &forgot, &reset, &sub, &out], &[&recorded]);
     for event in [
         "account_resend_code",
         "account_forgot_password",

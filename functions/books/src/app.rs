@@ -8,7 +8,7 @@ use tables::{Books, DynamoDb, Sessions};
 
 use crate::{ROUTES, State};
 
-/// `BOOKS_TABLE` and `SESSIONS_TABLE` from `env`, one DynamoDB client over `sdk` for both, its
+/// `BOOKS_TABLE`, `SESSIONS_TABLE` and the app client (`COGNITO_CLIENT_ID`) from `env`, one DynamoDB client over `sdk` for both, its
 /// connection opened during start-up; every protected route checked against the sessions.
 pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> {
     let api = ApiConfig::from_env(env)?;
@@ -19,5 +19,6 @@ pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> 
     books.prewarm(&api.sdk).await;
     let revocations = Arc::new(sessions.clone());
     let state = State { books, sessions };
-    Ok(Api::new(api.cors, state, ROUTES).with_revocations(revocations))
+    let audience = env.require(&["COGNITO_CLIENT_ID"])?;
+    Ok(Api::new(api.cors, state, ROUTES).protected(audience, revocations))
 }

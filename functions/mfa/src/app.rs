@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use platform::{Api, ConfigError, Env};
-use tables::{DynamoDb, RecoveryCodes, Sessions};
+use tables::{DynamoDb, Limits, RecoveryCodes, Sessions};
 
 use crate::{DEFAULT_ISSUER, ROUTES, State};
 
-/// The app client's configuration, the pool, the issuer (`MFA_ISSUER`) and the two tables from
+/// The app client's configuration, the pool, the issuer (`MFA_ISSUER`) and the three tables from
 /// `env`; the Cognito client (its secret read while its connection opens) and one DynamoDB
 /// client over `sdk`, both connections opened at once during start-up. Every protected route is
 /// checked against the sessions.
@@ -16,19 +16,24 @@ pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> 
     let config = auth::Config::from_env(env)?;
     let dynamodb = DynamoDb::new(sdk);
     let sessions = Sessions::new(dynamodb.clone(), tables::sessions::table_from_env(env)?);
-    let codes = RecoveryCodes::new(dynamodb, tables::recovery::table_from_env(env)?);
+    let codes = RecoveryCodes::new(dynamodb.clone(), tables::recovery::table_from_env(env)?);
+    let limits = Limits::new(dynamodb, tables::limits::table_from_env(env)?);
+    let audience = config.cognito.client_id.clone();
     let pool_id = env.require(&["COGNITO_USER_POOL_ID"])?.to_owned();
     let issuer = env.get("MFA_ISSUER").unwrap_or(DEFAULT_ISSUER).to_owned();
     let prewarm = sessions.prewarm(&config.api.sdk);
     let cognito =
         auth::Cognito::connect_alongside(sdk, &config.api.sdk, config.cognito, prewarm).await?;
     let revocations = Arc::new(sessions.clone());
+    let reauth = reauth::Reauth::new(cognito.clone(), codes.clone(), limits.clone());
     let state = State {
         cognito,
         codes,
         sessions,
+        limits,
+        reauth,
         pool_id,
         issuer,
     };
-    Ok(Api::new(config.api.cors, state, ROUTES).with_revocations(revocations))
+    Ok(Api::new(config.api.cors, state, ROUTES).protected(&audience, revocations))
 }

@@ -2,21 +2,25 @@
 //!
 //! | route | auth | Cognito |
 //! |---|---|---|
-//! | `POST /mfa/totp/setup` | access token | AssociateSoftwareToken: a secret, its otpauth URI and QR code |
-//! | `POST /mfa/totp/verify` | access token | VerifySoftwareToken, SetUserMFAPreference: TOTP on; ten recovery codes |
+//! | `POST /mfa/totp/setup` | access token | the proof, then AssociateSoftwareToken: a secret, its otpauth URI and QR code |
+//! | `POST /mfa/totp/verify` | access token | after a setup of this session: VerifySoftwareToken, SetUserMFAPreference: TOTP on; ten recovery codes |
 //! | `GET /mfa` | access token | GetUser: TOTP on or off; recovery codes left |
 //! | `POST /mfa/totp/disable` | access token | the password and a TOTP or recovery code again, then SetUserMFAPreference: off |
-//! | `POST /login/recover` | public | the password and a recovery code: TOTP off (AdminSetUserMFAPreference), signed in |
+//! | `POST /login/recover` | public | the password and a recovery code: TOTP off (AdminSetUserMFAPreference), signed in, or, where the pool's MFA is ON, on to MFA_SETUP |
 //! | `POST /login/challenge` | public | RespondToAuthChallenge: the authenticator code, a new password, or an authenticator set up inside the sign-in (MFA_SETUP) |
 //!
-//! MFA never comes off with an access token alone: turning it off takes the password and a
-//! second factor, as a sign-in does.
+//! An authenticator is never set up, replaced or turned off with an access token alone: each
+//! takes the proof ([`reauth`]: the password, and the current second factor where one is on),
+//! as a sign-in does. Second-factor codes checked here are limited per user
+//! ([`tables::limits::SECOND_FACTOR`]), recovery codes included.
 
 mod app;
 
 use auth::{Answer, Code, Password, SignIn, Username};
 use platform::{ApiError, Caller, ClientContext, JsonObject, Reply, Request, Route, route};
+use reauth::{Proof, Reauth};
 use serde::Serialize;
+use tables::limits::{self, Limits};
 use tables::{RecoveryCodes, Sessions};
 
 pub use crate::app::app;
@@ -45,6 +49,10 @@ pub struct State {
     pub cognito: auth::Cognito,
     pub codes: RecoveryCodes,
     pub sessions: Sessions,
+    /// Second-factor guesses, and the set-up grants `/mfa/totp/verify` takes.
+    pub limits: Limits,
+    /// The proof before an authenticator is set up or turned off.
+    pub reauth: Reauth,
     /// `COGNITO_USER_POOL_ID`: the pool of the one admin call.
     pub pool_id: String,
     /// `MFA_ISSUER`: the name authenticator apps show (default [`DEFAULT_ISSUER`]).
@@ -100,10 +108,25 @@ pub struct Setup {
     pub qr_svg: String,
 }
 
+/// A new authenticator secret, after the proof. The set-up is granted to this session, once:
+/// `/mfa/totp/verify` completes it only here, within [`limits::TOTP_SETUP`]'s lifetime.
 #[tracing::instrument(name = "mfa_setup", skip_all)]
 async fn setup(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let (token, username) = caller(req)?;
+    let body = JsonObject::from_request(req)?;
+    body.deny_unknown_fields(reauth::FIELDS)?;
+    let proof = Proof::from_body(&body)?;
+    state
+        .reauth
+        .prove(&ClientContext::of(req), username, &proof)
+        .await?;
+    let who = Caller::of(req)?;
+    let session = who.origin_jti().ok_or(ApiError::Unauthorized)?;
     let secret = state.cognito.associate_software_token(token).await?;
+    state
+        .limits
+        .grant(&limits::TOTP_SETUP, who.sub(), session)
+        .await?;
     let otpauth_uri = otpauth_uri(&state.issuer, username, &secret);
     let qr_svg = qr_svg(&otpauth_uri)?;
     Reply::ok(&Setup {
@@ -112,6 +135,12 @@ async fn setup(state: &State, req: &Request) -> Result<Reply, ApiError> {
         qr_svg,
     })
 }
+
+/// `/mfa/totp/verify` without a set-up of this session (`/mfa/totp/setup`, with the proof).
+pub const SETUP_REQUIRED: ApiError = ApiError::Refused {
+    code: "setup_required",
+    message: "start with /mfa/totp/setup (with the password) in this session",
+};
 
 /// What `/mfa/totp/verify` answers: the recovery codes, shown this once.
 #[derive(Serialize)]
@@ -130,10 +159,29 @@ async fn verify(state: &State, req: &Request) -> Result<Reply, ApiError> {
     if let Some(device) = device {
         platform::body::check_len("device_name", device, MAX_DEVICE_CHARS)?;
     }
-    state
+    let who = Caller::of(req)?;
+    let session = who.origin_jti().ok_or(ApiError::Unauthorized)?;
+    if !state
+        .limits
+        .redeem(&limits::TOTP_SETUP, who.sub(), session)
+        .await?
+    {
+        return Err(SETUP_REQUIRED);
+    }
+    if let Err(refused) = state
         .cognito
         .verify_software_token(token, &code, device)
-        .await?;
+        .await
+    {
+        // A mistyped code does not cost the set-up: the grant is given back for another try.
+        if matches!(refused, ApiError::InvalidCode) {
+            state
+                .limits
+                .grant(&limits::TOTP_SETUP, who.sub(), session)
+                .await?;
+        }
+        return Err(refused);
+    }
     state.cognito.set_totp(token, true).await?;
     let recovery_codes = state.codes.replace(username).await?;
     Reply::ok(&Enabled {
@@ -161,70 +209,26 @@ async fn status(state: &State, req: &Request) -> Result<Reply, ApiError> {
     })
 }
 
-/// The second factor a body gives: an authenticator `code`, or a `recovery_code`.
-enum Factor<'a> {
-    Code(Code<'a>),
-    Recovery(Code<'a>),
-}
-
-fn factor(body: &JsonObject) -> Result<Factor<'_>, ApiError> {
-    match (
-        Code::optional(body, "code")?,
-        Code::optional(body, "recovery_code")?,
-    ) {
-        (Some(code), None) => Ok(Factor::Code(code)),
-        (None, Some(code)) => Ok(Factor::Recovery(code)),
-        (None, None) => Err(ApiError::MissingField("code or recovery_code")),
-        (Some(_), Some(_)) => Err(ApiError::InvalidField {
-            field: "code",
-            reason: "give code or recovery_code, not both".into(),
-        }),
-    }
-}
-
-/// Turns TOTP off: the password and a second factor, as for a sign-in, then the preference off
-/// and the recovery codes gone. The sign-in this takes is ended at once.
+/// Turns TOTP off: the proof (the password and a second factor, as for a sign-in), then the
+/// preference off and the recovery codes gone.
 #[tracing::instrument(name = "mfa_disable", skip_all)]
 async fn disable(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let (token, username) = caller(req)?;
     let body = JsonObject::from_request(req)?;
-    body.deny_unknown_fields(&["password", "code", "recovery_code"])?;
-    let password = Password::from_body(&body, "password")?;
-    let factor = factor(&body)?;
-    let context = ClientContext::of(req);
-    let SignIn::Challenge(challenge) = state
-        .cognito
-        .password_sign_in(&context, username, &password)
-        .await?
-    else {
+    body.deny_unknown_fields(reauth::FIELDS)?;
+    let proof = Proof::from_body(&body)?;
+    if proof.factor.is_none() {
+        return Err(ApiError::MissingField("code or recovery_code"));
+    }
+    let proven = state
+        .reauth
+        .prove(&ClientContext::of(req), username, &proof)
+        .await?;
+    if !proven.second_factor {
         return Err(ApiError::Conflict {
             code: "mfa_not_enabled",
             message: "two-factor sign-in is not on for this account",
         });
-    };
-    match factor {
-        Factor::Code(code) => {
-            let signed_in = state
-                .cognito
-                .answer_challenge(
-                    &context,
-                    &challenge.challenge,
-                    &challenge.username,
-                    &challenge.session,
-                    Answer::Code(code),
-                )
-                .await?;
-            if let SignIn::Tokens(tokens) = signed_in
-                && let Some(refresh) = tokens.refresh_token
-            {
-                state.cognito.revoke_token(&refresh).await?;
-            }
-        }
-        Factor::Recovery(code) => {
-            if !state.codes.consume(username, &code).await? {
-                return Err(ApiError::InvalidCode);
-            }
-        }
     }
     state.cognito.set_totp(token, false).await?;
     state.codes.delete(username).await?;
@@ -232,8 +236,10 @@ async fn disable(state: &State, req: &Request) -> Result<Reply, ApiError> {
 }
 
 /// Signs in with the password and a recovery code instead of the authenticator: the code is
-/// used up, TOTP is turned off, and the user is told to enrol again. A wrong password uses
-/// nothing; a wrong code counts towards a lockout.
+/// used up, TOTP is turned off, and the user is told to enrol again; where the pool's MFA is
+/// ON, the answer is the MFA_SETUP challenge that enrols a new authenticator. A wrong password
+/// uses nothing; each code tried counts against [`limits::SECOND_FACTOR`]; a recovery that
+/// cannot finish gives its code back.
 #[tracing::instrument(name = "login_recover", skip_all)]
 async fn recover(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let body = JsonObject::from_request(req)?;
@@ -247,36 +253,89 @@ async fn recover(state: &State, req: &Request) -> Result<Reply, ApiError> {
         .password_sign_in(&context, &username, &password)
         .await?;
     let internal = match &first {
-        SignIn::Challenge(c) => c.username.clone(),
-        SignIn::Tokens(t) => t.username.clone().unwrap_or_else(|| username.to_string()),
+        SignIn::Challenge(c) if c.challenge == "SOFTWARE_TOKEN_MFA" => c.username.clone(),
+        // No authenticator to recover from: the password alone goes on as `/login` would.
+        SignIn::Challenge(_) => return first.into_reply(),
+        SignIn::Tokens(t) => t.owner().unwrap_or_else(|| username.to_string()),
     };
-    if !state.codes.consume(&internal, &code).await? {
+    state.limits.take(&limits::SECOND_FACTOR, &internal).await?;
+    let Some(used) = state.codes.consume(&internal, &code).await? else {
         if let SignIn::Tokens(tokens) = &first
             && let Some(refresh) = &tokens.refresh_token
         {
             state.cognito.revoke_token(refresh).await?;
         }
         return Err(ApiError::InvalidCode);
+    };
+    state
+        .limits
+        .reset(&limits::SECOND_FACTOR, &internal)
+        .await?;
+    let finished = finish_recovery(state, &context, &username, &password, &internal, first).await;
+    let signed_in = match finished {
+        Ok(signed_in) => signed_in,
+        Err(failed) => {
+            state.codes.restore(&internal, used).await?;
+            return Err(failed);
+        }
+    };
+    state.codes.delete(&internal).await?;
+    match signed_in {
+        SignIn::Tokens(mut tokens) => {
+            tokens.message = Some(
+                "Signed in with a recovery code. Two-factor sign-in is off: turn it on again.",
+            );
+            Reply::ok(&tokens)
+        }
+        SignIn::Challenge(challenge) => Reply::ok(&Recovered {
+            challenge,
+            message: "Recovery code accepted. This account must have an authenticator: set up a new one (MFA_SETUP at /login/challenge).",
+        }),
+    }
+}
+
+/// A recovery that goes on to set up a new authenticator.
+#[derive(Serialize)]
+pub struct Recovered {
+    #[serde(flatten)]
+    pub challenge: auth::Challenge,
+    pub message: &'static str,
+}
+
+/// TOTP off, and the sign-in again without it: the tokens, or MFA_SETUP where the pool's MFA is
+/// ON. Any other outcome fails, and turns TOTP back on if it was turned off here.
+async fn finish_recovery(
+    state: &State,
+    context: &ClientContext,
+    username: &str,
+    password: &str,
+    internal: &str,
+    first: SignIn,
+) -> Result<SignIn, ApiError> {
+    if let SignIn::Tokens(tokens) = first {
+        return Ok(SignIn::Tokens(tokens));
     }
     state
         .cognito
-        .admin_turn_totp_off(&state.pool_id, &internal)
+        .admin_turn_totp_off(&state.pool_id, internal)
         .await?;
-    state.codes.delete(&internal).await?;
-    let mut tokens = match first {
-        SignIn::Tokens(tokens) => tokens,
-        SignIn::Challenge(_) => match state
-            .cognito
-            .password_sign_in(&context, &username, &password)
-            .await?
-        {
-            SignIn::Tokens(tokens) => tokens,
-            SignIn::Challenge(c) => return Err(ApiError::ChallengeRequired(c.challenge)),
-        },
+    let again = match state
+        .cognito
+        .password_sign_in(context, username, password)
+        .await
+    {
+        Ok(SignIn::Challenge(c)) if c.challenge != "MFA_SETUP" => {
+            Err(ApiError::ChallengeRequired(c.challenge))
+        }
+        other => other,
     };
-    tokens.message =
-        Some("Signed in with a recovery code. Two-factor sign-in is off: turn it on again.");
-    Reply::ok(&tokens)
+    if again.is_err() {
+        state
+            .cognito
+            .admin_set_totp(&state.pool_id, internal, true)
+            .await?;
+    }
+    again
 }
 
 /// What an MFA_SETUP challenge's first step answers: the secret to set up, and the session to
@@ -350,7 +409,11 @@ async fn challenge(state: &State, req: &Request) -> Result<Reply, ApiError> {
             let auth::SignIn::Tokens(mut tokens) = signed_in else {
                 return signed_in.into_reply();
             };
-            let recovery_codes = state.codes.replace(&username).await?;
+            // The codes are the user's the tokens name, whatever name the body gave.
+            let owner = tokens.owner().ok_or_else(|| {
+                ApiError::unavailable("Cognito MFA_SETUP: tokens that name no user")
+            })?;
+            let recovery_codes = state.codes.replace(&owner).await?;
             tokens.message = Some(
                 "Signed in. Two-factor sign-in is on: keep the recovery codes somewhere safe.",
             );

@@ -9,9 +9,14 @@ use super::{ROUTES, State};
 /// The function over a mocked Cognito (`rules`) and a mocked DynamoDB (`tables`).
 fn state_with(rules: &[&Rule], tables: &[&Rule]) -> platform::Api<State> {
     let dynamodb = dynamodb_client(tables);
+    let cognito = cognito(rules);
+    let codes = tables::RecoveryCodes::new(dynamodb.clone(), "recovery-codes".into());
+    let limits = tables::Limits::new(dynamodb.clone(), "limits".into());
     let state = State {
-        cognito: cognito(rules),
-        codes: tables::RecoveryCodes::new(dynamodb.clone(), "recovery-codes".into()),
+        reauth: reauth::Reauth::new(cognito.clone(), codes.clone(), limits.clone()),
+        cognito,
+        codes,
+        limits,
         sessions: tables::Sessions::new(dynamodb, "sessions".into()),
         pool_id: "us-east-1_pool".into(),
         issuer: crate::DEFAULT_ISSUER.into(),

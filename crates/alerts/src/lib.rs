@@ -1,0 +1,257 @@
+//! Security alerts by e-mail: what a user must hear of even when the change was made with their
+//! password, because a thief may hold it. Today one: a change of e-mail address, told to the old
+//! address (the new one gets Cognito's code).
+//!
+//! They go through SES (`SendEmail`, SES v2) from the stack's own identity: `ALERT_MAIL_FROM`
+//! and `ALERT_MAIL_IDENTITY_ARN`, set when the stack sends its mail through SES. Without them
+//! the alerts are off (Cognito's default mail cannot send anything but its own codes), and each
+//! one that would have gone is logged as withheld. Locally, SES is the local Cognito's, and the
+//! alerts land in its mailbox.
+//!
+//! A failed alert never fails the request that caused it: the change is made, and the failure
+//! is logged.
+
+use aws_config::SdkConfig;
+use aws_sdk_sesv2::Client;
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use platform::{ClientContext, Env};
+
+/// The variable holding the alerts' From, such as `Books <no-reply@example.com>`.
+pub const FROM_VAR: &str = "ALERT_MAIL_FROM";
+/// The variable holding the SES identity's ARN the alerts are sent as.
+pub const IDENTITY_VAR: &str = "ALERT_MAIL_IDENTITY_ARN";
+/// The SDK's own variable for SES's endpoint: where the local API points the alerts at the
+/// local Cognito's mailbox.
+pub const ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_SESV2";
+
+const EMAIL_CHANGE_TEXT: &str = include_str!("../templates/email-change.txt");
+const EMAIL_CHANGE_HTML: &str = include_str!("../templates/email-change.html");
+
+/// The alerts of a function, built once at start-up.
+#[derive(Debug, Clone)]
+pub struct Alerts {
+    sender: Option<Sender>,
+}
+
+#[derive(Debug, Clone)]
+struct Sender {
+    client: Client,
+    from: String,
+    identity: Option<String>,
+}
+
+/// One alert, rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    pub subject: &'static str,
+    pub text: String,
+    pub html: String,
+}
+
+impl Alerts {
+    /// From `env` ([`FROM_VAR`], [`IDENTITY_VAR`], [`ENDPOINT_VAR`]); off when no From is set.
+    pub fn from_env(env: &Env, sdk: &SdkConfig) -> Self {
+        let mut config = aws_sdk_sesv2::config::Builder::from(sdk);
+        if let Some(endpoint) = env.get(ENDPOINT_VAR) {
+            config = config.endpoint_url(endpoint);
+        }
+        Self::over(Client::from_conf(config.build()), env)
+    }
+
+    /// Over a client built elsewhere (a mock, in tests).
+    pub fn over(client: Client, env: &Env) -> Self {
+        let sender = env.get(FROM_VAR).map(|from| Sender {
+            client,
+            from: from.to_owned(),
+            identity: env.get(IDENTITY_VAR).map(str::to_owned),
+        });
+        Self { sender }
+    }
+
+    /// Whether alerts go out.
+    pub fn enabled(&self) -> bool {
+        self.sender.is_some()
+    }
+
+    /// Tells `old_address` that a change to `new_address` was asked for, from `context`.
+    pub async fn email_change_requested(
+        &self,
+        old_address: &str,
+        new_address: &str,
+        context: &ClientContext,
+    ) {
+        let alert = email_change(new_address, context, &now_utc());
+        self.send("email_change_requested", old_address, alert)
+            .await;
+    }
+
+    async fn send(&self, kind: &'static str, to: &str, alert: Alert) {
+        let Some(sender) = &self.sender else {
+            tracing::info!(
+                alert = kind,
+                sent = false,
+                "alert withheld: no mail identity"
+            );
+            return;
+        };
+        let content = |data: String| Content::builder().data(data).charset("UTF-8").build();
+        let (Ok(subject), Ok(text), Ok(html)) = (
+            content(alert.subject.to_owned()),
+            content(alert.text),
+            content(alert.html),
+        ) else {
+            tracing::error!(alert = kind, "alert not built");
+            return;
+        };
+        let message = Message::builder()
+            .subject(subject)
+            .body(Body::builder().text(text).html(html).build())
+            .build();
+        let sent = sender
+            .client
+            .send_email()
+            .from_email_address(&sender.from)
+            .set_from_email_address_identity_arn(sender.identity.clone())
+            .destination(Destination::builder().to_addresses(to).build())
+            .content(EmailContent::builder().simple(message).build())
+            .send()
+            .await;
+        match sent {
+            Ok(_) => tracing::info!(alert = kind, sent = true, "alert sent"),
+            Err(e) => tracing::error!(
+                alert = kind,
+                sent = false,
+                error = %aws_sdk_sesv2::error::DisplayErrorContext(&e),
+                "alert not sent"
+            ),
+        }
+    }
+}
+
+/// The e-mail-change alert: the new address in full (its owner asked for it, and the old
+/// address's owner must be able to tell it), when, and from which IP.
+pub fn email_change(new_address: &str, context: &ClientContext, when: &str) -> Alert {
+    let ip = context.ip.as_deref().unwrap_or("an unknown address");
+    let fill = |template: &str, escape: fn(&str) -> String| {
+        template
+            .replace("{new_address}", &escape(new_address))
+            .replace("{when}", &escape(when))
+            .replace("{ip}", &escape(ip))
+    };
+    Alert {
+        subject: "Your account's e-mail address is being changed",
+        text: fill(EMAIL_CHANGE_TEXT, str::to_owned),
+        html: fill(EMAIL_CHANGE_HTML, html_escape),
+    }
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// Now, as `2026-12-02 18:07:46`.
+fn now_utc() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(i64::try_from(days).unwrap_or(0));
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
+/// `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
+    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_alert_names_the_new_address_when_and_where_escaped_in_html() {
+        let context = ClientContext {
+            ip: Some("203.0.113.7".into()),
+            user_agent: None,
+        };
+        let alert = email_change("thief<x>@example.com", &context, "2026-12-02 18:07:46");
+        assert!(alert.text.contains("thief<x>@example.com"));
+        assert!(alert.text.contains("203.0.113.7") && alert.text.contains("2026-12-02 18:07:46"));
+        assert!(alert.text.contains("If this wasn't you"));
+        assert!(alert.html.contains("thief&lt;x&gt;@example.com"));
+        assert!(!alert.html.contains("{ip}") && !alert.text.contains("{when}"));
+    }
+
+    #[test]
+    fn dates_are_the_gregorian_calendars() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_789), (2026, 12, 2));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+
+    #[tokio::test]
+    async fn without_a_from_address_alerts_are_off_and_nothing_is_sent() {
+        let send = aws_smithy_mocks::mock!(Client::send_email).then_output(|| {
+            aws_sdk_sesv2::operation::send_email::SendEmailOutput::builder().build()
+        });
+        let client = aws_smithy_mocks::mock_client!(aws_sdk_sesv2, [&send]);
+        let alerts = Alerts::over(client, &Env::from_pairs::<&str, &str>([]));
+        assert!(!alerts.enabled());
+        alerts
+            .email_change_requested(
+                "old@example.com",
+                "new@example.com",
+                &ClientContext::default(),
+            )
+            .await;
+        assert_eq!(send.num_calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn with_a_from_address_the_old_address_gets_the_alert_as_the_identity() {
+        let send = aws_smithy_mocks::mock!(Client::send_email)
+            .match_requests(|r| {
+                r.from_email_address() == Some("Books <no-reply@example.com>")
+                    && r.from_email_address_identity_arn()
+                        == Some("arn:aws:ses:eu-west-1:1:identity/example.com")
+                    && r.destination().map(|d| d.to_addresses())
+                        == Some(&["old@example.com".to_owned()][..])
+            })
+            .then_output(|| {
+                aws_sdk_sesv2::operation::send_email::SendEmailOutput::builder().build()
+            });
+        let client = aws_smithy_mocks::mock_client!(aws_sdk_sesv2, [&send]);
+        let env = Env::from_pairs([
+            (FROM_VAR, "Books <no-reply@example.com>"),
+            (IDENTITY_VAR, "arn:aws:ses:eu-west-1:1:identity/example.com"),
+        ]);
+        let alerts = Alerts::over(client, &env);
+        alerts
+            .email_change_requested(
+                "old@example.com",
+                "new@example.com",
+                &ClientContext::default(),
+            )
+            .await;
+        assert_eq!(send.num_calls(), 1);
+    }
+}

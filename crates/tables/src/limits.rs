@@ -1,0 +1,305 @@
+//! Limits per user, in the limits table (one item per key, TTL `expires_at`):
+//!
+//! - attempt counters ([`Limit`]): a user may try a guessable secret, or send mail, only so
+//!   often. An attempt is *taken* before it is evaluated, by one conditional write, so that
+//!   concurrent attempts cannot pass the limit: twenty wrong codes sent at once are five
+//!   evaluated and fifteen refused;
+//! - one-time grants ([`Grant`]): a step proven now that a later request of the same session
+//!   may use once (the authenticator set-up that `/mfa/totp/verify` completes).
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use platform::{ApiError, ConfigError, Env};
+
+use crate::epoch_seconds as now;
+use crate::error::failure;
+
+/// How many attempts of a kind a user has per window.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    /// The key's prefix: the kind of attempt.
+    pub name: &'static str,
+    pub max: u32,
+    /// The window opens with its first attempt; once `max` are taken, the next waits for the
+    /// window to close.
+    pub window: Duration,
+}
+
+/// Second-factor codes (an authenticator's, a recovery code) checked outside a Cognito sign-in
+/// session: five per user per 15 minutes, on every route that takes one.
+pub const SECOND_FACTOR: Limit = Limit {
+    name: "factor",
+    max: 5,
+    window: Duration::from_secs(15 * 60),
+};
+
+/// Mail a user makes the pool send to an address of their choosing (a change of address, a
+/// new code for it): five per user per day.
+pub const MAIL: Limit = Limit {
+    name: "mail",
+    max: 5,
+    window: Duration::from_secs(24 * 60 * 60),
+};
+
+/// A step that a later request may complete once.
+#[derive(Debug, Clone, Copy)]
+pub struct Grant {
+    pub name: &'static str,
+    pub lifetime: Duration,
+}
+
+/// An authenticator set-up, proven with the password (and the current second factor), that
+/// `/mfa/totp/verify` completes in the same session.
+pub const TOTP_SETUP: Grant = Grant {
+    name: "totp-setup",
+    lifetime: Duration::from_secs(10 * 60),
+};
+
+/// `LIMITS_TABLE`, read once at start-up.
+pub fn table_from_env(env: &Env) -> Result<String, ConfigError> {
+    Ok(env.require(&["LIMITS_TABLE"])?.to_owned())
+}
+
+/// The limits table.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    client: Client,
+    table: String,
+}
+
+/// The item of `kind` for `subject`. Kinds hold no `:`, so no two keys of different kinds meet.
+fn key(kind: &str, subject: &str) -> AttributeValue {
+    AttributeValue::S(format!("{kind}:{subject}"))
+}
+
+fn n(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// A conditional write whose condition did not hold.
+fn conditional_failed(err: &SdkError<UpdateItemError, HttpResponse>) -> bool {
+    err.as_service_error()
+        .is_some_and(UpdateItemError::is_conditional_check_failed_exception)
+}
+
+impl Limits {
+    pub fn new(client: Client, table: String) -> Self {
+        Self { client, table }
+    }
+
+    /// Takes one attempt of `limit` for `subject`, before the attempt is evaluated. `429` with
+    /// the seconds until the window closes when none is left.
+    pub async fn take(&self, limit: &Limit, subject: &str) -> Result<(), ApiError> {
+        let window = limit.window.as_secs();
+        // Two conditional writes, each atomic: one more attempt in an open window that has one
+        // left, or a new window when there is none or it has closed. A request that loses a
+        // race between them tries again; one that finds the window full is refused.
+        for _ in 0..3 {
+            let at = now();
+            let cutoff = at.saturating_sub(window);
+            let more = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("id", key(limit.name, subject))
+                .update_expression("SET attempts = attempts + :one")
+                .condition_expression("attempts < :max AND window_start > :cutoff")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":max", n(limit.max.into()))
+                .expression_attribute_values(":cutoff", n(cutoff))
+                .send()
+                .await;
+            match more {
+                Ok(_) => return Ok(()),
+                Err(e) if conditional_failed(&e) => {}
+                Err(e) => return Err(failure("DynamoDB UpdateItem (limits)", e)),
+            }
+            let fresh = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("id", key(limit.name, subject))
+                .update_expression("SET attempts = :one, window_start = :now, expires_at = :ends")
+                .condition_expression(
+                    "attribute_not_exists(window_start) OR window_start <= :cutoff",
+                )
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":now", n(at))
+                .expression_attribute_values(":ends", n(at + window))
+                .expression_attribute_values(":cutoff", n(cutoff))
+                .send()
+                .await;
+            match fresh {
+                Ok(_) => return Ok(()),
+                Err(e) if conditional_failed(&e) => {}
+                Err(e) => return Err(failure("DynamoDB UpdateItem (limits)", e)),
+            }
+            if self.full(limit, subject).await?.is_some() {
+                break;
+            }
+        }
+        let wait = self.full(limit, subject).await?.unwrap_or(1);
+        Err(ApiError::TooManyRequests {
+            retry_after: u32::try_from(wait.max(1)).unwrap_or(u32::MAX),
+        })
+    }
+
+    /// The seconds until `subject`'s window of `limit` closes, when it is open and full.
+    async fn full(&self, limit: &Limit, subject: &str) -> Result<Option<u64>, ApiError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", key(limit.name, subject))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| failure("DynamoDB GetItem (limits)", e))?;
+        let number = |name: &str| match out.item().and_then(|i| i.get(name)) {
+            Some(AttributeValue::N(v)) => v.parse::<u64>().ok(),
+            _ => None,
+        };
+        let (Some(attempts), Some(start)) = (number("attempts"), number("window_start")) else {
+            return Ok(None);
+        };
+        let closes = start + limit.window.as_secs();
+        let at = now();
+        Ok((attempts >= u64::from(limit.max) && closes > at).then(|| closes - at))
+    }
+
+    /// Forgets `subject`'s attempts of `limit`: the attempt that was taken succeeded.
+    pub async fn reset(&self, limit: &Limit, subject: &str) -> Result<(), ApiError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("id", key(limit.name, subject))
+            .send()
+            .await
+            .map_err(|e| failure("DynamoDB DeleteItem (limits)", e))?;
+        Ok(())
+    }
+
+    /// Grants `subject` one use of `grant`, bound to `bound_to` (a session), replacing any
+    /// earlier one.
+    pub async fn grant(
+        &self,
+        grant: &Grant,
+        subject: &str,
+        bound_to: &str,
+    ) -> Result<(), ApiError> {
+        let ends = now() + grant.lifetime.as_secs();
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("id", key(grant.name, subject))
+            .item("bound_to", AttributeValue::S(bound_to.to_owned()))
+            .item("expires_at", n(ends))
+            .send()
+            .await
+            .map_err(|e| failure("DynamoDB PutItem (limits)", e))?;
+        Ok(())
+    }
+
+    /// Uses `subject`'s grant of `grant`, if it is bound to `bound_to` and has not expired: one
+    /// conditional delete, so that it is used once.
+    pub async fn redeem(
+        &self,
+        grant: &Grant,
+        subject: &str,
+        bound_to: &str,
+    ) -> Result<bool, ApiError> {
+        let used = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("id", key(grant.name, subject))
+            .condition_expression("bound_to = :bound AND expires_at > :now")
+            .expression_attribute_values(":bound", AttributeValue::S(bound_to.to_owned()))
+            .expression_attribute_values(":now", n(now()))
+            .send()
+            .await;
+        match used {
+            Ok(_) => Ok(true),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(DeleteItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(failure("DynamoDB DeleteItem (limits)", e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+    use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
+    use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use super::*;
+
+    fn refused() -> UpdateItemError {
+        UpdateItemError::ConditionalCheckFailedException(
+            ConditionalCheckFailedException::builder().build(),
+        )
+    }
+
+    #[tokio::test]
+    async fn an_attempt_is_counted_in_the_open_window_by_one_conditional_write() {
+        let more = mock!(Client::update_item)
+            .match_requests(|r| {
+                r.condition_expression() == Some("attempts < :max AND window_start > :cutoff")
+                    && r.key()
+                        .and_then(|k| k.get("id"))
+                        .and_then(|v| v.as_s().ok())
+                        == Some(&"factor:alice".to_owned())
+            })
+            .then_output(|| UpdateItemOutput::builder().build());
+        let limits = Limits::new(mock_client!(aws_sdk_dynamodb, [&more]), "limits".into());
+        limits.take(&SECOND_FACTOR, "alice").await.unwrap();
+        assert_eq!(more.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_full_open_window_is_429_with_the_wait_and_nothing_is_written() {
+        let start = now() - 60;
+        let more = mock!(Client::update_item)
+            .match_requests(|r| {
+                r.condition_expression()
+                    .is_some_and(|c| c.starts_with("attempts"))
+            })
+            .then_error(refused);
+        let fresh = mock!(Client::update_item)
+            .match_requests(|r| {
+                r.condition_expression()
+                    .is_some_and(|c| c.starts_with("attribute_not_exists"))
+            })
+            .then_error(refused);
+        let read = mock!(Client::get_item).then_output(move || {
+            GetItemOutput::builder()
+                .item("attempts", n(5))
+                .item("window_start", n(start))
+                .build()
+        });
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&more, &fresh, &read]);
+        let err = Limits::new(client, "limits".into())
+            .take(&SECOND_FACTOR, "alice")
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), 429);
+        let ApiError::TooManyRequests { retry_after } = err else {
+            unreachable!()
+        };
+        assert!((839..=841).contains(&retry_after), "{retry_after}");
+    }
+}
