@@ -13,8 +13,13 @@
 //! - the operations moto lacks: ResendConfirmationCode, RevokeToken, DeleteUser,
 //!   GetUserAttributeVerificationCode and VerifyUserAttribute, over moto's admin operations;
 //! - revocation: a token of a revoked family is refused on every operation that takes one;
-//! - challenge sessions answered once, within the client's AuthSessionValidity; MFA_SETUP
-//!   when the pool's MFA is ON; a TOTP secret of each user's own;
+//! - challenge sessions bound to their user and challenge, claimed before an answer is
+//!   checked, answered once within the client's AuthSessionValidity, ended by three wrong
+//!   codes; MFA_SETUP when the pool's MFA is ON; a TOTP secret of each user's own, each code
+//!   good once;
+//! - the administrator's AdminUserGlobalSignOut, AdminDeleteUser (families revoked) and
+//!   AdminUpdateUserAttributes (a new e-mail address awaiting its code);
+//! - SES v2's SendEmail ([`ses`]), into the mailbox as kind `alert`;
 //! - `email_verified` set on confirmation, the pool's required attributes on SignUp, the
 //!   client's WriteAttributes and PreventUserExistenceErrors honoured.
 //!

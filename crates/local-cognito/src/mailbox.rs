@@ -63,11 +63,12 @@ impl Mailbox {
             .collect()
     }
 
-    /// The newest code sent to `username`.
+    /// The newest code sent to `username` (an alert, which has none, is passed over).
     pub fn last_code(&self, username: &str) -> Option<String> {
         self.messages(Some(username))
-            .first()
-            .map(|m| m.code.clone())
+            .into_iter()
+            .find(|m| m.kind != ALERT)
+            .map(|m| m.code)
     }
 
     /// The e-mails sent through SES (kind `alert`), newest first; only those to `to` (in any
@@ -150,6 +151,8 @@ mod tests {
         assert_eq!(alerts.len(), 1);
         assert_eq!(alerts[0].subject.as_deref(), Some("New sign-in"));
         assert!(mailbox.alerts(Some("bob@example.com")).is_empty());
+        let code = mailbox.last_code("alice@example.com");
+        assert_eq!(code.as_deref(), Some("111111"), "past the alert");
         let listed = serde_json::to_value(mailbox.messages(None)).unwrap();
         assert_eq!(listed[0]["kind"], "alert");
         assert_eq!(listed[0]["body"], "Was it you?");
