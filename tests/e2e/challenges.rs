@@ -5,7 +5,7 @@
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, MessageActionType};
-use integration_tests::{LocalApi, Moto, PASSWORD, json_of, login, signed_in, totp};
+use integration_tests::{LocalApi, Moto, PASSWORD, json_of, login, next_totp, signed_in, totp};
 use serde_json::{Value, json};
 
 fn code(body: &Value) -> &str {
@@ -57,7 +57,7 @@ async fn an_authenticator_code_answers_the_mfa_challenge_once_and_within_the_ses
         json!({"username": challenge["username"], "session": challenge["session"],
                "challenge": "SOFTWARE_TOKEN_MFA", "code": code})
     };
-    let now = totp(&secret, SystemTime::now());
+    let now = next_totp(&api, &secret);
     let wrong = if now == "000000" { "000001" } else { "000000" };
     let (s, b) = answer(&api, body(wrong)).await;
     assert_eq!((s, code(&b)), (401, "invalid_code"), "{b}");
@@ -80,7 +80,7 @@ async fn an_authenticator_code_answers_the_mfa_challenge_once_and_within_the_ses
     api.cognito().advance_clock(Duration::from_secs(181));
     let body = json!({"username": late["username"], "session": late["session"],
                       "challenge": "SOFTWARE_TOKEN_MFA",
-                      "code": totp(&secret, SystemTime::now())});
+                      "code": totp(&secret, api.cognito().now())});
     let (s, b) = answer(&api, body).await;
     assert_eq!((s, code(&b)), (401, "session_expired"), "{b}");
 }

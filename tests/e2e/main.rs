@@ -11,6 +11,8 @@ mod concurrency;
 mod corpus;
 mod faults;
 mod gateway;
+mod hostile_account;
+mod hostile_mfa;
 mod local_cognito;
 mod local_cognito_admin;
 mod local_cognito_sessions;

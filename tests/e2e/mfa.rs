@@ -3,7 +3,7 @@
 
 use std::time::SystemTime;
 
-use integration_tests::{LocalApi, Moto, PASSWORD, json_of, login, signed_in, totp};
+use integration_tests::{LocalApi, Moto, PASSWORD, json_of, login, next_totp, signed_in, totp};
 use serde_json::{Value, json};
 
 fn code(body: &Value) -> &str {
@@ -29,7 +29,8 @@ async fn call(
 /// Enrols `tokens`' user; returns the secret and the recovery codes.
 async fn enrol(api: &LocalApi, user: &str, tokens: &Value) -> (String, Vec<String>) {
     let access = &tokens["access_token"];
-    let (s, setup) = call(api, "POST", "/mfa/totp/setup", access, None).await;
+    let proof = json!({"password": PASSWORD});
+    let (s, setup) = call(api, "POST", "/mfa/totp/setup", access, Some(proof)).await;
     assert_eq!(s, 200, "{setup}");
     let secret = setup["secret"].as_str().unwrap().to_owned();
     let uri = setup["otpauth_uri"].as_str().unwrap();
@@ -101,7 +102,7 @@ async fn enrol_then_sign_in_with_the_code_and_then_with_a_recovery_code_once() {
         (200, Some("SOFTWARE_TOKEN_MFA"))
     );
     let answer = json!({"username": challenge["username"], "session": challenge["session"],
-                        "challenge": "SOFTWARE_TOKEN_MFA", "code": totp(&secret, SystemTime::now())});
+                        "challenge": "SOFTWARE_TOKEN_MFA", "code": next_totp(&api, &secret)});
     let (s, b) = json_of(api.post("/login/challenge", answer).await).await;
     assert_eq!(s, 200, "{b}");
 
@@ -180,7 +181,7 @@ async fn turning_it_off_takes_the_password_and_a_second_factor_never_the_token_a
         assert_eq!((s, code(&b)), (status, expected), "{body}: {b}");
     }
     assert_eq!(status_of(&api, access).await, (true, 10));
-    let body = json!({"password": PASSWORD, "code": totp(&secret, SystemTime::now())});
+    let body = json!({"password": PASSWORD, "code": next_totp(&api, &secret)});
     let (s, b) = call(&api, "POST", "/mfa/totp/disable", access, Some(body)).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(status_of(&api, access).await, (false, 0));
@@ -310,14 +311,16 @@ async fn each_user_has_a_secret_of_their_own() {
     let (bob_secret, _) = enrol(&api, "bob@example.com", &bob).await;
     assert_ne!(ann_secret, bob_secret);
     let (_, challenge) = login(&api, "ann@example.com", PASSWORD).await;
-    let answer = |secret: &str| {
+    let ann_code = next_totp(&api, &ann_secret);
+    let bob_code = totp(&bob_secret, api.cognito().now());
+    let answer = |code: &str| {
         json!({"username": challenge["username"], "session": challenge["session"],
-               "challenge": "SOFTWARE_TOKEN_MFA", "code": totp(secret, SystemTime::now())})
+               "challenge": "SOFTWARE_TOKEN_MFA", "code": code})
     };
-    if totp(&ann_secret, SystemTime::now()) != totp(&bob_secret, SystemTime::now()) {
-        let (s, b) = json_of(api.post("/login/challenge", answer(&bob_secret)).await).await;
+    if ann_code != bob_code {
+        let (s, b) = json_of(api.post("/login/challenge", answer(&bob_code)).await).await;
         assert_eq!((s, code(&b)), (401, "invalid_code"), "{b}");
     }
-    let (s, b) = json_of(api.post("/login/challenge", answer(&ann_secret)).await).await;
+    let (s, b) = json_of(api.post("/login/challenge", answer(&ann_code)).await).await;
     assert_eq!(s, 200, "{b}");
 }

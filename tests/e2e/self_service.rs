@@ -186,15 +186,18 @@ async fn a_new_e_mail_address_takes_effect_only_once_verified_and_only_writable_
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["pending_verification"], json!([]));
 
-    let change = json!({"email": "New.Home@Example.com"});
+    let change = json!({"email": "New.Home@Example.com", "password": PASSWORD});
     let (s, b) = call(&api, "PATCH", "/me", access, Some(change)).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["pending_verification"], json!(["email"]));
-    let mail = &api.cognito().mailbox().messages(Some(user))[0];
-    assert_eq!(
-        (mail.kind, mail.to.as_str()),
-        ("verify_email", "new.home@example.com")
-    );
+    let mails = api.cognito().mailbox().messages(Some(user));
+    let mail = mails.iter().find(|m| m.kind == "verify_email").unwrap();
+    assert_eq!(mail.to, "new.home@example.com");
+    // The old address is told, with the new one named.
+    let alerts = api.cognito().mailbox().alerts(Some(user));
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let text = alerts[0].body.as_deref().unwrap_or_default();
+    assert!(text.contains("new.home@example.com"), "{text}");
 
     // Until verified, the old address stays.
     let (_, fresh) = refresh(&api, &tokens).await;
@@ -252,7 +255,11 @@ async fn a_new_e_mail_address_takes_effect_only_once_verified_and_only_writable_
         (json!({"email_verified": "true"}), "unknown_field"),
         (json!({"custom:role": "admin"}), "unknown_field"),
         (json!({}), "missing_field"),
-        (json!({"email": "not-an-address"}), "invalid_field"),
+        (
+            json!({"email": "not-an-address", "password": PASSWORD}),
+            "invalid_field",
+        ),
+        (json!({"email": "a@example.com"}), "missing_field"),
         (json!({"name": "a\u{0007}b"}), "invalid_field"),
     ] {
         let (s, b) = call(&api, "PATCH", "/me", access, Some(body.clone())).await;

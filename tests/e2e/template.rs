@@ -468,9 +468,16 @@ fn the_routes_that_send_mail_have_lower_throttles_than_the_rest() {
     let default = find("/*", "*");
     assert_eq!(default["ThrottlingRateLimit"], 10);
     assert_eq!(default["ThrottlingBurstLimit"], 20);
-    let mail_routes: BTreeSet<&str> = ["/register", "/resend_code", "/forgot_password"].into();
-    for path in &mail_routes {
-        let s = find(&path.replace('/', "~1").replacen("~1", "/~1", 1), "POST");
+    let mail_routes: BTreeSet<(&str, &str)> = [
+        ("POST", "/register"),
+        ("POST", "/resend_code"),
+        ("POST", "/forgot_password"),
+        ("PATCH", "/me"),
+        ("POST", "/me/verify_email/resend"),
+    ]
+    .into();
+    for (method, path) in &mail_routes {
+        let s = find(&path.replace('/', "~1").replacen("~1", "/~1", 1), method);
         assert_eq!(
             s["ThrottlingRateLimit"],
             yaml("!Ref MailRouteRateLimit"),
@@ -484,12 +491,12 @@ fn the_routes_that_send_mail_have_lower_throttles_than_the_rest() {
     }
     // Every other setting is the default one: no route is left out by a typo in its path.
     assert_eq!(settings.len(), 1 + mail_routes.len());
-    for path in &mail_routes {
+    for (method, path) in &mail_routes {
         assert!(
             routes(&t)
                 .iter()
-                .any(|r| r.path == *path && r.method == "POST"),
-            "{path} is a route"
+                .any(|r| r.path == *path && r.method == *method),
+            "{method} {path} is a route"
         );
     }
     let params = &t["Parameters"];
@@ -733,61 +740,89 @@ fn each_function_may_make_only_the_aws_calls_its_code_makes() {
     expected.insert(("GetItem".into(), resource("!GetAtt SessionsTable.Arn")));
     assert_eq!(books, expected, "books: exactly the calls its code makes");
 
-    // Account: the sessions table's calls (crates/tables), and deleting a user's books
-    // (the by_owner index, then each book).
-    let account = dynamodb_grants(&t, "account");
-    let mut expected: BTreeSet<(String, String)> =
-        sdk_calls("crates/tables/src/sessions.rs", ".client")
+    // Account: the sessions table's calls (crates/tables), deleting a user's books (the
+    // by_owner index, then each book) and recovery codes, a recovery code used as the proof
+    // (read, then one conditional update), and the limits' counters (taken, read, reset).
+    let calls = |file: &str, table: &str, only: &[&str]| -> BTreeSet<(String, String)> {
+        sdk_calls(file, ".client")
             .into_iter()
-            .map(|call| (call, resource("!GetAtt SessionsTable.Arn")))
-            .collect();
+            .filter(|call| only.is_empty() || only.contains(&call.as_str()))
+            .map(|call| (call, resource(&format!("!GetAtt {table}.Arn"))))
+            .collect()
+    };
+    let account = dynamodb_grants(&t, "account");
+    let mut expected = calls("crates/tables/src/sessions.rs", "SessionsTable", &[]);
     expected.insert((
         "Query".into(),
         resource(r#"!Sub "${BooksTable.Arn}/index/by_owner""#),
     ));
     expected.insert(("DeleteItem".into(), resource("!GetAtt BooksTable.Arn")));
-    expected.insert((
-        "DeleteItem".into(),
-        resource("!GetAtt RecoveryCodesTable.Arn"),
+    expected.extend(calls(
+        "crates/tables/src/recovery.rs",
+        "RecoveryCodesTable",
+        &["GetItem", "UpdateItem", "DeleteItem"],
+    ));
+    expected.extend(calls(
+        "crates/tables/src/limits.rs",
+        "LimitsTable",
+        &["GetItem", "UpdateItem", "DeleteItem"],
     ));
     assert_eq!(
         account, expected,
         "account: exactly the calls its code makes"
     );
 
-    // MFA: the recovery codes' calls, and the revocation check.
+    // MFA: the recovery codes' and the limits' calls (counters and set-up grants), and the
+    // revocation check.
     let mfa = dynamodb_grants(&t, "mfa");
-    let mut expected: BTreeSet<(String, String)> =
-        sdk_calls("crates/tables/src/recovery.rs", ".client")
-            .into_iter()
-            .map(|call| (call, resource("!GetAtt RecoveryCodesTable.Arn")))
-            .collect();
+    let mut expected = calls("crates/tables/src/recovery.rs", "RecoveryCodesTable", &[]);
+    expected.extend(calls("crates/tables/src/limits.rs", "LimitsTable", &[]));
     expected.insert(("GetItem".into(), resource("!GetAtt SessionsTable.Arn")));
     assert_eq!(mfa, expected, "mfa: exactly the calls its code makes");
-    // The one admin permission of the stack: TOTP off after a recovery code, on this pool.
+    // The admin permissions, each on this pool only, each after a proof the function checked:
+    // the authenticator deleted after a recovery code (mfa); an e-mail change after the
+    // password, and every session ended after a reset (account).
+    let pool = yaml("!If [CreateUserPool, !GetAtt UserPool.Arn, !Ref ExistingUserPoolArn]");
     for (id, function) in functions(&t) {
-        let admin: Vec<&Value> = function["Properties"]["Policies"]
+        let statements: Vec<&Value> = function["Properties"]["Policies"]
             .as_sequence()
             .into_iter()
             .flatten()
             .filter_map(|p| p.get("Statement").and_then(Value::as_sequence))
             .flatten()
-            .filter(|s| {
-                s["Action"]
-                    .as_str()
-                    .is_some_and(|a| a.starts_with("cognito-idp:"))
-            })
             .collect();
-        if binary(&id, function) == "mfa" {
-            assert_eq!(admin.len(), 1, "{id}");
-            assert_eq!(admin[0]["Action"], "cognito-idp:AdminSetUserMFAPreference");
-            assert_eq!(
-                admin[0]["Resource"],
-                yaml("!If [CreateUserPool, !GetAtt UserPool.Arn, !Ref ExistingUserPoolArn]")
-            );
-        } else {
-            assert!(admin.is_empty(), "{id} has a Cognito admin permission");
+        let mut admin = BTreeSet::new();
+        for statement in statements {
+            let actions: Vec<&str> = match &statement["Action"] {
+                Value::String(a) => vec![a.as_str()],
+                Value::Sequence(list) => list.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            };
+            for action in actions
+                .into_iter()
+                .filter(|a| a.starts_with("cognito-idp:"))
+            {
+                assert_eq!(
+                    statement["Resource"], pool,
+                    "{id}: {action} on this pool only"
+                );
+                admin.insert(action.to_owned());
+            }
         }
+        let expected: BTreeSet<String> = match binary(&id, function) {
+            "mfa" => ["cognito-idp:AdminDeleteSoftwareToken"]
+                .map(String::from)
+                .into(),
+            "account" => [
+                "cognito-idp:AdminUpdateUserAttributes",
+                "cognito-idp:AdminGetUser",
+                "cognito-idp:AdminUserGlobalSignOut",
+            ]
+            .map(String::from)
+            .into(),
+            _ => BTreeSet::new(),
+        };
+        assert_eq!(admin, expected, "{id}'s Cognito admin permissions");
     }
 }
 
@@ -1011,27 +1046,79 @@ fn the_strict_per_ip_limit_covers_exactly_the_credential_and_mail_routes() {
             < params["RouteLimit"]["Default"].as_u64()
     );
 
-    let pattern = string(
-        &strict["ScopeDownStatement"]["RegexMatchStatement"]["RegexString"],
-        "RegexString",
-    );
-    let regex = regex::Regex::new(pattern).unwrap();
+    // The rule as the firewall evaluates it, over every route the template serves: the public
+    // POST routes (credentials, codes, mail), and the signed-in routes that send mail.
+    let scope = &strict["ScopeDownStatement"];
     let stage = string(&t["Parameters"]["StageName"]["Default"], "StageName");
+    let sends_mail = |r: &Route| {
+        (r.method == "PATCH" && r.path == "/me")
+            || (r.method == "POST" && r.path == "/me/verify_email/resend")
+    };
     for route in routes(&t) {
-        let credential = route.method == "POST" && route.access == Access::Public;
+        let counted =
+            (route.method == "POST" && route.access == Access::Public) || sends_mail(&route);
         let path = route.path.replace("{id}", "b-1");
         for seen in [
             path.clone(),
             format!("/{stage}{path}"),
             format!("/{stage}{path}/"),
         ] {
-            assert_eq!(regex.is_match(&seen), credential, "{route} as {seen}");
+            assert_eq!(
+                waf_matches(scope, &route.method, &seen),
+                counted,
+                "{route} as {seen}"
+            );
         }
     }
     assert!(
-        !regex.is_match("/Prod/books/login-guide"),
+        !waf_matches(scope, "POST", "/Prod/books/login-guide"),
         "only whole segments"
     );
+    assert!(
+        !waf_matches(scope, "GET", "/Prod/me"),
+        "reading the profile sends nothing"
+    );
+}
+
+/// Whether a WAF statement (Or, And, a regex on the path, an exact method) matches a request,
+/// with its text transformations (URL decoding, lower case) applied.
+fn waf_matches(statement: &Value, method: &str, path: &str) -> bool {
+    let transformed = |rule: &Value, text: &str| {
+        let lower = rule["TextTransformations"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .any(|t| t["Type"] == "LOWERCASE");
+        if lower {
+            text.to_lowercase()
+        } else {
+            text.to_owned()
+        }
+    };
+    let field = |rule: &Value| {
+        let to_match = &rule["FieldToMatch"];
+        if to_match.get("UriPath").is_some() {
+            path
+        } else if to_match.get("Method").is_some() {
+            method
+        } else {
+            panic!("a field the test does not read: {to_match:?}")
+        }
+    };
+    if let Some(any) = statement["OrStatement"]["Statements"].as_sequence() {
+        return any.iter().any(|s| waf_matches(s, method, path));
+    }
+    if let Some(all) = statement["AndStatement"]["Statements"].as_sequence() {
+        return all.iter().all(|s| waf_matches(s, method, path));
+    }
+    let regex = &statement["RegexMatchStatement"];
+    if regex.is_mapping() {
+        let pattern = regex::Regex::new(string(&regex["RegexString"], "RegexString")).unwrap();
+        return pattern.is_match(&transformed(regex, field(regex)));
+    }
+    let bytes = &statement["ByteMatchStatement"];
+    assert_eq!(bytes["PositionalConstraint"], "EXACTLY", "{bytes:?}");
+    transformed(bytes, field(bytes)) == string(&bytes["SearchString"], "SearchString")
 }
 
 #[test]

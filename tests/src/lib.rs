@@ -8,6 +8,15 @@ use aws_sdk_cognitoidentityprovider as cognito;
 use platform::Env;
 
 pub use local_cognito::totp::totp;
+
+/// The authenticator code of the next 30-second step. The local Cognito, as Cognito, takes a
+/// code once: a test that used one moves the layer's clock a step on and computes the next code
+/// at the layer's time.
+pub fn next_totp(api: &LocalApi, secret: &str) -> String {
+    api.cognito()
+        .advance_clock(std::time::Duration::from_secs(30));
+    totp(secret, api.cognito().now())
+}
 pub use test_support::{Moto, free_port, sdk_config_for, workspace_root};
 
 /// A user pool and an app client with a secret, set up as `template.yaml` sets them up.
@@ -162,7 +171,10 @@ impl LocalApi {
     pub fn code_for(&self, username: &str) -> String {
         self.cognito()
             .mailbox()
-            .last_code(username)
+            .messages(Some(username))
+            .into_iter()
+            .find(|m| m.kind != local_cognito::mailbox::ALERT)
+            .map(|m| m.code)
             .unwrap_or_else(|| panic!("no mail for {username}"))
     }
 
@@ -189,6 +201,24 @@ impl LocalApi {
             req = req.header(*name, *value);
         }
         req.send().await.unwrap()
+    }
+
+    /// `method` on `path` with `token` (a JSON string) as the bearer token and `body` as JSON:
+    /// the status and the answer.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: &serde_json::Value,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let bearer = format!("Bearer {}", token.as_str().expect("a token"));
+        let mut headers = vec![("authorization", bearer.as_str())];
+        if body.is_some() {
+            headers.push(("content-type", "application/json"));
+        }
+        let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        json_of(self.send(method, path, &headers, body).await).await
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
@@ -337,6 +367,7 @@ impl TestJwks {
             "sub": TEST_SUB, "cognito:username": "tester", "email": "tester@example.com",
             "email_verified": true, "aud": client_id, "iss": self.issuer, "token_use": "id",
             "iat": now - 3600, "auth_time": now - 3600, "exp": now + expires_in,
+            "origin_jti": "test-session",
         });
         self.sign(&claims, "test-key-1")
     }
@@ -410,6 +441,11 @@ pub async fn register_and_confirm(api: &LocalApi, user: &str) {
 pub async fn login(api: &LocalApi, user: &str, password: &str) -> (u16, serde_json::Value) {
     let body = serde_json::json!({"username": user, "password": password});
     json_of(api.post("/login", body).await).await
+}
+
+/// An answer's error code (empty for a success).
+pub fn error_code(body: &serde_json::Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or_default()
 }
 
 /// Registers, confirms and signs in `user`; returns /login's answer.

@@ -56,8 +56,8 @@ pub enum Op {
     VerifyToken,
     /// SetUserMFAPreference, with the caller's access token.
     SetMfa,
-    /// AdminSetUserMFAPreference: TOTP off after a recovery code (`/login/recover`).
-    AdminSetMfa,
+    /// AdminDeleteSoftwareToken: the authenticator gone after a recovery code (`/login/recover`).
+    AdminDeleteToken,
     /// GetUser: the caller's MFA settings (`GET /mfa`).
     MfaStatus,
     /// GetUser: the caller's e-mail address, for an alert (`PATCH /me`).

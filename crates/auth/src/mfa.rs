@@ -104,28 +104,18 @@ impl Cognito {
         Ok(())
     }
 
-    /// AdminSetUserMFAPreference: TOTP off for `username` of `pool_id` (after a recovery code;
-    /// the one admin call, which the function's role allows on this pool only).
-    pub async fn admin_turn_totp_off(&self, pool_id: &str, username: &str) -> Result<(), ApiError> {
-        self.admin_set_totp(pool_id, username, false).await
-    }
-
-    /// AdminSetUserMFAPreference: TOTP on (and preferred) or off for `username`; on again when
-    /// a recovery could not finish.
-    pub async fn admin_set_totp(
-        &self,
-        pool_id: &str,
-        username: &str,
-        enabled: bool,
-    ) -> Result<(), ApiError> {
+    /// AdminDeleteSoftwareToken: `username`'s authenticator is gone, after a recovery code.
+    /// The next sign-in takes the password alone, or, where the pool's MFA is ON, sets up a new
+    /// authenticator (MFA_SETUP). AdminSetUserMFAPreference would not do: Cognito keeps TOTP on
+    /// in a pool that requires MFA.
+    pub async fn admin_delete_totp(&self, pool_id: &str, username: &str) -> Result<(), ApiError> {
         self.client
-            .admin_set_user_mfa_preference()
+            .admin_delete_software_token()
             .user_pool_id(pool_id)
             .username(username)
-            .software_token_mfa_settings(totp_settings(enabled))
             .send()
             .await
-            .map_err(|e| map(Op::AdminSetMfa, e))?;
+            .map_err(|e| map(Op::AdminDeleteToken, e))?;
         Ok(())
     }
 

@@ -6,7 +6,7 @@
 //! | `POST /mfa/totp/verify` | access token | after a setup of this session: VerifySoftwareToken, SetUserMFAPreference: TOTP on; ten recovery codes |
 //! | `GET /mfa` | access token | GetUser: TOTP on or off; recovery codes left |
 //! | `POST /mfa/totp/disable` | access token | the password and a TOTP or recovery code again, then SetUserMFAPreference: off |
-//! | `POST /login/recover` | public | the password and a recovery code: TOTP off (AdminSetUserMFAPreference), signed in, or, where the pool's MFA is ON, on to MFA_SETUP |
+//! | `POST /login/recover` | public | the password and a recovery code: the authenticator deleted (AdminDeleteSoftwareToken), signed in, or, where the pool's MFA is ON, on to MFA_SETUP |
 //! | `POST /login/challenge` | public | RespondToAuthChallenge: the authenticator code, a new password, or an authenticator set up inside the sign-in (MFA_SETUP) |
 //!
 //! An authenticator is never set up, replaced or turned off with an access token alone: each
@@ -236,10 +236,11 @@ async fn disable(state: &State, req: &Request) -> Result<Reply, ApiError> {
 }
 
 /// Signs in with the password and a recovery code instead of the authenticator: the code is
-/// used up, TOTP is turned off, and the user is told to enrol again; where the pool's MFA is
-/// ON, the answer is the MFA_SETUP challenge that enrols a new authenticator. A wrong password
-/// uses nothing; each code tried counts against [`limits::SECOND_FACTOR`]; a recovery that
-/// cannot finish gives its code back.
+/// used up and the authenticator deleted (AdminDeleteSoftwareToken), and the user is told to
+/// enrol again; where the pool's MFA is ON, the answer is the MFA_SETUP challenge that enrols a
+/// new one. A wrong password uses nothing; each code tried counts against
+/// [`limits::SECOND_FACTOR`]; a recovery that fails before the authenticator is gone gives its
+/// code back.
 #[tracing::instrument(name = "login_recover", skip_all)]
 async fn recover(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let body = JsonObject::from_request(req)?;
@@ -271,15 +272,29 @@ async fn recover(state: &State, req: &Request) -> Result<Reply, ApiError> {
         .limits
         .reset(&limits::SECOND_FACTOR, &internal)
         .await?;
-    let finished = finish_recovery(state, &context, &username, &password, &internal, first).await;
-    let signed_in = match finished {
-        Ok(signed_in) => signed_in,
-        Err(failed) => {
-            state.codes.restore(&internal, used).await?;
-            return Err(failed);
+    let signed_in = match first {
+        SignIn::Tokens(tokens) => {
+            state.codes.delete(&internal).await?;
+            SignIn::Tokens(tokens)
+        }
+        SignIn::Challenge(_) => {
+            if let Err(failed) = state
+                .cognito
+                .admin_delete_totp(&state.pool_id, &internal)
+                .await
+            {
+                state.codes.restore(&internal, used).await?;
+                return Err(failed);
+            }
+            // The authenticator is gone: from here on the password signs in (or, where MFA
+            // is ON, sets up a new one), so nothing is locked out whatever happens next.
+            state.codes.delete(&internal).await?;
+            state
+                .cognito
+                .password_sign_in(&context, &username, &password)
+                .await?
         }
     };
-    state.codes.delete(&internal).await?;
     match signed_in {
         SignIn::Tokens(mut tokens) => {
             tokens.message = Some(
@@ -287,10 +302,13 @@ async fn recover(state: &State, req: &Request) -> Result<Reply, ApiError> {
             );
             Reply::ok(&tokens)
         }
-        SignIn::Challenge(challenge) => Reply::ok(&Recovered {
-            challenge,
-            message: "Recovery code accepted. This account must have an authenticator: set up a new one (MFA_SETUP at /login/challenge).",
-        }),
+        SignIn::Challenge(challenge) if challenge.challenge == "MFA_SETUP" => {
+            Reply::ok(&Recovered {
+                challenge,
+                message: "Recovery code accepted. This account must have an authenticator: set up a new one (MFA_SETUP at /login/challenge).",
+            })
+        }
+        SignIn::Challenge(c) => Err(ApiError::ChallengeRequired(c.challenge)),
     }
 }
 
@@ -300,42 +318,6 @@ pub struct Recovered {
     #[serde(flatten)]
     pub challenge: auth::Challenge,
     pub message: &'static str,
-}
-
-/// TOTP off, and the sign-in again without it: the tokens, or MFA_SETUP where the pool's MFA is
-/// ON. Any other outcome fails, and turns TOTP back on if it was turned off here.
-async fn finish_recovery(
-    state: &State,
-    context: &ClientContext,
-    username: &str,
-    password: &str,
-    internal: &str,
-    first: SignIn,
-) -> Result<SignIn, ApiError> {
-    if let SignIn::Tokens(tokens) = first {
-        return Ok(SignIn::Tokens(tokens));
-    }
-    state
-        .cognito
-        .admin_turn_totp_off(&state.pool_id, internal)
-        .await?;
-    let again = match state
-        .cognito
-        .password_sign_in(context, username, password)
-        .await
-    {
-        Ok(SignIn::Challenge(c)) if c.challenge != "MFA_SETUP" => {
-            Err(ApiError::ChallengeRequired(c.challenge))
-        }
-        other => other,
-    };
-    if again.is_err() {
-        state
-            .cognito
-            .admin_set_totp(&state.pool_id, internal, true)
-            .await?;
-    }
-    again
 }
 
 /// What an MFA_SETUP challenge's first step answers: the secret to set up, and the session to
