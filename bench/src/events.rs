@@ -30,6 +30,11 @@ pub struct Seed {
     pub access_token: String,
     /// The same user, as the authorizer passes them.
     pub main: Session,
+    /// The app client the functions take tokens of (`aud`, `client_id`).
+    pub client_id: String,
+    /// Accounts with a new e-mail address awaiting its code, one per
+    /// `/me/verify_email/resend`: each user may send only so much mail a day.
+    pub resends: Vec<Session>,
     /// Registered, unconfirmed accounts for /confirm_user, one per invocation, each with the
     /// code the local mailbox got.
     pub unconfirmed: Vec<(String, String)>,
@@ -62,6 +67,10 @@ pub struct Session {
     pub access_token: String,
     pub sub: String,
     pub username: String,
+    /// The session the token belongs to, and when it signed in: the boundary refuses a token
+    /// without them.
+    pub origin_jti: String,
+    pub auth_time: String,
 }
 
 /// Puts `session`'s access token in the event, and its claims where the authorizer puts them.
@@ -72,6 +81,8 @@ fn act_as(ev: &mut Value, session: &Session) {
     let claims = &mut ev["requestContext"]["authorizer"]["claims"];
     claims["sub"] = session.sub.clone().into();
     claims["username"] = session.username.clone().into();
+    claims["origin_jti"] = session.origin_jti.clone().into();
+    claims["auth_time"] = session.auth_time.clone().into();
 }
 
 /// The functions of `template`, each with the `events/` fixtures whose route is one of its.
@@ -231,10 +242,10 @@ impl Function {
             }
             // A profile change, a new code, a new authenticator secret, the MFA settings: the
             // same user every time.
-            ("PATCH", "/me", _)
-            | ("POST", "/me/verify_email/resend", _)
-            | ("POST", "/mfa/totp/setup", _)
-            | ("GET", "/mfa", _) => {
+            ("POST", "/me/verify_email/resend", _) => {
+                act_as(&mut ev, &seed.resends.pop().unwrap_or_default());
+            }
+            ("PATCH", "/me", _) | ("POST", "/mfa/totp/setup", _) | ("GET", "/mfa", _) => {
                 act_as(&mut ev, &seed.main.clone());
             }
             // Codes of the authenticator, as it shows them at the invocation.
@@ -253,6 +264,16 @@ impl Function {
         }
         if route == "/logout" {
             act_as(&mut ev, &seed.sign_outs.pop().unwrap_or_default());
+        }
+        // Tokens of the bench's own app client, as the functions take them.
+        let claims = &mut ev["requestContext"]["authorizer"]["claims"];
+        if claims.is_object() {
+            let audience = if claims["token_use"] == "id" {
+                "aud"
+            } else {
+                "client_id"
+            };
+            claims[audience] = seed.client_id.clone().into();
         }
         // One book per round of the books fixtures: created, read, listed, replaced, deleted.
         if route.contains("{id}") || body.as_ref().is_some_and(|b| b.get("id").is_some()) {

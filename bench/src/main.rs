@@ -140,6 +140,7 @@ async fn run(args: Args) {
         sign_outs: uses("account_logout"),
         deletions: uses("account_delete_me"),
         verifications: uses("account_verify_email"),
+        resends: uses("account_resend_email_code"),
         challenges: uses("login_challenge"),
         enrolments: uses("mfa_verify"),
         disables: uses("mfa_disable"),
@@ -178,6 +179,10 @@ async fn run(args: Args) {
         ("BOOKS_TABLE", created.table.clone()),
         ("SESSIONS_TABLE", created.sessions_table.clone()),
         ("RECOVERY_CODES_TABLE", created.recovery_table.clone()),
+        ("LIMITS_TABLE", created.limits_table.clone()),
+        // No SES identity in the bench: the alerts are off, as in a stack without one.
+        ("ALERT_MAIL_FROM", String::new()),
+        ("ALERT_MAIL_IDENTITY_ARN", String::new()),
         ("MFA_ISSUER", mfa::DEFAULT_ISSUER.to_owned()),
         ("ALLOWED_ORIGIN", "https://shop.example.com".into()),
     ]

@@ -20,6 +20,7 @@ pub struct Needs {
     pub sign_outs: usize,
     pub deletions: usize,
     pub verifications: usize,
+    pub resends: usize,
     pub challenges: usize,
     pub enrolments: usize,
     pub disables: usize,
@@ -79,16 +80,23 @@ pub async fn seed(
             &confirmed_and_signed_in(&cognito, mailbox, &name).await,
         ));
     }
+    // A change of address is the function's own call (after the password), as here.
     let mut verifications = Vec::with_capacity(needs.verifications);
-    for n in 0..needs.verifications {
+    let mut resends = Vec::with_capacity(needs.resends);
+    for n in 0..needs.verifications + needs.resends {
         let name = format!("bench-verify-{n}@example.com");
         let tokens = confirmed_and_signed_in(&cognito, mailbox, &name).await;
         let moved = format!("bench-moved-{n}@example.com");
+        let internal = tokens.owner().expect("the user the tokens name");
         cognito
-            .update_attributes(&tokens.access_token, &[("email", &moved)])
+            .admin_change_email(&created.pool_id, &internal, &moved)
             .await
             .expect("a new address for a bench user");
-        verifications.push((session(&tokens), code(mailbox, &name)));
+        if n < needs.verifications {
+            verifications.push((session(&tokens), code(mailbox, &name)));
+        } else {
+            resends.push(session(&tokens));
+        }
     }
 
     // Accounts an administrator created: their first sign-in is a challenge to set a password.
@@ -122,6 +130,10 @@ pub async fn seed(
 
     // Two-factor sign-in: users with a secret to confirm, with TOTP on, and with recovery codes.
     // Each user has a secret of their own.
+    let limits = tables::Limits::new(
+        aws_sdk_dynamodb::Client::new(admin_sdk),
+        created.limits_table.clone(),
+    );
     let mut enrolments = Vec::with_capacity(needs.enrolments);
     for n in 0..needs.enrolments {
         let name = format!("bench-enrol-{n}@example.com");
@@ -130,7 +142,17 @@ pub async fn seed(
             .associate_software_token(&user.access_token)
             .await
             .expect("an authenticator secret");
-        enrolments.push((session(&user), secret));
+        // The set-up the function grants after the password, for this session.
+        let session = session(&user);
+        limits
+            .grant(
+                &tables::limits::TOTP_SETUP,
+                &session.sub,
+                &session.origin_jti,
+            )
+            .await
+            .expect("a set-up grant");
+        enrolments.push((session, secret));
     }
     let recovery = tables::RecoveryCodes::new(
         aws_sdk_dynamodb::Client::new(admin_sdk),
@@ -145,7 +167,10 @@ pub async fn seed(
             .associate_software_token(&user.access_token)
             .await
             .expect("an authenticator secret");
-        let code = local_cognito::totp::totp(&secret, std::time::SystemTime::now());
+        // A code of the step before: a code is good once, and the bench's own code for
+        // `/mfa/totp/disable`, of the step it runs in, must still be.
+        let before = std::time::SystemTime::now() - std::time::Duration::from_secs(30);
+        let code = local_cognito::totp::totp(&secret, before);
         cognito
             .verify_software_token(&user.access_token, &code, None)
             .await
@@ -168,8 +193,10 @@ pub async fn seed(
         recoveries,
         challenges,
         main: session(&tokens),
+        client_id: created.client_id.clone(),
         deletions,
         verifications,
+        resends,
         username: username.into(),
         password: PASSWORD.into(),
         cognito_username: tokens.username.expect("the internal user name"),
@@ -192,10 +219,17 @@ fn session(tokens: &Tokens) -> Session {
             .expect("base64url"),
     )
     .expect("JSON claims");
+    let text = |name: &str| match &claims[name] {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    };
     Session {
         access_token: tokens.access_token.clone(),
-        sub: claims["sub"].as_str().unwrap_or_default().to_owned(),
-        username: claims["username"].as_str().unwrap_or_default().to_owned(),
+        sub: text("sub"),
+        username: text("username"),
+        origin_jti: text("origin_jti"),
+        auth_time: text("auth_time"),
     }
 }
 

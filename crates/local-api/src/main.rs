@@ -41,16 +41,22 @@ async fn main() -> Result<(), Error> {
     }
     if let Some(emulator) = config.jwks_base.clone() {
         // The local Cognito, in front of the emulator's: real codes, the mailbox, SECRET_HASH
-        // checks. Each message is printed here as it arrives, the code with it: that is what the
-        // console is for locally.
+        // checks. Each message is printed here as it arrives, the code with it (an alert, with
+        // its subject): that is what the console is for locally.
         let local = LocalCognito::start(&emulator, &sdk).await?;
         let mut mail = local.mailbox().subscribe();
         tokio::spawn(async move {
             while let Ok(m) = mail.recv().await {
-                println!(
-                    "mail to {} ({} for {}): code {}",
-                    m.to, m.kind, m.username, m.code
-                );
+                match &m.subject {
+                    // A security alert sent through SES: no code, a subject.
+                    Some(subject) if m.kind == local_cognito::mailbox::ALERT => {
+                        println!("mail to {} (alert): {subject}", m.to)
+                    }
+                    _ => println!(
+                        "mail to {} ({} for {}): code {}",
+                        m.to, m.kind, m.username, m.code
+                    ),
+                }
             }
         });
         tracing::info!(endpoint = %local.endpoint, "local Cognito in front of the emulator; mailbox at {}", local_api::gateway::MAILBOX_PATH);

@@ -153,3 +153,151 @@ impl Reauth {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_cognitoidentityprovider::Client;
+    use aws_sdk_cognitoidentityprovider::operation::initiate_auth::{
+        InitiateAuthError, InitiateAuthOutput,
+    };
+    use aws_sdk_cognitoidentityprovider::operation::respond_to_auth_challenge::RespondToAuthChallengeOutput;
+    use aws_sdk_cognitoidentityprovider::operation::revoke_token::RevokeTokenOutput;
+    use aws_sdk_cognitoidentityprovider::types::error::NotAuthorizedException;
+    use aws_sdk_cognitoidentityprovider::types::{AuthenticationResultType, ChallengeNameType};
+    use aws_sdk_dynamodb::operation::delete_item::DeleteItemOutput;
+    use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
+    use aws_smithy_mocks::{Rule, mock};
+    use platform::JsonObject;
+    use serde_json::json;
+    use test_support::{cognito, dynamodb_client, fake_jwt};
+
+    use super::*;
+
+    fn tokens() -> AuthenticationResultType {
+        AuthenticationResultType::builder()
+            .id_token(fake_jwt(&json!({"cognito:username": "alice"})))
+            .access_token(fake_jwt(&json!({"username": "alice"})))
+            .refresh_token("refresh-of-the-proof")
+            .expires_in(3600)
+            .build()
+    }
+
+    fn reauth(cognito_rules: &[&Rule], table_rules: &[&Rule]) -> Reauth {
+        let dynamodb = dynamodb_client(table_rules);
+        Reauth::new(
+            cognito(cognito_rules),
+            RecoveryCodes::new(dynamodb.clone(), "recovery-codes".into()),
+            Limits::new(dynamodb, "limits".into()),
+        )
+    }
+
+    async fn prove(reauth: &Reauth, body: serde_json::Value) -> Result<Proven, ApiError> {
+        let body = JsonObject::from_body(&lambda_http::Body::from(body.to_string())).unwrap();
+        let proof = Proof::from_body(&body)?;
+        reauth
+            .prove(&ClientContext::default(), "alice", &proof)
+            .await
+    }
+
+    fn totp_challenge() -> Rule {
+        mock!(Client::initiate_auth).then_output(|| {
+            InitiateAuthOutput::builder()
+                .challenge_name(ChallengeNameType::SoftwareTokenMfa)
+                .session("session-1")
+                .build()
+        })
+    }
+
+    #[tokio::test]
+    async fn a_wrong_password_is_invalid_credentials_and_counts_no_guess_at_a_code() {
+        let refused = mock!(Client::initiate_auth).then_error(|| {
+            InitiateAuthError::NotAuthorizedException(NotAuthorizedException::builder().build())
+        });
+        let counted = mock!(aws_sdk_dynamodb::Client::update_item)
+            .then_output(|| UpdateItemOutput::builder().build());
+        let reauth = reauth(&[&refused], &[&counted]);
+        let err = prove(&reauth, json!({"password": "Wrong-1!", "code": "123456"}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "invalid_credentials");
+        assert_eq!(counted.num_calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn with_totp_on_the_password_alone_is_refused_and_counts_nothing() {
+        let challenge = totp_challenge();
+        let counted = mock!(aws_sdk_dynamodb::Client::update_item)
+            .then_output(|| UpdateItemOutput::builder().build());
+        let reauth = reauth(&[&challenge], &[&counted]);
+        let err = prove(&reauth, json!({"password": "Correct-Horse-9!"}))
+            .await
+            .unwrap_err();
+        assert_eq!((err.status().as_u16(), err.code()), (403, "second_factor_required"));
+        assert_eq!(counted.num_calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_code_is_counted_before_it_is_tried_and_the_proofs_sign_in_is_ended() {
+        let challenge = totp_challenge();
+        let answered = mock!(Client::respond_to_auth_challenge)
+            .match_requests(|r| {
+                r.session() == Some("session-1")
+                    && r.challenge_responses()
+                        .and_then(|c| c.get("SOFTWARE_TOKEN_MFA_CODE"))
+                        .map(String::as_str)
+                        == Some("123456")
+            })
+            .then_output(|| {
+                RespondToAuthChallengeOutput::builder()
+                    .authentication_result(tokens())
+                    .build()
+            });
+        let revoked = mock!(Client::revoke_token)
+            .match_requests(|r| r.token() == Some("refresh-of-the-proof"))
+            .then_output(|| RevokeTokenOutput::builder().build());
+        let counted = mock!(aws_sdk_dynamodb::Client::update_item)
+            .match_requests(|r| {
+                r.key()
+                    .and_then(|k| k.get("id"))
+                    .and_then(|v| v.as_s().ok())
+                    == Some(&"factor:alice".to_owned())
+            })
+            .then_output(|| UpdateItemOutput::builder().build());
+        let reset = mock!(aws_sdk_dynamodb::Client::delete_item)
+            .then_output(|| DeleteItemOutput::builder().build());
+        let reauth = reauth(&[&challenge, &answered, &revoked], &[&counted, &reset]);
+        let proven = prove(
+            &reauth,
+            json!({"password": "Correct-Horse-9!", "code": "123456"}),
+        )
+        .await
+        .unwrap();
+        assert!(proven.second_factor);
+        assert_eq!(
+            (
+                counted.num_calls(),
+                answered.num_calls(),
+                revoked.num_calls(),
+                reset.num_calls()
+            ),
+            (1, 1, 1, 1)
+        );
+    }
+
+    #[tokio::test]
+    async fn without_totp_the_password_proves_it_and_its_sign_in_is_ended() {
+        let signed_in = mock!(Client::initiate_auth).then_output(|| {
+            InitiateAuthOutput::builder()
+                .authentication_result(tokens())
+                .build()
+        });
+        let revoked =
+            mock!(Client::revoke_token).then_output(|| RevokeTokenOutput::builder().build());
+        let reauth = reauth(&[&signed_in, &revoked], &[]);
+        let proven = prove(&reauth, json!({"password": "Correct-Horse-9!"}))
+            .await
+            .unwrap();
+        assert!(!proven.second_factor);
+        assert_eq!(revoked.num_calls(), 1);
+    }
+}
