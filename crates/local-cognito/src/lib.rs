@@ -17,8 +17,9 @@
 //!   checked, answered once within the client's AuthSessionValidity, ended by three wrong
 //!   codes; MFA_SETUP when the pool's MFA is ON; a TOTP secret of each user's own, each code
 //!   good once;
-//! - the administrator's AdminUserGlobalSignOut, AdminDeleteUser (families revoked) and
-//!   AdminUpdateUserAttributes (a new e-mail address awaiting its code);
+//! - the administrator's AdminUserGlobalSignOut, AdminDeleteUser (families revoked),
+//!   AdminUpdateUserAttributes (a new e-mail address awaiting its code) and
+//!   AdminDeleteSoftwareToken (which moto lacks: MFA_SETUP next where the pool's MFA is ON);
 //! - SES v2's SendEmail ([`ses`]), into the mailbox as kind `alert`;
 //! - `email_verified` set on confirmation, the pool's required attributes on SignUp, the
 //!   client's WriteAttributes and PreventUserExistenceErrors honoured.
@@ -248,6 +249,7 @@ mod tests {
                 json!({"ClientId": "c", "Username": null, "Password": "p"}),
             ),
             ("RevokeToken", json!({"ClientId": "c"})),
+            ("AdminDeleteSoftwareToken", json!({"UserPoolId": "p"})),
         ] {
             let answer = call(op, &body.to_string()).await;
             assert_eq!(

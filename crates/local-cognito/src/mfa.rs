@@ -14,6 +14,11 @@
 //! code VerifySoftwareToken took in the same step; aws-amplify/amplify-swift's
 //! `AuthIntegrationTests/MFATests/MFASignInTests.swift` waits 30 seconds between the two for
 //! that reason).
+//!
+//! AdminDeleteSoftwareToken takes a user's secrets away ([`delete`]): the user is marked as
+//! having no authenticator, any code of theirs is refused until a new secret is verified, and
+//! a sign-in in a pool whose MFA is ON answers moto's challenge itself ([`moto_code`]), since
+//! moto, which has no such operation, challenges every user whose token it ever verified.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -33,6 +38,9 @@ struct UserSecret {
     active: Option<String>,
     /// The step of the last code accepted: no code of it or before it is good again.
     last_step: Option<u64>,
+    /// Deleted (AdminDeleteSoftwareToken) and no new secret verified since: the user has no
+    /// authenticator, whatever moto thinks.
+    deleted: bool,
 }
 
 #[derive(Debug, Default)]
@@ -62,6 +70,14 @@ impl Authenticators {
         state.users.entry(key).or_default().pending = Some(secret.to_owned());
     }
 
+    fn moto_secret(&self) -> Option<String> {
+        self.state().moto_secret.clone()
+    }
+
+    fn noted_moto_secret(&self, secret: &str) {
+        self.state().moto_secret = Some(secret.to_owned());
+    }
+
     /// `key`'s secret of `which` kind, with moto's.
     fn with_moto(
         &self,
@@ -79,6 +95,22 @@ impl Authenticators {
         let user = state.users.entry(key).or_default();
         user.active = user.pending.take();
         user.last_step = Some(step);
+        user.deleted = false;
+    }
+
+    /// `key`'s secrets gone, pending and active, and the step last accepted: no authenticator
+    /// until a new secret is verified.
+    fn delete(&self, key: (String, String)) {
+        let deleted = UserSecret {
+            deleted: true,
+            ..UserSecret::default()
+        };
+        self.state().users.insert(key, deleted);
+    }
+
+    /// Whether `key`'s authenticator was deleted, with no new one verified since.
+    fn is_deleted(&self, key: &(String, String)) -> bool {
+        self.state().users.get(key).is_some_and(|u| u.deleted)
     }
 
     /// Checks `code` against `key`'s active secret at `at` and, when it is good, spends it (in
@@ -90,7 +122,13 @@ impl Authenticators {
         code: &str,
         at: SystemTime,
     ) -> Result<Option<String>, Error> {
+        let mismatch = || Error::new(ErrorType::CodeMismatch, "Invalid code received for user");
         let mut state = self.state();
+        // No authenticator: no code is good, and none is passed on for moto to check against
+        // its one secret, which anyone can compute.
+        if state.users.get(key).is_some_and(|u| u.deleted) {
+            return Err(mismatch());
+        }
         let Some(moto_secret) = state.moto_secret.clone() else {
             return Ok(None);
         };
@@ -101,10 +139,7 @@ impl Authenticators {
             return Ok(None);
         };
         let Some(step) = totp::step_of(active, code, at) else {
-            return Err(Error::new(
-                ErrorType::CodeMismatch,
-                "Invalid code received for user",
-            ));
+            return Err(mismatch());
         };
         if user.last_step.is_some_and(|last| step <= last) {
             return Err(Error::new(
@@ -176,16 +211,56 @@ pub async fn confirm_secret(layer: &Layer, access_token: &str, code: &str) -> Re
 /// A SOFTWARE_TOKEN_MFA answer's `code` for the internal user name `username` of `pool`,
 /// checked against the user's own secret and spent: the code of moto's secret to send moto
 /// instead. `None` when the user has no secret of this layer's (moto checks the code as it
-/// came). A wrong code is `CodeMismatchException`, one used already `ExpiredCodeException`.
+/// came). A wrong code is `CodeMismatchException`, one used already `ExpiredCodeException`;
+/// any code of a user whose authenticator was deleted is `CodeMismatchException`.
 pub fn code_for_moto(
     layer: &Layer,
     pool: &str,
     username: &str,
     code: &str,
 ) -> Result<Option<String>, Error> {
-    let key = (pool.to_owned(), username.to_lowercase());
+    let key = key_of(pool, username);
     let moto_secret = layer.authenticators.spend(&key, code, layer.clock.now())?;
     Ok(moto_secret.map(|secret| totp::totp(&secret, layer.clock.moto_now())))
+}
+
+/// The key of the internal user name `username` of `pool`.
+fn key_of(pool: &str, username: &str) -> (String, String) {
+    (pool.to_owned(), username.to_lowercase())
+}
+
+/// AdminDeleteSoftwareToken for the internal user name `username` of `pool`: their secrets
+/// gone, and the user marked as having no authenticator until a new secret is verified.
+pub fn delete(layer: &Layer, pool: &str, username: &str) {
+    layer.authenticators.delete(key_of(pool, username));
+}
+
+/// Whether the internal user name `username` of `pool` had their authenticator deleted and has
+/// verified no new one since.
+pub fn is_deleted(layer: &Layer, pool: &str, username: &str) -> bool {
+    layer.authenticators.is_deleted(&key_of(pool, username))
+}
+
+/// A code of moto's one secret at moto's time, for the layer to answer moto's own
+/// SOFTWARE_TOKEN_MFA challenge `session` with. The secret is the one noted, or, when no
+/// authenticator was set up through the layer yet, asked of moto on the session.
+pub async fn moto_code(layer: &Layer, session: &str) -> Result<String, Error> {
+    let secret = match layer.authenticators.moto_secret() {
+        Some(secret) => secret,
+        None => {
+            let out = (layer.moto.admin.associate_software_token())
+                .session(session)
+                .send()
+                .await
+                .map_err(Error::admin)?;
+            let secret = out
+                .secret_code()
+                .ok_or_else(|| Error::internal("moto gave no secret"))?;
+            layer.authenticators.noted_moto_secret(secret);
+            secret.to_owned()
+        }
+    };
+    Ok(totp::totp(&secret, layer.clock.moto_now()))
 }
 
 #[cfg(test)]
@@ -267,5 +342,41 @@ mod tests {
             None,
             "no secret here"
         );
+    }
+
+    #[test]
+    fn a_deleted_authenticator_takes_no_code_until_a_new_secret_is_verified() {
+        let a = Authenticators::default();
+        let (old, new) = (totp::new_secret().unwrap(), totp::new_secret().unwrap());
+        let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(30 * 2000 + 5);
+        a.associated(key("alice"), &old, Some("MOTO"));
+        a.activate(key("alice"), 1);
+        a.delete(key("alice"));
+        assert!(a.is_deleted(&key("alice")));
+        assert_eq!(a.with_moto(&key("alice"), |u| &u.active), None);
+        let kind = |r: Result<Option<String>, Error>| r.err().and_then(|e| e.kind().cloned());
+        let old_code = totp::totp(&old, at);
+        let refused = kind(a.spend(&key("alice"), &old_code, at));
+        assert_eq!(
+            refused,
+            Some(ErrorType::CodeMismatch),
+            "never passed to moto"
+        );
+
+        a.associated(key("alice"), &new, None);
+        assert!(a.is_deleted(&key("alice")), "until the new one is verified");
+        a.activate(key("alice"), 2);
+        assert!(!a.is_deleted(&key("alice")));
+        if old_code != totp::totp(&new, at) {
+            let refused = kind(a.spend(&key("alice"), &old_code, at));
+            assert_eq!(
+                refused,
+                Some(ErrorType::CodeMismatch),
+                "the old secret's code"
+            );
+        }
+        let taken = a.spend(&key("alice"), &totp::totp(&new, at), at).unwrap();
+        assert_eq!(taken.as_deref(), Some("MOTO"));
+        assert!(!a.is_deleted(&key("bob")));
     }
 }

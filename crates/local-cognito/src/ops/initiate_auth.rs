@@ -2,13 +2,22 @@
 //! the internal user name the family was issued to; any other flow's over `USERNAME`. moto signs
 //! in; where the pool's MFA is ON and the user has no authenticator, the layer puts the
 //! MFA_SETUP challenge and holds the tokens until the set-up is done.
+//!
+//! A user whose authenticator was deleted (AdminDeleteSoftwareToken) has none, but moto, which
+//! cannot forget a verified token, still challenges them for its code where MFA is ON: the layer
+//! answers moto's challenge itself with a code of moto's one secret, and puts MFA_SETUP over the
+//! tokens, as Cognito does ("When your user pool requires MFA and the user has no other factor
+//! available, Amazon Cognito returns an MFA_SETUP challenge at the next sign-in").
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::Layer;
-use crate::protocol::{Call, Error, required_parameter};
+use axum::body::Bytes;
+use http::HeaderValue;
+
+use crate::protocol::{Call, Error, Target, required_parameter};
 use crate::sessions::Setup;
+use crate::{Layer, mfa};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -70,7 +79,15 @@ pub async fn handle(layer: &Layer, call: &Call) -> Result<Value, Error> {
         .map(|u| u.username);
     let out = layer.moto.call(call).await?;
     let out = match &internal {
-        Some(internal) if app.mfa_on => setup_if_needed(layer, out, internal).await?,
+        Some(internal) if app.mfa_on => {
+            let deleted = mfa::is_deleted(layer, &app.pool_id, internal);
+            if deleted && out["ChallengeName"] == "SOFTWARE_TOKEN_MFA" {
+                let out = answer_moto(layer, call, &req.client_id, &out, username, hash).await?;
+                setup(layer, &out, internal)?
+            } else {
+                setup_if_needed(layer, out, internal).await?
+            }
+        }
         _ => out,
     };
     Ok(super::signed_in(layer, &app, out, internal.as_deref()))
@@ -79,14 +96,23 @@ pub async fn handle(layer: &Layer, call: &Call) -> Result<Value, Error> {
 /// A sign-in in a pool whose MFA is ON of a user without an authenticator: the MFA_SETUP
 /// challenge, as Cognito puts it, with the tokens held until the set-up is done.
 async fn setup_if_needed(layer: &Layer, out: Value, username: &str) -> Result<Value, Error> {
-    let result = &out["AuthenticationResult"];
-    let Some(access_token) = result.get("AccessToken").and_then(Value::as_str) else {
+    let Some(access_token) = out["AuthenticationResult"]["AccessToken"].as_str() else {
         return Ok(out);
     };
     let user = layer.moto.user_of(access_token).await?;
     if (user.user_mfa_setting_list().iter()).any(|m| m == "SOFTWARE_TOKEN_MFA") {
         return Ok(out);
     }
+    setup(layer, &out, username)
+}
+
+/// The MFA_SETUP challenge for the internal user name `username`, holding the tokens of `out`
+/// (moto's sign-in) until the set-up is done.
+fn setup(layer: &Layer, out: &Value, username: &str) -> Result<Value, Error> {
+    let result = &out["AuthenticationResult"];
+    let Some(access_token) = result.get("AccessToken").and_then(Value::as_str) else {
+        return Err(Error::internal("moto signed in without an access token"));
+    };
     let session = layer.setups.open(Setup {
         result: result.clone(),
         access_token: access_token.to_owned(),
@@ -100,4 +126,39 @@ async fn setup_if_needed(layer: &Layer, out: Value, username: &str) -> Result<Va
             "USER_ID_FOR_SRP": username,
         },
     }))
+}
+
+/// moto's SOFTWARE_TOKEN_MFA challenge `challenge` to the sign-in `call` of `username` (with
+/// its SECRET_HASH `hash`, checked already), answered by the layer with a code of moto's one
+/// secret: moto's tokens. Only for a user who has no authenticator: nobody else's challenge is
+/// ever answered for them.
+async fn answer_moto(
+    layer: &Layer,
+    call: &Call,
+    client_id: &str,
+    challenge: &Value,
+    username: &str,
+    hash: Option<&str>,
+) -> Result<Value, Error> {
+    let Some(session) = challenge["Session"].as_str() else {
+        return Err(Error::internal("moto challenged without a session"));
+    };
+    let mut responses = json!({
+        "USERNAME": username,
+        "SOFTWARE_TOKEN_MFA_CODE": mfa::moto_code(layer, session).await?,
+    });
+    if let Some(hash) = hash {
+        responses["SECRET_HASH"] = json!(hash);
+    }
+    let body = json!({
+        "ClientId": client_id,
+        "ChallengeName": "SOFTWARE_TOKEN_MFA",
+        "Session": session,
+        "ChallengeResponses": responses,
+    });
+    let mut headers = call.headers.clone();
+    let target = "AWSCognitoIdentityProviderService.RespondToAuthChallenge";
+    headers.insert("x-amz-target", HeaderValue::from_static(target));
+    let answer = Call::new(Target::RespondToAuthChallenge, headers, Bytes::from(body.to_string()))?;
+    layer.moto.call(&answer).await
 }

@@ -43,6 +43,7 @@ macro_rules! operations {
 }
 
 operations! {
+    AdminDeleteSoftwareToken => admin_delete_software_token,
     AdminDeleteUser => admin_delete_user,
     AdminUpdateUserAttributes => admin_update_user_attributes,
     AdminUserGlobalSignOut => admin_user_global_sign_out,
