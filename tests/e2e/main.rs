@@ -15,6 +15,7 @@ mod hostile_account;
 mod hostile_mfa;
 mod local_cognito;
 mod local_cognito_admin;
+mod local_cognito_mfa;
 mod local_cognito_sessions;
 mod mfa;
 mod openapi;
