@@ -157,7 +157,7 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
     // The account's own routes: a new e-mail address and its code, a sign-out of one session,
     // and the account deleted with its password.
     let access = login["access_token"].as_str().unwrap().to_owned();
-    let moved = json!({"email": "moved@example.com", "name": "Ged"});
+    let moved = json!({"email": "moved@example.com", "name": "Ged", "password": PASSWORD});
     assert_eq!(
         call(&api, "PATCH", "/me", Some(&access), moved).await.0,
         200
@@ -293,6 +293,7 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
         ("BOOKS_TABLE", &created.table),
         ("SESSIONS_TABLE", &created.sessions_table),
         ("RECOVERY_CODES_TABLE", &created.recovery_table),
+        ("LIMITS_TABLE", &created.limits_table),
     ]);
     let dead_api = local_api::gateway(&dead_config, &dead).await.unwrap();
     let (base, _stop) = integration_tests::serve_gateway(dead_api).await;
@@ -312,7 +313,7 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
         "POST",
         "/mfa/totp/setup",
         Some(&access_token),
-        Value::Null,
+        json!({"password": PASSWORD}),
     )
     .await;
     assert_eq!(s, 200, "{setup}");
@@ -337,8 +338,10 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
     let (s, challenge) = call(&api, "POST", "/login", None, credentials.clone()).await;
     assert_eq!(s, 200, "{challenge}");
     let mfa_session = challenge["session"].as_str().unwrap().to_owned();
+    // A code is good once: the sign-in takes the next step's.
+    let second_code = integration_tests::next_totp(&api, &totp_secret);
     let answer = json!({"username": challenge["username"], "session": mfa_session,
-                        "challenge": "SOFTWARE_TOKEN_MFA", "code": first_code});
+                        "challenge": "SOFTWARE_TOKEN_MFA", "code": second_code});
     assert_eq!(
         call(&api, "POST", "/login/challenge", None, answer).await.0,
         200
@@ -372,6 +375,7 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
         ("e-mail verification code", email_code.clone()),
         ("TOTP secret", totp_secret.clone()),
         ("TOTP code", first_code.clone()),
+        ("second TOTP code", second_code.clone()),
         ("MFA challenge session", mfa_session.clone()),
         ("second session's access token", second_access.clone()),
         (

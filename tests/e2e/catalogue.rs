@@ -21,7 +21,12 @@ const ADMIN: &str = "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e";
 
 /// The books function as its Lambda composes it, over `sdk`.
 async fn books_app(sdk: &aws_config::SdkConfig) -> Api<State> {
-    let env = platform::Env::from_pairs([("BOOKS_TABLE", TABLE), ("SESSIONS_TABLE", SESSIONS)]);
+    let env = platform::Env::from_pairs([
+        ("BOOKS_TABLE", TABLE),
+        ("SESSIONS_TABLE", SESSIONS),
+        // The app client the fixtures' tokens were issued to.
+        ("COGNITO_CLIENT_ID", test_support::EVENTS_CLIENT_ID),
+    ]);
     books::app(&env, sdk).await.unwrap()
 }
 

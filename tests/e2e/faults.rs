@@ -115,6 +115,7 @@ async fn api_calling(
         ("BOOKS_TABLE", "books"),
         ("SESSIONS_TABLE", "sessions"),
         ("RECOVERY_CODES_TABLE", "recovery-codes"),
+        ("LIMITS_TABLE", "limits"),
         ("JWKS_URL", &jwks.url),
         ("TOKEN_ISSUER", &jwks.issuer),
     ]);
