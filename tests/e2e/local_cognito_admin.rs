@@ -44,11 +44,10 @@ async fn ten_resets_at_once_with_one_code_set_one_password_and_only_the_answered
         async move { json_of(api.post("/reset_password", body).await).await }
     }))
     .await;
-    let api = &*api;
     let winners: Vec<usize> = (0..resets.len()).filter(|i| resets[*i].0 == 200).collect();
     assert_eq!(winners.len(), 1, "{resets:?}");
     for (i, p) in passwords.iter().enumerate() {
-        let (s, b) = login(&api, user, p).await;
+        let (s, b) = login(api, user, p).await;
         if i == winners[0] {
             assert_eq!(s, 200, "the answered reset's password: {b}");
         } else {

@@ -232,7 +232,10 @@ mod tests {
         let err = prove(&reauth, json!({"password": "Correct-Horse-9!"}))
             .await
             .unwrap_err();
-        assert_eq!((err.status().as_u16(), err.code()), (403, "second_factor_required"));
+        assert_eq!(
+            (err.status().as_u16(), err.code()),
+            (403, "second_factor_required")
+        );
         assert_eq!(counted.num_calls(), 0);
     }
 
