@@ -11,6 +11,13 @@ use serde::Serialize;
 use crate::client::{Cognito, Op, user_context};
 use crate::errors::{delivery, map};
 
+/// The caller, as GetUser tells it ([`Cognito::profile`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub verified_email: Option<String>,
+    pub totp_enabled: bool,
+}
+
 /// What SignUp answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedUp {
@@ -226,9 +233,9 @@ impl Cognito {
             .collect())
     }
 
-    /// The caller's verified e-mail address (GetUser), if they have one: where an alert about
-    /// their account goes.
-    pub async fn verified_email(&self, access_token: &str) -> Result<Option<String>, ApiError> {
+    /// The caller as GetUser tells it: their verified e-mail address, where an alert about
+    /// their account goes, and whether TOTP is on.
+    pub async fn profile(&self, access_token: &str) -> Result<Profile, ApiError> {
         let out = self
             .client
             .get_user()
@@ -242,9 +249,15 @@ impl Cognito {
                 .find(|a| a.name() == name)
                 .and_then(|a| a.value())
         };
-        Ok(match attribute("email_verified") {
-            Some("true") => attribute("email").map(str::to_owned),
-            _ => None,
+        Ok(Profile {
+            verified_email: match attribute("email_verified") {
+                Some("true") => attribute("email").map(str::to_owned),
+                _ => None,
+            },
+            totp_enabled: out
+                .user_mfa_setting_list()
+                .iter()
+                .any(|m| m == "SOFTWARE_TOKEN_MFA"),
         })
     }
 

@@ -58,9 +58,8 @@ pub enum Op {
     SetMfa,
     /// AdminDeleteSoftwareToken: the authenticator gone after a recovery code (`/login/recover`).
     AdminDeleteToken,
-    /// GetUser: the caller's MFA settings (`GET /mfa`).
-    MfaStatus,
-    /// GetUser: the caller's e-mail address, for an alert (`PATCH /me`).
+    /// GetUser: the caller's e-mail address, for an alert (`PATCH /me`), and MFA settings
+    /// (`GET /mfa`).
     GetUser,
     /// AdminUpdateUserAttributes: a new e-mail address, after the proof (`PATCH /me`).
     AdminUpdateAttributes,

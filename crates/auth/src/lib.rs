@@ -15,7 +15,7 @@ pub mod secret;
 pub mod sign_in;
 pub mod stored_secret;
 
-pub use account::{CodeDelivery, Delivery, SignedUp};
+pub use account::{CodeDelivery, Delivery, Profile, SignedUp};
 pub use client::Cognito;
 pub use config::{AppClient, ClientSecret, CognitoConfig, Config};
 pub use input::{Code, Email, Password, RefreshToken, Username};

@@ -118,21 +118,6 @@ impl Cognito {
             .map_err(|e| map(Op::AdminDeleteToken, e))?;
         Ok(())
     }
-
-    /// Whether the caller has TOTP on (GetUser's MFA settings).
-    pub async fn totp_enabled(&self, access_token: &str) -> Result<bool, ApiError> {
-        let out = self
-            .client
-            .get_user()
-            .access_token(access_token)
-            .send()
-            .await
-            .map_err(|e| map(Op::MfaStatus, e))?;
-        Ok(out
-            .user_mfa_setting_list()
-            .iter()
-            .any(|m| m == "SOFTWARE_TOKEN_MFA"))
-    }
 }
 
 /// TOTP on and preferred, or off.

@@ -268,7 +268,7 @@ async fn update_me(state: &State, req: &Request) -> Result<Reply, ApiError> {
         let username = caller.username()?;
         state.reauth.prove(&context, username, &proof).await?;
         state.limits.take(&limits::MAIL, caller.sub()).await?;
-        let old = state.cognito.verified_email(token).await?;
+        let old = state.cognito.profile(token).await?.verified_email;
         state
             .cognito
             .admin_change_email(&state.pool_id, username, email)

@@ -200,11 +200,11 @@ pub struct Status {
 async fn status(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let (token, username) = caller(req)?;
     let (enabled, remaining) = tokio::join!(
-        state.cognito.totp_enabled(token),
+        state.cognito.profile(token),
         state.codes.remaining(username)
     );
     Reply::ok(&Status {
-        totp_enabled: enabled?,
+        totp_enabled: enabled?.totp_enabled,
         recovery_codes_remaining: remaining?,
     })
 }
