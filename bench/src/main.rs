@@ -184,6 +184,7 @@ async fn run(args: Args) {
         ("ALERT_MAIL_FROM", String::new()),
         ("ALERT_MAIL_IDENTITY_ARN", String::new()),
         ("MFA_ISSUER", mfa::DEFAULT_ISSUER.to_owned()),
+        (mfa::MFA_CONFIGURATION_VAR, "OPTIONAL".to_owned()),
         ("ALLOWED_ORIGIN", "https://shop.example.com".into()),
     ]
     .into();

@@ -178,6 +178,16 @@ async fn a_recovery_in_a_pool_whose_mfa_is_on_goes_on_to_set_up_a_new_authentica
     assert_eq!(s, 200, "{done}");
     assert!(done["id_token"].is_string());
     assert_eq!(done["recovery_codes"].as_array().map(Vec::len), Some(10));
+    // Where the pool requires it, two-factor sign-in does not come off (Cognito would keep it on
+    // and answer a success): the recovery codes stay.
+    let access = &done["access_token"];
+    let proof = json!({"password": PASSWORD, "recovery_code": done["recovery_codes"][0]});
+    let (s, b) = api
+        .call("POST", "/mfa/totp/disable", access, Some(proof))
+        .await;
+    assert_eq!((s, error_code(&b)), (409, "mfa_required"), "{b}");
+    let (_, status) = api.call("GET", "/mfa", access, None).await;
+    assert_eq!(status["recovery_codes_remaining"], 10, "{status}");
     // The old authenticator signs in no more, the new one does.
     let (_, challenge) = login(&api, user, PASSWORD).await;
     assert_eq!(challenge["challenge"], "SOFTWARE_TOKEN_MFA");

@@ -146,6 +146,14 @@ pub async fn handlers(
         }
         None => config.functions.clone(),
     };
+    // The pool's MFA setting, as the template passes it to the mfa function.
+    let template = config.load_template()?;
+    let env = match template.parameters.get("Mfa") {
+        Some(mfa) if env.get(mfa::MFA_CONFIGURATION_VAR).is_none() => {
+            env.with(mfa::MFA_CONFIGURATION_VAR, mfa)
+        }
+        _ => env,
+    };
     let env = &env;
     let (register, confirm, login, refresh, account, mfa, books) = tokio::try_join!(
         register::app(env, sdk),

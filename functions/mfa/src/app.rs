@@ -6,9 +6,10 @@ use aws_config::SdkConfig;
 use platform::{Api, ConfigError, Env};
 use tables::{DynamoDb, Limits, RecoveryCodes, Sessions};
 
-use crate::{DEFAULT_ISSUER, ROUTES, State};
+use crate::{DEFAULT_ISSUER, MFA_CONFIGURATION_VAR, ROUTES, State};
 
-/// The app client's configuration, the pool, the issuer (`MFA_ISSUER`) and the three tables from
+/// The app client's configuration, the pool and its MFA setting (`MFA_CONFIGURATION`), the
+/// issuer (`MFA_ISSUER`) and the three tables from
 /// `env`; the Cognito client (its secret read while its connection opens) and one DynamoDB
 /// client over `sdk`, both connections opened at once during start-up. Every protected route is
 /// checked against the sessions.
@@ -21,6 +22,9 @@ pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> 
     let audience = config.cognito.client_id.clone();
     let pool_id = env.require(&["COGNITO_USER_POOL_ID"])?.to_owned();
     let issuer = env.get("MFA_ISSUER").unwrap_or(DEFAULT_ISSUER).to_owned();
+    let mfa_required = env
+        .get(MFA_CONFIGURATION_VAR)
+        .is_some_and(|m| m.eq_ignore_ascii_case("ON"));
     let prewarm = sessions.prewarm(&config.api.sdk);
     let cognito =
         auth::Cognito::connect_alongside(sdk, &config.api.sdk, config.cognito, prewarm).await?;
@@ -34,6 +38,7 @@ pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> 
         reauth,
         pool_id,
         issuer,
+        mfa_required,
     };
     Ok(Api::new(config.api.cors, state, ROUTES).protected(&audience, revocations))
 }

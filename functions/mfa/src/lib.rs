@@ -38,6 +38,9 @@ pub static ROUTES: &[Route<State>] = &[
 /// The longest session taken: Cognito's are under 1 KB.
 const MAX_SESSION_CHARS: usize = 4096;
 
+/// The variable holding the pool's MFA configuration (`OFF`, `OPTIONAL`, `ON`).
+pub const MFA_CONFIGURATION_VAR: &str = "MFA_CONFIGURATION";
+
 /// The issuer an authenticator app shows when `MFA_ISSUER` is not set.
 pub const DEFAULT_ISSUER: &str = "Books";
 /// The longest device name taken.
@@ -57,6 +60,9 @@ pub struct State {
     pub pool_id: String,
     /// `MFA_ISSUER`: the name authenticator apps show (default [`DEFAULT_ISSUER`]).
     pub issuer: String,
+    /// `MFA_CONFIGURATION` is `ON`: the pool requires two-factor sign-in, and Cognito keeps
+    /// TOTP on whatever a user asks.
+    pub mfa_required: bool,
 }
 
 /// The caller's access token and internal user name (the access token's `username`).
@@ -219,6 +225,14 @@ async fn disable(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let proof = Proof::from_body(&body)?;
     if proof.factor.is_none() {
         return Err(ApiError::MissingField("code or recovery_code"));
+    }
+    // Cognito would answer the preference with a success and keep TOTP on: no recovery code
+    // is deleted for an authenticator that stays.
+    if state.mfa_required {
+        return Err(ApiError::Conflict {
+            code: "mfa_required",
+            message: "this pool requires two-factor sign-in: replace the authenticator (/mfa/totp/setup) instead",
+        });
     }
     let proven = state
         .reauth

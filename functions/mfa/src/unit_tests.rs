@@ -20,6 +20,7 @@ fn state_with(rules: &[&Rule], tables: &[&Rule]) -> platform::Api<State> {
         sessions: tables::Sessions::new(dynamodb, "sessions".into()),
         pool_id: "us-east-1_pool".into(),
         issuer: crate::DEFAULT_ISSUER.into(),
+        mfa_required: false,
     };
     api(state, ROUTES)
 }
