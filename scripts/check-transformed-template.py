@@ -48,6 +48,19 @@ MAIL_ROUTES = {
 }
 
 
+# The signed-in routes that take a password, a code or a refresh token: the firewall's strict
+# per-IP limit applies to them too.
+SECRET_ROUTES = {
+    ("DELETE", "/me"),
+    ("POST", "/change_password"),
+    ("POST", "/logout"),
+    ("POST", "/me/verify_email"),
+    ("POST", "/mfa/totp/setup"),
+    ("POST", "/mfa/totp/verify"),
+    ("POST", "/mfa/totp/disable"),
+}
+
+
 def routes(resources):
     """(method, path) -> (public, function logical id), from the REST API's body SAM made."""
     (api,) = [r for r in resources.values() if r["Type"] == "AWS::ApiGateway::RestApi"]
@@ -189,18 +202,23 @@ def main():
     if throttled != MAIL_ROUTES:
         fail(f"the mail routes' throttle is on {sorted(throttled)}, not {sorted(MAIL_ROUTES)}")
 
-    # The firewall's strict per-IP limit: exactly the public POST routes and the mail routes,
-    # whatever the stage prefix; GET /me and the other signed-in routes only under the loose one.
+    # The firewall's strict per-IP limit: exactly the public POST routes, the mail routes and
+    # the signed-in routes that take a secret, whatever the stage prefix; GET /me and the other
+    # signed-in routes only under the loose one.
     (acl,) = of_type("AWS::WAFv2::WebACL").values()
     rules = {r["Name"]: r for r in acl["Properties"]["Rules"]}
     scope = rules["credential-routes-per-ip"]["Statement"]["RateBasedStatement"]["ScopeDownStatement"]
     for (method, path), (public, _) in served.items():
-        strict = (method == "POST" and public) or (method, path) in MAIL_ROUTES
+        strict = (
+            (method == "POST" and public)
+            or (method, path) in MAIL_ROUTES
+            or (method, path) in SECRET_ROUTES
+        )
         path = path.replace("{id}", "me")
         for seen in [path, f"/Prod{path}", f"/Prod{path}/"]:
             if matches(scope, method, seen) != strict:
                 fail(f"the strict per-IP limit {'misses' if strict else 'counts'} {method} {seen}")
-    for method, path in [("GET", "/Prod/books/login-guide"), ("GET", "/Prod/me"), ("DELETE", "/Prod/me")]:
+    for method, path in [("GET", "/Prod/books/login-guide"), ("GET", "/Prod/me"), ("PUT", "/Prod/me")]:
         if matches(scope, method, path):
             fail(f"the strict per-IP limit counts {method} {path}")
 
@@ -216,7 +234,7 @@ def main():
         f"check-transformed-template: {len(resources)} resources; web ACL on {stage_id}, access "
         f"log on; pool and table retained and protected; {len(functions)} functions, none with "
         f"the client secret in its environment; {len(tables)} tables hardened; the mail routes' "
-        f"throttle and strict per-IP limit on {len(MAIL_ROUTES)} routes; {len(guarded)} functions "
+        f"throttle on {len(MAIL_ROUTES)} routes, the strict per-IP limit on the public POST, mail and {len(SECRET_ROUTES)} secret-taking routes; {len(guarded)} functions "
         "behind the authorizer know the app client; no e-mail change with an access token alone"
     )
 

@@ -319,7 +319,8 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
     assert_eq!(s, 200, "{setup}");
     let totp_secret = setup["secret"].as_str().unwrap().to_owned();
     let first_code = integration_tests::totp(&totp_secret, std::time::SystemTime::now());
-    let verify = json!({"code": first_code, "device_name": "phone"});
+    let setup_token = setup["setup_token"].as_str().unwrap().to_owned();
+    let verify = json!({"code": first_code, "device_name": "phone", "setup_token": setup_token});
     let (s, enabled) = call(
         &api,
         "POST",
@@ -374,6 +375,7 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
         ("wrong confirmation code", CODE.into()),
         ("e-mail verification code", email_code.clone()),
         ("TOTP secret", totp_secret.clone()),
+        ("set-up token", setup_token.clone()),
         ("TOTP code", first_code.clone()),
         ("second TOTP code", second_code.clone()),
         ("MFA challenge session", mfa_session.clone()),

@@ -287,9 +287,12 @@ function showRecoveryCodes(codes) {
 }
 
 // The password (and the current authenticator's code, to replace it) first; the secret it
-// answers is confirmed below, from this same session.
+// answers is confirmed below, from this same session, with the setup_token it answers too
+// (kept in this page's memory only).
+let setupToken = null;
 onSubmit("#totp-setup-form", async (form, body) => {
   const setup = await authed("/mfa/totp/setup", "access_token", { method: "POST", body });
+  setupToken = setup.setup_token;
   form.reset();
   showQr($("#totp-setup .qr"), setup.qr_svg);
   $("#totp-setup [data-field=secret]").textContent = setup.secret;
@@ -298,7 +301,9 @@ onSubmit("#totp-setup-form", async (form, body) => {
 });
 
 onSubmit("#totp-verify-form", async (form, body) => {
+  body.setup_token = setupToken;
   const answer = await authed("/mfa/totp/verify", "access_token", { method: "POST", body });
+  setupToken = null;
   form.code.value = "";
   $("#totp-setup").hidden = true;
   showRecoveryCodes(answer.recovery_codes);

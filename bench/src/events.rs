@@ -53,8 +53,9 @@ pub struct Seed {
     /// Accounts an administrator created, each with the NEW_PASSWORD_REQUIRED challenge's
     /// (internal user name, session), one per `/login/challenge`.
     pub challenges: Vec<(String, String)>,
-    /// Users with an authenticator secret (base32) to confirm, one per `/mfa/totp/verify`.
-    pub enrolments: Vec<(Session, String)>,
+    /// Users with an authenticator secret (base32) to confirm and the set-up's token, one per
+    /// `/mfa/totp/verify`.
+    pub enrolments: Vec<(Session, String, String)>,
     /// Users with TOTP on, and their secret, one per `/mfa/totp/disable`.
     pub disables: Vec<(Session, String)>,
     /// Users with TOTP on and a recovery code, one per `/login/recover`.
@@ -250,8 +251,9 @@ impl Function {
             }
             // Codes of the authenticator, as it shows them at the invocation.
             ("POST", "/mfa/totp/verify", Some(b)) => {
-                let (session, secret) = seed.enrolments.pop().unwrap_or_default();
+                let (session, secret, setup_token) = seed.enrolments.pop().unwrap_or_default();
                 act_as(&mut ev, &session);
+                b["setup_token"] = setup_token.into();
                 b["code"] = local_cognito::totp::totp(&secret, std::time::SystemTime::now()).into();
             }
             ("POST", "/mfa/totp/disable", Some(b)) => {

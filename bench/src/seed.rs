@@ -142,17 +142,19 @@ pub async fn seed(
             .associate_software_token(&user.access_token)
             .await
             .expect("an authenticator secret");
-        // The set-up the function grants after the password, for this session.
+        // The set-up the function grants after the password, for this session and its token.
         let session = session(&user);
+        let setup_token = format!("bench-setup-{n}");
         limits
             .grant(
                 &tables::limits::TOTP_SETUP,
                 &session.sub,
                 &session.origin_jti,
+                &setup_token,
             )
             .await
             .expect("a set-up grant");
-        enrolments.push((session, secret));
+        enrolments.push((session, secret, setup_token));
     }
     let recovery = tables::RecoveryCodes::new(
         aws_sdk_dynamodb::Client::new(admin_sdk),

@@ -253,13 +253,14 @@ try {
   // Two-factor sign-in, codes computed from the key as an authenticator app computes them.
   await signIn();
   await page.locator("#mfa-status", { hasText: "Off." }).waitFor();
-  // An access token alone cannot enrol: /mfa/totp/verify wants the grant /mfa/totp/setup gives.
+  // An access token alone cannot enrol: /mfa/totp/verify wants the grant /mfa/totp/setup gives,
+  // and the setup_token it answers.
   const unset = await page.evaluate(
     async ([api, token]) => {
       const res = await fetch(`${api}/mfa/totp/verify`, {
         method: "POST",
         headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-        body: JSON.stringify({ code: "123456" }),
+        body: JSON.stringify({ code: "123456", setup_token: "a-token-nobody-was-given" }),
       });
       return { status: res.status, body: await res.json() };
     },

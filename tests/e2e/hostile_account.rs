@@ -79,91 +79,153 @@ async fn a_stolen_access_token_alone_cannot_set_up_an_authenticator_or_replace_r
         .await;
     assert_eq!((s, error_code(&b)), (401, "invalid_credentials"), "{b}");
     // Verifying a secret the thief got straight from Cognito: no set-up of this session.
+    let verify =
+        |code: String, setup_token: &Value| json!({"code": code, "setup_token": setup_token});
     let (s, b) = api
         .cognito_call("AssociateSoftwareToken", json!({"AccessToken": stolen}))
         .await;
     assert_eq!(s, 200, "{b}");
-    let code = integration_tests::totp(b["SecretCode"].as_str().unwrap(), api.cognito().now());
+    let thiefs = b["SecretCode"].as_str().unwrap().to_owned();
+    let code = integration_tests::totp(&thiefs, api.cognito().now());
+    let body = verify(code, &json!("guessed-setup-token"));
     let (s, b) = api
-        .call(
-            "POST",
-            "/mfa/totp/verify",
-            stolen,
-            Some(json!({"code": code})),
-        )
+        .call("POST", "/mfa/totp/verify", stolen, Some(body))
         .await;
     assert_eq!((s, error_code(&b)), (403, "setup_required"), "{b}");
 
-    // A set-up proven in one session is not another session's.
-    let (_, other) = login(&api, user, PASSWORD).await;
+    // The owner sets one up in the very session the thief holds a token of. The thief swaps the
+    // pending secret straight at Cognito: without the owner's setup_token, the swap reaches
+    // neither the recovery codes nor the owner's set-up through the API.
     let proof = json!({"password": PASSWORD});
     let (s, setup) = api
         .call("POST", "/mfa/totp/setup", stolen, Some(proof))
         .await;
     assert_eq!(s, 200, "{setup}");
-    let code = integration_tests::totp(setup["secret"].as_str().unwrap(), api.cognito().now());
+    let (s, b) = api
+        .cognito_call("AssociateSoftwareToken", json!({"AccessToken": stolen}))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let thiefs = b["SecretCode"].as_str().unwrap().to_owned();
+    let code = integration_tests::next_totp(&api, &thiefs);
+    for token in [
+        json!("guessed-setup-token"),
+        json!(setup["setup_token"].as_str().unwrap().to_uppercase()),
+    ] {
+        let (s, b) = api
+            .call(
+                "POST",
+                "/mfa/totp/verify",
+                stolen,
+                Some(verify(code.clone(), &token)),
+            )
+            .await;
+        assert_eq!((s, error_code(&b)), (403, "setup_required"), "{b}");
+    }
+    // A set-up proven in one session is not another session's, even with its token.
+    let (_, other) = login(&api, user, PASSWORD).await;
+    let (s, setup) = api
+        .call(
+            "POST",
+            "/mfa/totp/setup",
+            stolen,
+            Some(json!({"password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(s, 200, "{setup}");
+    let secret = setup["secret"].as_str().unwrap().to_owned();
+    let token = &setup["setup_token"];
+    let code = integration_tests::next_totp(&api, &secret);
     let (s, b) = api
         .call(
             "POST",
             "/mfa/totp/verify",
             &other["access_token"],
-            Some(json!({"code": code})),
+            Some(verify(code.clone(), token)),
         )
         .await;
     assert_eq!((s, error_code(&b)), (403, "setup_required"), "{b}");
+    // A mistyped code gives the set-up back; the right one completes it, once.
+    let wrong = if code == "000000" { "000001" } else { "000000" };
     let (s, b) = api
         .call(
             "POST",
             "/mfa/totp/verify",
             stolen,
-            Some(json!({"code": code})),
+            Some(verify(wrong.into(), token)),
+        )
+        .await;
+    assert_eq!((s, error_code(&b)), (401, "invalid_code"), "{b}");
+    let (s, b) = api
+        .call(
+            "POST",
+            "/mfa/totp/verify",
+            stolen,
+            Some(verify(code, token)),
         )
         .await;
     assert_eq!(s, 200, "{b}");
-    // Once: the grant is used up.
-    let again = integration_tests::next_totp(&api, setup["secret"].as_str().unwrap());
+    let again = integration_tests::next_totp(&api, &secret);
     let (s, b) = api
         .call(
             "POST",
             "/mfa/totp/verify",
             stolen,
-            Some(json!({"code": again})),
+            Some(verify(again, token)),
         )
         .await;
     assert_eq!((s, error_code(&b)), (403, "setup_required"), "{b}");
 }
 
 #[tokio::test]
-async fn mail_to_new_addresses_is_limited_per_user() {
+async fn mail_to_new_addresses_is_limited_per_user_and_resends_never_block_a_change() {
     let moto = Moto::start();
     let api = LocalApi::start(&moto, |_| {}).await;
     let tokens = signed_in(&api, "mailer@example.com").await;
     let access = &tokens["access_token"];
-    let change = json!({"email": "first@example.com", "password": PASSWORD});
-    let (s, b) = api.call("PATCH", "/me", access, Some(change)).await;
+    let change = |to: &str, password: &str| json!({"email": to, "password": password});
+    let (s, b) = api
+        .call(
+            "PATCH",
+            "/me",
+            access,
+            Some(change("first@example.com", PASSWORD)),
+        )
+        .await;
     assert_eq!(s, 200, "{b}");
-    let max = tables::limits::MAIL.max;
-    for n in 1..max {
+    // A thief with the access token asks for codes until none is left.
+    for n in 0..tables::limits::MAIL.max {
         let (s, b) = api
             .call("POST", "/me/verify_email/resend", access, None)
             .await;
         assert_eq!(s, 200, "resend {n}: {b}");
     }
+    let bearer = format!("Bearer {}", access.as_str().unwrap());
     let res = api
         .send(
             "POST",
             "/me/verify_email/resend",
-            &[(
-                "authorization",
-                &format!("Bearer {}", access.as_str().unwrap()),
-            )],
+            &[("authorization", &bearer)],
             Vec::new(),
         )
         .await;
     assert_eq!(res.status().as_u16(), 429);
     assert!(res.headers().contains_key("retry-after"));
-    let change = json!({"email": "stranger@example.org", "password": PASSWORD});
-    let (s, b) = api.call("PATCH", "/me", access, Some(change)).await;
+    // The owner's changes of address are counted apart, and limited too.
+    for n in 1..tables::limits::EMAIL_CHANGE.max {
+        let to = format!("move-{n}@example.com");
+        let (s, b) = api
+            .call("PATCH", "/me", access, Some(change(&to, PASSWORD)))
+            .await;
+        assert_eq!(s, 200, "change {n}: {b}");
+    }
+    let (s, b) = api
+        .call(
+            "PATCH",
+            "/me",
+            access,
+            Some(change("stranger@example.org", PASSWORD)),
+        )
+        .await;
     assert_eq!((s, error_code(&b)), (429, "too_many_requests"), "{b}");
     assert!(
         api.cognito()
@@ -171,6 +233,16 @@ async fn mail_to_new_addresses_is_limited_per_user() {
             .messages(Some("stranger@example.org"))
             .is_empty()
     );
+    // Refused before the proof: nothing of the account holder's is spent on it.
+    let (s, b) = api
+        .call(
+            "PATCH",
+            "/me",
+            access,
+            Some(change("stranger@example.org", "Wrong-Horse-1!")),
+        )
+        .await;
+    assert_eq!((s, error_code(&b)), (429, "too_many_requests"), "{b}");
 }
 
 #[tokio::test]

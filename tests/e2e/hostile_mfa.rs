@@ -24,13 +24,9 @@ async fn enrol(api: &LocalApi, tokens: &Value) -> (String, Vec<String>) {
     assert_eq!(s, 200, "{setup}");
     let secret = setup["secret"].as_str().unwrap().to_owned();
     let code = totp(&secret, api.cognito().now());
+    let body = json!({"code": code, "setup_token": setup["setup_token"]});
     let (s, b) = api
-        .call(
-            "POST",
-            "/mfa/totp/verify",
-            access,
-            Some(json!({"code": code})),
-        )
+        .call("POST", "/mfa/totp/verify", access, Some(body))
         .await;
     assert_eq!(s, 200, "{b}");
     let codes = b["recovery_codes"]

@@ -44,16 +44,18 @@ async fn enrol(api: &LocalApi, user: &str, tokens: &Value) -> (String, Vec<Strin
 
     let now = totp(&secret, SystemTime::now());
     let wrong = if now == "000000" { "000001" } else { "000000" };
+    let setup_token = &setup["setup_token"];
     let (s, b) = call(
         api,
         "POST",
         "/mfa/totp/verify",
         access,
-        Some(json!({"code": wrong})),
+        Some(json!({"code": wrong, "setup_token": setup_token})),
     )
     .await;
     assert_eq!((s, code(&b)), (401, "invalid_code"), "{b}");
-    let body = json!({"code": totp(&secret, SystemTime::now()), "device_name": "phone"});
+    let body = json!({"code": totp(&secret, SystemTime::now()), "device_name": "phone",
+                      "setup_token": setup_token});
     let (s, b) = call(api, "POST", "/mfa/totp/verify", access, Some(body)).await;
     assert_eq!(s, 200, "{b}");
     let codes: Vec<String> = b["recovery_codes"]

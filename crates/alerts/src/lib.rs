@@ -13,6 +13,7 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_sesv2::Client;
+use aws_sdk_sesv2::error::ProvideErrorMetadata;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use platform::{ClientContext, Env};
 
@@ -118,10 +119,14 @@ impl Alerts {
             .await;
         match sent {
             Ok(_) => tracing::info!(alert = kind, sent = true, "alert sent"),
+            // SES's code only: its messages may repeat the recipient's address.
             Err(e) => tracing::error!(
                 alert = kind,
                 sent = false,
-                error = %aws_sdk_sesv2::error::DisplayErrorContext(&e),
+                error = e
+                    .as_service_error()
+                    .and_then(|e| e.code())
+                    .unwrap_or("unreachable"),
                 "alert not sent"
             ),
         }

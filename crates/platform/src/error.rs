@@ -97,7 +97,7 @@ pub enum ApiError {
     InvalidPassword(String),
     #[error("{0}")]
     InvalidParameter(String),
-    #[error("the confirmation code is wrong")]
+    #[error("the code is wrong or has expired; if it has, ask for a new one")]
     CodeMismatch,
     #[error("the confirmation code has expired; request a new one")]
     ExpiredCode,

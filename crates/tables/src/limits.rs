@@ -5,7 +5,9 @@
 //!   concurrent attempts cannot pass the limit: twenty wrong codes sent at once are five
 //!   evaluated and fifteen refused;
 //! - one-time grants ([`Grant`]): a step proven now that a later request of the same session
-//!   may use once (the authenticator set-up that `/mfa/totp/verify` completes).
+//!   may use once, with the token the step handed its caller (the authenticator set-up that
+//!   `/mfa/totp/verify` completes). The session alone would not do: a stolen access token is
+//!   of the same session.
 
 use std::time::Duration;
 
@@ -14,7 +16,7 @@ use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use platform::{ApiError, ConfigError, Env};
 
 use crate::epoch_seconds as now;
@@ -39,8 +41,17 @@ pub const SECOND_FACTOR: Limit = Limit {
     window: Duration::from_secs(15 * 60),
 };
 
-/// Mail a user makes the pool send to an address of their choosing (a change of address, a
-/// new code for it): five per user per day.
+/// Changes of address a user asks for, each a code mailed to an address of their choosing:
+/// five per user per day.
+pub const EMAIL_CHANGE: Limit = Limit {
+    name: "email-change",
+    max: 5,
+    window: Duration::from_secs(24 * 60 * 60),
+};
+
+/// New codes for an address awaiting verification: five per user per day. Counted apart from
+/// [`EMAIL_CHANGE`], so that a thief with a stolen access token, who may ask for codes, cannot
+/// use up the owner's changes of address.
 pub const MAIL: Limit = Limit {
     name: "mail",
     max: 5,
@@ -150,6 +161,18 @@ impl Limits {
         })
     }
 
+    /// `429` while `subject`'s window of `limit` is open and full; nothing is taken. For a step
+    /// that costs the user something (a recovery code used as a proof) before its attempt can
+    /// be taken.
+    pub async fn check(&self, limit: &Limit, subject: &str) -> Result<(), ApiError> {
+        match self.full(limit, subject).await? {
+            Some(wait) => Err(ApiError::TooManyRequests {
+                retry_after: u32::try_from(wait.max(1)).unwrap_or(u32::MAX),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// The seconds until `subject`'s window of `limit` closes, when it is open and full.
     async fn full(&self, limit: &Limit, subject: &str) -> Result<Option<u64>, ApiError> {
         let out = self
@@ -185,20 +208,38 @@ impl Limits {
         Ok(())
     }
 
-    /// Grants `subject` one use of `grant`, bound to `bound_to` (a session), replacing any
-    /// earlier one.
+    /// Grants `subject` one use of `grant`, bound to `bound_to` (a session) and to `token`
+    /// (what the step proven now hands the caller, kept only as its SHA-256), replacing any
+    /// earlier one. Returns when it ends.
     pub async fn grant(
         &self,
         grant: &Grant,
         subject: &str,
         bound_to: &str,
-    ) -> Result<(), ApiError> {
+        token: &str,
+    ) -> Result<u64, ApiError> {
         let ends = now() + grant.lifetime.as_secs();
+        self.grant_until(grant, subject, bound_to, token, ends)
+            .await?;
+        Ok(ends)
+    }
+
+    /// Gives a used grant back, until the time it ended before (a mistyped code does not cost
+    /// the step, nor lengthen it).
+    pub async fn grant_until(
+        &self,
+        grant: &Grant,
+        subject: &str,
+        bound_to: &str,
+        token: &str,
+        ends: u64,
+    ) -> Result<(), ApiError> {
         self.client
             .put_item()
             .table_name(&self.table)
             .item("id", key(grant.name, subject))
             .item("bound_to", AttributeValue::S(bound_to.to_owned()))
+            .item("token", AttributeValue::S(token_hash(token)))
             .item("expires_at", n(ends))
             .send()
             .await
@@ -206,37 +247,57 @@ impl Limits {
         Ok(())
     }
 
-    /// Uses `subject`'s grant of `grant`, if it is bound to `bound_to` and has not expired: one
-    /// conditional delete, so that it is used once.
+    /// Uses `subject`'s grant of `grant`, if it is bound to `bound_to` and `token` and has not
+    /// ended: one conditional delete, so that it is used once. Returns when it would have
+    /// ended.
     pub async fn redeem(
         &self,
         grant: &Grant,
         subject: &str,
         bound_to: &str,
-    ) -> Result<bool, ApiError> {
+        token: &str,
+    ) -> Result<Option<u64>, ApiError> {
         let used = self
             .client
             .delete_item()
             .table_name(&self.table)
             .key("id", key(grant.name, subject))
-            .condition_expression("bound_to = :bound AND expires_at > :now")
+            .condition_expression("bound_to = :bound AND #token = :token AND expires_at > :now")
+            .expression_attribute_names("#token", "token")
             .expression_attribute_values(":bound", AttributeValue::S(bound_to.to_owned()))
+            .expression_attribute_values(":token", AttributeValue::S(token_hash(token)))
             .expression_attribute_values(":now", n(now()))
+            .return_values(ReturnValue::AllOld)
             .send()
             .await;
         match used {
-            Ok(_) => Ok(true),
+            Ok(out) => Ok(Some(
+                match out.attributes().and_then(|a| a.get("expires_at")) {
+                    Some(AttributeValue::N(v)) => v.parse().unwrap_or_else(|_| now()),
+                    _ => now(),
+                },
+            )),
             Err(e)
                 if matches!(
                     e.as_service_error(),
                     Some(DeleteItemError::ConditionalCheckFailedException(_))
                 ) =>
             {
-                Ok(false)
+                Ok(None)
             }
             Err(e) => Err(failure("DynamoDB DeleteItem (limits)", e)),
         }
     }
+}
+
+/// What a grant keeps of its token: the SHA-256, in hex. The token is 256 random bits, so a
+/// fast hash is enough: nothing can be guessed back.
+fn token_hash(token: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]

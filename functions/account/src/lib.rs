@@ -46,7 +46,8 @@ pub struct State {
     pub books: Books,
     /// The recovery codes, which `DELETE /me` deletes.
     pub recovery: RecoveryCodes,
-    /// The mail a user may make the pool send ([`limits::MAIL`]).
+    /// The changes of address and codes a user may ask for ([`limits::EMAIL_CHANGE`],
+    /// [`limits::MAIL`]).
     pub limits: Limits,
     /// The proof before an e-mail change or a deletion.
     pub reauth: Reauth,
@@ -114,18 +115,30 @@ async fn reset_password(state: &State, req: &Request) -> Result<Reply, ApiError>
     let code = Code::from_body(&body)?;
     let new_password = Password::from_body(&body, "new_password")?;
     let context = ClientContext::of(req);
+    // The user's `sub` (the sessions table's key) is looked up before the code is spent: a
+    // reset that could not end the sessions must not happen. An unknown user goes on to the
+    // same refusal as a wrong code, by the same calls.
+    let sub = match state.cognito.admin_sub(&state.pool_id, &username).await {
+        Ok(sub) => Some(sub),
+        Err(ApiError::NotAuthorized) => None,
+        Err(other) => return Err(other),
+    };
     state
         .cognito
         .confirm_forgot_password(&context, &username, &code, &new_password)
         .await?;
-    // Whoever held the old password may hold a session: every one ends, at once (Cognito's
-    // refresh tokens, and the id and access tokens through the sessions table).
-    let sub = state.cognito.admin_sub(&state.pool_id, &username).await?;
+    let sub = sub.ok_or_else(|| {
+        ApiError::unavailable(
+            "Cognito ConfirmForgotPassword: a reset for a user AdminGetUser did not know",
+        )
+    })?;
+    // Whoever held the old password may hold a session: every one ends, at once (the id and
+    // access tokens through the sessions table, then Cognito's refresh tokens).
+    state.sessions.end_all(&sub).await?;
     state
         .cognito
         .admin_sign_out_everywhere(&state.pool_id, &username)
         .await?;
-    state.sessions.end_all(&sub).await?;
     Reply::message("Password reset. Every session has ended: sign in with the new password.")
 }
 
@@ -231,7 +244,7 @@ pub struct Updated {
 }
 
 /// Changes `email` and/or `name`. A new e-mail address needs the proof (the password, and the
-/// second factor where TOTP is on), counts against the user's mail ([`limits::MAIL`]), is told
+/// second factor where TOTP is on), counts against the user's changes ([`limits::EMAIL_CHANGE`]), is told
 /// to the old address, and takes effect once its code is confirmed (`POST /me/verify_email`);
 /// until then the old one stays.
 #[tracing::instrument(name = "update_me", skip_all)]
@@ -266,8 +279,18 @@ async fn update_me(state: &State, req: &Request) -> Result<Reply, ApiError> {
         let proof = Proof::from_body(&body)?;
         let context = ClientContext::of(req);
         let username = caller.username()?;
+        // Refused before the proof when none is left, so that the proof (which may use up a
+        // recovery code) is not spent on a change that cannot be made; taken after it, so that
+        // a wrong password uses none.
+        state
+            .limits
+            .check(&limits::EMAIL_CHANGE, caller.sub())
+            .await?;
         state.reauth.prove(&context, username, &proof).await?;
-        state.limits.take(&limits::MAIL, caller.sub()).await?;
+        state
+            .limits
+            .take(&limits::EMAIL_CHANGE, caller.sub())
+            .await?;
         let old = state.cognito.profile(token).await?.verified_email;
         state
             .cognito
@@ -317,8 +340,11 @@ async fn resend_email_code(state: &State, req: &Request) -> Result<Reply, ApiErr
 }
 
 /// Deletes the account, after the proof (the password, and the second factor where TOTP is on):
-/// the user's books, then every token of theirs (refused from now on), then the Cognito user. A failure part-way leaves the account
-/// in place, and the request can be sent again.
+/// the user's books, then every token of theirs (refused from now on), then the Cognito user.
+/// The tokens end before the user does, so that no token outlives the account. A failure before
+/// that leaves the account in place, and the request can be sent again; a failure of the last
+/// step leaves a user whose every token is refused until the sessions record expires (an hour
+/// and five minutes), after which a sign-in and the request again finish it.
 #[tracing::instrument(name = "delete_me", skip_all)]
 async fn delete_me(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let caller = Caller::of(req)?;

@@ -288,7 +288,7 @@ async fn reset_password_sends_code_password_and_secret_hash() {
         })
         .then_output(|| ConfirmForgotPasswordOutput::builder().build());
     let (sub, out, recorded) = reset_sign_out();
-    let state = state_with(&[&rule, &sub, &out], &[&recorded]);
+    let state = state_with(&[&sub, &rule, &out], &[&recorded]);
     let res = handle(&state, request("account_reset_password"))
         .await
         .unwrap();
@@ -300,6 +300,20 @@ async fn reset_password_sends_code_password_and_secret_hash() {
         (sub.num_calls(), out.num_calls(), recorded.num_calls()),
         (1, 1, 1)
     );
+}
+
+#[tokio::test]
+async fn a_reset_that_could_not_end_the_sessions_spends_no_code() {
+    use aws_sdk_cognitoidentityprovider::operation::admin_get_user::AdminGetUserError;
+    use aws_sdk_cognitoidentityprovider::types::error::InternalErrorException;
+    let lookup = mock!(Client::admin_get_user).then_error(|| {
+        AdminGetUserError::InternalErrorException(InternalErrorException::builder().build())
+    });
+    let reset = mock!(Client::confirm_forgot_password)
+        .then_output(|| ConfirmForgotPasswordOutput::builder().build());
+    let res = call(&[&lookup, &reset], request("account_reset_password")).await;
+    assert_eq!(res.status(), 503);
+    assert_eq!(reset.num_calls(), 0, "the code is not spent");
 }
 
 #[tokio::test]
@@ -364,8 +378,9 @@ async fn reset_password_refusals_map_to_their_status_and_code() {
         ),
     ];
     for (error, status, code) in cases {
+        let (sub, _, _) = reset_sign_out();
         let rule = mock!(Client::confirm_forgot_password).then_error(error);
-        let res = call(&[&rule], request("account_reset_password")).await;
+        let res = call(&[&sub, &rule], request("account_reset_password")).await;
         assert_error(&res, status, code);
     }
 }
@@ -540,7 +555,7 @@ async fn the_public_routes_tell_cognito_the_callers_ip_address() {
         .match_requests(move |r| ip(r.user_context_data()))
         .then_output(|| ConfirmForgotPasswordOutput::builder().build());
     let (sub, out, recorded) = reset_sign_out();
-    let state = state_with(&[&resend, &forgot, &reset, &sub, &out], &[&recorded]);
+    let state = state_with(&[&resend, &forgot, &sub, &reset, &out], &[&recorded]);
     for event in [
         "account_resend_code",
         "account_forgot_password",

@@ -17,7 +17,7 @@
 mod app;
 
 use auth::{Answer, Code, Password, SignIn, Username};
-use platform::{ApiError, Caller, ClientContext, JsonObject, Reply, Request, Route, route};
+use platform::{ApiError, Caller, ClientContext, JsonObject, Reply, Request, Route, random, route};
 use reauth::{Proof, Reauth};
 use serde::Serialize;
 use tables::limits::{self, Limits};
@@ -112,10 +112,20 @@ pub struct Setup {
     pub otpauth_uri: String,
     /// The QR code of `otpauth_uri`, an SVG document.
     pub qr_svg: String,
+    /// What `/mfa/totp/verify` takes with the first code, once.
+    pub setup_token: String,
 }
 
-/// A new authenticator secret, after the proof. The set-up is granted to this session, once:
-/// `/mfa/totp/verify` completes it only here, within [`limits::TOTP_SETUP`]'s lifetime.
+/// The symbols of a set-up token (URL-safe), and its length: 43 of 64 symbols, 258 bits from
+/// the OS CSPRNG.
+const TOKEN_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const SETUP_TOKEN_CHARS: usize = 43;
+
+/// A new authenticator secret, after the proof. The set-up is granted once, to this session
+/// and to the `setup_token` answered here: `/mfa/totp/verify` completes it only with both,
+/// within [`limits::TOTP_SETUP`]'s lifetime. The session alone would not do: a thief holding a
+/// stolen access token of this session could then replace the pending secret straight at
+/// Cognito (AssociateSoftwareToken takes the access token alone) and verify their own.
 #[tracing::instrument(name = "mfa_setup", skip_all)]
 async fn setup(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let (token, username) = caller(req)?;
@@ -129,9 +139,11 @@ async fn setup(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let who = Caller::of(req)?;
     let session = who.origin_jti().ok_or(ApiError::Unauthorized)?;
     let secret = state.cognito.associate_software_token(token).await?;
+    let setup_token =
+        random::string(TOKEN_ALPHABET, SETUP_TOKEN_CHARS).map_err(ApiError::internal)?;
     state
         .limits
-        .grant(&limits::TOTP_SETUP, who.sub(), session)
+        .grant(&limits::TOTP_SETUP, who.sub(), session, &setup_token)
         .await?;
     let otpauth_uri = otpauth_uri(&state.issuer, username, &secret);
     let qr_svg = qr_svg(&otpauth_uri)?;
@@ -139,13 +151,14 @@ async fn setup(state: &State, req: &Request) -> Result<Reply, ApiError> {
         secret,
         otpauth_uri,
         qr_svg,
+        setup_token,
     })
 }
 
 /// `/mfa/totp/verify` without a set-up of this session (`/mfa/totp/setup`, with the proof).
 pub const SETUP_REQUIRED: ApiError = ApiError::Refused {
     code: "setup_required",
-    message: "start with /mfa/totp/setup (with the password) in this session",
+    message: "start with /mfa/totp/setup (with the password) in this session, and send its setup_token",
 };
 
 /// What `/mfa/totp/verify` answers: the recovery codes, shown this once.
@@ -159,31 +172,34 @@ pub struct Enabled {
 async fn verify(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let (token, username) = caller(req)?;
     let body = JsonObject::from_request(req)?;
-    body.deny_unknown_fields(&["code", "device_name"])?;
+    body.deny_unknown_fields(&["code", "device_name", "setup_token"])?;
     let code = Code::named(&body, "code")?;
+    let setup_token = body.string("setup_token")?.trim();
+    platform::body::check_len("setup_token", setup_token, SETUP_TOKEN_CHARS)?;
     let device = body.optional_string("device_name")?.map(str::trim);
     if let Some(device) = device {
         platform::body::check_len("device_name", device, MAX_DEVICE_CHARS)?;
     }
     let who = Caller::of(req)?;
     let session = who.origin_jti().ok_or(ApiError::Unauthorized)?;
-    if !state
+    let Some(ends) = state
         .limits
-        .redeem(&limits::TOTP_SETUP, who.sub(), session)
+        .redeem(&limits::TOTP_SETUP, who.sub(), session, setup_token)
         .await?
-    {
+    else {
         return Err(SETUP_REQUIRED);
-    }
+    };
     if let Err(refused) = state
         .cognito
         .verify_software_token(token, &code, device)
         .await
     {
-        // A mistyped code does not cost the set-up: the grant is given back for another try.
+        // A mistyped code does not cost the set-up, nor lengthen it: the grant is given back
+        // until it would have ended.
         if matches!(refused, ApiError::InvalidCode) {
             state
                 .limits
-                .grant(&limits::TOTP_SETUP, who.sub(), session)
+                .grant_until(&limits::TOTP_SETUP, who.sub(), session, setup_token, ends)
                 .await?;
         }
         return Err(refused);
