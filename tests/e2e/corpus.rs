@@ -71,14 +71,21 @@ fn body_spec(method: &str, path: &str) -> Option<BodySpec> {
                           "recovery_code": "abcde-fghjk"}),
         },
         ("POST", "/mfa/totp/verify") => BodySpec {
-            required: &["code"],
+            required: &["code", "setup_token"],
             optional: &["device_name"],
-            valid: json!({"code": "123456", "device_name": "phone"}),
+            valid: json!({"code": "123456", "device_name": "phone",
+                          "setup_token": "not-a-token-any-set-up-answered"}),
+        },
+        // Never the owner's password: no case may set up an authenticator.
+        ("POST", "/mfa/totp/setup") => BodySpec {
+            required: &["password"],
+            optional: &["code", "recovery_code"],
+            valid: json!({"password": "Not-The-Password-1!"}),
         },
         // Never the owner's password: no case may turn anything off.
         ("POST", "/mfa/totp/disable") => BodySpec {
             required: &["password"],
-            optional: &["code"],
+            optional: &["code", "recovery_code"],
             valid: json!({"password": "Not-The-Password-1!", "code": "123456"}),
         },
         ("POST", "/refresh") => BodySpec {
@@ -107,15 +114,16 @@ fn body_spec(method: &str, path: &str) -> Option<BodySpec> {
             optional: &["refresh_token"],
             valid: json!({"refresh_token": "not-a-refresh-token"}),
         },
+        // A new address with a wrong password: no case may change the account.
         ("PATCH", "/me") => BodySpec {
             required: &[],
-            optional: &["email", "name"],
-            valid: json!({"name": "Corpus"}),
+            optional: &["email", "name", "password", "code", "recovery_code"],
+            valid: json!({"email": "corpus-moved@example.com", "password": "Not-The-Password-1!"}),
         },
         // Never the owner's password: no case may delete the account the others run as.
         ("DELETE", "/me") => BodySpec {
             required: &["password"],
-            optional: &[],
+            optional: &["code", "recovery_code"],
             valid: json!({"password": "Not-The-Password-1!"}),
         },
         ("POST", "/me/verify_email") => BodySpec {

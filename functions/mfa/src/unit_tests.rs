@@ -92,3 +92,48 @@ async fn a_wrong_code_is_invalid_code_and_a_spent_session_session_expired_withou
     assert_error(&res, 401, "session_expired");
     assert_eq!(wrong.num_calls() + expired.num_calls(), 2, "never retried");
 }
+
+/// The recovery codes of a sign-in that set up its authenticator are the user's the tokens
+/// name, whatever user name the body gave.
+#[tokio::test]
+async fn an_mfa_setup_stores_the_recovery_codes_under_the_user_the_tokens_name() {
+    use aws_sdk_cognitoidentityprovider::operation::respond_to_auth_challenge::RespondToAuthChallengeOutput;
+    use aws_sdk_cognitoidentityprovider::operation::verify_software_token::VerifySoftwareTokenOutput;
+    use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
+    let verified = mock!(Client::verify_software_token).then_output(|| {
+        VerifySoftwareTokenOutput::builder()
+            .status(
+                aws_sdk_cognitoidentityprovider::types::VerifySoftwareTokenResponseType::Success,
+            )
+            .session("session-2")
+            .build()
+    });
+    let signed_in = mock!(Client::respond_to_auth_challenge).then_output(|| {
+        RespondToAuthChallengeOutput::builder()
+            .authentication_result(
+                aws_sdk_cognitoidentityprovider::types::AuthenticationResultType::builder()
+                    .id_token(fake_jwt(&json!({"cognito:username": "alice"})))
+                    .access_token(fake_jwt(&json!({"username": "alice"})))
+                    .refresh_token("refresh")
+                    .expires_in(3600)
+                    .build(),
+            )
+            .build()
+    });
+    let stored = mock!(aws_sdk_dynamodb::Client::put_item)
+        .match_requests(|r| {
+            r.item()
+                .and_then(|i| i.get("username"))
+                .and_then(|v| v.as_s().ok())
+                == Some(&"alice".to_owned())
+        })
+        .then_output(|| PutItemOutput::builder().build());
+    let state = state_with(&[&verified, &signed_in], &[&stored]);
+    let body = json!({"username": "mallory", "session": "session-1",
+                      "challenge": "MFA_SETUP", "code": "123456"});
+    let res = handle(&state, request_with_json("login_challenge", body))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", body_json(&res));
+    assert_eq!(stored.num_calls(), 1);
+}
