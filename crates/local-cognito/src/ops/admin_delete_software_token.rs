@@ -11,22 +11,14 @@
 //! next sign-in turns moto's challenge into MFA_SETUP (`initiate_auth`).
 
 use aws_sdk_cognitoidentityprovider::types::SoftwareTokenMfaSettingsType;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::protocol::{Call, Error, ErrorType};
 use crate::{Layer, mfa};
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Request {
-    user_pool_id: String,
-    username: String,
-}
-
 pub async fn handle(layer: &Layer, call: &Call) -> Result<Value, Error> {
-    let req: Request = call.request()?;
-    let Some(user) = (layer.directory).user_in(&req.user_pool_id, &req.username).await? else {
+    let req: super::AdminByName = call.request()?;
+    let Some(user) = req.user(layer).await? else {
         return Err(Error::new(ErrorType::UserNotFound, "User does not exist."));
     };
     let totp_off = SoftwareTokenMfaSettingsType::builder()

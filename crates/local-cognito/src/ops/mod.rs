@@ -92,6 +92,39 @@ impl ByName {
     }
 }
 
+/// What an administrator's call about a user by name carries (with IAM, no app client): the
+/// pool and the user name, which may be an alias.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AdminByName {
+    user_pool_id: String,
+    username: String,
+}
+
+impl AdminByName {
+    /// The user the call names, if there is one.
+    async fn user(&self, layer: &Layer) -> Result<Option<User>, Error> {
+        layer
+            .directory
+            .user_in(&self.user_pool_id, &self.username)
+            .await
+    }
+}
+
+/// An administrator's call that ends every session of a user (AdminDeleteUser,
+/// AdminUserGlobalSignOut): moto answers it (an unknown user too), then the layer revokes every
+/// token family of the user it has seen issued, so that their refresh tokens and the access
+/// tokens issued from them are refused (`NotAuthorizedException`), as Cognito refuses them.
+async fn ending_sessions(layer: &Layer, call: &Call) -> Result<Value, Error> {
+    let req: AdminByName = call.request()?;
+    let user = req.user(layer).await?;
+    let out = layer.moto.call(call).await?;
+    if let Some(user) = user {
+        layer.tokens.revoke_user(&user.username);
+    }
+    Ok(out)
+}
+
 /// The user `access_token` belongs to, as moto knows it, and the app client it was issued to;
 /// refused when its family is revoked.
 async fn caller(layer: &Layer, access_token: &str) -> Result<(App, User), Error> {
