@@ -27,6 +27,8 @@ pub const ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_SESV2";
 
 const EMAIL_CHANGE_TEXT: &str = include_str!("../templates/email-change.txt");
 const EMAIL_CHANGE_HTML: &str = include_str!("../templates/email-change.html");
+const PASSKEY_ADDED_TEXT: &str = include_str!("../templates/passkey-added.txt");
+const PASSKEY_ADDED_HTML: &str = include_str!("../templates/passkey-added.html");
 
 /// The alerts of a function, built once at start-up.
 #[derive(Debug, Clone)]
@@ -86,6 +88,12 @@ impl Alerts {
             .await;
     }
 
+    /// Tells `address` that the passkey `name` was added to the account, from `context`.
+    pub async fn passkey_added(&self, address: &str, name: &str, context: &ClientContext) {
+        let alert = passkey_added(name, context, &now_utc());
+        self.send("passkey_added", address, alert).await;
+    }
+
     async fn send(&self, kind: &'static str, to: &str, alert: Alert) {
         let Some(sender) = &self.sender else {
             tracing::info!(
@@ -136,17 +144,45 @@ impl Alerts {
 /// The e-mail-change alert: the new address in full (its owner asked for it, and the old
 /// address's owner must be able to tell it), when, and from which IP.
 pub fn email_change(new_address: &str, context: &ClientContext, when: &str) -> Alert {
+    render(
+        "Your account's e-mail address is being changed",
+        (EMAIL_CHANGE_TEXT, EMAIL_CHANGE_HTML),
+        &[("{new_address}", new_address)],
+        context,
+        when,
+    )
+}
+
+/// The passkey alert: which passkey (as Cognito names it), when, and from which IP.
+pub fn passkey_added(name: &str, context: &ClientContext, when: &str) -> Alert {
+    render(
+        "A passkey was added to your account",
+        (PASSKEY_ADDED_TEXT, PASSKEY_ADDED_HTML),
+        &[("{name}", name)],
+        context,
+        when,
+    )
+}
+
+/// A template pair filled with `fields`, when and the IP, escaped for HTML in the HTML part.
+fn render(
+    subject: &'static str,
+    (text, html): (&str, &str),
+    fields: &[(&str, &str)],
+    context: &ClientContext,
+    when: &str,
+) -> Alert {
     let ip = context.ip.as_deref().unwrap_or("an unknown address");
     let fill = |template: &str, escape: fn(&str) -> String| {
-        template
-            .replace("{new_address}", &escape(new_address))
-            .replace("{when}", &escape(when))
-            .replace("{ip}", &escape(ip))
+        let common = [("{when}", when), ("{ip}", ip)];
+        (fields.iter().chain(&common)).fold(template.to_owned(), |out, (key, value)| {
+            out.replace(key, &escape(value))
+        })
     };
     Alert {
-        subject: "Your account's e-mail address is being changed",
-        text: fill(EMAIL_CHANGE_TEXT, str::to_owned),
-        html: fill(EMAIL_CHANGE_HTML, html_escape),
+        subject,
+        text: fill(text, str::to_owned),
+        html: fill(html, html_escape),
     }
 }
 
@@ -204,6 +240,21 @@ mod tests {
         assert!(alert.text.contains("If this wasn't you"));
         assert!(alert.html.contains("thief&lt;x&gt;@example.com"));
         assert!(!alert.html.contains("{ip}") && !alert.text.contains("{when}"));
+    }
+
+    #[test]
+    fn the_passkey_alert_names_the_passkey_and_says_what_to_do_escaped_in_html() {
+        let context = ClientContext {
+            ip: Some("198.51.100.4".into()),
+            user_agent: None,
+        };
+        let alert = passkey_added("Key <b>", &context, "2026-12-03 07:30:00");
+        assert!(alert.text.contains("Key <b>") && alert.text.contains("198.51.100.4"));
+        assert!(
+            alert.text.contains("If this wasn't you") && alert.text.contains("remove the passkey")
+        );
+        assert!(alert.html.contains("Key &lt;b&gt;"));
+        assert!(!alert.html.contains("{name}") && !alert.text.contains("{when}"));
     }
 
     #[test]

@@ -17,6 +17,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::OnceCell;
 
 use crate::config::{AppClient, ClientSecret, CognitoConfig};
+use crate::passwordless::Passwordless;
 use crate::secret::SecretHasher;
 
 /// The Cognito operation an error came from.
@@ -67,6 +68,19 @@ pub enum Op {
     AdminGetUser,
     /// AdminUserGlobalSignOut: every session ended after a password reset.
     AdminSignOut,
+    /// RespondToAuthChallenge with a passkey's answer (WEB_AUTHN): a refusal is the
+    /// credential's, not the session's.
+    PasskeyAnswer,
+    /// StartWebAuthnRegistration (`/passkeys/register/start`).
+    StartPasskey,
+    /// CompleteWebAuthnRegistration (`/passkeys/register/finish`).
+    CompletePasskey,
+    /// ListWebAuthnCredentials (`GET /passkeys`).
+    ListPasskeys,
+    /// DeleteWebAuthnCredential (`DELETE /passkeys/{id}`).
+    DeletePasskey,
+    /// GetUserAuthFactors: the ways a user can sign in (`GET /passkeys`).
+    AuthFactors,
 }
 
 impl std::fmt::Display for Op {
@@ -90,6 +104,8 @@ pub struct Cognito {
     pub(crate) client: Client,
     pub(crate) client_id: String,
     secret: Arc<Secret>,
+    /// Whether the deployment offers passwordless sign-in and passkeys.
+    pub(crate) passwordless: Passwordless,
 }
 
 /// The client secret, and the SECRET_HASH function keyed with it.
@@ -114,6 +130,13 @@ struct Secret {
 }
 
 impl Cognito {
+    /// This client with passwordless sign-in `on` or off (tests; a deployment reads it from
+    /// `PASSWORDLESS`).
+    pub fn with_passwordless(mut self, on: Passwordless) -> Self {
+        self.passwordless = on;
+        self
+    }
+
     /// Over a client built elsewhere (a mock, in tests), with the secret in hand. The
     /// SECRET_HASH is keyed here, once.
     pub fn with_client(client: Client, app: AppClient) -> Result<Self, ConfigError> {
@@ -128,6 +151,7 @@ impl Cognito {
                 hasher: OnceCell::new_with(Some(hasher)),
                 stored: None,
             }),
+            passwordless: Passwordless::On,
         })
     }
 
@@ -194,6 +218,7 @@ impl Cognito {
             client,
             client_id: config.client_id,
             secret: Arc::new(Secret { hasher, stored }),
+            passwordless: config.passwordless,
         })
     }
 

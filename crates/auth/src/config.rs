@@ -19,6 +19,8 @@ pub struct CognitoConfig {
     pub client_secret: Option<ClientSecret>,
     /// [`ENDPOINT_VAR`]: Cognito's endpoint, when not AWS's (local runs).
     pub endpoint: Option<String>,
+    /// Whether passwordless sign-in is on ([`crate::passwordless::PASSWORDLESS_VAR`]).
+    pub passwordless: crate::passwordless::Passwordless,
 }
 
 /// Where the app client's secret comes from.
@@ -63,6 +65,7 @@ impl CognitoConfig {
             client_id: env.require(&["COGNITO_CLIENT_ID", "CLIENT_ID"])?.to_owned(),
             client_secret,
             endpoint: env.get(ENDPOINT_VAR).map(str::to_owned),
+            passwordless: crate::passwordless::Passwordless::from_env(env),
         })
     }
 }

@@ -80,6 +80,9 @@ pub fn map_service_error(op: Op, err: CognitoError) -> ApiError {
     {
         return ApiError::CodeMismatch;
     }
+    if let Some(passkey) = passkey_error(op, &err) {
+        return passkey;
+    }
     match &err {
         E::UsernameExistsException(_) | E::AliasExistsException(_) => ApiError::UsernameExists,
         E::InvalidPasswordException(_) => {
@@ -121,6 +124,63 @@ pub fn map_service_error(op: Op, err: CognitoError) -> ApiError {
         | E::InvalidSmsRoleAccessPolicyException(_)
         | E::InvalidSmsRoleTrustRelationshipException(_) => ApiError::internal(cause()),
         _ => ApiError::unavailable(cause()),
+    }
+}
+
+/// Cognito's refusals of passwordless sign-in and passkeys, each a stable code a client can act
+/// on; `None` for the errors every operation shares.
+fn passkey_error(op: Op, err: &CognitoError) -> Option<ApiError> {
+    use CognitoError as E;
+    let rejected = |code, message| Some(ApiError::Rejected { code, message });
+    match err {
+        E::WebAuthnOriginNotAllowedException(_) => rejected(
+            "passkey_origin_not_allowed",
+            "the passkey was made on a page whose origin this API's relying party does not allow",
+        ),
+        E::WebAuthnRelyingPartyMismatchException(_) => rejected(
+            "passkey_relying_party_mismatch",
+            "the passkey was made for another relying party (domain)",
+        ),
+        E::WebAuthnChallengeNotFoundException(_) => rejected(
+            "passkey_challenge_expired",
+            "the registration has expired or was used already; start it again",
+        ),
+        E::WebAuthnClientMismatchException(_) => rejected(
+            "passkey_client_mismatch",
+            "the registration was started by another app client",
+        ),
+        E::WebAuthnCredentialNotSupportedException(_) => rejected(
+            "passkey_not_supported",
+            "this authenticator's credential type is not supported",
+        ),
+        E::WebAuthnNotEnabledException(_)
+        | E::WebAuthnConfigurationMissingException(_)
+        | E::UnsupportedOperationException(_)
+        | E::FeatureUnavailableInTierException(_) => Some(ApiError::FeatureUnavailable(
+            "passwordless sign-in or passkeys are not turned on for this user pool and app client (see the README: UserPoolTier, PasskeyRelyingPartyId)",
+        )),
+        E::LimitExceededException(_) if matches!(op, Op::StartPasskey | Op::CompletePasskey) => {
+            Some(ApiError::Conflict {
+                code: "too_many_passkeys",
+                message: "this account has the most passkeys it may have; delete one first",
+            })
+        }
+        E::InvalidParameterException(_) if op == Op::CompletePasskey => rejected(
+            "invalid_credential",
+            "the credential is not a valid answer to this registration",
+        ),
+        E::ResourceNotFoundException(_) if op == Op::DeletePasskey => {
+            Some(ApiError::NotFound("passkey"))
+        }
+        E::NotAuthorizedException(_) | E::InvalidParameterException(_)
+            if op == Op::PasskeyAnswer =>
+        {
+            rejected(
+                "invalid_credential",
+                "the passkey's answer was refused; sign in again",
+            )
+        }
+        _ => None,
     }
 }
 

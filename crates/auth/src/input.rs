@@ -118,6 +118,66 @@ impl<'a> Code<'a> {
     }
 }
 
+/// The longest WebAuthn credential taken, as JSON: a browser's with an attestation statement
+/// and its certificate chain stays well under it.
+pub const MAX_CREDENTIAL_CHARS: usize = 16 * 1024;
+
+/// A browser's WebAuthn credential (`PublicKeyCredential`, as its `toJSON()` gives it): an
+/// object with a string `id` and `type` `public-key`, at most [`MAX_CREDENTIAL_CHARS`] as
+/// JSON. Cognito checks the rest. `Debug` shows only its id.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credential {
+    json: serde_json::Value,
+    text: String,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential").finish_non_exhaustive()
+    }
+}
+
+impl Credential {
+    /// The credential in `field`.
+    pub fn from_body(body: &JsonObject, field: &'static str) -> Result<Self, ApiError> {
+        let value = body.get(field).ok_or(ApiError::MissingField(field))?;
+        let invalid = |reason: &str| ApiError::InvalidField {
+            field,
+            reason: reason.to_owned(),
+        };
+        let serde_json::Value::Object(map) = value else {
+            return Err(invalid(
+                "must be the browser's PublicKeyCredential as a JSON object",
+            ));
+        };
+        if !map.get("id").is_some_and(serde_json::Value::is_string)
+            || map.get("type").and_then(serde_json::Value::as_str) != Some("public-key")
+            || !map
+                .get("response")
+                .is_some_and(serde_json::Value::is_object)
+        {
+            return Err(invalid(
+                "must have a string `id`, `type` \"public-key\" and a `response` object",
+            ));
+        }
+        let text = value.to_string();
+        check_len(field, &text, MAX_CREDENTIAL_CHARS)?;
+        Ok(Self {
+            json: value.clone(),
+            text,
+        })
+    }
+
+    pub fn json(&self) -> &serde_json::Value {
+        &self.json
+    }
+
+    /// As JSON text, as a challenge's answer carries it.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
 /// An e-mail address, trimmed and lower-cased ([`Email::parse`]).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Email(String);

@@ -11,6 +11,7 @@ pub mod config;
 pub mod errors;
 pub mod input;
 pub mod mfa;
+pub mod passwordless;
 pub mod secret;
 pub mod sign_in;
 pub mod stored_secret;
@@ -18,7 +19,8 @@ pub mod stored_secret;
 pub use account::{CodeDelivery, Delivery, Profile, SignedUp};
 pub use client::Cognito;
 pub use config::{AppClient, ClientSecret, CognitoConfig, Config};
-pub use input::{Code, Email, Password, RefreshToken, Username};
+pub use input::{Code, Credential, Email, Password, RefreshToken, Username};
+pub use passwordless::{Method, Passkey, Passwordless};
 pub use secret::{SecretHasher, secret_hash};
 pub use sign_in::{ANSWERABLE_CHALLENGES, Answer, Challenge, SignIn, Tokens};
 

@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::client::{Cognito, Op, user_context};
 use crate::errors::map;
 use crate::input::{Code, Password};
+use crate::passwordless::Method;
 
 /// The tokens of a successful sign-in or refresh, as the API returns them. `Debug` shows none
 /// of them.
@@ -80,12 +81,23 @@ impl SignIn {
 /// A challenge Cognito put to a sign-in, as `/login` answers it. `Debug` leaves the session out.
 #[derive(Clone, Serialize, PartialEq, Eq)]
 pub struct Challenge {
-    /// `SOFTWARE_TOKEN_MFA` or `NEW_PASSWORD_REQUIRED`.
+    /// `SOFTWARE_TOKEN_MFA`, `NEW_PASSWORD_REQUIRED`, `MFA_SETUP`, or one of choice-based
+    /// sign-in: `SELECT_CHALLENGE`, `EMAIL_OTP`, `WEB_AUTHN`, `PASSWORD`.
     pub challenge: String,
     /// Cognito's session, valid for the app client's AuthSessionValidity (3 minutes).
     pub session: String,
     /// The internal user name, which the answer names.
     pub username: String,
+    /// SELECT_CHALLENGE: the ways this user can sign in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<Method>>,
+    /// EMAIL_OTP: where the code went, masked (`a***@e***`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destination: Option<String>,
+    /// WEB_AUTHN: what `navigator.credentials.get({publicKey})` takes, byte strings in
+    /// base64url.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential_request_options: Option<serde_json::Value>,
 }
 
 impl std::fmt::Debug for Challenge {
@@ -98,8 +110,15 @@ impl std::fmt::Debug for Challenge {
 }
 
 /// The challenges `/login/challenge` answers; any other is `403 challenge_required`.
-pub const ANSWERABLE_CHALLENGES: &[&str] =
-    &["SOFTWARE_TOKEN_MFA", "NEW_PASSWORD_REQUIRED", "MFA_SETUP"];
+pub const ANSWERABLE_CHALLENGES: &[&str] = &[
+    "SOFTWARE_TOKEN_MFA",
+    "NEW_PASSWORD_REQUIRED",
+    "MFA_SETUP",
+    "SELECT_CHALLENGE",
+    "EMAIL_OTP",
+    "WEB_AUTHN",
+    "PASSWORD",
+];
 
 /// The answer to a challenge.
 #[derive(Debug, Clone, Copy)]
@@ -110,6 +129,14 @@ pub enum Answer<'a> {
     NewPassword(Password<'a>),
     /// MFA_SETUP, once the session's authenticator secret is verified: nothing more to say.
     SetUp,
+    /// The code mailed for an e-mail sign-in (EMAIL_OTP).
+    EmailCode(&'a str),
+    /// A passkey's answer (WEB_AUTHN): the browser's `PublicKeyCredential` as JSON text.
+    Credential(&'a str),
+    /// The way chosen (SELECT_CHALLENGE), with the password when it is the password.
+    Select(Method, Option<Password<'a>>),
+    /// The password (PASSWORD).
+    Password(Password<'a>),
 }
 
 impl Cognito {
@@ -159,7 +186,24 @@ impl Cognito {
                 call = call.challenge_responses("NEW_PASSWORD", password.as_str())
             }
             Answer::SetUp => {}
+            Answer::EmailCode(code) => call = call.challenge_responses("EMAIL_OTP_CODE", code),
+            Answer::Credential(credential) => {
+                call = call.challenge_responses("CREDENTIAL", credential)
+            }
+            Answer::Select(method, password) => {
+                call = call.challenge_responses("ANSWER", method.challenge());
+                if let Some(password) = password {
+                    call = call.challenge_responses("PASSWORD", password.as_str());
+                }
+            }
+            Answer::Password(password) => {
+                call = call.challenge_responses("PASSWORD", password.as_str())
+            }
         }
+        let op = match answer {
+            Answer::Credential(_) => Op::PasskeyAnswer,
+            _ => Op::Challenge,
+        };
         if let Some(hash) = self.hash(username).await? {
             call = call.challenge_responses("SECRET_HASH", hash);
         }
@@ -169,13 +213,14 @@ impl Cognito {
             .config_override(ClientConfig::builder().retry_config(no_retries()))
             .send()
             .await
-            .map_err(|e| map(Op::Challenge, e))?;
+            .map_err(|e| map(op, e))?;
         outcome(
-            Op::Challenge,
+            op,
             out.authentication_result(),
             out.challenge_name(),
             out.session(),
             out.challenge_parameters(),
+            out.available_challenges(),
             username,
         )
     }
@@ -237,6 +282,7 @@ impl Cognito {
             out.challenge_name(),
             out.session(),
             out.challenge_parameters(),
+            out.available_challenges(),
             hash_username,
         )
     }
@@ -244,12 +290,13 @@ impl Cognito {
 
 /// The tokens of an authentication result (with the internal user name, which only the id token
 /// tells), or the challenge put instead: InitiateAuth and RespondToAuthChallenge answer alike.
-fn outcome(
+pub(crate) fn outcome(
     op: Op,
     result: Option<&AuthenticationResultType>,
     challenge: Option<&ChallengeNameType>,
     session: Option<&str>,
     parameters: Option<&std::collections::HashMap<String, String>>,
+    available: &[ChallengeNameType],
     username: &str,
 ) -> Result<SignIn, ApiError> {
     if let Some(result) = result {
@@ -283,12 +330,24 @@ fn outcome(
     };
     // Cognito names the user it challenges by the internal user name.
     let username = parameters
-        .and_then(|p| p.get("USER_ID_FOR_SRP"))
+        .and_then(|p| p.get("USER_ID_FOR_SRP").or(p.get("USERNAME")))
         .map_or(username, String::as_str);
+    let parameter = |key: &str| parameters.and_then(|p| p.get(key));
+    let credential_request_options = match parameter("CREDENTIAL_REQUEST_OPTIONS") {
+        Some(text) if name == "WEB_AUTHN" => Some(serde_json::from_str(text).map_err(|_| {
+            ApiError::unavailable(format_args!("{op}: WEB_AUTHN options that are not JSON"))
+        })?),
+        _ => None,
+    };
     Ok(SignIn::Challenge(Challenge {
         challenge: name.to_owned(),
         session: session.to_owned(),
         username: username.to_owned(),
+        methods: (name == "SELECT_CHALLENGE").then(|| crate::passwordless::methods(available)),
+        destination: parameter("CODE_DELIVERY_DESTINATION")
+            .filter(|_| name == "EMAIL_OTP")
+            .cloned(),
+        credential_request_options,
     }))
 }
 

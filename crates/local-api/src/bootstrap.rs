@@ -52,7 +52,8 @@ fn find<'a>(t: &'a Template, kind: &str) -> Option<(&'a str, &'a Value)> {
 }
 
 fn strs(v: Option<&Value>, t: &Template) -> Vec<String> {
-    v.and_then(Value::as_sequence)
+    v.and_then(|v| t.select(v))
+        .and_then(Value::as_sequence)
         .map(|s| s.iter().filter_map(|x| t.resolve(x)).collect())
         .unwrap_or_default()
 }
@@ -184,12 +185,32 @@ pub async fn create_pool(
                 .build(),
         );
     }
+    if let Some(tier) = p.get("UserPoolTier").and_then(|v| t.resolve(t.select(v)?)) {
+        pool = pool.user_pool_tier(ct::UserPoolTierType::from(tier.as_str()));
+    }
     if let Some(mfa) = p.get("MfaConfiguration").and_then(|v| t.resolve(v)) {
         pool = pool.mfa_configuration(ct::UserPoolMfaType::from(mfa.as_str()));
     }
+    let first_factors = strs(
+        p.get("Policies")
+            .and_then(|x| x.get("SignInPolicy"))
+            .and_then(|x| x.get("AllowedFirstAuthFactors")),
+        t,
+    );
+    let sign_in_policy = (!first_factors.is_empty()).then(|| {
+        ct::SignInPolicyType::builder()
+            .set_allowed_first_auth_factors(Some(
+                first_factors
+                    .iter()
+                    .map(|f| ct::AuthFactorType::from(f.as_str()))
+                    .collect(),
+            ))
+            .build()
+    });
     if let Some(pp) = p.get("Policies").and_then(|x| x.get("PasswordPolicy")) {
         pool = pool.policies(
             ct::UserPoolPolicyType::builder()
+                .set_sign_in_policy(sign_in_policy)
                 .password_policy(
                     ct::PasswordPolicyType::builder()
                         .set_minimum_length(int(pp.get("MinimumLength")))
@@ -287,6 +308,50 @@ pub async fn create_pool(
         app.client_id().unwrap_or_default().to_owned(),
         app.client_secret().map(str::to_owned),
     ))
+}
+
+/// Gives the pool `pool_id` the template's passkey relying party (`WebAuthnRelyingPartyID`),
+/// which Cognito's API sets with the MFA configuration, through `idp`: the local Cognito, since
+/// moto keeps no relying party. Nothing when the template names none.
+pub async fn configure_passkeys(
+    t: &Template,
+    idp: &cognito::Client,
+    pool_id: &str,
+) -> Result<(), BootstrapError> {
+    let (_, p) = find(t, "AWS::Cognito::UserPool")
+        .ok_or(BootstrapError::Missing("AWS::Cognito::UserPool"))?;
+    let relying_party = p
+        .get("WebAuthnRelyingPartyID")
+        .and_then(|v| t.resolve(t.select(v)?))
+        .filter(|id| !id.is_empty());
+    if let Some(id) = relying_party {
+        let verification = p
+            .get("WebAuthnUserVerification")
+            .and_then(|v| t.resolve(t.select(v)?))
+            .unwrap_or_else(|| "preferred".into());
+        idp.set_user_pool_mfa_config()
+            .user_pool_id(pool_id)
+            .set_mfa_configuration(
+                p.get("MfaConfiguration")
+                    .and_then(|v| t.resolve(v))
+                    .map(|m| ct::UserPoolMfaType::from(m.as_str())),
+            )
+            .software_token_mfa_configuration(
+                ct::SoftwareTokenMfaConfigType::builder()
+                    .enabled(true)
+                    .build(),
+            )
+            .web_authn_configuration(
+                ct::WebAuthnConfigurationType::builder()
+                    .relying_party_id(id)
+                    .user_verification(ct::UserVerificationType::from(verification.as_str()))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| BootstrapError::Call("SetUserPoolMfaConfig", format!("{e:?}")))?;
+    }
+    Ok(())
 }
 
 /// The template's books table.

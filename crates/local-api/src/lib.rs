@@ -113,12 +113,22 @@ impl Config {
 
     pub fn load_template(&self) -> Result<Template, template::TemplateError> {
         let mut overrides = self.parameters.clone();
+        // Passkeys are on locally unless a run says otherwise: the page is served at
+        // http://localhost (scripts/dev), a secure context for browsers.
+        overrides
+            .entry(PASSKEY_RELYING_PARTY_PARAMETER.to_owned())
+            .or_insert_with(|| LOCAL_RELYING_PARTY.to_owned());
         if let Some(origin) = self.functions.get("ALLOWED_ORIGIN") {
             overrides.insert("AllowedOrigin".to_owned(), origin.to_owned());
         }
         Template::load(&self.template, &overrides)
     }
 }
+
+/// The template parameter naming the passkeys' relying party.
+pub const PASSKEY_RELYING_PARTY_PARAMETER: &str = "PasskeyRelyingPartyId";
+/// The relying party of local runs: the page at `http://localhost:<port>`.
+pub const LOCAL_RELYING_PARTY: &str = "localhost";
 
 /// The From of the alerts in local runs.
 pub const LOCAL_ALERT_FROM: &str = "Books <no-reply@localhost>";
@@ -154,14 +164,33 @@ pub async fn handlers(
         }
         _ => env,
     };
+    // The pool's passkey relying party, which only the local Cognito keeps.
+    if let Some(local) = &config.cognito_layer {
+        let layer = aws_sdk_cognitoidentityprovider::config::Builder::from(sdk)
+            .endpoint_url(&local.endpoint)
+            .build();
+        let idp = aws_sdk_cognitoidentityprovider::Client::from_conf(layer);
+        let pool_id = env.require(&["COGNITO_USER_POOL_ID"])?;
+        bootstrap::configure_passkeys(&template, &idp, pool_id).await?;
+    }
+    // Each function's passwordless switch, as the template's conditions give it to each.
+    let own = |binary: &str| {
+        let var = auth::passwordless::PASSWORDLESS_VAR;
+        match template.function_variable(binary, var) {
+            Some(value) if env.get(var).is_none() => env.clone().with(var, &value),
+            _ => env.clone(),
+        }
+    };
+    let (login_env, mfa_env, passkeys_env) = (own("login"), own("mfa"), own("passkeys"));
     let env = &env;
-    let (register, confirm, login, refresh, account, mfa, books) = tokio::try_join!(
+    let (register, confirm, login, refresh, account, mfa, passkeys, books) = tokio::try_join!(
         register::app(env, sdk),
         confirm::app(env, sdk),
-        login::app(env, sdk),
+        login::app(&login_env, sdk),
         refresh::app(env, sdk),
         account::app(env, sdk),
-        mfa::app(env, sdk),
+        mfa::app(&mfa_env, sdk),
+        passkeys::app(&passkeys_env, sdk),
         books::app(env, sdk),
     )?;
     Ok(HashMap::from([
@@ -171,6 +200,7 @@ pub async fn handlers(
         ("refresh".to_owned(), handler(refresh)),
         ("account".to_owned(), handler(account)),
         ("mfa".to_owned(), handler(mfa)),
+        ("passkeys".to_owned(), handler(passkeys)),
         ("books".to_owned(), handler(books)),
     ]))
 }

@@ -44,6 +44,8 @@ pub struct Template {
     /// The resources, with parameters resolved where they are plain `!Ref`/`!Sub`.
     pub resources: serde_yaml::Mapping,
     pub parameters: HashMap<String, String>,
+    /// The `Conditions`, unevaluated: [`Template::condition`] evaluates one.
+    pub conditions: serde_yaml::Mapping,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +79,11 @@ impl Template {
             }
         }
         parameters.extend(overrides.clone());
+        let conditions = doc
+            .get("Conditions")
+            .and_then(Value::as_mapping)
+            .cloned()
+            .unwrap_or_default();
         let resources = doc
             .get("Resources")
             .and_then(Value::as_mapping)
@@ -196,7 +203,77 @@ impl Template {
             gateway_5xx_headers: gateway_headers("DEFAULT_5XX"),
             resources,
             parameters,
+            conditions,
         })
+    }
+
+    /// The condition `name` of `Conditions`, evaluated with the parameters as
+    /// CloudFormation evaluates it (`Equals`, `Not`, `And`, `Or`, `Condition`); `None` when it
+    /// is not there or uses anything else.
+    pub fn condition(&self, name: &str) -> Option<bool> {
+        self.holds(self.conditions.get(name)?)
+    }
+
+    fn holds(&self, v: &Value) -> Option<bool> {
+        let (function, args) = intrinsic(v)?;
+        let list = || args.as_sequence();
+        match function.as_str() {
+            "Equals" => {
+                let [a, b] = list()?.as_slice() else {
+                    return None;
+                };
+                Some(self.resolve(a)? == self.resolve(b)?)
+            }
+            "Not" => Some(!self.holds(list()?.first()?)?),
+            "And" => list()?
+                .iter()
+                .try_fold(true, |all, c| Some(all && self.holds(c)?)),
+            "Or" => list()?
+                .iter()
+                .try_fold(false, |any, c| Some(any || self.holds(c)?)),
+            "Condition" => self.condition(args.as_str()?),
+            _ => None,
+        }
+    }
+
+    /// The environment variable `name` the template gives the function built from `binary`,
+    /// its `!If`s chosen and its `!Ref`s resolved; `None` when it gives none.
+    pub fn function_variable(&self, binary: &str, name: &str) -> Option<String> {
+        let function = self.resources.values().find(|r| {
+            r.get("Metadata")
+                .and_then(|m| m.get("BuildProperties"))
+                .and_then(|b| b.get("Binary"))
+                .and_then(Value::as_str)
+                == Some(binary)
+        })?;
+        let value = function
+            .get("Properties")?
+            .get("Environment")?
+            .get("Variables")?
+            .get(name)?;
+        self.resolve(self.select(value)?)
+    }
+
+    /// `value` with every `!If` it is chosen through resolved: the branch the condition picks,
+    /// or `None` for `AWS::NoValue` (and for a condition that cannot be evaluated).
+    pub fn select<'a>(&self, value: &'a Value) -> Option<&'a Value> {
+        if ref_target(value).as_deref() == Some("AWS::NoValue") {
+            return None;
+        }
+        match intrinsic(value) {
+            Some((name, args)) if name == "If" => {
+                let [condition, then, otherwise] = args.as_sequence()?.as_slice() else {
+                    return None;
+                };
+                let chosen = if self.condition(condition.as_str()?)? {
+                    then
+                } else {
+                    otherwise
+                };
+                self.select(chosen)
+            }
+            _ => Some(value),
+        }
     }
 
     /// The binaries that serve at least one route.
@@ -224,6 +301,22 @@ fn scalar(v: &Value) -> Option<String> {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// A function call `!Name args` or `{Fn::Name: args}`: its name and arguments.
+fn intrinsic(v: &Value) -> Option<(String, &Value)> {
+    match v {
+        Value::Tagged(t) => Some((
+            t.tag.to_string().trim_start_matches('!').to_owned(),
+            &t.value,
+        )),
+        Value::Mapping(m) if m.len() == 1 => {
+            let (k, v) = m.iter().next()?;
+            let name = k.as_str()?;
+            Some((name.strip_prefix("Fn::").unwrap_or(name).to_owned(), v))
+        }
         _ => None,
     }
 }

@@ -31,6 +31,13 @@ pub struct App {
     pub session_validity: Duration,
     /// The pool's MFA is ON: a user without an authenticator sets one up at sign-in.
     pub mfa_on: bool,
+    /// The pool's feature plan (`UserPoolTier`): `LITE`, `ESSENTIALS` (Cognito's default for a
+    /// new pool) or `PLUS`. Choice-based sign-in needs `ESSENTIALS` or above.
+    pub tier: String,
+    /// The pool's `SignInPolicy.AllowedFirstAuthFactors` (`PASSWORD` alone when unset).
+    pub first_factors: Vec<String>,
+    /// The client allows choice-based sign-in (`ALLOW_USER_AUTH` in its ExplicitAuthFlows).
+    pub user_auth: bool,
 }
 
 impl std::fmt::Debug for App {
@@ -91,6 +98,8 @@ pub struct User {
     pub confirmed: bool,
     pub email: Option<String>,
     pub email_verified: bool,
+    /// moto has an MFA method on for the user (its `UserMFASettingList`).
+    pub mfa: bool,
 }
 
 /// App clients and users.
@@ -178,6 +187,8 @@ impl Directory {
                     .is_some_and(|p| p.as_str() == "ENABLED"),
                 writable: Some(client.write_attributes().to_vec()).filter(|w| !w.is_empty()),
                 session_validity: Duration::from_secs(60 * u64::from(minutes.unsigned_abs())),
+                user_auth: (client.explicit_auth_flows().iter())
+                    .any(|f| f.as_str() == "ALLOW_USER_AUTH"),
                 ..pool
             });
         }
@@ -217,6 +228,19 @@ impl Directory {
                     .collect()
             })
             .unwrap_or_default();
+        let first_factors = pool
+            .and_then(|p| p.policies())
+            .and_then(|p| p.sign_in_policy())
+            .map(|s| {
+                (s.allowed_first_auth_factors().iter())
+                    .map(|f| f.as_str().to_owned())
+                    .collect()
+            })
+            .unwrap_or_else(|| vec!["PASSWORD".to_owned()]);
+        let tier = pool
+            .and_then(|p| p.user_pool_tier())
+            .map_or("ESSENTIALS", |t| t.as_str())
+            .to_owned();
         Ok(App {
             pool_id: pool_id.to_owned(),
             secret: None,
@@ -228,6 +252,9 @@ impl Directory {
             mfa_on: pool
                 .and_then(|p| p.mfa_configuration())
                 .is_some_and(|m| m.as_str() == "ON"),
+            tier,
+            first_factors,
+            user_auth: false,
         })
     }
 
@@ -268,6 +295,7 @@ impl Directory {
             confirmed: out.user_status() != Some(&UserStatusType::Unconfirmed),
             email: attribute("email"),
             email_verified: attribute("email_verified").as_deref() == Some("true"),
+            mfa: !out.user_mfa_setting_list().is_empty(),
         }))
     }
 
@@ -335,6 +363,9 @@ mod tests {
             writable: None,
             session_validity: Duration::from_secs(180),
             mfa_on: false,
+            tier: "ESSENTIALS".into(),
+            first_factors: vec!["PASSWORD".into()],
+            user_auth: false,
         }
     }
 

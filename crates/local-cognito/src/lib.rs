@@ -39,9 +39,11 @@ pub mod mailbox;
 mod mfa;
 mod moto;
 mod ops;
+pub mod passkeys;
 pub mod protocol;
 pub mod ses;
 mod sessions;
+mod sign_in_codes;
 mod tokens;
 pub mod totp;
 
@@ -58,6 +60,8 @@ pub use codes::{
     MAX_WRONG_CODES, RESET_CODE_LIFETIME, SIGN_UP_CODE_LIFETIME, VERIFY_CODE_LIFETIME,
 };
 pub use mailbox::{Mailbox, Message};
+pub use ops::user_auth::EMAIL_OTP_DIGITS;
+pub use passkeys::{CHALLENGE_LIFETIME as PASSKEY_CHALLENGE_LIFETIME, MAX_PASSKEYS};
 pub use sessions::MAX_WRONG_MFA_CODES;
 
 use crate::clock::Clock;
@@ -65,8 +69,10 @@ use crate::codes::Codes;
 use crate::directory::Directory;
 use crate::mfa::Authenticators;
 use crate::moto::Moto;
+use crate::passkeys::Passkeys;
 use crate::protocol::{Call, Target};
 use crate::sessions::{Sessions, Setups};
+use crate::sign_in_codes::SignInCodes;
 use crate::tokens::Tokens;
 
 /// The layer. [`Layer::router`] serves it.
@@ -79,6 +85,8 @@ pub struct Layer {
     sessions: Sessions,
     setups: Setups,
     authenticators: Authenticators,
+    passkeys: Passkeys,
+    sign_in_codes: SignInCodes,
     clock: Clock,
 }
 
@@ -96,6 +104,8 @@ impl Layer {
             sessions: Sessions::default(),
             setups: Setups::default(),
             authenticators: Authenticators::default(),
+            passkeys: Passkeys::default(),
+            sign_in_codes: SignInCodes::default(),
             clock: Clock::default(),
         }
     }

@@ -14,7 +14,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
-use crate::protocol::{Call, Error};
+use crate::protocol::{Call, Error, Target};
 
 /// moto, over HTTP as the SDK calls it, and through its admin operations.
 pub struct Moto {
@@ -47,6 +47,24 @@ impl Moto {
             .send()
             .await
             .map_err(Error::admin)
+    }
+
+    /// Calls moto's `target` with `body` itself, with the headers of the call being answered:
+    /// what the layer asks moto on a caller's behalf.
+    pub async fn invoke(
+        &self,
+        headers: &HeaderMap,
+        target: Target,
+        name: &'static str,
+        body: &Value,
+    ) -> Result<Value, Error> {
+        let mut headers = headers.clone();
+        let value = format!("AWSCognitoIdentityProviderService.{name}");
+        let value = http::HeaderValue::from_str(&value)
+            .map_err(|_| Error::internal("an operation name that is no header value"))?;
+        headers.insert("x-amz-target", value);
+        let call = Call::new(target, headers, Bytes::from(body.to_string()))?;
+        self.call(&call).await
     }
 
     pub async fn call(&self, call: &Call) -> Result<Value, Error> {

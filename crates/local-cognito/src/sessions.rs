@@ -211,6 +211,11 @@ pub struct Setups {
 /// A session id: 48 symbols of 64 from the OS CSPRNG (288 bits).
 const SESSION_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+/// A new session id, for a challenge the layer puts itself.
+pub fn new_id() -> Result<String, RandomError> {
+    random::string(SESSION_ALPHABET, 48)
+}
+
 impl Setups {
     fn by_session(&self) -> std::sync::MutexGuard<'_, HashMap<String, Setup>> {
         self.by_session.lock().unwrap_or_else(|e| e.into_inner())

@@ -89,6 +89,17 @@ pub enum ApiError {
         code: &'static str,
         message: &'static str,
     },
+    /// A 400 with a code of its own: the request was understood and is refused for a reason
+    /// the client can act on (`passkey_origin_not_allowed`, `invalid_credential`).
+    #[error("{message}")]
+    Rejected {
+        code: &'static str,
+        message: &'static str,
+    },
+    /// 501 `feature_unavailable`: the route needs a feature this deployment has not turned on
+    /// (passwordless sign-in on the Lite plan); the message says what.
+    #[error("{0}")]
+    FeatureUnavailable(&'static str),
 
     // --- answers from Cognito ---
     #[error("an account with this username already exists")]
@@ -153,6 +164,8 @@ impl ApiError {
             Forbidden(_) => StatusCode::FORBIDDEN,
             Conflict { .. } => StatusCode::CONFLICT,
             Refused { .. } => StatusCode::FORBIDDEN,
+            Rejected { .. } => StatusCode::BAD_REQUEST,
+            FeatureUnavailable(_) => StatusCode::NOT_IMPLEMENTED,
             PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             InvalidPassword(_) | InvalidParameter(_) | CodeMismatch | ExpiredCode => {
@@ -193,7 +206,8 @@ impl ApiError {
             Unauthorized => "unauthorized",
             TokenRevoked => "token_revoked",
             Forbidden(_) => "forbidden",
-            Conflict { code, .. } | Refused { code, .. } => code,
+            Conflict { code, .. } | Refused { code, .. } | Rejected { code, .. } => code,
+            FeatureUnavailable(_) => "feature_unavailable",
             UsernameExists => "username_exists",
             InvalidPassword(_) => "invalid_password",
             InvalidParameter(_) => "invalid_parameter",

@@ -67,6 +67,21 @@ pub const SECOND_FACTOR_REQUIRED: ApiError = ApiError::Refused {
     message: "two-factor sign-in is on for this account: send `code` (from the authenticator) or `recovery_code` as well",
 };
 
+/// A sign-in code mailed as a proof.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EmailCodeSent {
+    /// What the proof sends back with the code.
+    pub session: String,
+    /// Where the code went, masked.
+    pub destination: Option<String>,
+}
+
+/// A proof by e-mail code for an account that cannot sign in that way.
+pub const EMAIL_CODE_UNAVAILABLE: ApiError = ApiError::Refused {
+    code: "email_code_unavailable",
+    message: "this account cannot prove itself with an e-mailed code (no verified address, or two-factor sign-in is on): send the password instead",
+};
+
 /// Proves account holders, built once per function that needs it.
 #[derive(Debug, Clone)]
 pub struct Reauth {
@@ -143,6 +158,61 @@ impl Reauth {
         Ok(Proven {
             second_factor: true,
         })
+    }
+
+    /// Mails `username` a sign-in code (USER_AUTH's EMAIL_OTP), the proof of a user who signs
+    /// in without a password: the session to send back with it, and where it went (masked).
+    /// A user without that way to sign in (no verified address, TOTP on, the pool's policy) is
+    /// `403 email_code_unavailable`: they prove themselves with the password.
+    pub async fn send_email_code(
+        &self,
+        context: &ClientContext,
+        username: &str,
+    ) -> Result<EmailCodeSent, ApiError> {
+        let method = Some(auth::Method::EmailOtp);
+        match (self.cognito)
+            .start_sign_in(context, username, method, None)
+            .await?
+        {
+            SignIn::Challenge(c) if c.challenge == "EMAIL_OTP" => Ok(EmailCodeSent {
+                session: c.session,
+                destination: c.destination,
+            }),
+            _ => Err(EMAIL_CODE_UNAVAILABLE),
+        }
+    }
+
+    /// Proves `username` with the code [`Reauth::send_email_code`] mailed, in its `session`;
+    /// counted as second-factor guesses are. The sign-in it takes is ended at once.
+    pub async fn prove_email_code(
+        &self,
+        context: &ClientContext,
+        username: &str,
+        session: &str,
+        code: Code<'_>,
+    ) -> Result<(), ApiError> {
+        self.limits.take(&limits::SECOND_FACTOR, username).await?;
+        let signed_in = self
+            .cognito
+            .answer_challenge(
+                context,
+                "EMAIL_OTP",
+                username,
+                session,
+                Answer::EmailCode(code.as_str()),
+            )
+            .await?;
+        let SignIn::Tokens(tokens) = signed_in else {
+            return Err(EMAIL_CODE_UNAVAILABLE);
+        };
+        // The code named the user the session was for; it must be the caller.
+        if tokens.owner().as_deref() != Some(username) {
+            self.end(tokens).await?;
+            return Err(ApiError::InvalidCode);
+        }
+        self.end(tokens).await?;
+        self.limits.reset(&limits::SECOND_FACTOR, username).await?;
+        Ok(())
     }
 
     /// Ends the sign-in a proof took: its refresh token, and with it its access tokens.

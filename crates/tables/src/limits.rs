@@ -72,6 +72,14 @@ pub const TOTP_SETUP: Grant = Grant {
     lifetime: Duration::from_secs(10 * 60),
 };
 
+/// A passkey's registration, proven with the password (and the current second factor), that
+/// `/passkeys/register/finish` completes in the same session. Cognito's own registration
+/// challenge lasts less than this.
+pub const PASSKEY_SETUP: Grant = Grant {
+    name: "passkey-setup",
+    lifetime: Duration::from_secs(10 * 60),
+};
+
 /// `LIMITS_TABLE`, read once at start-up.
 pub fn table_from_env(env: &Env) -> Result<String, ConfigError> {
     Ok(env.require(&["LIMITS_TABLE"])?.to_owned())

@@ -2,8 +2,14 @@
 //! When Cognito puts a challenge instead (the user's authenticator code, a new password for an
 //! account an administrator created, or an authenticator to set up), `/login` answers it with
 //! the session to answer it in; `POST /login/challenge` (functions/mfa) takes the answer.
+//!
+//! `POST /login/start`: choice-based sign-in (InitiateAuth, USER_AUTH): a password, a code
+//! mailed to the user's verified address, or a passkey. With `method`, that way at once (the
+//! password's sign-in completes here when `password` is given); without, `SELECT_CHALLENGE`
+//! with the ways this user has. `/login/challenge` takes every answer that follows. On a pool
+//! on Cognito's Lite plan it answers `501 feature_unavailable`.
 
-use auth::{Password, Username};
+use auth::{Method, Password, Username};
 use aws_config::SdkConfig;
 use platform::{
     Api, ApiError, ClientContext, ConfigError, Env, JsonObject, Reply, Request, Route, route,
@@ -12,7 +18,10 @@ use platform::{
 pub use auth::Cognito as State;
 
 /// The routes of this function, as `template.yaml` routes them to it.
-pub static ROUTES: &[Route<State>] = &[route!(POST "/login" => login)];
+pub static ROUTES: &[Route<State>] = &[
+    route!(POST "/login" => login),
+    route!(POST "/login/start" => start),
+];
 
 /// The function, composed once (by `main`, the local API, the tests and the bench): the app
 /// client's configuration from `env`, and the Cognito client over `sdk`.
@@ -27,6 +36,47 @@ async fn login(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let password = Password::from_body(&body, "password")?;
     state
         .password_sign_in(&ClientContext::of(req), &username, &password)
+        .await?
+        .into_reply()
+}
+
+/// `{"username", "method"?, "password"?}`: `password` only with the method `password`.
+#[tracing::instrument(name = "login_start", skip_all)]
+async fn start(state: &State, req: &Request) -> Result<Reply, ApiError> {
+    state.require_passwordless()?;
+    let body = JsonObject::from_request(req)?;
+    body.deny_unknown_fields(&["username", "method", "password"])?;
+    let username = Username::from_body(&body, "username")?;
+    let method = match body.optional_string("method")? {
+        None => None,
+        Some(name) => Some(
+            Method::parse(name.trim()).ok_or_else(|| ApiError::InvalidField {
+                field: "method",
+                reason: format!("must be one of {}", Method::NAMES.join(", ")),
+            })?,
+        ),
+    };
+    let password = match body.get("password") {
+        Some(_) => Some(Password::from_body(&body, "password")?),
+        None => None,
+    };
+    match (method, password) {
+        (Some(Method::Password), None) => return Err(ApiError::MissingField("password")),
+        (Some(Method::Password), Some(_)) | (_, None) => {}
+        (_, Some(_)) => {
+            return Err(ApiError::InvalidField {
+                field: "password",
+                reason: "is taken only with the method `password`".into(),
+            });
+        }
+    }
+    state
+        .start_sign_in(
+            &ClientContext::of(req),
+            &username,
+            method,
+            password.as_ref().map(|p| p.as_str()),
+        )
         .await?
         .into_reply()
 }

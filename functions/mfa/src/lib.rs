@@ -7,7 +7,7 @@
 //! | `GET /mfa` | access token | GetUser: TOTP on or off; recovery codes left |
 //! | `POST /mfa/totp/disable` | access token | the password and a TOTP or recovery code again, then SetUserMFAPreference: off |
 //! | `POST /login/recover` | public | the password and a recovery code: the authenticator deleted (AdminDeleteSoftwareToken), signed in, or, where the pool's MFA is ON, on to MFA_SETUP |
-//! | `POST /login/challenge` | public | RespondToAuthChallenge: the authenticator code, a new password, or an authenticator set up inside the sign-in (MFA_SETUP) |
+//! | `POST /login/challenge` | public | RespondToAuthChallenge: the authenticator code, a new password, an authenticator set up inside the sign-in (MFA_SETUP), or a step of choice-based sign-in (the way chosen, an e-mailed code, a passkey's answer, the password) |
 //!
 //! An authenticator is never set up, replaced or turned off with an access token alone: each
 //! takes the proof ([`reauth`]: the password, and the current second factor where one is on),
@@ -16,7 +16,7 @@
 
 mod app;
 
-use auth::{Answer, Code, Password, SignIn, Username};
+use auth::{Answer, Code, Credential, Method, Password, SignIn, Username};
 use platform::{ApiError, Caller, ClientContext, JsonObject, Reply, Request, Route, random, route};
 use reauth::{Proof, Reauth};
 use serde::Serialize;
@@ -370,15 +370,26 @@ pub struct SetUp {
     pub recovery_codes: Vec<String>,
 }
 
-/// `{"username","session","challenge"}` as `/login` gave them, and the answer: `code` for
-/// SOFTWARE_TOKEN_MFA, `new_password` for NEW_PASSWORD_REQUIRED. MFA_SETUP (a pool whose MFA is
-/// ON, a user without an authenticator) takes two steps: without a `code`, the secret to set up
-/// and the session to go on with; with the `code` it shows, the sign-in completes, with the
-/// recovery codes.
+/// `{"username","session","challenge"}` as `/login` or `/login/start` gave them, and the
+/// answer: `code` for SOFTWARE_TOKEN_MFA and EMAIL_OTP, `new_password` for
+/// NEW_PASSWORD_REQUIRED, `credential` (the browser's `PublicKeyCredential` as JSON) for
+/// WEB_AUTHN, `method` (and `password` for the password) for SELECT_CHALLENGE, `password` for
+/// PASSWORD. MFA_SETUP (a pool whose MFA is ON, a user without an authenticator) takes two
+/// steps: without a `code`, the secret to set up and the session to go on with; with the
+/// `code` it shows, the sign-in completes, with the recovery codes.
 #[tracing::instrument(name = "login_challenge", skip_all)]
 async fn challenge(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let body = JsonObject::from_request(req)?;
-    body.deny_unknown_fields(&["username", "session", "challenge", "code", "new_password"])?;
+    body.deny_unknown_fields(&[
+        "username",
+        "session",
+        "challenge",
+        "code",
+        "new_password",
+        "method",
+        "password",
+        "credential",
+    ])?;
     // The internal user name `/login` answered, held to the same rule as every user name.
     let username = Username::from_body(&body, "username")?;
     let session = body.string("session")?.trim();
@@ -386,16 +397,49 @@ async fn challenge(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let challenge = body.string("challenge")?.trim();
     // Whatever the challenge, a field given is held to its rule.
     let code = Code::optional(&body, "code")?;
-    let new_password = match body.get("new_password") {
-        Some(_) => Some(Password::from_body(&body, "new_password")?),
+    let password_in = |field: &'static str| match body.get(field) {
+        Some(_) => Password::from_body(&body, field).map(Some),
+        None => Ok(None),
+    };
+    let new_password = password_in("new_password")?;
+    let password = password_in("password")?;
+    let credential = match body.get("credential") {
+        Some(_) => Some(Credential::from_body(&body, "credential")?),
         None => None,
     };
+    let method = match body.optional_string("method")? {
+        None => None,
+        Some(name) => Some(
+            Method::parse(name.trim()).ok_or_else(|| ApiError::InvalidField {
+                field: "method",
+                reason: format!("must be one of {}", Method::NAMES.join(", ")),
+            })?,
+        ),
+    };
+    if auth::passwordless::CHALLENGES.contains(&challenge) {
+        state.cognito.require_passwordless()?;
+    }
     let context = ClientContext::of(req);
     let answer = match challenge {
         "SOFTWARE_TOKEN_MFA" => Answer::Code(code.ok_or(ApiError::MissingField("code"))?),
         "NEW_PASSWORD_REQUIRED" => {
             Answer::NewPassword(new_password.ok_or(ApiError::MissingField("new_password"))?)
         }
+        "EMAIL_OTP" => Answer::EmailCode(code.ok_or(ApiError::MissingField("code"))?.as_str()),
+        "WEB_AUTHN" => Answer::Credential(
+            credential
+                .as_ref()
+                .ok_or(ApiError::MissingField("credential"))?
+                .as_str(),
+        ),
+        "PASSWORD" => Answer::Password(password.ok_or(ApiError::MissingField("password"))?),
+        "SELECT_CHALLENGE" => match method.ok_or(ApiError::MissingField("method"))? {
+            Method::Password => Answer::Select(
+                Method::Password,
+                Some(password.ok_or(ApiError::MissingField("password"))?),
+            ),
+            other => Answer::Select(other, None),
+        },
         "MFA_SETUP" => {
             let Some(code) = code else {
                 let (secret, session) = state.cognito.associate_software_token_in(session).await?;

@@ -1,5 +1,5 @@
 //! DeleteUser (moto lacks it): the user deleted through moto's admin operation, and every
-//! family of theirs revoked.
+//! family of theirs revoked, their passkeys forgotten.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -27,5 +27,6 @@ pub async fn handle(layer: &Layer, call: &Call) -> Result<Value, Error> {
         .await
         .map_err(Error::admin)?;
     layer.tokens.revoke_user(&user.username);
+    layer.passkeys.forget(&app.pool_id, &user.username);
     Ok(json!({}))
 }

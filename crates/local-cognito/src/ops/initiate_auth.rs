@@ -19,6 +19,8 @@ use crate::protocol::{Call, Error, Target, required_parameter};
 use crate::sessions::Setup;
 use crate::{Layer, mfa};
 
+use super::user_auth;
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct Request {
@@ -34,6 +36,8 @@ struct AuthParameters {
     username: Option<String>,
     refresh_token: Option<String>,
     secret_hash: Option<String>,
+    preferred_challenge: Option<String>,
+    password: Option<String>,
 }
 
 pub async fn handle(layer: &Layer, call: &Call) -> Result<Value, Error> {
@@ -67,6 +71,29 @@ pub async fn handle(layer: &Layer, call: &Call) -> Result<Value, Error> {
             answered => answered,
         };
     }
+    if req.auth_flow == "USER_AUTH" {
+        let username = required_parameter("USERNAME", params.username.as_deref())?;
+        let app = layer
+            .directory
+            .client(&req.client_id, username, hash)
+            .await?;
+        let start = user_auth::Start {
+            client_id: &req.client_id,
+            username,
+            preferred: params.preferred_challenge.as_deref(),
+            password: params.password.as_deref(),
+        };
+        return user_auth::start(layer, call, &app, start).await;
+    }
+    password(layer, call).await
+}
+
+/// A sign-in with the user's password (`USER_PASSWORD_AUTH`, or another flow moto answers),
+/// its SECRET_HASH checked over `USERNAME`.
+pub async fn password(layer: &Layer, call: &Call) -> Result<Value, Error> {
+    let req: Request = call.request()?;
+    let params = &req.auth_parameters;
+    let hash = params.secret_hash.as_deref();
     let username = required_parameter("USERNAME", params.username.as_deref())?;
     let app = layer
         .directory
@@ -159,6 +186,10 @@ async fn answer_moto(
     let mut headers = call.headers.clone();
     let target = "AWSCognitoIdentityProviderService.RespondToAuthChallenge";
     headers.insert("x-amz-target", HeaderValue::from_static(target));
-    let answer = Call::new(Target::RespondToAuthChallenge, headers, Bytes::from(body.to_string()))?;
+    let answer = Call::new(
+        Target::RespondToAuthChallenge,
+        headers,
+        Bytes::from(body.to_string()),
+    )?;
     layer.moto.call(&answer).await
 }

@@ -42,23 +42,32 @@ macro_rules! operations {
     };
 }
 
+pub mod user_auth;
+
 operations! {
     AdminDeleteSoftwareToken => admin_delete_software_token,
     AdminDeleteUser => admin_delete_user,
     AdminUpdateUserAttributes => admin_update_user_attributes,
     AdminUserGlobalSignOut => admin_user_global_sign_out,
     AssociateSoftwareToken => associate_software_token,
+    CompleteWebAuthnRegistration => complete_web_authn_registration,
     ConfirmForgotPassword => confirm_forgot_password,
     ConfirmSignUp => confirm_sign_up,
     DeleteUser => delete_user,
+    DeleteWebAuthnCredential => delete_web_authn_credential,
     ForgotPassword => forgot_password,
     GetUserAttributeVerificationCode => get_user_attribute_verification_code,
+    GetUserAuthFactors => get_user_auth_factors,
+    GetUserPoolMfaConfig => get_user_pool_mfa_config,
     GlobalSignOut => global_sign_out,
     InitiateAuth => initiate_auth,
+    ListWebAuthnCredentials => list_web_authn_credentials,
     ResendConfirmationCode => resend_confirmation_code,
     RespondToAuthChallenge => respond_to_auth_challenge,
     RevokeToken => revoke_token,
+    SetUserPoolMfaConfig => set_user_pool_mfa_config,
     SignUp => sign_up,
+    StartWebAuthnRegistration => start_web_authn_registration,
     UpdateUserAttributes => update_user_attributes,
     VerifySoftwareToken => verify_software_token,
     VerifyUserAttribute => verify_user_attribute,

@@ -23,6 +23,8 @@ use crate::protocol::{Call, Error, ErrorType, required_parameter};
 use crate::sessions::Binding;
 use crate::{mfa, ops};
 
+use super::user_auth;
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct Request {
@@ -39,10 +41,17 @@ struct ChallengeResponses {
     username: Option<String>,
     secret_hash: Option<String>,
     software_token_mfa_code: Option<String>,
+    answer: Option<String>,
+    password: Option<String>,
+    email_otp_code: Option<String>,
+    credential: Option<String>,
 }
 
 pub async fn handle(layer: &Layer, call: &Call) -> Result<Value, Error> {
     let req: Request = call.request()?;
+    if req.challenge_name == "PASSWORD_VERIFIER" {
+        return Err(user_auth::refuse_srp());
+    }
     let responses = &req.challenge_responses;
     let username = required_parameter("USERNAME", responses.username.as_deref())?;
     let code = match req.challenge_name.as_str() {
@@ -69,6 +78,19 @@ pub async fn handle(layer: &Layer, call: &Call) -> Result<Value, Error> {
         challenge: req.challenge_name.clone(),
     };
     let claim = (layer.sessions).claim(session, &answer, layer.clock.now())?;
+    if user_auth::CHALLENGES.contains(&req.challenge_name.as_str()) {
+        let choice = user_auth::Answer {
+            client_id: &req.client_id,
+            challenge: &req.challenge_name,
+            session,
+            username: &answer.username,
+            answer: responses.answer.as_deref(),
+            password: responses.password.as_deref(),
+            email_otp_code: responses.email_otp_code.as_deref(),
+            credential: responses.credential.as_deref(),
+        };
+        return user_auth::answer(layer, call, &app, claim, choice).await;
+    }
     if req.challenge_name == "MFA_SETUP" {
         let Some(setup) = layer.setups.get(session) else {
             return Err(Error::invalid_session());

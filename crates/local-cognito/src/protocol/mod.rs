@@ -72,6 +72,11 @@ impl Call {
         })
     }
 
+    /// The call's JSON body.
+    pub fn json(&self) -> &Value {
+        &self.json
+    }
+
     /// This call with `change` made to its JSON: what moto gets instead of the body as it came.
     pub fn rewritten(&self, change: impl FnOnce(&mut Value)) -> Call {
         let mut json = self.json.clone();

@@ -1,0 +1,35 @@
+//! The passkeys function, composed once: by `main`, the local API, the tests and the bench alike.
+
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use platform::{Api, ConfigError, Env};
+use tables::{DynamoDb, Limits, RecoveryCodes, Sessions};
+
+use crate::{ROUTES, State};
+
+/// The app client's configuration (with the pool's plan), the alerts' sender and the three
+/// tables from `env`; the Cognito client (its secret read while its connection opens) and one
+/// DynamoDB client over `sdk`, both connections opened at once during start-up. Every route is
+/// protected and checked against the sessions.
+pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> {
+    let config = auth::Config::from_env(env)?;
+    let dynamodb = DynamoDb::new(sdk);
+    let sessions = Sessions::new(dynamodb.clone(), tables::sessions::table_from_env(env)?);
+    let recovery = RecoveryCodes::new(dynamodb.clone(), tables::recovery::table_from_env(env)?);
+    let limits = Limits::new(dynamodb, tables::limits::table_from_env(env)?);
+    let alerts = alerts::Alerts::from_env(env, sdk);
+    let audience = config.cognito.client_id.clone();
+    let prewarm = sessions.prewarm(&config.api.sdk);
+    let cognito =
+        auth::Cognito::connect_alongside(sdk, &config.api.sdk, config.cognito, prewarm).await?;
+    let revocations = Arc::new(sessions.clone());
+    let reauth = reauth::Reauth::new(cognito.clone(), recovery, limits.clone());
+    let state = State {
+        cognito,
+        limits,
+        reauth,
+        alerts,
+    };
+    Ok(Api::new(config.api.cors, state, ROUTES).protected(&audience, revocations))
+}

@@ -1,0 +1,267 @@
+//! The signed-in user's passkeys (WebAuthn), through Cognito's own passkey operations.
+//!
+//! | route | auth | Cognito |
+//! |---|---|---|
+//! | `POST /passkeys/register/start` | access token | the proof, then StartWebAuthnRegistration: the options `navigator.credentials.create()` takes |
+//! | `POST /passkeys/register/finish` | access token | after a start of this session: CompleteWebAuthnRegistration with the browser's credential; the user is told by e-mail |
+//! | `GET /passkeys` | access token | ListWebAuthnCredentials, and GetUserAuthFactors: the ways this user can sign in |
+//! | `DELETE /passkeys/{id}` | access token | DeleteWebAuthnCredential |
+//!
+//! A passkey signs in for good, without a password: so a passkey is never added with an access
+//! token alone. The start takes the proof ([`reauth`]): the password (and the second factor
+//! where TOTP is on), or, for a user who signs in without a password, a code mailed to their
+//! verified address (`{"send_email_code": true}` first, then `email_code` with the
+//! `proof_session` it answered). The finish takes the `registration_token` the start answered,
+//! in the same session, within [`limits::PASSKEY_SETUP`]'s lifetime: a thief holding a stolen
+//! access token cannot finish a registration they did not prove.
+//!
+//! Passkeys need the pool on Cognito's Essentials plan: on Lite every route answers
+//! `501 feature_unavailable`.
+
+mod app;
+
+use auth::{Code, Credential, Passkey};
+use lambda_http::RequestExt;
+use lambda_http::http::StatusCode;
+use platform::{ApiError, Caller, ClientContext, JsonObject, Reply, Request, Route, random, route};
+use reauth::{Proof, Reauth};
+use serde::Serialize;
+use tables::limits::{self, Limits};
+
+pub use crate::app::app;
+
+/// The routes of this function, as `template.yaml` routes them to it.
+pub static ROUTES: &[Route<State>] = &[
+    route!(POST "/passkeys/register/start" => start),
+    route!(POST "/passkeys/register/finish" => finish),
+    route!(GET "/passkeys" => list),
+    route!(DELETE "/passkeys/{id}" => delete),
+];
+
+/// What the routes work with, built once ([`app`]).
+#[derive(Debug, Clone)]
+pub struct State {
+    pub cognito: auth::Cognito,
+    /// The registration grants `/passkeys/register/finish` takes.
+    pub limits: Limits,
+    /// The proof before a passkey is added.
+    pub reauth: Reauth,
+    /// The user is told when a passkey is added.
+    pub alerts: alerts::Alerts,
+}
+
+/// The symbols of a registration token (URL-safe), and its length: 43 of 64 symbols, 258 bits
+/// from the OS CSPRNG.
+const TOKEN_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const TOKEN_CHARS: usize = 43;
+/// The longest proof session taken: Cognito's are under 1 KB.
+const MAX_SESSION_CHARS: usize = 4096;
+/// The longest credential id taken (WebAuthn's limit is 1023 bytes, base64url).
+const MAX_ID_CHARS: usize = 1400;
+
+/// The fields the start reads: a proof by password, or by e-mailed code.
+const START_FIELDS: &[&str] = &[
+    "password",
+    "code",
+    "recovery_code",
+    "send_email_code",
+    "email_code",
+    "proof_session",
+];
+
+/// The caller, and their session (`origin_jti`), which a registration is bound to.
+fn caller(req: &Request) -> Result<(&Caller, &str, &str, &str), ApiError> {
+    let caller = Caller::of(req)?;
+    let session = caller.origin_jti().ok_or(ApiError::Unauthorized)?;
+    Ok((caller, caller.access_token()?, caller.username()?, session))
+}
+
+/// What the start answers: the options, and the token the finish takes.
+#[derive(Serialize)]
+pub struct Started {
+    /// What `navigator.credentials.create({publicKey})` takes, byte strings in base64url.
+    pub credential_creation_options: serde_json::Value,
+    pub registration_token: String,
+}
+
+/// What the start answers when it mailed a code to prove the caller with.
+#[derive(Serialize)]
+pub struct CodeSent {
+    pub message: &'static str,
+    /// Send back with `email_code`.
+    pub proof_session: String,
+    /// Where the code went, masked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destination: Option<String>,
+}
+
+/// A new passkey's registration, after the proof.
+#[tracing::instrument(name = "passkey_start", skip_all)]
+async fn start(state: &State, req: &Request) -> Result<Reply, ApiError> {
+    state.cognito.require_passwordless()?;
+    let (who, token, username, session) = caller(req)?;
+    let body = JsonObject::from_request(req)?;
+    body.deny_unknown_fields(START_FIELDS)?;
+    let context = ClientContext::of(req);
+    let wants_code = match body.get("send_email_code") {
+        None => false,
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(_) => {
+            return Err(ApiError::InvalidType {
+                field: "send_email_code".into(),
+                expected: "boolean",
+            });
+        }
+    };
+    let by_code = Code::optional(&body, "email_code")?;
+    let by_password = body.get("password").is_some();
+    match (wants_code, by_code, by_password) {
+        (true, None, false) => {
+            let sent = state.reauth.send_email_code(&context, username).await?;
+            return Reply::json(
+                StatusCode::ACCEPTED,
+                &CodeSent {
+                    message: "A code is on its way: send it back as email_code, with proof_session.",
+                    proof_session: sent.session,
+                    destination: sent.destination,
+                },
+            );
+        }
+        (false, Some(code), false) => {
+            let proof_session = body.string("proof_session")?.trim();
+            platform::body::check_len("proof_session", proof_session, MAX_SESSION_CHARS)?;
+            state
+                .reauth
+                .prove_email_code(&context, username, proof_session, code)
+                .await?;
+        }
+        (false, None, true) => {
+            let proof = Proof::from_body(&body)?;
+            state.reauth.prove(&context, username, &proof).await?;
+        }
+        (false, None, false) => return Err(ApiError::MissingField("password")),
+        _ => {
+            return Err(ApiError::InvalidField {
+                field: "password",
+                reason: "prove yourself one way: password, email_code or send_email_code".into(),
+            });
+        }
+    }
+    let credential_creation_options = state.cognito.start_passkey_registration(token).await?;
+    let registration_token =
+        random::string(TOKEN_ALPHABET, TOKEN_CHARS).map_err(ApiError::internal)?;
+    state
+        .limits
+        .grant(
+            &limits::PASSKEY_SETUP,
+            who.sub(),
+            session,
+            &registration_token,
+        )
+        .await?;
+    Reply::ok(&Started {
+        credential_creation_options,
+        registration_token,
+    })
+}
+
+/// `/passkeys/register/finish` without a start of this session (with the proof).
+pub const REGISTRATION_REQUIRED: ApiError = ApiError::Refused {
+    code: "registration_required",
+    message: "start with /passkeys/register/start (with the proof) in this session, and send its registration_token",
+};
+
+/// What the finish answers.
+#[derive(Serialize)]
+pub struct Added {
+    pub message: &'static str,
+    pub passkey: Passkey,
+}
+
+/// `{credential, registration_token}`: the browser's answer to the registration.
+#[tracing::instrument(name = "passkey_finish", skip_all)]
+async fn finish(state: &State, req: &Request) -> Result<Reply, ApiError> {
+    state.cognito.require_passwordless()?;
+    let (who, token, _, session) = caller(req)?;
+    let body = JsonObject::from_request(req)?;
+    body.deny_unknown_fields(&["credential", "registration_token"])?;
+    let credential = Credential::from_body(&body, "credential")?;
+    let registration_token = body.string("registration_token")?.trim();
+    platform::body::check_len("registration_token", registration_token, TOKEN_CHARS)?;
+    let granted = state
+        .limits
+        .redeem(
+            &limits::PASSKEY_SETUP,
+            who.sub(),
+            session,
+            registration_token,
+        )
+        .await?;
+    if granted.is_none() {
+        return Err(REGISTRATION_REQUIRED);
+    }
+    let before = state.cognito.passkeys(token).await?;
+    state
+        .cognito
+        .complete_passkey_registration(token, credential.json())
+        .await?;
+    let after = state.cognito.passkeys(token).await?;
+    let Some(passkey) = after.into_iter().find(|p| !before.contains(p)) else {
+        return Err(ApiError::unavailable(
+            "Cognito registered a passkey that it does not list",
+        ));
+    };
+    if state.alerts.enabled()
+        && let Some(address) = state.cognito.profile(token).await?.verified_email
+    {
+        (state.alerts)
+            .passkey_added(&address, &passkey.name, &ClientContext::of(req))
+            .await;
+    }
+    Reply::created(&Added {
+        message: "Passkey added: it signs you in without a password from now on.",
+        passkey,
+    })
+}
+
+/// What `GET /passkeys` answers.
+#[derive(Serialize)]
+pub struct Listed {
+    pub passkeys: Vec<Passkey>,
+    /// The ways this user can sign in now (`password`, `email_otp`, `passkey`).
+    pub methods: Vec<auth::Method>,
+}
+
+#[tracing::instrument(name = "passkeys_list", skip_all)]
+async fn list(state: &State, req: &Request) -> Result<Reply, ApiError> {
+    state.cognito.require_passwordless()?;
+    let (_, token, _, _) = caller(req)?;
+    let (passkeys, methods) = tokio::try_join!(
+        state.cognito.passkeys(token),
+        state.cognito.sign_in_methods(token)
+    )?;
+    Reply::ok(&Listed { passkeys, methods })
+}
+
+/// The `{id}` path parameter: a credential id (base64url). Any other is simply not found.
+fn path_id(req: &Request) -> Result<&str, ApiError> {
+    req.path_parameters_ref()
+        .and_then(|p| p.first("id"))
+        .filter(|id| {
+            !id.is_empty()
+                && id.len() <= MAX_ID_CHARS
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .ok_or(ApiError::NotFound("passkey"))
+}
+
+#[tracing::instrument(name = "passkey_delete", skip_all)]
+async fn delete(state: &State, req: &Request) -> Result<Reply, ApiError> {
+    state.cognito.require_passwordless()?;
+    let (_, token, _, _) = caller(req)?;
+    let id = path_id(req)?;
+    state.cognito.delete_passkey(token, id).await?;
+    Reply::message("Passkey removed: it signs in no more.")
+}
