@@ -19,6 +19,7 @@ mod local_cognito_mfa;
 mod local_cognito_sessions;
 mod mfa;
 mod openapi;
+mod passkeys;
 mod passwordless;
 mod security;
 mod self_service;

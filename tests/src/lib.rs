@@ -7,6 +7,8 @@ use std::net::Ipv4Addr;
 use aws_sdk_cognitoidentityprovider as cognito;
 use platform::Env;
 
+pub mod authenticator;
+
 pub use local_cognito::totp::totp;
 
 /// The authenticator code of the next 30-second step. The local Cognito, as Cognito, takes a

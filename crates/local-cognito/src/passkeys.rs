@@ -108,8 +108,13 @@ fn refused(kind: &str, message: &str) -> Error {
     Error::new(ErrorType::Reported(kind.to_owned()), message)
 }
 
-/// webauthn-rs's refusal of a registration or an assertion, as Cognito answers it.
+/// webauthn-rs's refusal of a registration or an assertion, as Cognito answers it. A sign-in's
+/// refusal is `NotAuthorizedException` whatever the cause: RespondToAuthChallenge has no
+/// WebAuthn error in Cognito's model.
 fn cognito_error(err: &WebauthnError, signing_in: bool) -> Error {
+    if signing_in {
+        return Error::not_authorized("Incorrect credential.");
+    }
     match err {
         WebauthnError::InvalidRPOrigin | WebauthnError::CredentialCrossOrigin => refused(
             "WebAuthnOriginNotAllowedException",
@@ -123,7 +128,6 @@ fn cognito_error(err: &WebauthnError, signing_in: bool) -> Error {
             "WebAuthnChallengeNotFoundException",
             "The credential does not answer the challenge issued.",
         ),
-        _ if signing_in => Error::not_authorized("Incorrect credential."),
         WebauthnError::COSEKeyInvalidAlgorithm | WebauthnError::CredentialInsecureCryptography => {
             refused(
                 "WebAuthnCredentialNotSupportedException",
