@@ -1,10 +1,30 @@
-// The demo page: plain JS, no build step. Every call is a cross-origin fetch to the API, with
-// the token in the Authorization header. Tokens live in sessionStorage (gone when the tab
-// closes); a 401 triggers one refresh and one retry before the page signs out.
+// The demo page: a small account portal in plain JS, no build step, no library. Every call is a
+// cross-origin fetch to the API, with the token in the Authorization header. Tokens live in
+// sessionStorage (gone when the tab closes); a 401 triggers one refresh and one retry before the
+// page signs out.
+//
+// Nothing the user or the API wrote is ever parsed as HTML: the page builds its DOM with
+// createElement and textContent only (the server's Content-Security-Policy enforces it with
+// Trusted Types: see scripts/serve-web.py), and the one picture the API draws, the
+// authenticator's QR code, is shown as a data: image, which runs no script.
 "use strict";
 
-// The API: `?api=http://127.0.0.1:3000` on the page's URL, or the local API's default.
-const API = (new URLSearchParams(location.search).get("api") || "http://127.0.0.1:3000").replace(/\/+$/, "");
+// ---------------------------------------------------------------------------------------------
+// The API, and calling it
+
+// The API: `?api=http://localhost:3000` on the page's URL, or the local API's default. The
+// page's Content-Security-Policy lets fetch reach one origin only, the API it is served for.
+const DEFAULT_API = "http://localhost:3000";
+const API = (() => {
+  const asked = new URLSearchParams(location.search).get("api") || DEFAULT_API;
+  try {
+    const url = new URL(asked);
+    if (url.protocol === "http:" || url.protocol === "https:") return url.href.replace(/\/+$/, "");
+  } catch (e) {
+    // Not a URL: the default below.
+  }
+  return DEFAULT_API;
+})();
 const TOKEN_KEYS = ["id_token", "access_token", "refresh_token", "username"];
 
 const $ = (selector) => document.querySelector(selector);
@@ -19,6 +39,7 @@ const tokens = {
   },
 };
 
+// The API's one error shape, {"error": {"code", "message"}}, or API Gateway's {"message"}.
 class ApiError extends Error {
   constructor(status, body) {
     const e = body && body.error;
@@ -32,15 +53,25 @@ async function send(path, { method = "GET", body, token } = {}) {
   const headers = {};
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers["Authorization"] = `Bearer ${token}`;
-  const res = await fetch(API + path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  let res;
+  try {
+    res = await fetch(API + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (e) {
+    throw new Error(`The API at ${API} did not answer (${e.message}).`);
+  }
   const text = await res.text();
-  const data = text ? JSON.parse(text) : null;
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch (e) {
+    // Not JSON: the status alone says what happened.
+  }
   if (!res.ok) throw new ApiError(res.status, data);
-  return data;
+  return data || {};
 }
 
 // Swaps the refresh token for new tokens. False if the API refuses it.
@@ -73,186 +104,231 @@ async function authed(path, kind, options = {}) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
 function status(text, isError = false) {
   const el = $("#status");
   el.textContent = text;
   el.classList.toggle("error", isError);
 }
 
+// A value to show: never `undefined` or `null` on the page.
+const shown = (value, absent = "—") => (value === undefined || value === null || value === "" ? absent : String(value));
+
+// The parts that are there, joined: "Le Guin · fiction · 9.99", never "x · undefined".
+const joined = (...parts) => parts.filter((p) => p !== undefined && p !== null && p !== "").join(" · ");
+
+function el(tag, { text, className, data } = {}, ...children) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (className) node.className = className;
+  for (const [k, v] of Object.entries(data || {})) if (v !== undefined && v !== null) node.dataset[k] = v;
+  node.append(...children);
+  return node;
+}
+
+const when = (iso) => {
+  const d = new Date(iso);
+  return iso && !Number.isNaN(d.getTime()) ? d.toLocaleString() : shown(iso, "");
+};
+
 // A form's fields, the empty ones left out (a code field hidden while two-factor sign-in is off).
 function formJson(form) {
   return Object.fromEntries([...new FormData(form).entries()].filter(([, v]) => v !== ""));
 }
 
-// Runs a form's action, reporting success or the API's error in the status line.
-function onSubmit(selector, action) {
-  $(selector).addEventListener("submit", async (event) => {
-    event.preventDefault();
-    try {
-      await action(event.target, formJson(event.target));
-    } catch (e) {
-      status(e.message, true);
-    }
-  });
-}
-
-function showMe(me) {
-  const dl = $("#me");
-  dl.replaceChildren();
-  for (const [label, value] of [
-    ["Username", me.username],
-    ["E-mail", me.email],
-    ["Verified", me.email_verified ? "yes" : "no"],
-    ["Name", me.name],
-    ["Groups", me.groups.length ? me.groups.join(", ") : "none"],
-    ["Sub", me.sub],
-  ]) {
-    const dt = document.createElement("dt");
-    dt.textContent = label;
-    const dd = document.createElement("dd");
-    dd.textContent = value == null ? "—" : value;
-    dd.dataset.field = label.toLowerCase();
-    dl.append(dt, dd);
+// Runs an action, reporting the API's error (or the browser's) in the status line.
+async function attempt(action) {
+  try {
+    await action();
+  } catch (e) {
+    status(e.message || String(e), true);
   }
 }
 
+function onSubmit(selector, action) {
+  $(selector).addEventListener("submit", (event) => {
+    event.preventDefault();
+    attempt(() => action(event.target, formJson(event.target)));
+  });
+}
+
+function onClick(selector, action) {
+  $(selector).addEventListener("click", () => attempt(action));
+}
+
+// A form field the user must fill before a button that does not submit the form.
+function required(input) {
+  if (input.reportValidity()) return input.value.trim();
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Views: signed out (sign in, sign up, forgot, recover) and signed in (profile, security, books),
+// one at a time, named by the URL's fragment.
+
+let me = null; // GET /me's answer while signed in
+
+function route() {
+  const side = me ? "in" : "out";
+  const views = [...document.querySelectorAll(".view")].filter((v) => v.dataset.when === side);
+  const wanted = location.hash.slice(1);
+  const view = views.find((v) => v.dataset.view === wanted) || views[0];
+  for (const v of document.querySelectorAll(".view")) v.hidden = v !== view;
+  for (const a of document.querySelectorAll("nav a")) {
+    if (a.getAttribute("href") === `#${view.dataset.view}`) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  $("#nav-out").hidden = side !== "out";
+  $("#nav-in").hidden = side !== "in";
+  $("#account").hidden = side !== "in";
+  // Each signed-in view shows what the API says now.
+  if (view.dataset.view === "security") loadPasskeys();
+  if (view.dataset.view === "books") attempt(loadBooks);
+}
+
+function go(view) {
+  if (location.hash === `#${view}`) route();
+  else location.hash = view;
+}
+
+window.addEventListener("hashchange", route);
+
+// ---------------------------------------------------------------------------------------------
+// Signing in and out
+
 async function loadMe() {
-  const me = await authed("/me", "id_token");
+  me = await authed("/me", "id_token");
   showMe(me);
-  $("#signed-in").hidden = false;
-  $("#signed-out").hidden = true;
   return me;
+}
+
+function showMe(me) {
+  const rows = [
+    ["username", "Username", me.username],
+    ["e-mail", "E-mail", me.email],
+    ["verified", "Verified", me.email_verified ? "yes" : "no"],
+    ["name", "Name", me.name],
+    ["groups", "Groups", Array.isArray(me.groups) && me.groups.length ? me.groups.join(", ") : "none"],
+    ["sub", "User id", me.sub],
+  ];
+  $("#me").replaceChildren(...rows.flatMap(([field, label, value]) => [
+    el("dt", { text: label }),
+    el("dd", { text: shown(value), data: { field } }),
+  ]));
+  $("#whoami").textContent = shown(me.name || me.email || me.username, "");
+  const name = $("#name-form [name=name]");
+  if (document.activeElement !== name) name.value = me.name || "";
+}
+
+// The tokens of a sign-in: saved, and the page shows the account.
+async function signedIn(answer) {
+  tokens.save(answer);
+  endChallenge();
+  $("#login-form").reset();
+  await loadMe();
+  status(answer.message && answer.message !== "Signed in." ? answer.message : `Signed in as ${shown(me.email || me.username)}.`);
+  await loadMfa();
+  if (answer.recovery_codes) {
+    showRecoveryCodes(answer.recovery_codes);
+    go("security");
+  } else {
+    const wanted = location.hash.slice(1);
+    go(["profile", "security", "books"].includes(wanted) ? wanted : "profile");
+  }
 }
 
 function signedOut(message) {
   tokens.clear();
-  $("#signed-in").hidden = true;
-  $("#signed-out").hidden = false;
+  me = null;
+  endChallenge();
   $("#me").replaceChildren();
+  $("#whoami").textContent = "";
+  $("#passkeys").replaceChildren();
+  $("#methods").replaceChildren();
+  $("#books").replaceChildren();
   $("#recovery").hidden = true;
   $("#totp-setup").hidden = true;
-  for (const form of ["#email-form", "#totp-setup-form", "#totp-disable-form", "#delete-form"]) $(form).reset();
+  setupToken = null;
+  for (const form of document.querySelectorAll("[data-when=in] form")) form.reset();
   if (message) status(message);
-  renderBooks(lastBooks);
+  go("sign-in");
 }
 
-let lastBooks = [];
+// This device only: its refresh token is revoked, and its tokens are refused at once; the
+// account's other sessions stay signed in.
+onClick("#logout-here", async () => {
+  await authed("/logout", "access_token", {
+    method: "POST",
+    body: { refresh_token: tokens.get("refresh_token") },
+  });
+  signedOut("Signed out on this device.");
+});
 
-function renderBooks(books) {
-  lastBooks = books;
-  const mine = tokens.get("id_token") ? $("#me [data-field=sub]")?.textContent : null;
-  const list = $("#books");
-  list.replaceChildren();
-  if (!books.length) {
-    const li = document.createElement("li");
-    li.textContent = "No books yet.";
-    list.append(li);
-  }
-  for (const book of books) {
-    const li = document.createElement("li");
-    li.dataset.id = book.id;
-    const text = document.createElement("span");
-    text.innerHTML = "<strong></strong> <span class=meta></span>";
-    text.querySelector("strong").textContent = book.name;
-    text.querySelector(".meta").textContent = `${book.author} · ${book.category} · ${book.price}`;
-    li.append(text);
-    if (mine && book.created_by === mine) {
-      const del = document.createElement("button");
-      del.className = "delete";
-      del.type = "button";
-      del.textContent = "Delete";
-      del.addEventListener("click", () => deleteBook(book).catch((e) => status(e.message, true)));
-      li.append(del);
+onClick("#logout", async () => {
+  await authed("/logout", "access_token", { method: "POST", body: {} });
+  signedOut("Signed out on every device.");
+});
+
+onSubmit("#login-form", async (form, body) => {
+  await afterLogin(await send("/login", { method: "POST", body }));
+});
+
+// Without a password: /login/start with the method. The answer is a challenge (the passkey, or
+// the code sent by e-mail), or the tokens.
+async function startLogin(method) {
+  const username = required($("#login-form [name=username]"));
+  if (!username) return;
+  let answer;
+  try {
+    answer = await send("/login/start", { method: "POST", body: { username, method } });
+  } catch (e) {
+    if (e.code === "feature_unavailable") {
+      throw new Error("This API's user pool does not offer sign-in without a password (passkeys, codes by e-mail).");
     }
-    list.append(li);
+    throw e;
   }
+  await afterLogin({ username, ...answer });
 }
 
-async function loadBooks() {
-  const page = await send("/books?limit=50");
-  renderBooks(page.items || []);
-}
-
-async function deleteBook(book) {
-  await authed(`/books/${encodeURIComponent(book.id)}`, "id_token", { method: "DELETE" });
-  status(`Deleted “${book.name}”.`);
-  await loadBooks();
-}
+onClick("#login-passkey", () => startLogin("passkey"));
+onClick("#login-email", () => startLogin("email_otp"));
 
 onSubmit("#register-form", async (form, body) => {
   const answer = await send("/register", { method: "POST", body });
-  for (const f of ["#confirm-form", "#login-form"]) $(f).username.value = body.username;
-  status(answer.message || "Registered. Check your e-mail for the code.");
+  $("#confirm-form [name=username]").value = body.username;
+  $("#login-form [name=username]").value = body.username;
+  status(answer.message || "Account created. Confirm it with the code sent to you.");
 });
 
 onSubmit("#confirm-form", async (form, body) => {
   const answer = await send("/confirm_user", { method: "POST", body });
-  $("#login-form").username.value = body.username;
-  status(answer.message || "Confirmed.");
+  form.confirmation_code.value = "";
+  $("#login-form [name=username]").value = body.username;
+  status(answer.message || "Account confirmed. You can sign in.");
 });
 
-// The tokens of a sign-in: saved, and the page shows the user.
-async function signedIn(answer) {
-  tokens.save(answer);
-  $("#challenge-form").hidden = true;
-  const me = await loadMe();
-  status(answer.message && answer.message !== "Signed in." ? answer.message : `Signed in as ${me.username}.`);
-  await loadBooks();
-  await loadMfa();
-  if (answer.recovery_codes) showRecoveryCodes(answer.recovery_codes);
-}
+onClick("#resend-code", async () => {
+  const username = required($("#confirm-form [name=username]"));
+  if (!username) return;
+  const answer = await send("/resend_code", { method: "POST", body: { username } });
+  status(answer.message || "A new code is on its way.");
+});
 
-// A QR code the API drew (SVG), as an image: nothing is fetched from anywhere else.
-function showQr(container, svg) {
-  const img = document.createElement("img");
-  img.alt = "QR code of the authenticator key";
-  img.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
-  container.replaceChildren(img);
-}
+onSubmit("#forgot-form", async (form, body) => {
+  const answer = await send("/forgot_password", { method: "POST", body });
+  $("#reset-form [name=username]").value = body.username;
+  status(answer.message || "If the account exists, a code is on its way.");
+});
 
-// What /login asks for besides the password.
-function showChallenge(answer) {
-  const form = $("#challenge-form");
-  form.username.value = answer.username;
-  form.session.value = answer.session;
-  form.challenge.value = answer.challenge;
-  form.code.value = "";
-  form.new_password.value = "";
-  const setup = answer.challenge === "MFA_SETUP";
-  $("#challenge-setup").hidden = !(setup && answer.secret);
-  if (setup && answer.secret) {
-    showQr($("#challenge-setup .qr"), answer.qr_svg);
-    $("#challenge-setup [data-field=secret]").textContent = answer.secret;
-  }
-  $("#challenge-password").hidden = answer.challenge !== "NEW_PASSWORD_REQUIRED";
-  $("#challenge-code").hidden = answer.challenge === "NEW_PASSWORD_REQUIRED" || (setup && !answer.secret);
-  $("#challenge-title").textContent = {
-    SOFTWARE_TOKEN_MFA: "The code from your authenticator",
-    NEW_PASSWORD_REQUIRED: "Choose a new password",
-    MFA_SETUP: "Set up an authenticator app",
-  }[answer.challenge];
-  form.hidden = false;
-  status("One more step to sign in.");
-}
-
-async function afterLogin(answer) {
-  if (!answer.challenge) return signedIn(answer);
-  // MFA_SETUP starts with the secret to set up: asked for at once.
-  if (answer.challenge === "MFA_SETUP" && !answer.secret) {
-    const { username, session, challenge } = answer;
-    return afterLogin(await send("/login/challenge", { method: "POST", body: { username, session, challenge } }));
-  }
-  showChallenge(answer);
-}
-
-onSubmit("#login-form", async (form, body) => {
-  const answer = await send("/login", { method: "POST", body });
+onSubmit("#reset-form", async (form, body) => {
+  const answer = await send("/reset_password", { method: "POST", body });
   form.reset();
-  await afterLogin(answer);
-});
-
-onSubmit("#challenge-form", async (form, body) => {
-  await afterLogin(await send("/login/challenge", { method: "POST", body }));
+  $("#forgot-form").reset();
+  $("#login-form [name=username]").value = body.username;
+  status(answer.message || "Password changed. Sign in with the new one.");
+  go("sign-in");
 });
 
 // The tokens, or (in a pool where every user must have an authenticator) the MFA_SETUP
@@ -264,26 +340,368 @@ onSubmit("#recover-form", async (form, body) => {
   if (answer.challenge && answer.message) status(answer.message);
 });
 
-async function loadMfa() {
-  const mfa = await authed("/mfa", "access_token");
-  $("#mfa-status").textContent = mfa.totp_enabled
-    ? `On: ${mfa.recovery_codes_remaining} recovery codes left.`
-    : "Off.";
-  $("#mfa-status").dataset.enabled = mfa.totp_enabled;
-  // With an authenticator on, the forms that prove the account holder ask for its code too.
-  for (const field of document.querySelectorAll(".totp-only")) field.hidden = !mfa.totp_enabled;
-  $("#mfa-setup").textContent = mfa.totp_enabled ? "Replace the authenticator app" : "Set up an authenticator app";
-  $("#totp-disable-form").hidden = !mfa.totp_enabled;
+// ---------------------------------------------------------------------------------------------
+// The next step of a sign-in (/login, /login/start and /login/recover may answer a challenge,
+// and so may /login/challenge itself): kept in this page's memory only.
+
+let pending = null; // {challenge, username, session, ...the rest of the answer}
+
+const CHALLENGES = {
+  SOFTWARE_TOKEN_MFA: { title: "Two-step sign-in", code: "Code from your authenticator app" },
+  MFA_SETUP: { title: "Set up an authenticator app", code: "Code from your authenticator app" },
+  EMAIL_OTP: { title: "Check your e-mail", code: "Code from the e-mail" },
+  WEB_AUTHN: { title: "Use your passkey" },
+  SELECT_CHALLENGE: { title: "How do you want to sign in?" },
+  PASSWORD: { title: "Your password", password: true },
+  NEW_PASSWORD_REQUIRED: { title: "Choose a new password", newPassword: true },
+};
+
+const METHODS = {
+  password: "Password",
+  email_otp: "A code by e-mail",
+  passkey: "Passkey",
+};
+
+async function afterLogin(answer) {
+  if (!answer.challenge) return signedIn(answer);
+  pending = answer;
+  // MFA_SETUP starts with the secret to set up: asked for at once.
+  if (answer.challenge === "MFA_SETUP" && !answer.secret) {
+    return afterLogin(await answerChallenge({}));
+  }
+  showChallenge(answer);
+  if (answer.challenge === "WEB_AUTHN") await usePasskey();
 }
 
-function showRecoveryCodes(codes) {
-  const list = $("#recovery-codes");
-  list.replaceChildren(...codes.map((c) => {
-    const li = document.createElement("li");
-    li.textContent = c;
-    return li;
+function answerChallenge(fields) {
+  const { challenge, username, session } = pending;
+  return send("/login/challenge", { method: "POST", body: { challenge, username, session, ...fields } });
+}
+
+function showChallenge(answer) {
+  const form = $("#challenge-form");
+  const kind = CHALLENGES[answer.challenge] || { title: "One more step" };
+  form.reset();
+  $("#challenge-title").textContent = kind.title;
+  $("#challenge-hint").textContent = {
+    EMAIL_OTP: `We sent a code to ${shown(answer.destination, "your e-mail address")}.`,
+    WEB_AUTHN: "Your browser asks for the passkey of this account.",
+    SELECT_CHALLENGE: "This account can sign in more than one way.",
+  }[answer.challenge] || (CHALLENGES[answer.challenge] ? "" : `The API asks for ${answer.challenge}, which this page does not know.`);
+
+  const setup = answer.challenge === "MFA_SETUP" && answer.secret;
+  $("#challenge-setup").hidden = !setup;
+  if (setup) {
+    showQr($("#challenge-setup .qr"), answer.qr_svg);
+    $("#challenge-setup [data-field=secret]").textContent = answer.secret;
+  }
+
+  const methods = answer.challenge === "SELECT_CHALLENGE" && Array.isArray(answer.methods) ? answer.methods : [];
+  const box = $("#challenge-methods");
+  box.replaceChildren(...methods.filter((m) => m !== "password").map((method) => {
+    const button = el("button", { text: method === "passkey" ? "Use a passkey" : "E-mail me a code", className: "secondary", data: { method } });
+    button.type = "button";
+    button.addEventListener("click", () => attempt(async () => afterLogin(await answerChallenge({ method }))));
+    return button;
   }));
+  box.hidden = !methods.length;
+
+  const asksPassword = kind.password || methods.includes("password");
+  $("#challenge-code").hidden = !kind.code;
+  if (kind.code) $("#challenge-code").firstChild.textContent = `${kind.code} `;
+  $("#challenge-password").hidden = !asksPassword;
+  $("#challenge-new-password").hidden = !kind.newPassword;
+  $("#challenge-submit").hidden = !(kind.code || asksPassword || kind.newPassword);
+  $("#challenge-submit").textContent = methods.includes("password") ? "Continue with the password" : "Continue";
+  $("#challenge-passkey").hidden = answer.challenge !== "WEB_AUTHN";
+
+  $("#login-form").hidden = true;
+  form.hidden = false;
+  go("sign-in");
+  status("One more step to sign in.");
+}
+
+function endChallenge() {
+  pending = null;
+  $("#challenge-form").hidden = true;
+  $("#challenge-form").reset();
+  $("#login-form").hidden = false;
+}
+
+onSubmit("#challenge-form", async (form, body) => {
+  const { challenge } = pending;
+  const fields = {};
+  if (challenge === "NEW_PASSWORD_REQUIRED") fields.new_password = body.new_password;
+  else if (challenge === "PASSWORD") fields.password = body.password;
+  else if (challenge === "SELECT_CHALLENGE") Object.assign(fields, { method: "password", password: body.password });
+  else if (body.code) fields.code = body.code.trim();
+  await afterLogin(await answerChallenge(fields));
+});
+
+onClick("#challenge-passkey", usePasskey);
+
+$("#challenge-cancel").addEventListener("click", () => {
+  endChallenge();
+  status("Sign-in cancelled.");
+});
+
+// The WEB_AUTHN challenge: the browser signs the API's challenge with the account's passkey.
+async function usePasskey() {
+  const options = requestOptions(pending.credential_request_options);
+  status("Waiting for your passkey…");
+  const credential = await webauthn(() => navigator.credentials.get({ publicKey: options }));
+  await afterLogin(await answerChallenge({ credential: credentialJson(credential) }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// WebAuthn's options and answers as JSON: the byte fields are base64url strings on the wire and
+// ArrayBuffers in the browser. Converted here, by hand, in every browser: one path, the one the
+// browser test walks (PublicKeyCredential.parseCreationOptionsFromJSON and toJSON do the same
+// where they exist).
+
+function toBase64(bytes) {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+function toBase64url(buffer) {
+  return toBase64(new Uint8Array(buffer)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function fromBase64url(text) {
+  if (typeof text !== "string") throw new Error("The API sent passkey options without their bytes.");
+  const base64 = text.replace(/-/g, "+").replace(/_/g, "/");
+  const binary = atob(base64 + "===".slice((base64.length + 3) % 4));
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes.buffer;
+}
+
+// The options as the API sends them: an object (or its JSON text), maybe under `publicKey`;
+// members that are null are left out, as a browser would refuse some of them.
+function optionsObject(json) {
+  const parsed = typeof json === "string" ? JSON.parse(json) : json;
+  if (!parsed || typeof parsed !== "object") throw new Error("The API sent no passkey options.");
+  const options = parsed.publicKey || parsed;
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== null));
+}
+
+const withId = (descriptor) => ({ ...descriptor, id: fromBase64url(descriptor.id) });
+
+function creationOptions(json) {
+  const options = optionsObject(json);
+  return {
+    ...options,
+    challenge: fromBase64url(options.challenge),
+    user: { ...options.user, id: fromBase64url(options.user && options.user.id) },
+    excludeCredentials: (options.excludeCredentials || []).map(withId),
+  };
+}
+
+function requestOptions(json) {
+  const options = optionsObject(json);
+  const converted = { ...options, challenge: fromBase64url(options.challenge) };
+  if (options.allowCredentials) converted.allowCredentials = options.allowCredentials.map(withId);
+  return converted;
+}
+
+// A PublicKeyCredential (a new passkey's attestation, or a sign-in's assertion) as JSON.
+function credentialJson(credential) {
+  const r = credential.response;
+  const response = { clientDataJSON: toBase64url(r.clientDataJSON) };
+  if (r.attestationObject) {
+    response.attestationObject = toBase64url(r.attestationObject);
+    response.transports = typeof r.getTransports === "function" ? r.getTransports() : [];
+  } else {
+    response.authenticatorData = toBase64url(r.authenticatorData);
+    response.signature = toBase64url(r.signature);
+    if (r.userHandle) response.userHandle = toBase64url(r.userHandle);
+  }
+  const json = {
+    id: credential.id,
+    rawId: toBase64url(credential.rawId),
+    type: credential.type,
+    response,
+    clientExtensionResults: credential.getClientExtensionResults(),
+  };
+  if (credential.authenticatorAttachment) json.authenticatorAttachment = credential.authenticatorAttachment;
+  return json;
+}
+
+// Runs navigator.credentials.create or .get, saying in words why it failed.
+async function webauthn(call) {
+  if (!window.PublicKeyCredential || !navigator.credentials) {
+    throw new Error("This browser cannot use passkeys here (they need https://, or http://localhost).");
+  }
+  try {
+    const credential = await call();
+    if (!credential) throw new Error("No passkey was chosen.");
+    return credential;
+  } catch (e) {
+    const why = {
+      NotAllowedError: "The passkey prompt was closed, or timed out.",
+      InvalidStateError: "This device already holds a passkey of this account.",
+      SecurityError: `Passkeys need the page on a domain (http://localhost or https://), not ${location.host}.`,
+    }[e.name];
+    throw why ? new Error(why) : e;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Profile
+
+onClick("#reload", async () => {
+  await loadMe();
+  status("Reloaded.");
+});
+
+// The name is in the id token: a refresh brings one with the new name.
+onSubmit("#name-form", async (form, body) => {
+  const answer = await authed("/me", "access_token", { method: "PATCH", body: { name: body.name } });
+  await refresh();
+  await loadMe();
+  status(answer.message || "Name saved.");
+});
+
+onSubmit("#email-form", async (form, body) => {
+  const answer = await authed("/me", "access_token", { method: "PATCH", body });
+  form.reset();
+  const awaiting = Array.isArray(answer.pending_verification) && answer.pending_verification.includes("email");
+  status(awaiting
+    ? `A code is on its way to ${body.email}; the old address stays until you confirm it.`
+    : answer.message || "Saved.");
+});
+
+// Confirmed: a refresh brings an id token with the new address.
+onSubmit("#verify-email-form", async (form, body) => {
+  await authed("/me/verify_email", "access_token", { method: "POST", body });
+  form.reset();
+  await refresh();
+  await loadMe();
+  status("E-mail address changed.");
+});
+
+onClick("#resend-email-code", async () => {
+  const answer = await authed("/me/verify_email/resend", "access_token", { method: "POST" });
+  status(answer.message || "A new code is on its way.");
+});
+
+onSubmit("#delete-form", async (form, body) => {
+  if (!confirm("Delete your account and your books? This cannot be undone.")) return;
+  await authed("/me", "access_token", { method: "DELETE", body });
+  form.reset();
+  signedOut("Account deleted, with your books.");
+});
+
+// ---------------------------------------------------------------------------------------------
+// Security: the sign-in methods, passkeys, the authenticator app, the password
+
+let totpEnabled = false;
+
+async function loadMfa() {
+  const mfa = await authed("/mfa", "access_token");
+  totpEnabled = !!mfa.totp_enabled;
+  $("#mfa-status").textContent = totpEnabled
+    ? `On: ${shown(mfa.recovery_codes_remaining, "no")} recovery codes left.`
+    : "Off.";
+  $("#mfa-status").dataset.enabled = totpEnabled;
+  // With an authenticator on, the forms that prove the account holder ask for its code too.
+  for (const field of document.querySelectorAll(".totp-only")) field.hidden = !totpEnabled;
+  $("#mfa-setup").textContent = totpEnabled ? "Replace the authenticator app" : "Set up an authenticator app";
+  $("#totp-disable-form").hidden = !totpEnabled;
+  showMethods();
+}
+
+let methods = null; // GET /passkeys' `methods`, or null when the API has no passkeys
+
+function showMethods() {
+  const list = (methods || ["password"]).map((m) => el("li", { text: METHODS[m] || m, data: { method: m } }));
+  if (totpEnabled) list.push(el("li", { text: "Authenticator app (second step)", data: { method: "totp" } }));
+  $("#methods").replaceChildren(...list);
+}
+
+// The passkeys, and the ways this user can sign in. An API without them (an older one, or a
+// user pool on the Lite plan) leaves the card with a note, not an error.
+async function loadPasskeys() {
+  const note = $("#methods-note");
+  let answer;
+  try {
+    answer = await authed("/passkeys", "access_token");
+  } catch (e) {
+    methods = null;
+    showMethods();
+    $("#passkeys-card").hidden = true;
+    note.textContent = e.code === "feature_unavailable"
+      ? "This user pool offers no passkeys or codes by e-mail (its plan is Lite)."
+      : `This API offers no passkeys: ${e.message}`;
+    return;
+  }
+  methods = Array.isArray(answer.methods) ? answer.methods : null;
+  showMethods();
+  note.textContent = "";
+  $("#passkeys-card").hidden = false;
+  const passkeys = Array.isArray(answer.passkeys) ? answer.passkeys : [];
+  $("#passkeys").replaceChildren(...(passkeys.length
+    ? passkeys.map(passkeyItem)
+    : [el("li", { text: "No passkey yet.", className: "empty" })]));
+}
+
+const ATTACHMENT = { platform: "on a device", "cross-platform": "a security key or a phone" };
+
+function passkeyItem(passkey) {
+  const name = shown(passkey.name, "Passkey");
+  const meta = joined(
+    passkey.created_at && `added ${when(passkey.created_at)}`,
+    ATTACHMENT[passkey.authenticator_attachment],
+    Array.isArray(passkey.transports) && passkey.transports.length ? passkey.transports.join(", ") : null,
+  );
+  const remove = el("button", { text: "Remove", className: "delete small" });
+  remove.type = "button";
+  remove.addEventListener("click", () => attempt(async () => {
+    if (!confirm(`Remove the passkey “${name}”? It will no longer sign you in.`)) return;
+    const answer = await authed(`/passkeys/${encodeURIComponent(passkey.id)}`, "access_token", { method: "DELETE" });
+    status(answer.message || `Removed the passkey “${name}”.`);
+    await loadPasskeys();
+  }));
+  return el("li", { data: { id: passkey.id } }, el("span", {}, el("strong", { text: name }), " ", el("span", { text: meta, className: "meta" })), remove);
+}
+
+// A new passkey: the password (and the authenticator's code) to /passkeys/register/start, the
+// browser makes the key pair, and /passkeys/register/finish keeps its public key.
+onSubmit("#passkey-form", async (form, body) => {
+  const proof = { password: body.password };
+  if (body.code) proof.code = body.code;
+  const start = await authed("/passkeys/register/start", "access_token", { method: "POST", body: proof });
+  const options = creationOptions(start.credential_creation_options);
+  status("Follow your browser to create the passkey…");
+  const credential = await webauthn(() => navigator.credentials.create({ publicKey: options }));
+  const finish = { credential: credentialJson(credential), registration_token: start.registration_token };
+  if (body.name) finish.name = body.name;
+  const answer = await authed("/passkeys/register/finish", "access_token", { method: "POST", body: finish });
+  form.reset();
+  status(`Passkey “${shown(answer.passkey && answer.passkey.name, body.name || "Passkey")}” added: you can sign in with it.`);
+  await loadPasskeys();
+});
+
+onSubmit("#password-form", async (form, body) => {
+  await authed("/change_password", "access_token", { method: "POST", body });
+  form.reset();
+  status("Password changed.");
+});
+
+function showRecoveryCodes(codes) {
+  $("#recovery-codes").replaceChildren(...codes.map((c) => el("li", { text: c })));
   $("#recovery").hidden = false;
+}
+
+// A QR code the API drew (SVG), as a data: image: nothing fetched from anywhere else, and no
+// markup of the API's put into the page.
+function showQr(container, svg) {
+  const img = document.createElement("img");
+  img.alt = "QR code of the authenticator key";
+  if (typeof svg === "string") img.src = `data:image/svg+xml;base64,${toBase64(new TextEncoder().encode(svg))}`;
+  container.replaceChildren(img);
 }
 
 // The password (and the current authenticator's code, to replace it) first; the secret it
@@ -295,7 +713,7 @@ onSubmit("#totp-setup-form", async (form, body) => {
   setupToken = setup.setup_token;
   form.reset();
   showQr($("#totp-setup .qr"), setup.qr_svg);
-  $("#totp-setup [data-field=secret]").textContent = setup.secret;
+  $("#totp-setup [data-field=secret]").textContent = shown(setup.secret, "");
   $("#totp-setup").hidden = false;
   status("Scan the code, then confirm it with a code from the app.");
 });
@@ -306,7 +724,7 @@ onSubmit("#totp-verify-form", async (form, body) => {
   setupToken = null;
   form.code.value = "";
   $("#totp-setup").hidden = true;
-  showRecoveryCodes(answer.recovery_codes);
+  showRecoveryCodes(answer.recovery_codes || []);
   status("Two-factor sign-in is on.");
   await loadMfa();
 });
@@ -319,147 +737,113 @@ onSubmit("#totp-disable-form", async (form, body) => {
   await loadMfa();
 });
 
+// ---------------------------------------------------------------------------------------------
+// Books
+
+function renderBooks(books) {
+  const list = $("#books");
+  if (!books.length) {
+    list.replaceChildren(el("li", { text: "No books yet.", className: "empty" }));
+    return;
+  }
+  list.replaceChildren(...books.map((book) => {
+    const text = el("span", {},
+      el("strong", { text: shown(book.name, "Untitled") }), " ",
+      el("span", { text: joined(book.author, book.category, book.price), className: "meta" }));
+    const li = el("li", { data: { id: book.id } }, text);
+    if (me && book.created_by === me.sub) {
+      const del = el("button", { text: "Delete", className: "delete small" });
+      del.type = "button";
+      del.addEventListener("click", () => attempt(() => deleteBook(book)));
+      li.append(del);
+    }
+    return li;
+  }));
+}
+
+async function loadBooks() {
+  const page = await send("/books?limit=50");
+  renderBooks(Array.isArray(page.items) ? page.items : []);
+}
+
+async function deleteBook(book) {
+  await authed(`/books/${encodeURIComponent(book.id)}`, "id_token", { method: "DELETE" });
+  status(`Deleted “${shown(book.name, "the book")}”.`);
+  await loadBooks();
+}
+
 onSubmit("#book-form", async (form, body) => {
   const book = await authed("/books", "id_token", { method: "POST", body });
   form.name.value = "";
   form.author.value = "";
-  status(`Added “${book.name}”.`);
+  status(`Added “${shown(book.name, body.name)}”.`);
   await loadBooks();
 });
 
-// This device only: its refresh token is revoked, and its tokens are refused at once; the
-// account's other sessions stay signed in.
-$("#logout-here").addEventListener("click", async () => {
-  try {
-    await authed("/logout", "access_token", {
-      method: "POST",
-      body: { refresh_token: tokens.get("refresh_token") },
-    });
-    signedOut("Signed out on this device.");
-  } catch (e) {
-    status(e.message, true);
-  }
+onClick("#reload-books", async () => {
+  await loadBooks();
+  status("Reloaded.");
 });
 
-onSubmit("#email-form", async (form, body) => {
-  const answer = await authed("/me", "access_token", { method: "PATCH", body });
-  form.reset();
-  status(answer.pending_verification.includes("email")
-    ? `A code is on its way to ${body.email}; the old address stays until you confirm it.`
-    : answer.message);
-});
-
-// Confirmed: a refresh brings an id token with the new address.
-onSubmit("#verify-email-form", async (form, body) => {
-  await authed("/me/verify_email", "access_token", { method: "POST", body });
-  form.reset();
-  await refresh();
-  await loadMe();
-  status("E-mail address changed.");
-});
-
-$("#resend-email-code").addEventListener("click", async () => {
-  try {
-    const answer = await authed("/me/verify_email/resend", "access_token", { method: "POST" });
-    status(answer.message);
-  } catch (e) {
-    status(e.message, true);
-  }
-});
-
-onSubmit("#delete-form", async (form, body) => {
-  if (!confirm("Delete your account and your books? This cannot be undone.")) return;
-  await authed("/me", "access_token", { method: "DELETE", body });
-  form.reset();
-  signedOut("Account deleted, with your books.");
-});
-
-$("#logout").addEventListener("click", async () => {
-  try {
-    await authed("/logout", "access_token", { method: "POST", body: {} });
-    signedOut("Signed out on every device.");
-  } catch (e) {
-    status(e.message, true);
-  }
-});
-
-$("#reload").addEventListener("click", async () => {
-  try {
-    if (tokens.get("id_token")) await loadMe();
-    await loadBooks();
-    status("Reloaded.");
-  } catch (e) {
-    status(e.message, true);
-  }
-});
-
+// ---------------------------------------------------------------------------------------------
 // The local mailbox (the local API only): every code Cognito would have e-mailed, shown in a
-// side pane; clicking one fills in the form that wants it. Against a deployed stack the route
-// does not exist, and the pane stays hidden.
-const FORM_FOR_KIND = {
-  sign_up: "#confirm-form [name=confirmation_code]",
-  resend_code: "#confirm-form [name=confirmation_code]",
-  verify_email: "#verify-email-form [name=code]",
-};
+// side pane; clicking one fills in the code field on screen that wants it. Against a deployed
+// stack the route does not exist, and the pane stays hidden.
+
+const isShown = (node) => node.offsetParent !== null;
+
+function useCode(m) {
+  const fields = [...document.querySelectorAll("input[data-mail]")].filter(isShown);
+  const input = fields.find((f) => f.dataset.mail.split(" ").includes(m.kind)) || (fields.length === 1 ? fields[0] : null);
+  if (!input) return;
+  input.value = m.code;
+  const username = input.form && input.form.elements.username;
+  if (username && !username.value && m.username) username.value = m.username;
+}
 
 async function pollMailbox() {
-  let res;
+  let messages;
   try {
-    res = await fetch(`${API}/_local/mailbox`);
+    const res = await fetch(`${API}/_local/mailbox`);
+    if (!res.ok) return;
+    messages = await res.json();
   } catch (e) {
     return;
   }
-  if (!res.ok) return;
-  const messages = await res.json();
-  const list = $("#mail");
-  list.replaceChildren();
-  for (const m of messages) {
-    const li = document.createElement("li");
-    li.dataset.username = m.username;
-    li.dataset.kind = m.kind;
-    const meta = document.createElement("span");
-    meta.className = "meta";
-    meta.textContent = `${m.kind} · ${m.to} · ${m.sent_at}`;
+  $("#mail").replaceChildren(...(Array.isArray(messages) ? messages : []).map((m) => {
+    const li = el("li", { data: { username: m.username, kind: m.kind } });
+    const meta = el("span", { text: joined(m.kind, m.to, m.sent_at), className: "meta" });
     if (m.code) {
-      const code = document.createElement("button");
+      const code = el("button", { text: m.code, className: "code" });
       code.type = "button";
-      code.className = "code";
-      code.textContent = m.code;
-      code.addEventListener("click", () => {
-        const input = FORM_FOR_KIND[m.kind] && $(FORM_FOR_KIND[m.kind]);
-        if (input) {
-          input.value = m.code;
-          if (input.form.username) input.form.username.value = m.username;
-        }
-      });
+      code.addEventListener("click", () => useCode(m));
       li.append(code, meta);
     } else {
       // An alert (a change of address asked for, told to the old one): no code to use.
-      const note = document.createElement("strong");
-      note.className = "alert";
-      note.textContent = m.subject || m.kind;
-      li.append(note, meta);
+      li.append(el("strong", { text: shown(m.subject || m.kind, "message"), className: "alert" }), meta);
     }
-    list.append(li);
-  }
+    return li;
+  }));
   $("#mailbox").hidden = false;
   setTimeout(pollMailbox, 1500);
 }
 
+// A request the page's Content-Security-Policy refused: most likely `?api=` names an API other
+// than the one the page is served for.
+document.addEventListener("securitypolicyviolation", (e) => {
+  status(`The page's Content-Security-Policy refused ${shown(e.blockedURI, "a resource")} (${e.effectiveDirective}).`, true);
+});
+
 (async function start() {
   $("#api-base").textContent = API;
   pollMailbox();
-  try {
-    if (tokens.get("id_token")) {
+  if (tokens.get("id_token")) {
+    try {
       await loadMe();
       await loadMfa();
+    } catch (e) {
+      status(e.message, true);
     }
-  } catch (e) {
-    status(e.message, true);
   }
-  try {
-    await loadBooks();
-  } catch (e) {
-    status(`The API at ${API} did not answer: ${e.message}`, true);
-  }
+  route();
 })();
