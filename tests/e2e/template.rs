@@ -28,6 +28,26 @@ const ROUTES: &[(&str, &str, &str, Access)] = &[
     ("register", "POST", "/register", Access::Public),
     ("confirm", "POST", "/confirm_user", Access::Public),
     ("login", "POST", "/login", Access::Public),
+    ("login", "POST", "/login/start", Access::Public),
+    (
+        "passkeys",
+        "POST",
+        "/passkeys/register/start",
+        Access::CognitoAccessToken,
+    ),
+    (
+        "passkeys",
+        "POST",
+        "/passkeys/register/finish",
+        Access::CognitoAccessToken,
+    ),
+    ("passkeys", "GET", "/passkeys", Access::CognitoAccessToken),
+    (
+        "passkeys",
+        "DELETE",
+        "/passkeys/{id}",
+        Access::CognitoAccessToken,
+    ),
     ("mfa", "POST", "/login/challenge", Access::Public),
     ("mfa", "POST", "/mfa/totp/setup", Access::CognitoAccessToken),
     (
@@ -296,6 +316,7 @@ fn route_tables() -> BTreeMap<&'static str, BTreeSet<(String, String)>> {
         ("refresh", rows(refresh::ROUTES)),
         ("account", rows(account::ROUTES)),
         ("mfa", rows(mfa::ROUTES)),
+        ("passkeys", rows(passkeys::ROUTES)),
         ("books", rows(books::ROUTES)),
     ])
 }
@@ -518,9 +539,15 @@ fn cognito_sees_the_callers_context_and_threat_protection_is_a_parameter_off_by_
         pool["UserPoolAddOns"]["AdvancedSecurityMode"],
         yaml("!Ref ThreatProtection")
     );
+    // The plan is explicit (it decides the bill), and threat protection asserts Plus.
+    assert_eq!(pool["UserPoolTier"], yaml("!Ref UserPoolTier"));
+    let tier = &t["Parameters"]["UserPoolTier"];
+    assert_eq!(tier["Default"], "ESSENTIALS");
+    assert_eq!(tier["AllowedValues"], yaml("[LITE, ESSENTIALS, PLUS]"));
+    let rule = &t["Rules"]["ThreatProtectionNeedsPlus"];
     assert_eq!(
-        pool["UserPoolTier"],
-        yaml("!If [ThreatProtectionOn, PLUS, !Ref AWS::NoValue]")
+        rule["Assertions"][0]["Assert"],
+        yaml("!Equals [!Ref UserPoolTier, PLUS]")
     );
     let param = &t["Parameters"]["ThreatProtection"];
     assert_eq!(param["Default"], "OFF");
@@ -1061,6 +1088,8 @@ fn the_strict_per_ip_limit_covers_exactly_the_credential_and_mail_routes() {
         ("POST", "/mfa/totp/setup"),
         ("POST", "/mfa/totp/verify"),
         ("POST", "/mfa/totp/disable"),
+        ("POST", "/passkeys/register/start"),
+        ("POST", "/passkeys/register/finish"),
     ]
     .into();
     for route in routes(&t) {

@@ -108,7 +108,7 @@ async fn start(state: &State, req: &Request) -> Result<Reply, ApiError> {
         Some(serde_json::Value::Bool(b)) => *b,
         Some(_) => {
             return Err(ApiError::InvalidType {
-                field: "send_email_code".into(),
+                field: "send_email_code",
                 expected: "boolean",
             });
         }
