@@ -34,11 +34,14 @@ $(ST_STAMP): requirements-schemathesis.txt $(STAMP)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-schemathesis.txt
 	touch $@
 
-## rustfmt and clippy, if the toolchain lacks them.
+## rustfmt and clippy, if the toolchain lacks them; and the system OpenSSL the local Cognito's
+## passkey checks link (webauthn-rs), from Debian's libssl-dev, if the machine lacks it.
 toolchain:
 	@command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
 	@cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
 	@cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
+	@pkg-config --exists openssl 2>/dev/null || { $(SUDO) apt-get update \
+	  && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends libssl-dev pkg-config; }
 
 fmt-check: toolchain
 	cargo fmt --all -- --check

@@ -1,7 +1,9 @@
 //! No secret reaches a log. Every log line of a full flow and of every error path, at TRACE
 //! level for every crate (the AWS SDK's own request logging and its Debug output of inputs
 //! included), is captured and searched for the passwords, confirmation code, tokens, client
-//! secret and secret hashes of the run, raw and encoded.
+//! secret and secret hashes of the run, e-mailed sign-in codes, passkey credentials and
+//! assertions, raw and encoded. (A WebAuthn challenge is a public nonce, not among them: the SDK's
+//! TRACE logs show Cognito's options, and no one can answer them without the authenticator.)
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -28,6 +30,7 @@ impl Write for Captured {
 const CODE: &str = "918273645";
 const WRONG_PASSWORD: &str = "Wrong-Horse-7?";
 const USER: &str = "secretive@example.com";
+const PASSKEY_USER: &str = "passkey-secretive@example.com";
 
 async fn call(
     api: &LocalApi,
@@ -359,6 +362,95 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
         401
     );
 
+    // Passwordless, for an account of its own (TOTP above leaves USER without it): a code by
+    // e-mail, a passkey added with the password and signed in with, a forged assertion.
+    use integration_tests::authenticator::{Authenticator, Made};
+    let other = json!({"username": PASSKEY_USER, "password": PASSWORD});
+    assert_eq!(
+        call(&api, "POST", "/register", None, other.clone()).await.0,
+        200
+    );
+    let other_code = api.code_for(PASSKEY_USER);
+    let confirm = json!({"username": PASSKEY_USER, "confirmation_code": other_code});
+    assert_eq!(
+        call(&api, "POST", "/confirm_user", None, confirm).await.0,
+        200
+    );
+    let start = json!({"username": PASSKEY_USER, "method": "email_otp"});
+    let (s, otp) = call(&api, "POST", "/login/start", None, start.clone()).await;
+    assert_eq!(s, 200, "{otp}");
+    let otp_code = api.code_for(PASSKEY_USER);
+    let otp_session = otp["session"].as_str().unwrap().to_owned();
+    let wrong_otp = json!({"username": otp["username"], "session": otp_session,
+                           "challenge": "EMAIL_OTP", "code": "00000000"});
+    assert_eq!(
+        call(&api, "POST", "/login/challenge", None, wrong_otp)
+            .await
+            .0,
+        401
+    );
+    let answer = json!({"username": otp["username"], "session": otp_session,
+                        "challenge": "EMAIL_OTP", "code": otp_code});
+    let (s, by_code) = call(&api, "POST", "/login/challenge", None, answer).await;
+    assert_eq!(s, 200, "{by_code}");
+    let passkey_access = by_code["access_token"].as_str().unwrap().to_owned();
+    let (s, started) = call(
+        &api,
+        "POST",
+        "/passkeys/register/start",
+        Some(&passkey_access),
+        json!({"password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(s, 200, "{started}");
+    let registration_token = started["registration_token"].as_str().unwrap().to_owned();
+    let made = Made::by("http://localhost:8080", "localhost");
+    let mut key = Authenticator::new();
+    let registration = key.register(&started["credential_creation_options"], &made);
+    let finish = json!({"credential": registration, "registration_token": registration_token});
+    let (s, added) = call(
+        &api,
+        "POST",
+        "/passkeys/register/finish",
+        Some(&passkey_access),
+        finish,
+    )
+    .await;
+    assert_eq!(s, 201, "{added}");
+    let start = json!({"username": PASSKEY_USER, "method": "passkey"});
+    let (s, webauthn) = call(&api, "POST", "/login/start", None, start.clone()).await;
+    assert_eq!(s, 200, "{webauthn}");
+    let forged =
+        Authenticator::forger_of(&key).assert(&webauthn["credential_request_options"], &made);
+    let refused = json!({"username": webauthn["username"], "session": webauthn["session"],
+                         "challenge": "WEB_AUTHN", "credential": forged});
+    assert_eq!(
+        call(&api, "POST", "/login/challenge", None, refused)
+            .await
+            .0,
+        400
+    );
+    let (_, webauthn) = call(&api, "POST", "/login/start", None, start).await;
+    let assertion = key.assert(&webauthn["credential_request_options"], &made);
+    let answer = json!({"username": webauthn["username"], "session": webauthn["session"],
+                        "challenge": "WEB_AUTHN", "credential": assertion});
+    let (s, by_passkey) = call(&api, "POST", "/login/challenge", None, answer).await;
+    assert_eq!(s, 200, "{by_passkey}");
+    let mut credential_parts: Vec<String> = Vec::new();
+    for credential in [&registration, &forged, &assertion] {
+        credential_parts.push(credential.to_string());
+        for part in [
+            "clientDataJSON",
+            "attestationObject",
+            "authenticatorData",
+            "signature",
+        ] {
+            if let Some(text) = credential["response"][part].as_str() {
+                credential_parts.push(text.to_owned());
+            }
+        }
+    }
+
     // Last: the account goes, with its password.
     let gone = json!({"password": PASSWORD});
     assert_eq!(
@@ -405,6 +497,19 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
     ];
     for code in &recovery_codes {
         secrets.push(("recovery code", code.clone()));
+    }
+    secrets.extend([
+        ("e-mailed sign-in code", otp_code.clone()),
+        ("passwordless session", otp_session.clone()),
+        ("passkey registration token", registration_token.clone()),
+        ("passkey sign-in's access token", passkey_access.clone()),
+        (
+            "passkey sign-in's refresh token",
+            by_passkey["refresh_token"].as_str().unwrap().into(),
+        ),
+    ]);
+    for part in credential_parts {
+        secrets.push(("passkey credential or assertion", part));
     }
     for name in [
         USER,
