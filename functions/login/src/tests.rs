@@ -233,3 +233,363 @@ async fn malformed_bodies_get_a_4xx_naming_the_problem() {
     assert_rejects_malformed_bodies("login", |req| handle(&state, req)).await;
     assert_eq!(rule.num_calls(), 0);
 }
+
+// ---------------------------------------------------------------- /login/start
+
+fn start_request(body: serde_json::Value) -> platform::Request {
+    request_with_json("login_start", body)
+}
+
+/// A parameter of the InitiateAuth call.
+fn auth_parameter<'a>(
+    r: &'a aws_sdk_cognitoidentityprovider::operation::initiate_auth::InitiateAuthInput,
+    name: &str,
+) -> Option<&'a str> {
+    r.auth_parameters()
+        .and_then(|p| p.get(name))
+        .map(String::as_str)
+}
+
+fn email_otp_challenge() -> InitiateAuthOutput {
+    InitiateAuthOutput::builder()
+        .challenge_name(ChallengeNameType::EmailOtp)
+        .session("session-otp")
+        .challenge_parameters("USERNAME", SUB)
+        .challenge_parameters("CODE_DELIVERY_DESTINATION", "a***@e***")
+        .challenge_parameters("CODE_DELIVERY_DELIVERY_MEDIUM", "EMAIL")
+        .build()
+}
+
+#[tokio::test]
+async fn start_with_email_otp_asks_cognito_for_user_auth_with_that_challenge_and_the_secret_hash() {
+    let rule = mock!(Client::initiate_auth)
+        .match_requests(|r| {
+            r.client_id() == Some(CLIENT_ID)
+                && r.auth_flow() == Some(&AuthFlowType::UserAuth)
+                && auth_parameter(r, "USERNAME") == Some("alice@example.com")
+                && auth_parameter(r, "PREFERRED_CHALLENGE") == Some("EMAIL_OTP")
+                && auth_parameter(r, "SECRET_HASH")
+                    == Some(expected_hash("alice@example.com").as_str())
+                && auth_parameter(r, "PASSWORD").is_none()
+                && r.user_context_data().and_then(|u| u.ip_address()) == Some(CALLER_IP)
+        })
+        .then_output(email_otp_challenge);
+    let state = cognito_state(&[&rule]);
+
+    // The fixture: alice@example.com, the method email_otp.
+    let res = handle(&state, request("login_start")).await.unwrap();
+
+    assert_eq!(res.status(), 200, "{}", body_json(&res));
+    assert_json_with_cors(&res);
+    assert_eq!(
+        body_json(&res),
+        json!({"challenge": "EMAIL_OTP", "session": "session-otp", "username": SUB,
+               "destination": "a***@e***"}),
+        "the challenge to answer at /login/challenge, and no tokens"
+    );
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn start_names_the_user_in_its_one_spelling_to_cognito_and_in_the_secret_hash() {
+    let rule = mock!(Client::initiate_auth)
+        .match_requests(|r| {
+            auth_parameter(r, "USERNAME") == Some("alice@example.com")
+                && auth_parameter(r, "SECRET_HASH")
+                    == Some(expected_hash("alice@example.com").as_str())
+        })
+        .then_output(email_otp_challenge);
+    let state = cognito_state(&[&rule]);
+    let req = start_request(json!({"username": " Alice@EXAMPLE.com ", "method": " email_otp "}));
+    let res = handle(&state, req).await.unwrap();
+    assert_eq!(res.status(), 200, "{}", body_json(&res));
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn start_without_a_method_answers_select_challenge_with_each_of_the_users_ways_once() {
+    let rule = mock!(Client::initiate_auth)
+        .match_requests(|r| {
+            r.auth_flow() == Some(&AuthFlowType::UserAuth)
+                && auth_parameter(r, "PREFERRED_CHALLENGE").is_none()
+                && auth_parameter(r, "PASSWORD").is_none()
+                && auth_parameter(r, "SECRET_HASH")
+                    == Some(expected_hash("alice@example.com").as_str())
+        })
+        .then_output(|| {
+            InitiateAuthOutput::builder()
+                .challenge_name(ChallengeNameType::SelectChallenge)
+                .session("session-select")
+                .challenge_parameters("USERNAME", SUB)
+                .available_challenges(ChallengeNameType::Password)
+                .available_challenges(ChallengeNameType::PasswordSrp)
+                .available_challenges(ChallengeNameType::EmailOtp)
+                .available_challenges(ChallengeNameType::SmsOtp)
+                .available_challenges(ChallengeNameType::WebAuthn)
+                .build()
+        });
+    let state = cognito_state(&[&rule]);
+    let res = handle(
+        &state,
+        start_request(json!({"username": "alice@example.com"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200, "{}", body_json(&res));
+    assert_eq!(
+        body_json(&res),
+        json!({"challenge": "SELECT_CHALLENGE", "session": "session-select", "username": SUB,
+               "methods": ["password", "email_otp", "passkey"]}),
+        "PASSWORD and PASSWORD_SRP are one way; a way the API does not offer (SMS_OTP) is left out"
+    );
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_passkey_start_answers_cognitos_request_options_as_a_json_object() {
+    let options = json!({
+        "challenge": "dGhlLWNoYWxsZW5nZQ",
+        "rpId": "shop.example.com",
+        "timeout": 180000,
+        "userVerification": "required",
+        "allowCredentials": [{"type": "public-key", "id": "AAECAwQFBgcICQoLDA0ODw"}]
+    });
+    let text = options.to_string();
+    let rule = mock!(Client::initiate_auth)
+        .match_requests(|r| auth_parameter(r, "PREFERRED_CHALLENGE") == Some("WEB_AUTHN"))
+        .then_output(move || {
+            InitiateAuthOutput::builder()
+                .challenge_name(ChallengeNameType::WebAuthn)
+                .session("session-passkey")
+                .challenge_parameters("USERNAME", SUB)
+                .challenge_parameters("CREDENTIAL_REQUEST_OPTIONS", text.clone())
+                .build()
+        });
+    let state = cognito_state(&[&rule]);
+    let res = handle(
+        &state,
+        start_request(json!({"username": "alice@example.com", "method": "passkey"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200, "{}", body_json(&res));
+    assert_eq!(
+        body_json(&res),
+        json!({"challenge": "WEB_AUTHN", "session": "session-passkey", "username": SUB,
+               "credential_request_options": options})
+    );
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn passkey_request_options_that_are_not_json_are_a_503_not_a_challenge() {
+    let rule = mock!(Client::initiate_auth).then_output(|| {
+        InitiateAuthOutput::builder()
+            .challenge_name(ChallengeNameType::WebAuthn)
+            .session("session-passkey")
+            .challenge_parameters("CREDENTIAL_REQUEST_OPTIONS", "{not json")
+            .build()
+    });
+    let state = cognito_state(&[&rule]);
+    let res = handle(
+        &state,
+        start_request(json!({"username": "alice@example.com", "method": "passkey"})),
+    )
+    .await
+    .unwrap();
+    let body = assert_error(&res, 503, "service_unavailable");
+    assert!(!body.to_string().contains("session-passkey"), "{body}");
+}
+
+#[tokio::test]
+async fn start_with_the_password_method_and_the_password_signs_in_with_the_tokens() {
+    let rule = mock!(Client::initiate_auth)
+        .match_requests(|r| {
+            r.auth_flow() == Some(&AuthFlowType::UserAuth)
+                && auth_parameter(r, "PREFERRED_CHALLENGE") == Some("PASSWORD")
+                && auth_parameter(r, "PASSWORD") == Some("Correct-Horse-9")
+                && auth_parameter(r, "USERNAME") == Some("alice@example.com")
+                && auth_parameter(r, "SECRET_HASH")
+                    == Some(expected_hash("alice@example.com").as_str())
+        })
+        .then_output(tokens);
+    let state = cognito_state(&[&rule]);
+    let req = start_request(
+        json!({"username": "alice@example.com", "method": "password", "password": "Correct-Horse-9"}),
+    );
+    let res = handle(&state, req).await.unwrap();
+    assert_eq!(res.status(), 200, "{}", body_json(&res));
+    let body = body_json(&res);
+    assert!(body["message"].is_string());
+    assert!(body["id_token"].as_str().unwrap().starts_with("ey"));
+    assert_eq!(body["access_token"], "access-token");
+    assert_eq!(body["refresh_token"], "refresh-token");
+    assert_eq!(body["username"], SUB);
+    assert!(body.get("challenge").is_none(), "{body}");
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn start_refuses_an_unknown_method_or_a_misplaced_or_missing_password_before_cognito() {
+    let rule = mock!(Client::initiate_auth).then_output(tokens);
+    let state = cognito_state(&[&rule]);
+    let user = "alice@example.com";
+    for (body, code) in [
+        (json!({"username": user, "method": "sms"}), "invalid_field"),
+        (
+            json!({"username": user, "method": "PASSWORD"}),
+            "invalid_field",
+        ),
+        (json!({"username": user, "method": ""}), "empty_field"),
+        (json!({"username": user, "method": 1}), "invalid_type"),
+        (
+            json!({"username": user, "password": "Correct-Horse-9"}),
+            "invalid_field",
+        ),
+        (
+            json!({"username": user, "method": "email_otp", "password": "Correct-Horse-9"}),
+            "invalid_field",
+        ),
+        (
+            json!({"username": user, "method": "passkey", "password": "Correct-Horse-9"}),
+            "invalid_field",
+        ),
+        (
+            json!({"username": user, "method": "password"}),
+            "missing_field",
+        ),
+        (
+            json!({"username": user, "method": "password", "password": ""}),
+            "empty_field",
+        ),
+        (
+            json!({"username": user, "method": "password", "password": 7}),
+            "invalid_type",
+        ),
+        (
+            json!({"username": user, "method": "password", "password": "p".repeat(257)}),
+            "invalid_field",
+        ),
+        (
+            json!({"username": user, "method": "email_otp", "code": "123456"}),
+            "unknown_field",
+        ),
+    ] {
+        let res = handle(&state, start_request(body.clone())).await.unwrap();
+        let got = body_json(&res);
+        assert_eq!(res.status(), 400, "{body}: {got}");
+        assert_eq!(got["error"]["code"], code, "{body}: {got}");
+    }
+    assert_eq!(rule.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn malformed_start_bodies_get_a_4xx_naming_the_problem() {
+    let rule = mock!(Client::initiate_auth).then_output(tokens);
+    let state = cognito_state(&[&rule]);
+    assert_rejects_malformed_bodies("login_start", |req| handle(&state, req)).await;
+    assert_eq!(rule.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn with_passwordless_off_start_is_501_feature_unavailable_without_calling_cognito() {
+    let rule = mock!(Client::initiate_auth).then_output(email_otp_challenge);
+    let state = api(
+        cognito(&[&rule]).with_passwordless(auth::Passwordless::Off),
+        ROUTES,
+    );
+    for req in [
+        request("login_start"),
+        start_request(json!({"username": "alice@example.com"})),
+        start_request(
+            json!({"username": "alice@example.com", "method": "password", "password": "Correct-Horse-9"}),
+        ),
+    ] {
+        assert_error(
+            &handle(&state, req).await.unwrap(),
+            501,
+            "feature_unavailable",
+        );
+    }
+    assert_eq!(rule.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn with_passwordless_off_the_password_login_still_signs_in() {
+    let rule = mock!(Client::initiate_auth)
+        .match_requests(|r| r.auth_flow() == Some(&AuthFlowType::UserPasswordAuth))
+        .then_output(tokens);
+    let state = api(
+        cognito(&[&rule]).with_passwordless(auth::Passwordless::Off),
+        ROUTES,
+    );
+    let res = handle(&state, request("login")).await.unwrap();
+    assert_eq!(res.status(), 200, "{}", body_json(&res));
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_pool_that_does_not_offer_user_auth_is_501_feature_unavailable() {
+    use aws_sdk_cognitoidentityprovider::types::error::{
+        FeatureUnavailableInTierException, UnsupportedOperationException,
+    };
+    let cases: Vec<ErrorCase<InitiateAuthError>> = vec![
+        (
+            || {
+                InitiateAuthError::UnsupportedOperationException(
+                    UnsupportedOperationException::builder().build(),
+                )
+            },
+            501,
+            "feature_unavailable",
+        ),
+        (
+            || {
+                InitiateAuthError::FeatureUnavailableInTierException(
+                    FeatureUnavailableInTierException::builder().build(),
+                )
+            },
+            501,
+            "feature_unavailable",
+        ),
+    ];
+    for (error, status, code) in cases {
+        let rule = mock!(Client::initiate_auth).then_error(error);
+        let state = cognito_state(&[&rule]);
+        let res = handle(&state, request("login_start")).await.unwrap();
+        assert_error(&res, status, code);
+        assert_eq!(rule.num_calls(), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_refused_start_is_one_answer_for_an_unknown_user_and_a_known_one() {
+    let refused = mock!(Client::initiate_auth).then_error(|| {
+        InitiateAuthError::NotAuthorizedException(NotAuthorizedException::builder().build())
+    });
+    let unknown = mock!(Client::initiate_auth).then_error(|| {
+        InitiateAuthError::UserNotFoundException(UserNotFoundException::builder().build())
+    });
+    let a = handle(&cognito_state(&[&refused]), request("login_start"))
+        .await
+        .unwrap();
+    let b = handle(&cognito_state(&[&unknown]), request("login_start"))
+        .await
+        .unwrap();
+    let body_a = assert_error(&a, 401, "invalid_credentials");
+    let body_b = assert_error(&b, 401, "invalid_credentials");
+    assert_eq!(body_a, body_b);
+}
+
+/// Each start may mail a code: a failure is answered, never tried again behind the caller's
+/// back.
+#[tokio::test]
+async fn a_failed_start_is_never_retried() {
+    let rule = mock!(Client::initiate_auth).then_error(|| {
+        InitiateAuthError::InternalErrorException(InternalErrorException::builder().build())
+    });
+    let state = cognito_state(&[&rule]);
+    let res = handle(&state, request("login_start")).await.unwrap();
+    assert_error(&res, 503, "service_unavailable");
+    assert_eq!(rule.num_calls(), 1, "one attempt");
+}

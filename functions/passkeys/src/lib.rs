@@ -265,3 +265,6 @@ async fn delete(state: &State, req: &Request) -> Result<Reply, ApiError> {
     state.cognito.delete_passkey(token, id).await?;
     Reply::message("Passkey removed: it signs in no more.")
 }
+
+#[cfg(test)]
+mod tests;
