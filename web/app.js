@@ -251,6 +251,7 @@ function signedOut(message) {
   $("#recovery").hidden = true;
   $("#totp-setup").hidden = true;
   setupToken = null;
+  passkeyProofByEmail(null);
   for (const form of document.querySelectorAll("[data-when=in] form")) form.reset();
   if (message) status(message);
   go("sign-in");
@@ -667,20 +668,42 @@ function passkeyItem(passkey) {
   return el("li", { data: { id: passkey.id } }, el("span", {}, el("strong", { text: name }), " ", el("span", { text: meta, className: "meta" })), remove);
 }
 
-// A new passkey: the password (and the authenticator's code) to /passkeys/register/start, the
-// browser makes the key pair, and /passkeys/register/finish keeps its public key.
+// A new passkey: the proof to /passkeys/register/start (the password and the authenticator's
+// code, or a code it mails), the browser makes the key pair, and /passkeys/register/finish keeps
+// its public key. Cognito names it.
+let proofSession = null; // the e-mailed code's session, in this page's memory only
+
+function passkeyProofByEmail(session) {
+  proofSession = session;
+  const byEmail = session !== null;
+  $("#passkey-by-password").hidden = byEmail;
+  $("#passkey-form [name=password]").required = !byEmail;
+  $("#passkey-by-email").hidden = !byEmail;
+  $("#passkey-form [name=email_code]").required = byEmail;
+  $("#passkey-email").hidden = byEmail;
+}
+
+onClick("#passkey-email", async () => {
+  const sent = await authed("/passkeys/register/start", "access_token", { method: "POST", body: { send_email_code: true } });
+  passkeyProofByEmail(sent.proof_session);
+  status(`A code is on its way to ${shown(sent.destination, "your e-mail address")}.`);
+});
+
 onSubmit("#passkey-form", async (form, body) => {
-  const proof = { password: body.password };
-  if (body.code) proof.code = body.code;
+  const proof = proofSession
+    ? { email_code: body.email_code, proof_session: proofSession }
+    : { password: body.password, ...(body.code ? { code: body.code } : {}) };
   const start = await authed("/passkeys/register/start", "access_token", { method: "POST", body: proof });
+  form.reset();
+  passkeyProofByEmail(null);
   const options = creationOptions(start.credential_creation_options);
   status("Follow your browser to create the passkey…");
   const credential = await webauthn(() => navigator.credentials.create({ publicKey: options }));
-  const finish = { credential: credentialJson(credential), registration_token: start.registration_token };
-  if (body.name) finish.name = body.name;
-  const answer = await authed("/passkeys/register/finish", "access_token", { method: "POST", body: finish });
-  form.reset();
-  status(`Passkey “${shown(answer.passkey && answer.passkey.name, body.name || "Passkey")}” added: you can sign in with it.`);
+  const answer = await authed("/passkeys/register/finish", "access_token", {
+    method: "POST",
+    body: { credential: credentialJson(credential), registration_token: start.registration_token },
+  });
+  status(`Passkey “${shown(answer.passkey && answer.passkey.name, "passkey")}” added: it signs you in without a password.`);
   await loadPasskeys();
 });
 

@@ -5,11 +5,12 @@
 //   refresh → the name → create a book (markup in its title shown as text, no "undefined") →
 //   list → delete → logout, and then the old refresh token is refused; a forgotten password
 //   reset with the code from the mailbox; a change of e-mail address (the password again; the
-//   old address alerted); two-factor sign-in: enrol (the password again), sign in with a code,
-//   with a recovery code, enrol again, replace the authenticator (the password and the current
-//   code), turn it off; change the password; passwordless sign-in with a virtual authenticator:
-//   add a passkey (the password again), sign in with it, sign in with a code sent by e-mail,
-//   remove the passkey; delete the account.
+//   old address alerted); sign-in without a password, with a virtual authenticator: add a
+//   passkey (the password again), sign in with it, sign in with a code sent by e-mail, remove
+//   the passkey, add one with a code by e-mail as the proof; two-factor sign-in: enrol (the
+//   password again), sign in with a code, with a recovery code, enrol again, replace the
+//   authenticator (the password and the current code), turn it off; change the password;
+//   delete the account.
 // Fails on any console error mentioning CORS, on any page error, and on any failed request.
 // The passwordless part is skipped, saying so, only when the API has no POST /login/start.
 //
@@ -108,9 +109,10 @@ const browser = await chromium.launch({
   ],
 });
 
+let page;
 try {
   const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-  const page = await context.newPage();
+  page = await context.newPage();
   page.setDefaultTimeout(STEP_TIMEOUT);
   page.on("console", (msg) => {
     const text = msg.text();
@@ -363,6 +365,82 @@ try {
   }
   step("sign out this device, and its id token is refused at once (token_revoked)");
 
+  // Sign-in without a password: passkeys and codes by e-mail.
+  if (passwordless) {
+    await signIn();
+    await view("security");
+    // A platform authenticator that verifies its user, as a laptop with a fingerprint reader
+    // would; the browser stores the passkey in it.
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("WebAuthn.enable");
+    const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+      options: { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
+    });
+
+    await page.locator("#methods li[data-method=password]").waitFor();
+    await page.fill("#passkey-form [name=password]", password);
+    await page.click("#passkey-form button[type=submit]");
+    const passkey = page.locator("#passkeys li[data-id]");
+    await passkey.waitFor();
+    await statusLine.filter({ hasText: /added/ }).waitFor();
+    await page.locator("#methods li[data-method=passkey]").waitFor();
+    const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+    if (credentials.length !== 1) throw new Error(`the authenticator holds ${credentials.length} passkeys`);
+    const listed = await passkey.getAttribute("data-id");
+    if (listed !== credentials[0].credentialId.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")) {
+      throw new Error(`the page lists ${listed}, the authenticator holds ${credentials[0].credentialId}`);
+    }
+    step("add a passkey with the password; the list and the sign-in methods show it");
+
+    await signOut();
+    await page.fill("#login-form [name=username]", user);
+    await page.click("#login-passkey");
+    await page.locator("[data-view=profile]").waitFor({ state: "visible" });
+    await page.locator("#me [data-field=username]", { hasText: user }).waitFor();
+    step("sign out, and sign in with the passkey");
+
+    await signOut();
+    // The newest mail with a code (newest first) once one more has come: the alert of the new
+    // passkey has none.
+    const codes = page.locator("#mail li:has(.code)");
+    const before = await codes.count();
+    await page.fill("#login-form [name=username]", user);
+    await page.click("#login-email");
+    await page.locator("#challenge-code").waitFor({ state: "visible" });
+    await statusLine.filter({ hasText: "One more step" }).waitFor();
+    await codes.nth(before).waitFor();
+    const otp = codes.first().locator(".code");
+    if (!/^[0-9]{6,8}$/.test((await otp.textContent()).trim())) throw new Error("the newest mail holds no sign-in code");
+    await otp.click();
+    await page.click("#challenge-submit");
+    await page.locator("[data-view=profile]").waitFor({ state: "visible" });
+    step("sign out, and sign in with a code sent by e-mail, from the mailbox pane");
+
+    await view("security");
+    page.once("dialog", (dialog) => dialog.accept());
+    await passkey.locator("button.delete").click();
+    await passkey.waitFor({ state: "detached" });
+    await page.locator("#passkeys li", { hasText: "No passkey yet." }).waitFor();
+    await page.locator("#methods li[data-method=passkey]").waitFor({ state: "detached" });
+    step("remove the passkey");
+
+    // A passkey again, proved this time with a code the API mails instead of the password.
+    const before2 = await codes.count();
+    await page.click("#passkey-email");
+    await page.locator("#passkey-by-email").waitFor();
+    await codes.nth(before2).waitFor();
+    await codes.first().locator(".code").click();
+    await page.click("#passkey-form button[type=submit]");
+    await passkey.waitFor();
+    await page.locator("#methods li[data-method=passkey]").waitFor();
+    step("add a passkey with a code by e-mail as the proof");
+
+    for (const call of ["POST /login/start", "POST /passkeys/register/start", "POST /passkeys/register/finish", "GET /passkeys", "DELETE /passkeys"]) {
+      if (!apiCalls.some((c) => c.startsWith(call))) throw new Error(`the page never called ${call}`);
+    }
+    await signOut();
+  }
+
   // Two-factor sign-in, codes computed from the key as an authenticator app computes them.
   await signIn();
   await view("security");
@@ -461,63 +539,6 @@ try {
   await statusLine.filter({ hasText: "Password changed." }).waitFor();
   step("change the password");
 
-  if (passwordless) {
-    // A platform authenticator that verifies its user, as a laptop with a fingerprint reader
-    // would; the browser stores the passkey in it.
-    const cdp = await context.newCDPSession(page);
-    await cdp.send("WebAuthn.enable");
-    const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
-      options: { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
-    });
-
-    await page.locator("#methods li[data-method=password]").waitFor();
-    await page.fill("#passkey-form [name=password]", password);
-    await page.fill("#passkey-form [name=name]", "Walk laptop");
-    await page.click("#passkey-form button[type=submit]");
-    const passkey = page.locator("#passkeys li", { hasText: "Walk laptop" });
-    await passkey.waitFor();
-    await page.locator("#methods li[data-method=passkey]").waitFor();
-    const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
-    if (credentials.length !== 1) throw new Error(`the authenticator holds ${credentials.length} passkeys`);
-    step("add a passkey with the password; the list and the sign-in methods show it");
-
-    await signOut();
-    await page.fill("#login-form [name=username]", user);
-    await page.click("#login-passkey");
-    await page.locator("[data-view=profile]").waitFor({ state: "visible" });
-    await page.locator("#me [data-field=username]", { hasText: user }).waitFor();
-    step("sign out, and sign in with the passkey");
-
-    await signOut();
-    // The newest mail with a code (newest first) once one more has come: the alert of the new
-    // passkey has none.
-    const codes = page.locator("#mail li:has(.code)");
-    const before = await codes.count();
-    await page.fill("#login-form [name=username]", user);
-    await page.click("#login-email");
-    await page.locator("#challenge-code").waitFor({ state: "visible" });
-    await statusLine.filter({ hasText: "One more step" }).waitFor();
-    await codes.nth(before).waitFor();
-    const otp = codes.first().locator(".code");
-    if (!/^[0-9]{6,8}$/.test((await otp.textContent()).trim())) throw new Error("the newest mail holds no sign-in code");
-    await otp.click();
-    await page.click("#challenge-submit");
-    await page.locator("[data-view=profile]").waitFor({ state: "visible" });
-    step("sign out, and sign in with a code sent by e-mail, from the mailbox pane");
-
-    await view("security");
-    page.once("dialog", (dialog) => dialog.accept());
-    await passkey.locator("button.delete").click();
-    await passkey.waitFor({ state: "detached" });
-    await page.locator("#passkeys li", { hasText: "No passkey yet." }).waitFor();
-    await page.locator("#methods li[data-method=passkey]").waitFor({ state: "detached" });
-    step("remove the passkey");
-
-    for (const call of ["POST /login/start", "POST /passkeys/register/start", "POST /passkeys/register/finish", "GET /passkeys", "DELETE /passkeys"]) {
-      if (!apiCalls.some((c) => c.startsWith(call))) throw new Error(`the page never called ${call}`);
-    }
-  }
-
   await view("profile");
   page.once("dialog", (dialog) => dialog.accept());
   await page.fill("#delete-form [name=password]", password);
@@ -535,6 +556,10 @@ try {
   }
 } catch (e) {
   problems.push(`flow: ${e.message}`);
+  // What the page said last, and what it showed, to tell why.
+  const said = await page?.locator("#status").textContent({ timeout: 1000 }).catch(() => null);
+  if (said) problems.push(`the status line read: ${said}`);
+  if (page && screenshot) await page.screenshot({ path: screenshot.replace(/\.png$/, "-failed.png"), fullPage: true }).catch(() => {});
 } finally {
   await browser.close();
 }
