@@ -60,6 +60,11 @@ pub struct Seed {
     pub disables: Vec<(Session, String)>,
     /// Users with TOTP on and a recovery code, one per `/login/recover`.
     pub recoveries: Vec<(String, String)>,
+    /// Passkey registrations started with the proof (the grant the start records), each with
+    /// the software authenticator's credential, one per `/passkeys/register/finish`.
+    pub passkey_finishes: Vec<(Session, String, Value)>,
+    /// Users with a passkey, and its id, one per `DELETE /passkeys/{id}`.
+    pub passkey_deletions: Vec<(Session, String)>,
 }
 
 /// A signed-in user, as the authorizer passes them to the function.
@@ -246,8 +251,32 @@ impl Function {
             ("POST", "/me/verify_email/resend", _) => {
                 act_as(&mut ev, &seed.resends.pop().unwrap_or_default());
             }
-            ("PATCH", "/me", _) | ("POST", "/mfa/totp/setup", _) | ("GET", "/mfa", _) => {
+            ("PATCH", "/me", _)
+            | ("POST", "/mfa/totp/setup", _)
+            | ("GET", "/mfa", _)
+            | ("GET", "/passkeys", _) => {
                 act_as(&mut ev, &seed.main.clone());
+            }
+            // The proof is the main user's password; a sign-in by e-mailed code is theirs too.
+            ("POST", "/passkeys/register/start", Some(b)) => {
+                act_as(&mut ev, &seed.main.clone());
+                b["password"] = seed.password.clone().into();
+            }
+            ("POST", "/login/start", Some(b)) => {
+                b["username"] = seed.username.clone().into();
+            }
+            ("POST", "/passkeys/register/finish", Some(b)) => {
+                let (session, token, credential) = seed.passkey_finishes.pop().unwrap_or_default();
+                act_as(&mut ev, &session);
+                b["registration_token"] = token.into();
+                b["credential"] = credential;
+            }
+            ("DELETE", "/passkeys/{id}", _) => {
+                let (session, id) = seed.passkey_deletions.pop().unwrap_or_default();
+                act_as(&mut ev, &session);
+                ev["pathParameters"]["id"] = id.clone().into();
+                ev["path"] = format!("/passkeys/{id}").into();
+                ev["requestContext"]["path"] = format!("/Prod/passkeys/{id}").into();
             }
             // Codes of the authenticator, as it shows them at the invocation.
             ("POST", "/mfa/totp/verify", Some(b)) => {
@@ -278,7 +307,9 @@ impl Function {
             claims[audience] = seed.client_id.clone().into();
         }
         // One book per round of the books fixtures: created, read, listed, replaced, deleted.
-        if route.contains("{id}") || body.as_ref().is_some_and(|b| b.get("id").is_some()) {
+        let books = route.starts_with("/books");
+        if books && (route.contains("{id}") || body.as_ref().is_some_and(|b| b.get("id").is_some()))
+        {
             let id = format!("bench-{run}-{round}");
             if let Some(b) = body.as_mut().filter(|b| b.get("id").is_some()) {
                 b["id"] = id.clone().into();

@@ -106,11 +106,13 @@ struct Cold {
 
 async fn run(args: Args) {
     let root = workspace_root();
-    let template = local_api::template::Template::load(
-        &root.join("template.yaml"),
-        &std::collections::HashMap::new(),
-    )
-    .expect("template.yaml parses");
+    // Passkeys on, with the local relying party, as `make dev` runs them.
+    let overrides = std::collections::HashMap::from([(
+        local_api::PASSKEY_RELYING_PARTY_PARAMETER.to_owned(),
+        local_api::LOCAL_RELYING_PARTY.to_owned(),
+    )]);
+    let template = local_api::template::Template::load(&root.join("template.yaml"), &overrides)
+        .expect("template.yaml parses");
     let mut functions = events::discover(&template, &root.join("events"));
     if let Some(only) = &args.only {
         functions.retain(|f| only.contains(&f.binary));
@@ -145,8 +147,15 @@ async fn run(args: Args) {
         enrolments: uses("mfa_verify"),
         disables: uses("mfa_disable"),
         recoveries: uses("login_recover"),
+        passkey_finishes: uses("passkeys_register_finish"),
+        passkey_deletions: uses("passkeys_delete"),
     };
     let cognito_sdk = sdk.to_builder().endpoint_url(&local.endpoint).build();
+    // The pool's passkey relying party, which only the local Cognito keeps.
+    let idp = aws_sdk_cognitoidentityprovider::Client::new(&cognito_sdk);
+    local_api::bootstrap::configure_passkeys(&template, &idp, &created.pool_id)
+        .await
+        .expect("the relying party is set");
     let mut seed = seed::seed(&cognito_sdk, &sdk, &created, local.mailbox(), needs).await;
 
     // Every backend call goes through a proxy that times it: one in front of moto (DynamoDB,
@@ -185,6 +194,7 @@ async fn run(args: Args) {
         ("ALERT_MAIL_IDENTITY_ARN", String::new()),
         ("MFA_ISSUER", mfa::DEFAULT_ISSUER.to_owned()),
         (mfa::MFA_CONFIGURATION_VAR, "OPTIONAL".to_owned()),
+        (auth::passwordless::PASSWORDLESS_VAR, "true".to_owned()),
         ("ALLOWED_ORIGIN", "https://shop.example.com".into()),
     ]
     .into();

@@ -25,6 +25,8 @@ pub struct Needs {
     pub enrolments: usize,
     pub disables: usize,
     pub recoveries: usize,
+    pub passkey_finishes: usize,
+    pub passkey_deletions: usize,
 }
 
 pub async fn seed(
@@ -189,7 +191,52 @@ pub async fn seed(
         }
     }
 
+    // Passkeys: registrations started with the proof (as the function grants them), each
+    // answered by a software authenticator; and users with a passkey to delete.
+    let made = test_support::authenticator::Made::by("http://localhost:8080", "localhost");
+    let mut passkey_finishes = Vec::with_capacity(needs.passkey_finishes);
+    for n in 0..needs.passkey_finishes {
+        let name = format!("bench-passkey-{n}@example.com");
+        let user = confirmed_and_signed_in(&cognito, mailbox, &name).await;
+        let options = cognito
+            .start_passkey_registration(&user.access_token)
+            .await
+            .expect("a passkey registration");
+        let credential =
+            test_support::authenticator::Authenticator::new().register(&options, &made);
+        let session = session(&user);
+        let token = format!("bench-passkey-{n}");
+        limits
+            .grant(
+                &tables::limits::PASSKEY_SETUP,
+                &session.sub,
+                &session.origin_jti,
+                &token,
+            )
+            .await
+            .expect("a registration grant");
+        passkey_finishes.push((session, token, credential));
+    }
+    let mut passkey_deletions = Vec::with_capacity(needs.passkey_deletions);
+    for n in 0..needs.passkey_deletions {
+        let name = format!("bench-passkey-gone-{n}@example.com");
+        let user = confirmed_and_signed_in(&cognito, mailbox, &name).await;
+        let options = cognito
+            .start_passkey_registration(&user.access_token)
+            .await
+            .expect("a passkey registration");
+        let mut key = test_support::authenticator::Authenticator::new();
+        let credential = key.register(&options, &made);
+        cognito
+            .complete_passkey_registration(&user.access_token, &credential)
+            .await
+            .expect("a passkey");
+        passkey_deletions.push((session(&user), key.id()));
+    }
+
     Seed {
+        passkey_finishes,
+        passkey_deletions,
         enrolments,
         disables,
         recoveries,

@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use aws_sdk_cognitoidentityprovider as cognito;
 use platform::Env;
 
-pub mod authenticator;
+pub use test_support::authenticator;
 
 pub use local_cognito::totp::totp;
 

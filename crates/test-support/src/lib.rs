@@ -1,7 +1,9 @@
 //! Test helpers shared by the function crates, the end-to-end tests and the bench: API Gateway
 //! REST proxy events from `events/`, turned into requests by lambda_http's own conversion,
-//! response assertions, mocked SDK clients, and a moto server on a free loopback port.
+//! response assertions, mocked SDK clients, a moto server on a free loopback port, and a software
+//! passkey authenticator ([`authenticator`]).
 
+pub mod authenticator;
 mod moto;
 
 use std::convert::Infallible;
