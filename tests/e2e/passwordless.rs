@@ -3,7 +3,7 @@
 //! itself (SELECT_CHALLENGE); and a user with TOTP on, who is offered the password alone.
 
 use integration_tests::{
-    LocalApi, Moto, PASSWORD, error_code, json_of, register_and_confirm, signed_in, totp,
+    LocalApi, Moto, PASSWORD, error_code, json_of, next_totp, register_and_confirm, signed_in, totp,
 };
 use serde_json::{Value, json};
 
@@ -286,4 +286,39 @@ async fn on_the_lite_plan_the_passwordless_routes_say_the_feature_is_unavailable
         .call("GET", "/passkeys", &tokens["access_token"], None)
         .await;
     assert_eq!((s, error_code(&b)), (501, "feature_unavailable"), "{b}");
+}
+
+#[tokio::test]
+async fn once_totp_is_turned_off_again_a_code_by_email_signs_in_without_the_authenticator() {
+    let moto = Moto::start();
+    let api = LocalApi::start(&moto, |_| {}).await;
+    let user = "was-two-factor@example.com";
+    let tokens = signed_in(&api, user).await;
+    let access = &tokens["access_token"];
+    let (s, setup) = api
+        .call(
+            "POST",
+            "/mfa/totp/setup",
+            access,
+            Some(json!({"password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(s, 200, "{setup}");
+    let secret = setup["secret"].as_str().unwrap().to_owned();
+    let body = json!({"code": totp(&secret, api.cognito().now()),
+                      "setup_token": setup["setup_token"]});
+    let (s, b) = api
+        .call("POST", "/mfa/totp/verify", access, Some(body))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let off = json!({"password": PASSWORD, "code": next_totp(&api, &secret)});
+    let (s, b) = api
+        .call("POST", "/mfa/totp/disable", access, Some(off))
+        .await;
+    assert_eq!(s, 200, "{b}");
+
+    let challenge = email_challenge(&api, user).await;
+    let (s, tokens) = answer(&api, reply(&challenge, &sign_in_code(&api, user))).await;
+    assert_eq!(s, 200, "{tokens}");
+    assert!(tokens["access_token"].is_string(), "{tokens}");
 }

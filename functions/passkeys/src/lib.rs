@@ -171,11 +171,13 @@ pub const REGISTRATION_REQUIRED: ApiError = ApiError::Refused {
     message: "start with /passkeys/register/start (with the proof) in this session, and send its registration_token",
 };
 
-/// What the finish answers.
+/// What the finish answers: the passkey as `GET /passkeys` lists it (absent only when Cognito
+/// could not list it at once; the passkey is added all the same).
 #[derive(Serialize)]
 pub struct Added {
     pub message: &'static str,
-    pub passkey: Passkey,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passkey: Option<Passkey>,
 }
 
 /// `{credential, registration_token}`: the browser's answer to the registration.
@@ -205,18 +207,29 @@ async fn finish(state: &State, req: &Request) -> Result<Reply, ApiError> {
         .cognito
         .complete_passkey_registration(token, credential.json())
         .await?;
-    let after = state.cognito.passkeys(token).await?;
-    let Some(passkey) = after.into_iter().find(|p| !before.contains(p)) else {
-        return Err(ApiError::unavailable(
-            "Cognito registered a passkey that it does not list",
-        ));
+    // The passkey is the user's from here on: what fails after this is logged, never answered
+    // as a failure, since the grant is spent and a retry could not finish again.
+    let passkey = match state.cognito.passkeys(token).await {
+        Ok(after) => after.into_iter().find(|p| !before.contains(p)),
+        Err(e) => {
+            tracing::error!(cause = %e, "the new passkey could not be listed");
+            None
+        }
     };
-    if state.alerts.enabled()
-        && let Some(address) = state.cognito.profile(token).await?.verified_email
-    {
-        (state.alerts)
-            .passkey_added(&address, &passkey.name, &ClientContext::of(req))
-            .await;
+    if state.alerts.enabled() {
+        let name = passkey
+            .as_ref()
+            .map_or("a new passkey", |p| p.name.as_str());
+        match state.cognito.profile(token).await {
+            Ok(profile) => {
+                if let Some(address) = profile.verified_email {
+                    (state.alerts)
+                        .passkey_added(&address, name, &ClientContext::of(req))
+                        .await;
+                }
+            }
+            Err(e) => tracing::error!(cause = %e, "no alert: the address could not be read"),
+        }
     }
     Reply::created(&Added {
         message: "Passkey added: it signs you in without a password from now on.",

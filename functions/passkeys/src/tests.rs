@@ -586,6 +586,42 @@ async fn a_finish_tells_the_user_at_their_verified_address_when_alerts_are_on() 
 }
 
 #[tokio::test]
+async fn once_cognito_has_the_passkey_a_failure_to_read_the_address_or_list_it_is_still_201() {
+    use aws_sdk_cognitoidentityprovider::operation::get_user::GetUserError;
+    use aws_sdk_cognitoidentityprovider::operation::list_web_authn_credentials::ListWebAuthnCredentialsError;
+    use aws_sdk_cognitoidentityprovider::types::error::InternalErrorException;
+    let before = mock!(Client::list_web_authn_credentials).then_output(|| page(&[]));
+    let completed = mock!(Client::complete_web_authn_registration)
+        .then_output(|| CompleteWebAuthnRegistrationOutput::builder().build());
+    let after = mock!(Client::list_web_authn_credentials).then_error(|| {
+        ListWebAuthnCredentialsError::InternalErrorException(
+            InternalErrorException::builder().build(),
+        )
+    });
+    let profile = mock!(Client::get_user).then_error(|| {
+        GetUserError::InternalErrorException(InternalErrorException::builder().build())
+    });
+    let mailed = mock!(aws_sdk_sesv2::Client::send_email).then_output(|| {
+        aws_sdk_sesv2::operation::send_email::SendEmailOutput::builder()
+            .message_id("m-1")
+            .build()
+    });
+    let ses = mock_client!(aws_sdk_sesv2, [&mailed]);
+    let env = platform::Env::from_pairs([(alerts::FROM_VAR, "no-reply@example.com")]);
+    let state = state_of(
+        cognito(&[&before, &completed, &after, &profile]),
+        &[&grant_redeemed()],
+        alerts::Alerts::over(ses, &env),
+    );
+    let res = handle(&api(state, ROUTES), request("passkeys_register_finish"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    assert_eq!(completed.num_calls(), 1);
+    assert_eq!(mailed.num_calls(), 0);
+}
+
+#[tokio::test]
 async fn cognitos_refusals_of_a_registration_map_to_stable_codes_and_are_never_retried() {
     let cases: Vec<ErrorCase<CompleteWebAuthnRegistrationError>> = vec![
         (

@@ -377,9 +377,34 @@ async fn signed_in(
         "ChallengeResponses": responses,
     });
     let target = Target::RespondToAuthChallenge;
-    let out = (layer.moto)
+    let mut out = (layer.moto)
         .invoke(&call.headers, target, "RespondToAuthChallenge", &body)
         .await?;
+    // moto goes on challenging a user whose authenticator it ever verified, even once TOTP is
+    // off (its `token_verified` stays). The layer offered a passwordless factor only to a user
+    // without MFA, so that challenge is moto's alone: the layer answers it with a code of
+    // moto's one secret.
+    if out["ChallengeName"] == "SOFTWARE_TOKEN_MFA" {
+        let Some(session) = out["Session"].as_str() else {
+            return Err(Error::internal("moto challenged without a session"));
+        };
+        let mut responses = json!({
+            "USERNAME": username,
+            "SOFTWARE_TOKEN_MFA_CODE": mfa::moto_code(layer, session).await?,
+        });
+        if let Some(hash) = &hash {
+            responses["SECRET_HASH"] = json!(hash);
+        }
+        let body = json!({
+            "ClientId": client_id,
+            "ChallengeName": "SOFTWARE_TOKEN_MFA",
+            "Session": session,
+            "ChallengeResponses": responses,
+        });
+        out = (layer.moto)
+            .invoke(&call.headers, target, "RespondToAuthChallenge", &body)
+            .await?;
+    }
     Ok(ops::signed_in(layer, app, out, Some(username)))
 }
 
