@@ -322,3 +322,51 @@ async fn once_totp_is_turned_off_again_a_code_by_email_signs_in_without_the_auth
     assert_eq!(s, 200, "{tokens}");
     assert!(tokens["access_token"].is_string(), "{tokens}");
 }
+
+#[tokio::test]
+async fn codes_by_email_are_five_per_user_in_fifteen_minutes_for_real_and_unknown_users_alike() {
+    let moto = Moto::start();
+    let api = LocalApi::start(&moto, |_| {}).await;
+    let user = "inbox@example.com";
+    register_and_confirm(&api, user).await;
+    for name in [user, "nobody-here@example.com"] {
+        for _ in 0..5 {
+            let (s, b) = start(&api, json!({"username": name, "method": "email_otp"})).await;
+            assert_eq!(
+                (s, b["challenge"].as_str()),
+                (200, Some("EMAIL_OTP")),
+                "{b}"
+            );
+        }
+        let res = api
+            .post(
+                "/login/start",
+                json!({"username": name, "method": "email_otp"}),
+            )
+            .await;
+        let retry_after = res.headers().get("retry-after").cloned();
+        let (s, b) = json_of(res).await;
+        assert_eq!(
+            (s, error_code(&b)),
+            (429, "too_many_requests"),
+            "{name}: {b}"
+        );
+        assert!(retry_after.is_some(), "{name}: no Retry-After");
+        // Nor through the choice, nor by another spelling of the name.
+        let (_, select) = start(&api, json!({"username": name.to_uppercase()})).await;
+        let choose = json!({"username": select["username"], "session": select["session"],
+                            "challenge": "SELECT_CHALLENGE", "method": "email_otp"});
+        let (s, b) = answer(&api, choose).await;
+        assert_eq!(
+            (s, error_code(&b)),
+            (429, "too_many_requests"),
+            "{name}: {b}"
+        );
+    }
+    let mailed = api.cognito().mailbox().messages(Some(user));
+    assert_eq!(mailed.iter().filter(|m| m.kind == "sign_in").count(), 5);
+    // The password still signs in.
+    let body = json!({"username": user, "method": "password", "password": PASSWORD});
+    let (s, b) = start(&api, body).await;
+    assert_eq!(s, 200, "{b}");
+}

@@ -163,12 +163,14 @@ impl Reauth {
     /// Mails `username` a sign-in code (USER_AUTH's EMAIL_OTP), the proof of a user who signs
     /// in without a password: the session to send back with it, and where it went (masked).
     /// A user without that way to sign in (no verified address, TOTP on, the pool's policy) is
-    /// `403 email_code_unavailable`: they prove themselves with the password.
+    /// `403 email_code_unavailable`: they prove themselves with the password. Counted as every
+    /// sign-in code mailed is ([`limits::SIGN_IN_CODE`]).
     pub async fn send_email_code(
         &self,
         context: &ClientContext,
         username: &str,
     ) -> Result<EmailCodeSent, ApiError> {
+        self.limits.take(&limits::SIGN_IN_CODE, username).await?;
         let method = Some(auth::Method::EmailOtp);
         match (self.cognito)
             .start_sign_in(context, username, method, None)

@@ -65,6 +65,16 @@ pub struct Grant {
     pub lifetime: Duration,
 }
 
+/// Sign-in codes mailed to a user (`/login/start` and the choice of `email_otp`, and a proof by
+/// e-mailed code), counted by the user name asked for, whether or not the account exists (the
+/// answers stay alike): five per 15 minutes, so that nobody can fill a user's inbox with codes
+/// or spend the pool's daily mail on them.
+pub const SIGN_IN_CODE: Limit = Limit {
+    name: "sign-in-code",
+    max: 5,
+    window: Duration::from_secs(15 * 60),
+};
+
 /// An authenticator set-up, proven with the password (and the current second factor), that
 /// `/mfa/totp/verify` completes in the same session.
 pub const TOTP_SETUP: Grant = Grant {

@@ -14,8 +14,15 @@ use aws_config::SdkConfig;
 use platform::{
     Api, ApiError, ClientContext, ConfigError, Env, JsonObject, Reply, Request, Route, route,
 };
+use tables::limits::{self, Limits};
 
-pub use auth::Cognito as State;
+/// What the routes work with, built once ([`app`]).
+#[derive(Debug, Clone)]
+pub struct State {
+    pub cognito: auth::Cognito,
+    /// The sign-in codes mailed per user ([`limits::SIGN_IN_CODE`]).
+    pub limits: Limits,
+}
 
 /// The routes of this function, as `template.yaml` routes them to it.
 pub static ROUTES: &[Route<State>] = &[
@@ -24,9 +31,17 @@ pub static ROUTES: &[Route<State>] = &[
 ];
 
 /// The function, composed once (by `main`, the local API, the tests and the bench): the app
-/// client's configuration from `env`, and the Cognito client over `sdk`.
+/// client's configuration and the limits table from `env`, the Cognito client (its secret read
+/// while its connection opens) and a DynamoDB client over `sdk`. The limits table is written
+/// only when a code is mailed: no connection is opened to it at start-up.
 pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> {
-    auth::api(env, sdk, ROUTES).await
+    let config = auth::Config::from_env(env)?;
+    let limits = Limits::new(
+        tables::DynamoDb::new(sdk),
+        tables::limits::table_from_env(env)?,
+    );
+    let cognito = auth::Cognito::connect(sdk, &config.api.sdk, config.cognito).await?;
+    Ok(Api::new(config.api.cors, State { cognito, limits }, ROUTES))
 }
 
 #[tracing::instrument(name = "login", skip_all)]
@@ -35,6 +50,7 @@ async fn login(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let username = Username::from_body(&body, "username")?;
     let password = Password::from_body(&body, "password")?;
     state
+        .cognito
         .password_sign_in(&ClientContext::of(req), &username, &password)
         .await?
         .into_reply()
@@ -43,7 +59,7 @@ async fn login(state: &State, req: &Request) -> Result<Reply, ApiError> {
 /// `{"username", "method"?, "password"?}`: `password` only with the method `password`.
 #[tracing::instrument(name = "login_start", skip_all)]
 async fn start(state: &State, req: &Request) -> Result<Reply, ApiError> {
-    state.require_passwordless()?;
+    state.cognito.require_passwordless()?;
     let body = JsonObject::from_request(req)?;
     body.deny_unknown_fields(&["username", "method", "password"])?;
     let username = Username::from_body(&body, "username")?;
@@ -70,7 +86,12 @@ async fn start(state: &State, req: &Request) -> Result<Reply, ApiError> {
             });
         }
     }
+    // A code is mailed only for the method email_otp: counted first, by the name asked for.
+    if method == Some(Method::EmailOtp) {
+        state.limits.take(&limits::SIGN_IN_CODE, &username).await?;
+    }
     state
+        .cognito
         .start_sign_in(
             &ClientContext::of(req),
             &username,

@@ -15,8 +15,21 @@ use test_support::*;
 
 use super::{ROUTES, State};
 
+/// The function over `cognito`, with a limits table that has room for every code mailed.
+fn state_over(cognito: auth::Cognito) -> State {
+    let counted = mock!(aws_sdk_dynamodb::Client::update_item)
+        .sequence()
+        .output(|| aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder().build())
+        .repeatedly()
+        .build();
+    State {
+        cognito,
+        limits: tables::Limits::new(dynamodb_client(&[&counted]), "limits".into()),
+    }
+}
+
 fn cognito_state(rules: &[&aws_smithy_mocks::Rule]) -> platform::Api<State> {
-    api(cognito(rules), ROUTES)
+    api(state_over(cognito(rules)), ROUTES)
 }
 
 const SUB: &str = "0f3a9c52-7d4e-4b8a-9e61-2c5b8d1f4a70";
@@ -495,7 +508,7 @@ async fn malformed_start_bodies_get_a_4xx_naming_the_problem() {
 async fn with_passwordless_off_start_is_501_feature_unavailable_without_calling_cognito() {
     let rule = mock!(Client::initiate_auth).then_output(email_otp_challenge);
     let state = api(
-        cognito(&[&rule]).with_passwordless(auth::Passwordless::Off),
+        state_over(cognito(&[&rule]).with_passwordless(auth::Passwordless::Off)),
         ROUTES,
     );
     for req in [
@@ -520,7 +533,7 @@ async fn with_passwordless_off_the_password_login_still_signs_in() {
         .match_requests(|r| r.auth_flow() == Some(&AuthFlowType::UserPasswordAuth))
         .then_output(tokens);
     let state = api(
-        cognito(&[&rule]).with_passwordless(auth::Passwordless::Off),
+        state_over(cognito(&[&rule]).with_passwordless(auth::Passwordless::Off)),
         ROUTES,
     );
     let res = handle(&state, request("login")).await.unwrap();

@@ -419,6 +419,10 @@ async fn challenge(state: &State, req: &Request) -> Result<Reply, ApiError> {
     if auth::passwordless::CHALLENGES.contains(&challenge) {
         state.cognito.require_passwordless()?;
     }
+    // Choosing the code by e-mail mails one: counted first, by the name the session is for.
+    if challenge == "SELECT_CHALLENGE" && method == Some(Method::EmailOtp) {
+        state.limits.take(&limits::SIGN_IN_CODE, &username).await?;
+    }
     let context = ClientContext::of(req);
     let answer = match challenge {
         "SOFTWARE_TOKEN_MFA" => Answer::Code(code.ok_or(ApiError::MissingField("code"))?),

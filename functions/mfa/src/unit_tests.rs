@@ -379,7 +379,18 @@ async fn choosing_email_otp_answers_select_challenge_and_goes_on_to_the_code() {
                 .challenge_parameters("CODE_DELIVERY_DESTINATION", "a***@e***")
                 .build()
         });
-    let state = cognito_state(&[&rule]);
+    // The code it mails is counted first, by the user the session is for.
+    let counted = mock!(aws_sdk_dynamodb::Client::update_item)
+        .match_requests(|r| {
+            r.key()
+                .and_then(|k| k.get("id"))
+                .and_then(|v| v.as_s().ok())
+                == Some(&"sign-in-code:alice".to_owned())
+        })
+        .then_output(|| {
+            aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder().build()
+        });
+    let state = state_with(&[&rule], &[&counted]);
     let res = handle(
         &state,
         answer("SELECT_CHALLENGE", json!({"method": "email_otp"})),
@@ -392,7 +403,7 @@ async fn choosing_email_otp_answers_select_challenge_and_goes_on_to_the_code() {
         json!({"challenge": "EMAIL_OTP", "session": "session-2", "username": "alice",
                "destination": "a***@e***"})
     );
-    assert_eq!(rule.num_calls(), 1);
+    assert_eq!((rule.num_calls(), counted.num_calls()), (1, 1));
 }
 
 #[tokio::test]

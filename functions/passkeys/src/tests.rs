@@ -441,9 +441,20 @@ async fn a_start_asking_for_an_email_code_mails_one_and_answers_202_registering_
                 .build()
         });
     let started = mock!(Client::start_web_authn_registration).then_output(registration_started);
+    // The code is counted first, by the caller's user name.
+    let counted = mock!(aws_sdk_dynamodb::Client::update_item)
+        .match_requests(|r| {
+            r.key()
+                .and_then(|k| k.get("id"))
+                .and_then(|v| v.as_s().ok())
+                == Some(&format!("sign-in-code:{SUB}"))
+        })
+        .then_output(|| {
+            aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder().build()
+        });
     let granted =
         mock!(aws_sdk_dynamodb::Client::put_item).then_output(|| PutItemOutput::builder().build());
-    let state = state_with(&[&mailed, &started], &[&granted]);
+    let state = state_with(&[&mailed, &started], &[&counted, &granted]);
     let res = handle(&state, start_with(json!({"send_email_code": true})))
         .await
         .unwrap();
@@ -456,6 +467,7 @@ async fn a_start_asking_for_an_email_code_mails_one_and_answers_202_registering_
         (mailed.num_calls(), started.num_calls(), granted.num_calls()),
         (1, 0, 0)
     );
+    assert_eq!(counted.num_calls(), 1);
 }
 
 #[tokio::test]
