@@ -104,6 +104,12 @@ async fn a_passkey_is_registered_signs_in_is_listed_and_once_deleted_signs_in_no
     let path = format!("/passkeys/{}", key.id());
     let (s, b) = api.call("DELETE", &path, access, None).await;
     assert_eq!(s, 200, "{b}");
+    let told = api.cognito().mailbox().alerts(Some(user));
+    assert!(
+        told.iter()
+            .any(|m| m.subject.as_deref() == Some("A passkey was removed from your account")),
+        "{told:?}"
+    );
     let (s, b) = api.call("DELETE", &path, access, None).await;
     assert_eq!((s, error_code(&b)), (404, "not_found"), "{b}");
     let (s, list) = api.call("GET", "/passkeys", access, None).await;

@@ -324,6 +324,23 @@ async fn once_totp_is_turned_off_again_a_code_by_email_signs_in_without_the_auth
 }
 
 #[tokio::test]
+async fn choosing_a_code_with_a_session_that_is_none_uses_up_nothing_of_the_users_codes() {
+    let moto = Moto::start();
+    let api = LocalApi::start(&moto, |_| {}).await;
+    let user = "victim-inbox@example.com";
+    register_and_confirm(&api, user).await;
+    for _ in 0..8 {
+        let junk = json!({"username": user, "session": "not-a-session",
+                          "challenge": "SELECT_CHALLENGE", "method": "email_otp"});
+        let (s, b) = answer(&api, junk).await;
+        assert_eq!((s, error_code(&b)), (401, "session_expired"), "{b}");
+    }
+    let challenge = email_challenge(&api, user).await;
+    let (s, b) = answer(&api, reply(&challenge, &sign_in_code(&api, user))).await;
+    assert_eq!(s, 200, "{b}");
+}
+
+#[tokio::test]
 async fn codes_by_email_are_five_per_user_in_fifteen_minutes_for_real_and_unknown_users_alike() {
     let moto = Moto::start();
     let api = LocalApi::start(&moto, |_| {}).await;

@@ -29,6 +29,8 @@ const EMAIL_CHANGE_TEXT: &str = include_str!("../templates/email-change.txt");
 const EMAIL_CHANGE_HTML: &str = include_str!("../templates/email-change.html");
 const PASSKEY_ADDED_TEXT: &str = include_str!("../templates/passkey-added.txt");
 const PASSKEY_ADDED_HTML: &str = include_str!("../templates/passkey-added.html");
+const PASSKEY_REMOVED_TEXT: &str = include_str!("../templates/passkey-removed.txt");
+const PASSKEY_REMOVED_HTML: &str = include_str!("../templates/passkey-removed.html");
 
 /// The alerts of a function, built once at start-up.
 #[derive(Debug, Clone)]
@@ -92,6 +94,12 @@ impl Alerts {
     pub async fn passkey_added(&self, address: &str, name: &str, context: &ClientContext) {
         let alert = passkey_added(name, context, &now_utc());
         self.send("passkey_added", address, alert).await;
+    }
+
+    /// Tells `address` that the passkey `name` was removed from the account, from `context`.
+    pub async fn passkey_removed(&self, address: &str, name: &str, context: &ClientContext) {
+        let alert = passkey_removed(name, context, &now_utc());
+        self.send("passkey_removed", address, alert).await;
     }
 
     async fn send(&self, kind: &'static str, to: &str, alert: Alert) {
@@ -158,6 +166,17 @@ pub fn passkey_added(name: &str, context: &ClientContext, when: &str) -> Alert {
     render(
         "A passkey was added to your account",
         (PASSKEY_ADDED_TEXT, PASSKEY_ADDED_HTML),
+        &[("{name}", name)],
+        context,
+        when,
+    )
+}
+
+/// The passkey-removed alert: which passkey, when, and from which IP.
+pub fn passkey_removed(name: &str, context: &ClientContext, when: &str) -> Alert {
+    render(
+        "A passkey was removed from your account",
+        (PASSKEY_REMOVED_TEXT, PASSKEY_REMOVED_HTML),
         &[("{name}", name)],
         context,
         when,
@@ -248,6 +267,8 @@ mod tests {
             ip: Some("198.51.100.4".into()),
             user_agent: None,
         };
+        let removed = passkey_removed("Key <b>", &context, "2026-12-03 07:31:00");
+        assert!(removed.html.contains("Key &lt;b&gt;") && removed.text.contains("wasn't you"));
         let alert = passkey_added("Key <b>", &context, "2026-12-03 07:30:00");
         assert!(alert.text.contains("Key <b>") && alert.text.contains("198.51.100.4"));
         assert!(

@@ -271,6 +271,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_administrators_sign_in_is_refused_since_moto_would_take_any_proof() {
+        for op in ["AdminInitiateAuth", "AdminRespondToAuthChallenge"] {
+            let body = json!({"UserPoolId": "p", "ClientId": "c", "AuthFlow": "ADMIN_NO_SRP_AUTH",
+                              "ChallengeName": "PASSWORD_VERIFIER",
+                              "ChallengeResponses": {"USERNAME": "victim"}});
+            let answer = call(op, &body.to_string()).await;
+            assert_eq!(
+                kind(&answer),
+                (400, "UnsupportedOperationException"),
+                "{op}"
+            );
+        }
+        let body = json!({"ClientId": "c", "ChallengeName": "PASSWORD_VERIFIER", "Session": "s",
+                          "ChallengeResponses": {"USERNAME": "victim",
+                                                 "PASSWORD_CLAIM_SECRET_BLOCK": "s"}});
+        let answer = call("RespondToAuthChallenge", &body.to_string()).await;
+        assert_eq!(kind(&answer), (400, "NotAuthorizedException"));
+    }
+
+    #[tokio::test]
     async fn a_missing_key_of_a_map_member_is_invalid_parameter() {
         for (op, body) in [
             (

@@ -419,9 +419,12 @@ async fn challenge(state: &State, req: &Request) -> Result<Reply, ApiError> {
     if auth::passwordless::CHALLENGES.contains(&challenge) {
         state.cognito.require_passwordless()?;
     }
-    // Choosing the code by e-mail mails one: counted first, by the name the session is for.
-    if challenge == "SELECT_CHALLENGE" && method == Some(Method::EmailOtp) {
-        state.limits.take(&limits::SIGN_IN_CODE, &username).await?;
+    // Choosing the code by e-mail mails one: refused when the user's codes are used up, and
+    // counted once Cognito has taken the session and sent it (never for a session that is no
+    // session: that would let anyone use up another user's codes without a mail).
+    let choosing_code = challenge == "SELECT_CHALLENGE" && method == Some(Method::EmailOtp);
+    if choosing_code {
+        state.limits.check(&limits::SIGN_IN_CODE, &username).await?;
     }
     let context = ClientContext::of(req);
     let answer = match challenge {
@@ -489,11 +492,20 @@ async fn challenge(state: &State, req: &Request) -> Result<Reply, ApiError> {
             });
         }
     };
-    state
+    let signed_in = state
         .cognito
         .answer_challenge(&context, challenge, &username, session, answer)
-        .await?
-        .into_reply()
+        .await?;
+    if choosing_code
+        && let SignIn::Challenge(next) = &signed_in
+        && next.challenge == "EMAIL_OTP"
+    {
+        state
+            .limits
+            .take(&limits::SIGN_IN_CODE, &next.username)
+            .await?;
+    }
+    signed_in.into_reply()
 }
 
 #[cfg(test)]

@@ -379,7 +379,9 @@ async fn choosing_email_otp_answers_select_challenge_and_goes_on_to_the_code() {
                 .challenge_parameters("CODE_DELIVERY_DESTINATION", "a***@e***")
                 .build()
         });
-    // The code it mails is counted first, by the user the session is for.
+    // The user's codes are checked first, and the code counted once Cognito has sent it.
+    let checked = mock!(aws_sdk_dynamodb::Client::get_item)
+        .then_output(|| aws_sdk_dynamodb::operation::get_item::GetItemOutput::builder().build());
     let counted = mock!(aws_sdk_dynamodb::Client::update_item)
         .match_requests(|r| {
             r.key()
@@ -390,7 +392,7 @@ async fn choosing_email_otp_answers_select_challenge_and_goes_on_to_the_code() {
         .then_output(|| {
             aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder().build()
         });
-    let state = state_with(&[&rule], &[&counted]);
+    let state = state_with(&[&rule], &[&checked, &counted]);
     let res = handle(
         &state,
         answer("SELECT_CHALLENGE", json!({"method": "email_otp"})),
@@ -403,7 +405,10 @@ async fn choosing_email_otp_answers_select_challenge_and_goes_on_to_the_code() {
         json!({"challenge": "EMAIL_OTP", "session": "session-2", "username": "alice",
                "destination": "a***@e***"})
     );
-    assert_eq!((rule.num_calls(), counted.num_calls()), (1, 1));
+    assert_eq!(
+        (checked.num_calls(), rule.num_calls(), counted.num_calls()),
+        (1, 1, 1)
+    );
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 //! | `POST /passkeys/register/start` | access token | the proof, then StartWebAuthnRegistration: the options `navigator.credentials.create()` takes |
 //! | `POST /passkeys/register/finish` | access token | after a start of this session: CompleteWebAuthnRegistration with the browser's credential; the user is told by e-mail |
 //! | `GET /passkeys` | access token | ListWebAuthnCredentials, and GetUserAuthFactors: the ways this user can sign in |
-//! | `DELETE /passkeys/{id}` | access token | DeleteWebAuthnCredential |
+//! | `DELETE /passkeys/{id}` | access token | DeleteWebAuthnCredential; the user is told by e-mail |
 //!
 //! A passkey signs in for good, without a password: so a passkey is never added with an access
 //! token alone. The start takes the proof ([`reauth`]): the password (and the second factor
@@ -275,7 +275,29 @@ async fn delete(state: &State, req: &Request) -> Result<Reply, ApiError> {
     state.cognito.require_passwordless()?;
     let (_, token, _, _) = caller(req)?;
     let id = path_id(req)?;
+    // Its name for the alert, read before it goes (only when alerts go out).
+    let name = if state.alerts.enabled() {
+        (state.cognito.passkeys(token).await?.into_iter())
+            .find(|p| p.id == id)
+            .map(|p| p.name)
+    } else {
+        None
+    };
     state.cognito.delete_passkey(token, id).await?;
+    // The owner is told: a removal with a stolen access token is no takeover, but it is news.
+    if state.alerts.enabled() {
+        match state.cognito.profile(token).await {
+            Ok(profile) => {
+                if let Some(address) = profile.verified_email {
+                    let name = name.as_deref().unwrap_or("a passkey");
+                    (state.alerts)
+                        .passkey_removed(&address, name, &ClientContext::of(req))
+                        .await;
+                }
+            }
+            Err(e) => tracing::error!(cause = %e, "no alert: the address could not be read"),
+        }
+    }
     Reply::message("Passkey removed: it signs in no more.")
 }
 

@@ -23,7 +23,8 @@ pub async fn handle(layer: &Layer, call: &Call) -> Result<Value, Error> {
         (None, Some(session)) => {
             let (claim, setup) = ops::setup_session(layer, session)?;
             let secret = mfa::new_secret(layer, &setup.access_token).await?;
-            let next = (layer.setups.reissue(session, false)?).ok_or_else(Error::invalid_session)?;
+            let next =
+                (layer.setups.reissue(session, false)?).ok_or_else(Error::invalid_session)?;
             claim.succeeded_by(&next, layer.clock.now());
             Ok(json!({"SecretCode": secret, "Session": next}))
         }

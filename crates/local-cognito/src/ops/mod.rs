@@ -47,6 +47,8 @@ pub mod user_auth;
 operations! {
     AdminDeleteSoftwareToken => admin_delete_software_token,
     AdminDeleteUser => admin_delete_user,
+    AdminInitiateAuth => admin_initiate_auth,
+    AdminRespondToAuthChallenge => admin_respond_to_auth_challenge,
     AdminUpdateUserAttributes => admin_update_user_attributes,
     AdminUserGlobalSignOut => admin_user_global_sign_out,
     AssociateSoftwareToken => associate_software_token,

@@ -318,6 +318,7 @@ pub async fn answer(
             }
             layer.sign_in_codes.spend(answer.session);
             claim.answered();
+            still_has(layer, app, &whom, Factor::EmailOtp)?;
             signed_in(layer, call, app, answer.client_id, answer.username).await
         }
         "WEB_AUTHN" => {
@@ -327,11 +328,21 @@ pub async fn answer(
             // The challenge is spent whatever the outcome: the session with it.
             claim.answered();
             (layer.passkeys).finish_sign_in(&app.pool_id, answer.session, &credential, now)?;
+            still_has(layer, app, &whom, Factor::WebAuthn)?;
             signed_in(layer, call, app, answer.client_id, answer.username).await
         }
         other => Err(Error::invalid_parameter(format!(
             "Unknown challenge {other}"
         ))),
+    }
+}
+
+/// `whom` still has `factor` as they answer it: a user who turned MFA on while the challenge
+/// was out signs in with their second factor, never past it.
+fn still_has(layer: &Layer, app: &App, whom: &Whom, factor: Factor) -> Result<(), Error> {
+    match whom {
+        Whom::User(user) if factors(layer, app, user).contains(&factor) => Ok(()),
+        _ => Err(Error::invalid_session()),
     }
 }
 
