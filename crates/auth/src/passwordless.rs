@@ -56,6 +56,22 @@ impl Method {
     /// Every method, as a client names it.
     pub const NAMES: &[&str] = &["password", "email_otp", "passkey"];
 
+    /// The optional `field` of `body`, one of [`Method::NAMES`] (trimmed).
+    pub fn from_body(
+        body: &platform::JsonObject,
+        field: &'static str,
+    ) -> Result<Option<Method>, ApiError> {
+        let Some(name) = body.optional_string(field)? else {
+            return Ok(None);
+        };
+        Method::parse(name.trim())
+            .map(Some)
+            .ok_or_else(|| ApiError::InvalidField {
+                field,
+                reason: format!("must be one of {}", Method::NAMES.join(", ")),
+            })
+    }
+
     pub fn parse(name: &str) -> Option<Method> {
         match name {
             "password" => Some(Method::Password),

@@ -63,15 +63,7 @@ async fn start(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let body = JsonObject::from_request(req)?;
     body.deny_unknown_fields(&["username", "method", "password"])?;
     let username = Username::from_body(&body, "username")?;
-    let method = match body.optional_string("method")? {
-        None => None,
-        Some(name) => Some(
-            Method::parse(name.trim()).ok_or_else(|| ApiError::InvalidField {
-                field: "method",
-                reason: format!("must be one of {}", Method::NAMES.join(", ")),
-            })?,
-        ),
-    };
+    let method = Method::from_body(&body, "method")?;
     let password = match body.get("password") {
         Some(_) => Some(Password::from_body(&body, "password")?),
         None => None,

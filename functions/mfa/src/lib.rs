@@ -407,15 +407,7 @@ async fn challenge(state: &State, req: &Request) -> Result<Reply, ApiError> {
         Some(_) => Some(Credential::from_body(&body, "credential")?),
         None => None,
     };
-    let method = match body.optional_string("method")? {
-        None => None,
-        Some(name) => Some(
-            Method::parse(name.trim()).ok_or_else(|| ApiError::InvalidField {
-                field: "method",
-                reason: format!("must be one of {}", Method::NAMES.join(", ")),
-            })?,
-        ),
-    };
+    let method = Method::from_body(&body, "method")?;
     if auth::passwordless::CHALLENGES.contains(&challenge) {
         state.cognito.require_passwordless()?;
     }

@@ -159,7 +159,7 @@ fn setup(layer: &Layer, out: &Value, username: &str) -> Result<Value, Error> {
 /// its SECRET_HASH `hash`, checked already), answered by the layer with a code of moto's one
 /// secret: moto's tokens. Only for a user who has no authenticator: nobody else's challenge is
 /// ever answered for them.
-async fn answer_moto(
+pub(super) async fn answer_moto(
     layer: &Layer,
     call: &Call,
     client_id: &str,

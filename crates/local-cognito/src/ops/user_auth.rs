@@ -396,25 +396,15 @@ async fn signed_in(
     // without MFA, so that challenge is moto's alone: the layer answers it with a code of
     // moto's one secret.
     if out["ChallengeName"] == "SOFTWARE_TOKEN_MFA" {
-        let Some(session) = out["Session"].as_str() else {
-            return Err(Error::internal("moto challenged without a session"));
-        };
-        let mut responses = json!({
-            "USERNAME": username,
-            "SOFTWARE_TOKEN_MFA_CODE": mfa::moto_code(layer, session).await?,
-        });
-        if let Some(hash) = &hash {
-            responses["SECRET_HASH"] = json!(hash);
-        }
-        let body = json!({
-            "ClientId": client_id,
-            "ChallengeName": "SOFTWARE_TOKEN_MFA",
-            "Session": session,
-            "ChallengeResponses": responses,
-        });
-        out = (layer.moto)
-            .invoke(&call.headers, target, "RespondToAuthChallenge", &body)
-            .await?;
+        out = super::initiate_auth::answer_moto(
+            layer,
+            call,
+            client_id,
+            &out,
+            username,
+            hash.as_deref(),
+        )
+        .await?;
     }
     Ok(ops::signed_in(layer, app, out, Some(username)))
 }
