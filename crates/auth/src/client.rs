@@ -27,7 +27,7 @@ pub enum Op {
     ConfirmSignUp,
     /// InitiateAuth with USER_PASSWORD_AUTH (`/login`).
     Login,
-    /// InitiateAuth with REFRESH_TOKEN_AUTH (`/refresh`).
+    /// GetTokensFromRefreshToken (`/refresh`).
     Refresh,
     /// RespondToAuthChallenge (`/login/challenge`).
     Challenge,

@@ -105,6 +105,8 @@ pub fn map_service_error(op: Op, err: CognitoError) -> ApiError {
         E::ExpiredCodeException(_) => ApiError::ExpiredCode,
         E::UserNotConfirmedException(_) => ApiError::UserNotConfirmed,
         E::PasswordResetRequiredException(_) => ApiError::PasswordResetRequired,
+        // A rotated-out refresh token presented after the client's grace period.
+        E::RefreshTokenReuseException(_) => ApiError::RefreshTokenReused,
         _ if refused => match op {
             // One answer for an unknown user and a wrong password: no user enumeration.
             Op::Login => ApiError::InvalidCredentials,

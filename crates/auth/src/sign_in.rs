@@ -8,6 +8,7 @@ use aws_sdk_cognitoidentityprovider::types::{
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use platform::sdk::no_retries;
+use secrecy::ExposeSecret;
 use platform::{ApiError, ClientContext};
 use serde::Serialize;
 
@@ -48,6 +49,11 @@ impl Tokens {
     /// gave, which every token of one sign-in and its refreshes shares.
     pub fn session(&self) -> Option<String> {
         unverified_claim(&self.access_token, "origin_jti")
+    }
+
+    /// The user's stable id: the access token's `sub`.
+    pub fn subject(&self) -> Option<String> {
+        unverified_claim(&self.access_token, "sub")
     }
 
     /// The user the tokens were issued to: the access token's `username` (the internal user
@@ -225,25 +231,29 @@ impl Cognito {
         )
     }
 
-    /// InitiateAuth with REFRESH_TOKEN_AUTH; `username` is the internal user name `/login`
-    /// returned.
-    pub async fn refresh(
-        &self,
-        context: &ClientContext,
-        username: &str,
-        refresh_token: &str,
-    ) -> Result<Tokens, ApiError> {
-        let signed_in = self
-            .initiate_auth(
-                context,
-                Op::Refresh,
-                AuthFlowType::RefreshTokenAuth,
-                username,
-                &[("REFRESH_TOKEN", refresh_token), ("USERNAME", username)],
-            )
-            .await?;
-        match signed_in {
-            // The caller has the internal user name already: it sent it.
+    /// GetTokensFromRefreshToken: the app client rotates its refresh tokens, so the answer has
+    /// a new refresh token beside the id and access tokens. It takes the client secret itself,
+    /// not a SECRET_HASH. Never retried: an exchange spends the token (a retry within the
+    /// client's grace period is the caller's to make).
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Tokens, ApiError> {
+        let secret = self
+            .hasher(None)
+            .await
+            .map_err(|e| ApiError::unavailable(format_args!("{e}")))?
+            .map(|keyed| keyed.secret.expose_secret().to_owned());
+        let out = self
+            .client
+            .get_tokens_from_refresh_token()
+            .client_id(&self.client_id)
+            .refresh_token(refresh_token)
+            .set_client_secret(secret)
+            .customize()
+            .config_override(ClientConfig::builder().retry_config(no_retries()))
+            .send()
+            .await
+            .map_err(|e| map(Op::Refresh, e))?;
+        let result = out.authentication_result();
+        match outcome(Op::Refresh, result, None, None, None, &[], "")? {
             SignIn::Tokens(tokens) => Ok(Tokens {
                 username: None,
                 ..tokens

@@ -125,6 +125,15 @@ impl Config {
     }
 }
 
+/// The variables each function takes from its own part of the template, where the
+/// environment does not set them.
+pub const FUNCTION_VARIABLES: &[&str] = &[
+    auth::passwordless::PASSWORDLESS_VAR,
+    "REAUTH_WINDOW_SECONDS",
+    "REFRESH_TOKEN_GRACE_SECONDS",
+    "SESSION_IDLE_TIMEOUT_SECONDS",
+];
+
 /// The template parameter naming the passkeys' relying party.
 pub const PASSKEY_RELYING_PARTY_PARAMETER: &str = "PasskeyRelyingPartyId";
 /// The relying party of local runs: the page at `http://localhost:<port>`.
@@ -173,22 +182,26 @@ pub async fn handlers(
         let pool_id = env.require(&["COGNITO_USER_POOL_ID"])?;
         bootstrap::configure_passkeys(&template, &idp, pool_id).await?;
     }
-    // Each function's passwordless switch, as the template's conditions give it to each.
+    // Each function's own settings, as the template gives them to it (its conditions, and the
+    // parameters, overridden as a deploy would): set in the environment, a variable wins, so
+    // that a local run can shorten the re-authentication window or the idle timeout.
     let own = |binary: &str| {
-        let var = auth::passwordless::PASSWORDLESS_VAR;
-        match template.function_variable(binary, var) {
-            Some(value) if env.get(var).is_none() => env.clone().with(var, &value),
-            _ => env.clone(),
-        }
+        FUNCTION_VARIABLES.iter().fold(env.clone(), |own, var| {
+            match template.function_variable(binary, var) {
+                Some(value) if env.get(var).is_none() => own.with(var, &value),
+                _ => own,
+            }
+        })
     };
     let (login_env, mfa_env, passkeys_env) = (own("login"), own("mfa"), own("passkeys"));
+    let (refresh_env, account_env) = (own("refresh"), own("account"));
     let env = &env;
     let (register, confirm, login, refresh, account, mfa, passkeys, books) = tokio::try_join!(
         register::app(env, sdk),
         confirm::app(env, sdk),
         login::app(&login_env, sdk),
-        refresh::app(env, sdk),
-        account::app(env, sdk),
+        refresh::app(&refresh_env, sdk),
+        account::app(&account_env, sdk),
         mfa::app(&mfa_env, sdk),
         passkeys::app(&passkeys_env, sdk),
         books::app(env, sdk),

@@ -214,11 +214,14 @@ fn error_body(err: &ApiError, request_id: &str) -> Vec<u8> {
     struct Inner<'a> {
         code: &'a str,
         message: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        window_seconds: Option<u64>,
     }
     let shape = Shape {
         error: Inner {
             code: err.code(),
             message: err.to_string(),
+            window_seconds: err.window_seconds(),
         },
         request_id,
     };

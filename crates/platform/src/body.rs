@@ -81,6 +81,19 @@ impl JsonObject {
         }
     }
 
+    /// An optional boolean field: absent or `null` is `None`; another JSON type is
+    /// `invalid_type`.
+    pub fn optional_bool(&self, field: &'static str) -> Result<Option<bool>, ApiError> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(ApiError::InvalidType {
+                field,
+                expected: "true or false",
+            }),
+        }
+    }
+
     /// A required field that clients may also send under an older name (`confirmation_code`,
     /// or `code`). An error names `field`, the preferred name. Both are checked, so that a
     /// malformed alias is refused rather than ignored.

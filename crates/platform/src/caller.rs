@@ -204,12 +204,57 @@ impl ClientContext {
             user_agent: given(identity.and_then(|i| i.user_agent.as_ref())),
         }
     }
+
+    /// The device, readable, as the User-Agent names it: "Firefox on Linux", "Safari on iPhone",
+    /// "HTTP Library" (curl); `None` without a User-Agent, or one no pattern knows.
+    pub fn device(&self) -> Option<String> {
+        device_of(self.user_agent.as_deref()?)
+    }
+}
+
+/// The longest User-Agent read: real ones are a few hundred characters.
+const MAX_USER_AGENT_CHARS: usize = 1024;
+
+fn device_of(user_agent: &str) -> Option<String> {
+    if user_agent.len() > MAX_USER_AGENT_CHARS {
+        return None;
+    }
+    let parsed = woothee::parser::Parser::new().parse(user_agent)?;
+    let known = |s: &str| !s.is_empty() && s != woothee::woothee::VALUE_UNKNOWN;
+    let (browser, os) = (parsed.name, parsed.os);
+    match (known(browser), known(os)) {
+        (true, true) => Some(format!("{browser} on {os}")),
+        (true, false) => Some(browser.to_owned()),
+        (false, true) => Some(os.to_owned()),
+        (false, false) => None,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_device_is_read_from_the_user_agent_by_browser_and_system() {
+        let firefox =
+            "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+        assert_eq!(device_of(firefox).as_deref(), Some("Firefox on Linux"));
+        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 \
+                      (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+        assert_eq!(device_of(iphone).as_deref(), Some("Safari on iPhone"));
+        let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like \
+                      Gecko) Chrome/131.0.0.0 Safari/537.36";
+        assert_eq!(device_of(chrome).as_deref(), Some("Chrome on Windows 10"));
+        assert_eq!(device_of("curl/8.5.0").as_deref(), Some("HTTP Library"));
+        assert_eq!(device_of("zzz"), None);
+        assert_eq!(device_of(&"a".repeat(5000)), None);
+        let context = ClientContext {
+            ip: None,
+            user_agent: None,
+        };
+        assert_eq!(context.device(), None);
+    }
 
     fn groups(claim: Value) -> Vec<String> {
         groups_of(&claim)

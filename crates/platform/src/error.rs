@@ -75,6 +75,10 @@ pub enum ApiError {
     TokenRevoked,
     #[error("{0}")]
     Forbidden(&'static str),
+    /// The change needs a sign-in within the last `window_seconds` (the token's `auth_time`):
+    /// 403 `reauthentication_required`, with the window in the body.
+    #[error("this change needs a sign-in within the last {window_seconds} seconds; sign in again")]
+    ReauthenticationRequired { window_seconds: u64 },
 
     /// A conflict a function names itself (`book_exists`): 409 with its own code.
     #[error("{message}")]
@@ -122,6 +126,15 @@ pub enum ApiError {
         "the refresh token is invalid, expired or revoked, or does not belong to this username"
     )]
     InvalidRefreshToken,
+    /// A refresh token that was exchanged already, presented again after the grace period:
+    /// its session has been ended.
+    #[error(
+        "this refresh token was used already; its session has ended for safety: sign in again"
+    )]
+    RefreshTokenReused,
+    /// The session was not refreshed within the idle timeout: it has ended.
+    #[error("the session was idle for too long and has ended; sign in again")]
+    SessionTimedOut,
     #[error("the request is not authorized")]
     NotAuthorized,
     #[error("the sign-in session has expired or was used already; sign in again")]
@@ -161,7 +174,7 @@ impl ApiError {
             NotFound(_) => StatusCode::NOT_FOUND,
             MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Unauthorized | TokenRevoked => StatusCode::UNAUTHORIZED,
-            Forbidden(_) => StatusCode::FORBIDDEN,
+            Forbidden(_) | ReauthenticationRequired { .. } => StatusCode::FORBIDDEN,
             Conflict { .. } => StatusCode::CONFLICT,
             Refused { .. } => StatusCode::FORBIDDEN,
             Rejected { .. } => StatusCode::BAD_REQUEST,
@@ -175,8 +188,8 @@ impl ApiError {
             UserNotConfirmed | PasswordResetRequired | ChallengeRequired(_) => {
                 StatusCode::FORBIDDEN
             }
-            InvalidCredentials | InvalidRefreshToken | NotAuthorized | SessionExpired
-            | InvalidCode => StatusCode::UNAUTHORIZED,
+            InvalidCredentials | InvalidRefreshToken | RefreshTokenReused | SessionTimedOut
+            | NotAuthorized | SessionExpired | InvalidCode => StatusCode::UNAUTHORIZED,
             TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
@@ -206,6 +219,7 @@ impl ApiError {
             Unauthorized => "unauthorized",
             TokenRevoked => "token_revoked",
             Forbidden(_) => "forbidden",
+            ReauthenticationRequired { .. } => "reauthentication_required",
             Conflict { code, .. } | Refused { code, .. } | Rejected { code, .. } => code,
             FeatureUnavailable(_) => "feature_unavailable",
             UsernameExists => "username_exists",
@@ -217,6 +231,8 @@ impl ApiError {
             PasswordResetRequired => "password_reset_required",
             InvalidCredentials => "invalid_credentials",
             InvalidRefreshToken => "invalid_refresh_token",
+            RefreshTokenReused => "refresh_token_reused",
+            SessionTimedOut => "session_timed_out",
             NotAuthorized => "not_authorized",
             SessionExpired => "session_expired",
             InvalidCode => "invalid_code",
@@ -232,6 +248,14 @@ impl ApiError {
     pub fn retry_after(&self) -> Option<u32> {
         match self {
             ApiError::TooManyRequests { retry_after } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
+    /// The re-authentication window, in seconds, on `reauthentication_required`.
+    pub fn window_seconds(&self) -> Option<u64> {
+        match self {
+            ApiError::ReauthenticationRequired { window_seconds } => Some(*window_seconds),
             _ => None,
         }
     }

@@ -5,13 +5,20 @@
 //! factor where one is on (OWASP ASVS 5.0, 7.5.1). Recency alone would not do: a thief holds a
 //! recent token.
 //!
+//! Recency is asked for too: these changes need a sign-in within the re-authentication window
+//! ([`Reauth::require_recent`], `ReauthWindow`, ten minutes by default, from the token's
+//! `auth_time`), or `403 reauthentication_required` with the window in seconds. A session left
+//! open on a shared computer then cannot make them, even by someone who knows the password.
+//!
 //! The proof is a sign-in (InitiateAuth, and the SOFTWARE_TOKEN_MFA answer), so Cognito's own
 //! password checks, lockouts and threat protection apply; the tokens it gives are revoked at
 //! once. Second-factor codes are limited per user before they are tried
 //! ([`tables::limits::SECOND_FACTOR`]): five per 15 minutes, on every route that takes one.
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use auth::{Answer, Code, Password, SignIn};
-use platform::{ApiError, ClientContext, JsonObject};
+use platform::{ApiError, Caller, ClientContext, ConfigError, Env, JsonObject};
 use tables::RecoveryCodes;
 use tables::limits::{self, Limits};
 
@@ -82,20 +89,66 @@ pub const EMAIL_CODE_UNAVAILABLE: ApiError = ApiError::Refused {
     message: "this account cannot prove itself with an e-mailed code (no verified address, or two-factor sign-in is on): send the password instead",
 };
 
+/// The re-authentication window when `REAUTH_WINDOW_SECONDS` is not set: ten minutes.
+pub const DEFAULT_WINDOW: Duration = Duration::from_secs(10 * 60);
+
+/// `REAUTH_WINDOW_SECONDS` (the template's `ReauthWindow`), or [`DEFAULT_WINDOW`].
+pub fn window_from_env(env: &Env) -> Result<Duration, ConfigError> {
+    let Some(value) = env.get("REAUTH_WINDOW_SECONDS") else {
+        return Ok(DEFAULT_WINDOW);
+    };
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|s| *s > 0)
+        .map(Duration::from_secs)
+        .ok_or(ConfigError::Invalid {
+            name: "REAUTH_WINDOW_SECONDS",
+            reason: "must be a whole number of seconds above 0".into(),
+        })
+}
+
 /// Proves account holders, built once per function that needs it.
 #[derive(Debug, Clone)]
 pub struct Reauth {
     cognito: auth::Cognito,
     codes: RecoveryCodes,
     limits: Limits,
+    window: Duration,
 }
 
 impl Reauth {
+    /// With the [`DEFAULT_WINDOW`]; [`Reauth::within`] sets another.
     pub fn new(cognito: auth::Cognito, codes: RecoveryCodes, limits: Limits) -> Self {
         Self {
             cognito,
             codes,
             limits,
+            window: DEFAULT_WINDOW,
+        }
+    }
+
+    /// This, with the re-authentication window `window`.
+    pub fn within(mut self, window: Duration) -> Self {
+        self.window = window;
+        self
+    }
+
+    /// The caller signed in (`auth_time`) within the window; otherwise `403
+    /// reauthentication_required`, with the window in seconds. Refreshes keep a session's
+    /// `auth_time`: only a sign-in renews it.
+    pub fn require_recent(&self, caller: &Caller) -> Result<(), ApiError> {
+        let auth_time = caller.auth_time().ok_or(ApiError::Unauthorized)?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        if now.saturating_sub(auth_time) <= self.window.as_secs() {
+            Ok(())
+        } else {
+            Err(ApiError::ReauthenticationRequired {
+                window_seconds: self.window.as_secs(),
+            })
         }
     }
 
@@ -252,6 +305,46 @@ mod tests {
             .refresh_token("refresh-of-the-proof")
             .expires_in(3600)
             .build()
+    }
+
+    /// A caller signed in `ago` seconds before now.
+    fn signed_in(ago: u64) -> Caller {
+        let mut event = test_support::event_json("account_delete_me");
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        event["requestContext"]["authorizer"]["claims"]["auth_time"] =
+            json!((now - ago).to_string());
+        Caller::parse(&test_support::to_request(&event)).unwrap()
+    }
+
+    #[test]
+    fn a_change_needs_a_sign_in_within_the_window() {
+        let reauth = reauth(&[], &[]).within(Duration::from_secs(600));
+        reauth.require_recent(&signed_in(5)).unwrap();
+        reauth.require_recent(&signed_in(590)).unwrap();
+        let refused = reauth.require_recent(&signed_in(700)).unwrap_err();
+        assert_eq!(
+            (refused.status().as_u16(), refused.code()),
+            (403, "reauthentication_required")
+        );
+        assert_eq!(refused.window_seconds(), Some(600));
+        assert!(refused.to_string().contains("600 seconds"));
+    }
+
+    #[test]
+    fn the_window_is_read_from_the_environment() {
+        assert_eq!(
+            window_from_env(&Env::from_pairs::<&str, &str>([])).unwrap(),
+            DEFAULT_WINDOW
+        );
+        let env = Env::from_pairs([("REAUTH_WINDOW_SECONDS", "30")]);
+        assert_eq!(window_from_env(&env).unwrap(), Duration::from_secs(30));
+        for bad in ["0", "-5", "soon"] {
+            let env = Env::from_pairs([("REAUTH_WINDOW_SECONDS", bad)]);
+            assert!(window_from_env(&env).is_err(), "{bad}");
+        }
     }
 
     fn reauth(cognito_rules: &[&Rule], table_rules: &[&Rule]) -> Reauth {

@@ -1,20 +1,41 @@
-//! Sign-outs and deletions that take effect at once. API Gateway's Cognito authorizer checks a
-//! token's signature and expiry only, so a signed-out session's tokens, or a deleted user's,
-//! would keep working until they expire. This table ends them: one item per user (`sub`), read
-//! with one consistent GetItem by [`platform::Api::serve`] on every protected request:
+//! The sessions table: one record per sign-in, the only proof that a session is live. API
+//! Gateway's Cognito authorizer checks a token's signature and expiry only, so a signed-out
+//! session's tokens would keep working until they expire; here a token is accepted only while
+//! its session's record exists, and a sign-out, a deletion or a detected theft deletes it.
 //!
-//! - `signed_out_at`: a sign-out everywhere; tokens of sessions authenticated (`auth_time`)
-//!   at or before it are refused;
-//! - `sessions`: the `origin_jti` of sessions signed out one by one;
-//! - `deleted`: the user is gone; all their tokens are refused.
+//! Items (`pk`, `sk`):
 //!
-//! The item expires (TTL `expires_at`) once no token it refuses can still be valid.
+//! - `(<sub>, session#<id>)`: a session. `id` is [`session_id`] of the sign-in's `origin_jti`
+//!   (every token of one sign-in carries it), so [`Sessions::is_live`] finds it from the
+//!   caller's claims with one consistent GetItem. It holds when and how the user signed in,
+//!   from which address and device, when it was last refreshed, the hash of its newest refresh
+//!   token (`refresh`), and expires (TTL) with the refresh token, [`SESSION_LIFETIME`] after
+//!   the sign-in.
+//! - `(<sub>, session#<alias>)` with `alias_of`: where a refresh issued tokens with another
+//!   `origin_jti`, that one's id, pointing at the session, for as long as those tokens live.
+//! - `(refresh#<hash>, refresh)`: a refresh token the session was given: `current`, or
+//!   `spent` (exchanged, or superseded by a newer one) with when. `/refresh` finds its session
+//!   here by the hash alone, and a spent token presented again after the grace period is a
+//!   reuse. Tokens are stored as SHA-256 only, never in plain form.
+//!
+//! Ending a session deletes the session, its aliases and its current refresh token at once
+//! (one transaction): its tokens are refused from the next request on, and its refresh token
+//! at `/refresh`. A session that starts later has a record of its own, which no earlier
+//! sign-out touches.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use platform::{ApiError, BoxFuture, Caller, ConfigError, Env, Revocations};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use crate::epoch_seconds as now;
 use crate::error::failure;
@@ -22,8 +43,96 @@ use crate::error::failure;
 /// The longest an id or access token lives: `template.yaml`'s `IdTokenValidity` and
 /// `AccessTokenValidity` (a test holds them equal).
 pub const LONGEST_TOKEN: Duration = Duration::from_secs(60 * 60);
-/// Clocks differ a little: a record outlives the tokens it refuses by this much.
+/// How long a session's record lives: `template.yaml`'s `RefreshTokenValidity` (30 days; a test
+/// holds them equal). Rotation does not extend it: a session signs in again after 30 days.
+pub const SESSION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+/// Clocks differ a little: an alias outlives the tokens it admits by this much.
 const MARGIN: Duration = Duration::from_secs(5 * 60);
+/// How many times a refresh or an ending is tried again when another changed the session
+/// between its read and its write.
+const ATTEMPTS: usize = 3;
+
+/// How a session signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInMethod {
+    /// The password alone (also a new password replacing a temporary one).
+    Password,
+    /// The password and the authenticator app's code.
+    Totp,
+    /// The password and a recovery code.
+    RecoveryCode,
+    /// A passkey.
+    Passkey,
+    /// A code mailed to the user's address.
+    EmailCode,
+}
+
+impl SignInMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignInMethod::Password => "password",
+            SignInMethod::Totp => "totp",
+            SignInMethod::RecoveryCode => "recovery_code",
+            SignInMethod::Passkey => "passkey",
+            SignInMethod::EmailCode => "email_code",
+        }
+    }
+}
+
+/// The id of the session whose tokens carry `origin_jti`: a digest, so that the id a session
+/// list shows is no token identifier.
+pub fn session_id(origin_jti: &str) -> String {
+    let digest = Sha256::digest(origin_jti.as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest[..16])
+}
+
+/// How a refresh token is stored: its SHA-256, never the token.
+fn token_hash(refresh_token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(refresh_token.as_bytes()))
+}
+
+/// A new session, as a sign-in gives it.
+#[derive(Clone, Copy)]
+pub struct NewSession<'a> {
+    pub sub: &'a str,
+    pub origin_jti: &'a str,
+    pub refresh_token: &'a str,
+    pub method: SignInMethod,
+    pub ip: Option<&'a str>,
+    pub device: Option<&'a str>,
+}
+
+/// A session, as `GET /me/sessions` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Session {
+    pub id: String,
+    /// When it signed in, and when it last refreshed its tokens (seconds since the epoch).
+    pub started_at: u64,
+    pub last_refreshed_at: u64,
+    pub method: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    /// The session of the request that lists it.
+    pub current: bool,
+    /// The ids its tokens may carry besides `id` (aliases), for [`Session::current`].
+    #[serde(skip)]
+    aliases: Vec<String>,
+}
+
+/// A refresh token's record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshRecord {
+    pub sub: String,
+    pub session: String,
+    /// When it was issued: the session's last refresh (or its sign-in) when it is the current.
+    pub issued_at: u64,
+    /// When it was exchanged or superseded; `None` while it is the session's current.
+    pub spent_at: Option<u64>,
+    hash: String,
+}
 
 /// The sessions table of a function.
 #[derive(Debug, Clone)]
@@ -37,74 +146,432 @@ pub fn table_from_env(env: &Env) -> Result<String, ConfigError> {
     Ok(env.require(&["SESSIONS_TABLE"])?.to_owned())
 }
 
+type Item = HashMap<String, AttributeValue>;
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn text(item: &Item, name: &str) -> Option<String> {
+    item.get(name).and_then(|v| v.as_s().ok()).cloned()
+}
+
+fn number(item: &Item, name: &str) -> Option<u64> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+fn session_key(sub: &str, id: &str) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), s(sub)),
+        ("sk".to_owned(), s(format!("session#{id}"))),
+    ])
+}
+
+fn refresh_key(hash: &str) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), s(format!("refresh#{hash}"))),
+        ("sk".to_owned(), s("refresh")),
+    ])
+}
+
+/// The ids of a session's aliases (the map `aliases`: id → when it was made).
+fn aliases(item: &Item) -> Vec<(String, u64)> {
+    match item.get("aliases") {
+        Some(AttributeValue::M(map)) => map
+            .iter()
+            .map(|(id, at)| {
+                (
+                    id.clone(),
+                    at.as_n().ok().and_then(|n| n.parse().ok()).unwrap_or(0),
+                )
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether a transaction was cancelled by a condition (another request changed the session).
+fn cancelled_by_condition(err: &TransactWriteItemsError) -> bool {
+    match err {
+        TransactWriteItemsError::TransactionCanceledException(e) => e
+            .cancellation_reasons()
+            .iter()
+            .any(|r| r.code() == Some("ConditionalCheckFailed")),
+        _ => false,
+    }
+}
+
 impl Sessions {
     pub fn new(client: Client, table: String) -> Self {
         Self { client, table }
     }
 
-    /// Ends the session `origin_jti` of `sub` (a sign-out of this device).
-    pub async fn end_session(&self, sub: &str, origin_jti: &str) -> Result<(), ApiError> {
-        self.update(
-            sub,
-            "ADD #sessions :session SET expires_at = :expires",
-            ("#sessions", "sessions"),
-            (":session", AttributeValue::Ss(vec![origin_jti.to_owned()])),
-        )
-        .await
-    }
-
-    /// Ends every session of `sub` authenticated until now (a sign-out everywhere).
-    pub async fn end_all(&self, sub: &str) -> Result<(), ApiError> {
-        self.update(
-            sub,
-            "SET #at = :at, expires_at = :expires",
-            ("#at", "signed_out_at"),
-            (":at", AttributeValue::N(now().to_string())),
-        )
-        .await
-    }
-
-    /// Ends every token of `sub`, whose account is being deleted.
-    pub async fn end_user(&self, sub: &str) -> Result<(), ApiError> {
-        self.update(
-            sub,
-            "SET #deleted = :deleted, expires_at = :expires",
-            ("#deleted", "deleted"),
-            (":deleted", AttributeValue::Bool(true)),
-        )
-        .await
-    }
-
-    async fn update(
-        &self,
-        sub: &str,
-        expression: &str,
-        name: (&str, &str),
-        value: (&str, AttributeValue),
-    ) -> Result<(), ApiError> {
-        let expires = now() + (LONGEST_TOKEN + MARGIN).as_secs();
+    /// Records the session a sign-in began, with its refresh token (hashed): both or neither.
+    /// Returns the session's id.
+    pub async fn start(&self, new: NewSession<'_>) -> Result<String, ApiError> {
+        let id = session_id(new.origin_jti);
+        let at = now();
+        let expires = at + SESSION_LIFETIME.as_secs();
+        let hash = token_hash(new.refresh_token);
+        let mut session = session_key(new.sub, &id);
+        session.extend([
+            ("started_at".to_owned(), n(at)),
+            ("refreshed_at".to_owned(), n(at)),
+            ("method".to_owned(), s(new.method.as_str())),
+            ("refresh".to_owned(), s(hash.clone())),
+            ("expires_at".to_owned(), n(expires)),
+        ]);
+        if let Some(ip) = new.ip {
+            session.insert("ip".to_owned(), s(ip));
+        }
+        if let Some(device) = new.device {
+            session.insert("device".to_owned(), s(device));
+        }
+        let mut token = refresh_key(&hash);
+        token.extend([
+            ("sub".to_owned(), s(new.sub)),
+            ("session".to_owned(), s(id.clone())),
+            ("issued_at".to_owned(), n(at)),
+            ("expires_at".to_owned(), n(expires)),
+        ]);
         self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("sub", AttributeValue::S(sub.to_owned()))
-            .update_expression(expression)
-            .expression_attribute_names(name.0, name.1)
-            .expression_attribute_values(value.0, value.1)
-            .expression_attribute_values(":expires", AttributeValue::N(expires.to_string()))
+            .transact_write_items()
+            .transact_items(put(&self.table, session, Some("attribute_not_exists(pk)"))?)
+            .transact_items(put(&self.table, token, None)?)
             .send()
             .await
-            .map_err(|e| failure("DynamoDB UpdateItem (sessions)", e))?;
-        Ok(())
+            .map_err(|e| failure("DynamoDB TransactWriteItems (sessions: sign-in)", e))?;
+        Ok(id)
+    }
+
+    /// Whether the caller's session is live: one consistent GetItem of its record (or alias).
+    /// The check fails closed: a table that cannot be read refuses the request (429, 500 or
+    /// 503).
+    pub async fn is_live(&self, caller: &Caller) -> Result<bool, ApiError> {
+        let Some(jti) = caller.origin_jti() else {
+            return Ok(false);
+        };
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(session_key(caller.sub(), &session_id(jti))))
+            .projection_expression("pk")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| failure("DynamoDB GetItem (sessions)", e))?;
+        Ok(out.item().is_some())
+    }
+
+    /// The caller's session's id (the session an alias points at), if it is live.
+    pub async fn current(&self, caller: &Caller) -> Result<Option<String>, ApiError> {
+        let Some(jti) = caller.origin_jti() else {
+            return Ok(None);
+        };
+        let id = session_id(jti);
+        let Some(item) = self.read(caller.sub(), &id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(text(&item, "alias_of").unwrap_or(id)))
+    }
+
+    async fn read(&self, sub: &str, id: &str) -> Result<Option<Item>, ApiError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(session_key(sub, id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| failure("DynamoDB GetItem (sessions)", e))?;
+        Ok(out.item)
+    }
+
+    /// Every live session of `sub`, newest first; `current` marks the caller's.
+    pub async fn list(&self, sub: &str, caller: Option<&Caller>) -> Result<Vec<Session>, ApiError> {
+        let own = caller.and_then(Caller::origin_jti).map(session_id);
+        let mut sessions: Vec<Session> = self
+            .records(sub)
+            .await?
+            .iter()
+            .filter(|item| !item.contains_key("alias_of"))
+            .filter_map(|item| {
+                let id = text(item, "sk")?.strip_prefix("session#")?.to_owned();
+                let started_at = number(item, "started_at")?;
+                let aliases = aliases(item).into_iter().map(|(id, _)| id).collect();
+                Some(Session {
+                    id,
+                    started_at,
+                    last_refreshed_at: number(item, "refreshed_at").unwrap_or(started_at),
+                    method: text(item, "method").unwrap_or_default(),
+                    ip: text(item, "ip"),
+                    device: text(item, "device"),
+                    current: false,
+                    aliases,
+                })
+            })
+            .collect();
+        for session in &mut sessions {
+            session.current = own
+                .as_ref()
+                .is_some_and(|own| &session.id == own || session.aliases.contains(own));
+        }
+        sessions.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(a.id.cmp(&b.id)));
+        Ok(sessions)
+    }
+
+    /// The user's session records and aliases, every page, read consistently.
+    async fn records(&self, sub: &str) -> Result<Vec<Item>, ApiError> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :sub AND begins_with(sk, :session)")
+                .expression_attribute_values(":sub", s(sub))
+                .expression_attribute_values(":session", s("session#"))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| failure("DynamoDB Query (sessions)", e))?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    /// Ends the session `id` of `sub` at once: its record, its aliases and its current refresh
+    /// token, in one transaction. `false` when there is no such live session (another user's,
+    /// an alias, or one ended already).
+    pub async fn end(&self, sub: &str, id: &str) -> Result<bool, ApiError> {
+        for _ in 0..ATTEMPTS {
+            let Some(item) = self.read(sub, id).await? else {
+                return Ok(false);
+            };
+            if item.contains_key("alias_of") {
+                return Ok(false);
+            }
+            let refresh = text(&item, "refresh").unwrap_or_default();
+            let mut call = self.client.transact_write_items().transact_items(
+                TransactWriteItem::builder()
+                    .delete(
+                        Delete::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(session_key(sub, id)))
+                            .condition_expression("#refresh = :refresh")
+                            .expression_attribute_names("#refresh", "refresh")
+                            .expression_attribute_values(":refresh", s(refresh.clone()))
+                            .return_values_on_condition_check_failure(
+                                ReturnValuesOnConditionCheckFailure::None,
+                            )
+                            .build()
+                            .map_err(ApiError::internal)?,
+                    )
+                    .build(),
+            );
+            for (alias, _) in aliases(&item) {
+                call = call.transact_items(delete(&self.table, session_key(sub, &alias))?);
+            }
+            if !refresh.is_empty() {
+                call = call.transact_items(delete(&self.table, refresh_key(&refresh))?);
+            }
+            match call.send().await {
+                Ok(_) => return Ok(true),
+                Err(e) if e.as_service_error().is_some_and(cancelled_by_condition) => continue,
+                Err(e) => return Err(failure("DynamoDB TransactWriteItems (sessions: end)", e)),
+            }
+        }
+        Err(ApiError::unavailable(
+            "DynamoDB TransactWriteItems (sessions: end): the session kept changing",
+        ))
+    }
+
+    /// Ends every live session of `sub` but `except` (the caller's, where it keeps its own):
+    /// those that exist now; one that starts meanwhile is not touched. Returns how many ended.
+    pub async fn end_all(&self, sub: &str, except: Option<&str>) -> Result<usize, ApiError> {
+        let mut ended = 0;
+        for item in self.records(sub).await? {
+            if item.contains_key("alias_of") {
+                continue;
+            }
+            let Some(id) =
+                text(&item, "sk").and_then(|k| k.strip_prefix("session#").map(str::to_owned))
+            else {
+                continue;
+            };
+            if Some(id.as_str()) != except && self.end(sub, &id).await? {
+                ended += 1;
+            }
+        }
+        Ok(ended)
+    }
+
+    /// The record of `refresh_token`, found by its hash; `None` for a token this table never
+    /// gave, or whose session has ended.
+    pub async fn refresh_token(
+        &self,
+        refresh_token: &str,
+    ) -> Result<Option<RefreshRecord>, ApiError> {
+        let hash = token_hash(refresh_token);
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(refresh_key(&hash)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| failure("DynamoDB GetItem (sessions: refresh token)", e))?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let (Some(sub), Some(session), Some(issued_at)) = (
+            text(&item, "sub"),
+            text(&item, "session"),
+            number(&item, "issued_at"),
+        ) else {
+            return Ok(None);
+        };
+        Ok(Some(RefreshRecord {
+            sub,
+            session,
+            issued_at,
+            spent_at: number(&item, "spent_at"),
+            hash,
+        }))
+    }
+
+    /// Records a refresh of `old`'s session: `new_token` becomes its current refresh token,
+    /// `old` and the one it replaces are spent (from now, unless spent already), and tokens that
+    /// carry another `origin_jti` than the session's get an alias. `false` when the session has
+    /// ended meanwhile: the new tokens must then be revoked.
+    pub async fn rotate(
+        &self,
+        old: &RefreshRecord,
+        new_token: &str,
+        new_origin_jti: &str,
+    ) -> Result<bool, ApiError> {
+        let new_hash = token_hash(new_token);
+        let alias = session_id(new_origin_jti);
+        for _ in 0..ATTEMPTS {
+            let Some(item) = self.read(&old.sub, &old.session).await? else {
+                return Ok(false);
+            };
+            let at = now();
+            let expires = number(&item, "expires_at").unwrap_or(at + SESSION_LIFETIME.as_secs());
+            let current = text(&item, "refresh").unwrap_or_default();
+            // Aliases whose tokens have expired are dropped from the session (their items expire
+            // by themselves).
+            let stale: Vec<String> = aliases(&item)
+                .into_iter()
+                .filter(|(_, made)| made + (LONGEST_TOKEN + MARGIN).as_secs() < at)
+                .map(|(id, _)| id)
+                .collect();
+            let mut update = String::from("SET #refresh = :new, refreshed_at = :at");
+            let mut names = HashMap::from([("#refresh".to_owned(), "refresh".to_owned())]);
+            let mut values = HashMap::from([
+                (":new".to_owned(), s(new_hash.clone())),
+                (":at".to_owned(), n(at)),
+                (":current".to_owned(), s(current.clone())),
+            ]);
+            let new_alias = alias != old.session;
+            if new_alias {
+                if item.contains_key("aliases") {
+                    update.push_str(", aliases.#alias = :at");
+                    names.insert("#alias".to_owned(), alias.clone());
+                } else {
+                    update.push_str(", aliases = :first");
+                    values.insert(
+                        ":first".to_owned(),
+                        AttributeValue::M(HashMap::from([(alias.clone(), n(at))])),
+                    );
+                }
+            }
+            let removed: Vec<String> = stale
+                .iter()
+                .filter(|id| **id != alias)
+                .enumerate()
+                .map(|(i, id)| {
+                    names.insert(format!("#stale{i}"), id.clone());
+                    format!("aliases.#stale{i}")
+                })
+                .collect();
+            if !removed.is_empty() {
+                update.push_str(&format!(" REMOVE {}", removed.join(", ")));
+            }
+            let session = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(session_key(&old.sub, &old.session)))
+                .update_expression(update)
+                .condition_expression("#refresh = :current")
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(Some(values))
+                .build()
+                .map_err(ApiError::internal)?;
+            let mut token = refresh_key(&new_hash);
+            token.extend([
+                ("sub".to_owned(), s(old.sub.clone())),
+                ("session".to_owned(), s(old.session.clone())),
+                ("issued_at".to_owned(), n(at)),
+                ("expires_at".to_owned(), n(expires)),
+            ]);
+            let mut call = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().update(session).build())
+                .transact_items(put(&self.table, token, None)?)
+                .transact_items(spend(&self.table, &old.hash, at)?);
+            if !current.is_empty() && current != old.hash {
+                call = call.transact_items(spend(&self.table, &current, at)?);
+            }
+            if new_alias {
+                let mut pointer = session_key(&old.sub, &alias);
+                pointer.extend([
+                    ("alias_of".to_owned(), s(old.session.clone())),
+                    (
+                        "expires_at".to_owned(),
+                        n(at + (LONGEST_TOKEN + MARGIN).as_secs()),
+                    ),
+                ]);
+                call = call.transact_items(put(&self.table, pointer, None)?);
+            }
+            match call.send().await {
+                Ok(_) => return Ok(true),
+                Err(e) if e.as_service_error().is_some_and(cancelled_by_condition) => continue,
+                Err(e) => {
+                    return Err(failure(
+                        "DynamoDB TransactWriteItems (sessions: refresh)",
+                        e,
+                    ));
+                }
+            }
+        }
+        Err(ApiError::unavailable(
+            "DynamoDB TransactWriteItems (sessions: refresh): the session kept changing",
+        ))
     }
 
     /// Opens the table's connection during start-up, so that the first protected request's
-    /// check pays no handshake: one GetItem of a user that is none.
+    /// check pays no handshake: one GetItem of a session that is none.
     pub async fn prewarm(&self, settings: &platform::sdk::SdkSettings) {
         let call = self
             .client
             .get_item()
             .table_name(&self.table)
-            .key("sub", AttributeValue::S("prewarm".to_owned()))
+            .set_key(Some(session_key("prewarm", "prewarm")))
             .customize()
             .config_override(
                 aws_sdk_dynamodb::config::Config::builder()
@@ -113,53 +580,47 @@ impl Sessions {
             .send();
         platform::sdk::prewarm(settings, "DynamoDB (sessions)", call).await;
     }
-
-    /// Whether the caller's token has been ended: one consistent GetItem. The check fails
-    /// closed: a table that cannot be read refuses the request (429, 500 or 503).
-    pub async fn is_ended(&self, caller: &Caller) -> Result<bool, ApiError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("sub", AttributeValue::S(caller.sub().to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| failure("DynamoDB GetItem (sessions)", e))?;
-        let Some(item) = out.item() else {
-            return Ok(false);
-        };
-        Ok(ended(item, caller))
-    }
 }
 
-/// The decision, from the user's item and the caller's token.
-fn ended(item: &std::collections::HashMap<String, AttributeValue>, caller: &Caller) -> bool {
-    if matches!(item.get("deleted"), Some(AttributeValue::Bool(true))) {
-        return true;
-    }
-    let number = |v: Option<&str>| v.and_then(|s| s.trim().parse::<u64>().ok());
-    let signed_out_at = match item.get("signed_out_at") {
-        Some(AttributeValue::N(n)) => number(Some(n)),
-        _ => None,
-    };
-    if let (Some(at), Some(auth_time)) = (signed_out_at, caller.auth_time())
-        && auth_time <= at
-    {
-        return true;
-    }
-    match (item.get("sessions"), caller.origin_jti()) {
-        (Some(AttributeValue::Ss(ended)), Some(jti)) => ended.iter().any(|e| e == jti),
-        _ => false,
-    }
+fn put(table: &str, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, ApiError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .set_condition_expression(condition.map(str::to_owned))
+        .build()
+        .map_err(ApiError::internal)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+fn delete(table: &str, key: Item) -> Result<TransactWriteItem, ApiError> {
+    let delete = Delete::builder()
+        .table_name(table)
+        .set_key(Some(key))
+        .build()
+        .map_err(ApiError::internal)?;
+    Ok(TransactWriteItem::builder().delete(delete).build())
+}
+
+/// Marks the refresh token `hash` spent at `at`, unless it was already (its first spending
+/// starts the grace period).
+fn spend(table: &str, hash: &str, at: u64) -> Result<TransactWriteItem, ApiError> {
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(refresh_key(hash)))
+        .update_expression("SET spent_at = if_not_exists(spent_at, :at)")
+        .condition_expression("attribute_exists(pk)")
+        .expression_attribute_values(":at", n(at))
+        .build()
+        .map_err(ApiError::internal)?;
+    Ok(TransactWriteItem::builder().update(update).build())
 }
 
 impl Revocations for Sessions {
     fn check<'a>(&'a self, caller: &'a Caller) -> BoxFuture<'a, Result<(), ApiError>> {
         Box::pin(async move {
-            match self.is_ended(caller).await? {
-                true => Err(ApiError::TokenRevoked),
-                false => Ok(()),
+            match self.is_live(caller).await? {
+                true => Ok(()),
+                false => Err(ApiError::TokenRevoked),
             }
         })
     }
@@ -167,77 +628,72 @@ impl Revocations for Sessions {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
     use aws_smithy_mocks::{mock, mock_client};
     use serde_json::json;
 
     use super::*;
 
-    /// The caller with an access token of `sub`, signed in at `auth_time`, of session `jti`.
-    fn claims(auth_time: u64, jti: &str) -> Caller {
+    /// The caller with an access token of `sub` `user-1`, of session `jti`.
+    fn claims(jti: &str) -> Caller {
         let mut event = test_support::event_json("account_logout");
         let c = &mut event["requestContext"]["authorizer"]["claims"];
         c["sub"] = json!("user-1");
-        c["auth_time"] = json!(auth_time.to_string());
+        c["auth_time"] = json!("1000");
         c["origin_jti"] = json!(jti);
         Caller::parse(&test_support::to_request(&event)).unwrap()
     }
 
-    fn item(fields: &[(&str, AttributeValue)]) -> HashMap<String, AttributeValue> {
-        fields
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect()
-    }
-
     #[test]
-    fn a_sign_out_everywhere_ends_the_sessions_signed_in_until_then_and_no_later_one() {
-        let record = item(&[("signed_out_at", AttributeValue::N("1000".into()))]);
-        assert!(ended(&record, &claims(999, "a")));
-        assert!(
-            ended(&record, &claims(1000, "a")),
-            "the same second counts as before"
-        );
-        assert!(!ended(&record, &claims(1001, "a")));
-    }
-
-    #[test]
-    fn a_session_signed_out_alone_is_ended_and_the_others_are_not() {
-        let record = item(&[("sessions", AttributeValue::Ss(vec!["a".into(), "b".into()]))]);
-        assert!(ended(&record, &claims(5, "a")));
-        assert!(!ended(&record, &claims(5, "c")));
-        let deleted = item(&[("deleted", AttributeValue::Bool(true))]);
-        assert!(
-            ended(&deleted, &claims(u64::MAX, "z")),
-            "a deleted user's every token"
-        );
+    fn a_session_id_is_a_digest_of_the_origin_jti_and_a_token_is_stored_hashed() {
+        let id = session_id("4c3b9a56-0000-4000-8000-000000000001");
+        assert_eq!(id.len(), 22);
+        assert!(!id.contains("4c3b9a56"));
+        assert_eq!(id, session_id("4c3b9a56-0000-4000-8000-000000000001"));
+        assert_ne!(id, session_id("4c3b9a56-0000-4000-8000-000000000002"));
+        let hash = token_hash("eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIn0.secret");
+        assert!(!hash.contains("eyJ"));
+        assert_eq!(hash.len(), 43);
     }
 
     #[tokio::test]
-    async fn the_check_is_one_consistent_read_of_the_users_item() {
+    async fn the_check_is_one_consistent_read_of_the_callers_session() {
         let read = mock!(Client::get_item)
             .match_requests(|r| {
+                let key = r.key().unwrap();
                 r.table_name() == Some("sessions")
                     && r.consistent_read() == Some(true)
-                    && r.key()
-                        .and_then(|k| k.get("sub"))
-                        .and_then(|v| v.as_s().ok())
-                        == Some(&"user-1".to_owned())
+                    && key.get("pk").and_then(|v| v.as_s().ok()) == Some(&"user-1".to_owned())
+                    && key.get("sk").and_then(|v| v.as_s().ok())
+                        == Some(&format!("session#{}", session_id("a")))
             })
-            .then_output(|| {
-                GetItemOutput::builder()
-                    .set_item(Some(item(&[(
-                        "signed_out_at",
-                        AttributeValue::N("1000".into()),
-                    )])))
-                    .build()
-            });
+            .then_output(|| GetItemOutput::builder().build());
         let sessions = Sessions::new(mock_client!(aws_sdk_dynamodb, [&read]), "sessions".into());
-        let refused = sessions.check(&claims(900, "a")).await.unwrap_err();
+        let refused = sessions.check(&claims("a")).await.unwrap_err();
         assert_eq!(refused.code(), "token_revoked");
         assert_eq!(refused.status(), 401);
         assert_eq!(read.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_session_whose_record_exists_is_live() {
+        let read = mock!(Client::get_item).then_output(|| {
+            GetItemOutput::builder()
+                .set_item(Some(session_key("user-1", &session_id("a"))))
+                .build()
+        });
+        let sessions = Sessions::new(mock_client!(aws_sdk_dynamodb, [&read]), "sessions".into());
+        sessions.check(&claims("a")).await.unwrap();
+    }
+
+    #[test]
+    fn aliases_are_read_with_when_they_were_made() {
+        let mut item = session_key("user-1", "s");
+        item.insert(
+            "aliases".into(),
+            AttributeValue::M(HashMap::from([("b".to_owned(), n(7))])),
+        );
+        assert_eq!(aliases(&item), vec![("b".to_owned(), 7)]);
+        assert!(aliases(&session_key("user-1", "s")).is_empty());
     }
 }

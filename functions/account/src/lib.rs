@@ -5,20 +5,26 @@
 //! | `POST /resend_code` | public | ResendConfirmationCode |
 //! | `POST /forgot_password` | public | ForgotPassword |
 //! | `POST /reset_password` | public | ConfirmForgotPassword, then AdminUserGlobalSignOut |
-//! | `POST /change_password` | access token | ChangePassword |
+//! | `POST /change_password` | access token | ChangePassword; the other sessions end |
 //! | `POST /logout` | access token | GlobalSignOut, or RevokeToken of this session's refresh token |
+//! | `GET /me/sessions` | id or access token | none: the sessions table |
+//! | `DELETE /me/sessions` | access token | none: every other session ends |
+//! | `DELETE /me/sessions/{id}` | access token | none: that session ends |
 //! | `GET /me` | id token | none: the authorizer's claims |
 //! | `PATCH /me` | access token | `name`: UpdateUserAttributes; `email`: the proof, then AdminUpdateUserAttributes and an alert to the old address |
 //! | `POST /me/verify_email` | access token | VerifyUserAttribute |
 //! | `POST /me/verify_email/resend` | access token | GetUserAttributeVerificationCode |
 //! | `DELETE /me` | access token | the proof, the user's books, DeleteUser |
 //!
+//! An e-mail change and a deletion also need a sign-in within the re-authentication window
+//! ([`reauth::Reauth::require_recent`]).
+//!
 //! *The proof* ([`reauth`]) is the password, and the second factor where TOTP is on: what a
 //! sign-in takes, because a stolen access token must not change where the password-reset code
 //! goes, nor delete the account.
 //!
-//! Sign-outs and deletions are also written to the sessions table, so that the tokens they end
-//! are refused at once on every protected route (`crates/tables/src/sessions.rs`).
+//! Sign-outs and deletions end sessions in the sessions table, so that the tokens they end are
+//! refused at once on every protected route (`crates/tables/src/sessions.rs`).
 //!
 //! `/change_password` and `/logout` are deployed with `AuthorizationScopes`, so API Gateway
 //! accepts only an access token there; the handler passes that same token on to Cognito.
@@ -31,8 +37,9 @@ use platform::body::check_len;
 use platform::{ApiError, Caller, ClientContext, JsonObject, Reply, Request, Route, route};
 use reauth::{Proof, Reauth};
 use serde::Serialize;
+use sessions::{Session, Sessions};
 use tables::limits::{self, Limits};
-use tables::{Books, RecoveryCodes, Sessions};
+use tables::{Books, RecoveryCodes};
 
 pub use crate::app::app;
 
@@ -69,6 +76,9 @@ pub static ROUTES: &[Route<State>] = &[
     route!(DELETE "/me" => delete_me),
     route!(POST "/me/verify_email" => verify_email),
     route!(POST "/me/verify_email/resend" => resend_email_code),
+    route!(GET "/me/sessions" => list_sessions),
+    route!(DELETE "/me/sessions" => end_other_sessions),
+    route!(DELETE "/me/sessions/{id}" => end_session),
 ];
 
 /// The profile attributes `PATCH /me` changes: `name` through the app client's WriteAttributes,
@@ -134,7 +144,7 @@ async fn reset_password(state: &State, req: &Request) -> Result<Reply, ApiError>
     })?;
     // Whoever held the old password may hold a session: every one ends, at once (the id and
     // access tokens through the sessions table, then Cognito's refresh tokens).
-    state.sessions.end_all(&sub).await?;
+    state.sessions.end_all(&sub, None).await?;
     state
         .cognito
         .admin_sign_out_everywhere(&state.pool_id, &username)
@@ -144,15 +154,35 @@ async fn reset_password(state: &State, req: &Request) -> Result<Reply, ApiError>
 
 #[tracing::instrument(name = "change_password", skip_all)]
 async fn change_password(state: &State, req: &Request) -> Result<Reply, ApiError> {
-    let token = Caller::of(req)?.access_token()?;
+    let caller = Caller::of(req)?;
+    let token = caller.access_token()?;
     let body = JsonObject::from_request(req)?;
+    body.deny_unknown_fields(&[
+        "previous_password",
+        "proposed_password",
+        sessions::KEEP_OTHER_SESSIONS,
+    ])?;
     let previous = Password::from_body(&body, "previous_password")?;
     let proposed = Password::from_body(&body, "proposed_password")?;
+    let keep = sessions::keep_others(Some(&body))?;
     state
         .cognito
         .change_password(token, &previous, &proposed)
         .await?;
-    Reply::message("Password changed.")
+    // Whoever knew the old password may hold a session: the others end, unless kept.
+    let other_sessions_ended = sessions::end_others(&state.sessions, caller, keep).await?;
+    Reply::ok(&Changed {
+        message: "Password changed.",
+        other_sessions_ended,
+    })
+}
+
+/// What `/change_password` answers.
+#[derive(Debug, Serialize)]
+pub struct Changed {
+    pub message: &'static str,
+    /// How many of the user's other sessions ended (none with `keep_other_sessions`).
+    pub other_sessions_ended: usize,
 }
 
 /// Signs out everywhere (GlobalSignOut), or, with `{"refresh_token"}`, this session only
@@ -171,27 +201,23 @@ async fn logout(state: &State, req: &Request) -> Result<Reply, ApiError> {
     };
     match refresh_token {
         Some(refresh_token) => {
-            let session = caller.origin_jti().ok_or(ApiError::Unauthorized)?;
-            let context = ClientContext::of(req);
-            let own = match state
-                .cognito
-                .refresh(&context, caller.username()?, &refresh_token)
-                .await
-            {
-                Ok(tokens) => tokens.session().as_deref() == Some(session),
-                Err(ApiError::InvalidRefreshToken) => false,
-                Err(other) => return Err(other),
+            // The refresh token's session, as the sessions table knows it by the token's hash,
+            // must be the caller's: nothing else is revoked.
+            let own = state.sessions.current(caller).await?;
+            let theirs = state.sessions.refresh_token(&refresh_token).await?;
+            let (Some(own), Some(theirs)) = (own, theirs) else {
+                return Err(REFRESH_TOKEN_MISMATCH);
             };
-            if !own {
+            if theirs.session != own || theirs.sub != caller.sub() || theirs.spent_at.is_some() {
                 return Err(REFRESH_TOKEN_MISMATCH);
             }
             state.cognito.revoke_token(&refresh_token).await?;
-            state.sessions.end_session(caller.sub(), session).await?;
+            state.sessions.end(caller.sub(), &own).await?;
             Reply::message("Signed out of this session; your other sessions stay signed in.")
         }
         None => {
             state.cognito.global_sign_out(token).await?;
-            state.sessions.end_all(caller.sub()).await?;
+            state.sessions.end_all(caller.sub(), None).await?;
             Reply::message("Signed out: every session of this account has ended.")
         }
     }
@@ -276,6 +302,7 @@ async fn update_me(state: &State, req: &Request) -> Result<Reply, ApiError> {
     }
     let mut pending = Vec::new();
     if let Some(email) = &email {
+        state.reauth.require_recent(caller)?;
         let proof = Proof::from_body(&body)?;
         let context = ClientContext::of(req);
         let username = caller.username()?;
@@ -339,16 +366,17 @@ async fn resend_email_code(state: &State, req: &Request) -> Result<Reply, ApiErr
     Reply::message("A new code is on its way to the e-mail address awaiting verification.")
 }
 
-/// Deletes the account, after the proof (the password, and the second factor where TOTP is on):
-/// the user's books, then every token of theirs (refused from now on), then the Cognito user.
-/// The tokens end before the user does, so that no token outlives the account. A failure before
-/// that leaves the account in place, and the request can be sent again; a failure of the last
-/// step leaves a user whose every token is refused until the sessions record expires (an hour
-/// and five minutes), after which a sign-in and the request again finish it.
+/// Deletes the account, after a recent sign-in and the proof (the password, and the second
+/// factor where TOTP is on): the user's books, then every session of theirs (their tokens
+/// refused from now on), then the Cognito user. The sessions end before the user does, so that
+/// no token outlives the account. A failure before that leaves the account in place, and the
+/// request can be sent again; a failure of the last step leaves a user without sessions, whom
+/// a sign-in and the request again finish.
 #[tracing::instrument(name = "delete_me", skip_all)]
 async fn delete_me(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let caller = Caller::of(req)?;
     let token = caller.access_token()?;
+    state.reauth.require_recent(caller)?;
     let body = JsonObject::from_request(req)?;
     body.deny_unknown_fields(reauth::FIELDS)?;
     let proof = Proof::from_body(&body)?;
@@ -360,13 +388,71 @@ async fn delete_me(state: &State, req: &Request) -> Result<Reply, ApiError> {
         .await?;
     let books = state.books.delete_owned_by(caller.sub()).await?;
     state.recovery.delete(username).await?;
-    state.sessions.end_user(caller.sub()).await?;
+    state.sessions.end_all(caller.sub(), None).await?;
     state.cognito.delete_user(token).await?;
     Ok(Reply::no_content().noted(Some(if books == 0 {
         "no books"
     } else {
         "books deleted"
     })))
+}
+
+/// What `GET /me/sessions` answers.
+#[derive(Debug, Serialize)]
+pub struct SessionList {
+    pub sessions: Vec<Session>,
+}
+
+/// The caller's live sessions, newest first, the caller's own marked `current`.
+#[tracing::instrument(name = "list_sessions", skip_all)]
+async fn list_sessions(state: &State, req: &Request) -> Result<Reply, ApiError> {
+    let caller = Caller::of(req)?;
+    let sessions = state.sessions.list(caller.sub(), Some(caller)).await?;
+    Reply::ok(&SessionList { sessions })
+}
+
+/// What `DELETE /me/sessions` answers.
+#[derive(Debug, Serialize)]
+pub struct Ended {
+    pub message: &'static str,
+    pub ended: usize,
+}
+
+/// Ends every session of the caller's but the caller's own.
+#[tracing::instrument(name = "end_other_sessions", skip_all)]
+async fn end_other_sessions(state: &State, req: &Request) -> Result<Reply, ApiError> {
+    let caller = Caller::of(req)?;
+    let ended = sessions::end_others(&state.sessions, caller, false).await?;
+    Reply::ok(&Ended {
+        message: "Every other session has ended.",
+        ended,
+    })
+}
+
+/// The longest session id taken: [`sessions::session_id`] makes 22 characters.
+const MAX_SESSION_ID_CHARS: usize = 64;
+
+/// Ends one of the caller's sessions (the caller's own too: a sign-out of this device). Another
+/// user's session, an unknown one or one ended already is `404 not_found`, alike.
+#[tracing::instrument(name = "end_session", skip_all)]
+async fn end_session(state: &State, req: &Request) -> Result<Reply, ApiError> {
+    use lambda_http::RequestExt;
+    let caller = Caller::of(req)?;
+    let id = req
+        .path_parameters_ref()
+        .and_then(|p| p.first("id"))
+        .filter(|id| {
+            !id.is_empty()
+                && id.len() <= MAX_SESSION_ID_CHARS
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .ok_or(ApiError::NotFound("session"))?;
+    if !state.sessions.end(caller.sub(), id).await? {
+        return Err(ApiError::NotFound("session"));
+    }
+    Ok(Reply::no_content())
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use aws_config::SdkConfig;
 use platform::{
     Api, ApiError, ClientContext, ConfigError, Env, JsonObject, Reply, Request, Route, route,
 };
+use sessions::{Sessions, SignInMethod};
 use tables::limits::{self, Limits};
 
 /// What the routes work with, built once ([`app`]).
@@ -22,6 +23,8 @@ pub struct State {
     pub cognito: auth::Cognito,
     /// The sign-in codes mailed per user ([`limits::SIGN_IN_CODE`]).
     pub limits: Limits,
+    /// Where every sign-in records its session.
+    pub sessions: Sessions,
 }
 
 /// The routes of this function, as `template.yaml` routes them to it.
@@ -31,17 +34,23 @@ pub static ROUTES: &[Route<State>] = &[
 ];
 
 /// The function, composed once (by `main`, the local API, the tests and the bench): the app
-/// client's configuration and the limits table from `env`, the Cognito client (its secret read
-/// while its connection opens) and a DynamoDB client over `sdk`. The limits table is written
-/// only when a code is mailed: no connection is opened to it at start-up.
+/// client's configuration, the limits and sessions tables from `env`, the Cognito client (its
+/// secret read while its connection opens) and one DynamoDB client over `sdk`, whose
+/// connection the sessions table's pre-warm opens at start-up.
 pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> {
     let config = auth::Config::from_env(env)?;
-    let limits = Limits::new(
-        tables::DynamoDb::new(sdk),
-        tables::limits::table_from_env(env)?,
-    );
-    let cognito = auth::Cognito::connect(sdk, &config.api.sdk, config.cognito).await?;
-    Ok(Api::new(config.api.cors, State { cognito, limits }, ROUTES))
+    let dynamodb = tables::DynamoDb::new(sdk);
+    let limits = Limits::new(dynamodb.clone(), tables::limits::table_from_env(env)?);
+    let sessions = Sessions::new(dynamodb, tables::sessions::table_from_env(env)?);
+    let prewarm = sessions.prewarm(&config.api.sdk);
+    let cognito =
+        auth::Cognito::connect_alongside(sdk, &config.api.sdk, config.cognito, prewarm).await?;
+    let state = State {
+        cognito,
+        limits,
+        sessions,
+    };
+    Ok(Api::new(config.api.cors, state, ROUTES))
 }
 
 #[tracing::instrument(name = "login", skip_all)]
@@ -49,11 +58,20 @@ async fn login(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let body = JsonObject::from_request(req)?;
     let username = Username::from_body(&body, "username")?;
     let password = Password::from_body(&body, "password")?;
-    state
+    let context = ClientContext::of(req);
+    let sign_in = state
         .cognito
-        .password_sign_in(&ClientContext::of(req), &username, &password)
-        .await?
-        .into_reply()
+        .password_sign_in(&context, &username, &password)
+        .await?;
+    sessions::signed_in(
+        &state.cognito,
+        &state.sessions,
+        sign_in,
+        SignInMethod::Password,
+        &context,
+    )
+    .await?
+    .into_reply()
 }
 
 /// `{"username", "method"?, "password"?}`: `password` only with the method `password`.
@@ -82,16 +100,26 @@ async fn start(state: &State, req: &Request) -> Result<Reply, ApiError> {
     if method == Some(Method::EmailOtp) {
         state.limits.take(&limits::SIGN_IN_CODE, &username).await?;
     }
-    state
+    let context = ClientContext::of(req);
+    let sign_in = state
         .cognito
         .start_sign_in(
-            &ClientContext::of(req),
+            &context,
             &username,
             method,
             password.as_ref().map(|p| p.as_str()),
         )
-        .await?
-        .into_reply()
+        .await?;
+    // Only the password completes a sign-in here; every other way answers a challenge.
+    sessions::signed_in(
+        &state.cognito,
+        &state.sessions,
+        sign_in,
+        SignInMethod::Password,
+        &context,
+    )
+    .await?
+    .into_reply()
 }
 
 #[cfg(test)]

@@ -22,10 +22,26 @@ fn state_over(cognito: auth::Cognito) -> State {
         .output(|| aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder().build())
         .repeatedly()
         .build();
+    let recorded = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+        .sequence()
+        .output(|| {
+            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput::builder()
+                .build()
+        })
+        .repeatedly()
+        .build();
     State {
         cognito,
         limits: tables::Limits::new(dynamodb_client(&[&counted]), "limits".into()),
+        sessions: sessions::Sessions::new(dynamodb_client(&[&recorded]), "sessions".into()),
     }
+}
+
+const JTI: &str = "5b1f0c2e-3d4a-4e6f-8a9b-0c1d2e3f4a5b";
+
+/// An access token as Cognito issues it, with the claims the session is recorded under.
+fn access_token() -> String {
+    fake_jwt(&json!({"sub": SUB, "origin_jti": JTI, "token_use": "access", "username": SUB}))
 }
 
 fn cognito_state(rules: &[&aws_smithy_mocks::Rule]) -> platform::Api<State> {
@@ -42,7 +58,7 @@ fn tokens() -> InitiateAuthOutput {
         .authentication_result(
             AuthenticationResultType::builder()
                 .id_token(id_token)
-                .access_token("access-token")
+                .access_token(access_token())
                 .refresh_token("refresh-token")
                 .expires_in(3600)
                 .token_type("Bearer")
@@ -88,7 +104,7 @@ async fn login_returns_the_tokens_and_the_internal_username_for_refresh() {
     let body = body_json(&res);
     assert!(body["message"].is_string());
     assert!(body["id_token"].as_str().unwrap().starts_with("ey"));
-    assert_eq!(body["access_token"], "access-token");
+    assert_eq!(body["access_token"], access_token());
     assert_eq!(body["refresh_token"], "refresh-token");
     assert_eq!(body["expires_in"], 3600);
     assert_eq!(body["token_type"], "Bearer");
@@ -97,6 +113,65 @@ async fn login_returns_the_tokens_and_the_internal_username_for_refresh() {
         "the cognito:username claim, not the login name"
     );
     assert_eq!(rule.num_calls(), 1);
+}
+
+/// Every sign-in records its session: how, from where, the refresh token hashed.
+#[tokio::test]
+async fn a_sign_in_records_its_session_with_the_method_address_and_device() {
+    let cognito_rule = mock!(Client::initiate_auth).then_output(tokens);
+    let recorded = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+        .match_requests(|t| {
+            let items = t.transact_items();
+            let session = items[0].put().unwrap().item();
+            let token = items[1].put().unwrap().item();
+            let s = |item: &std::collections::HashMap<_, _>, k: &str| {
+                item.get(k)
+                    .and_then(|v: &aws_sdk_dynamodb::types::AttributeValue| v.as_s().ok())
+                    .cloned()
+            };
+            items.len() == 2
+                && s(session, "pk").as_deref() == Some(SUB)
+                && s(session, "sk") == Some(format!("session#{}", sessions::session_id(JTI)))
+                && s(session, "method").as_deref() == Some("password")
+                && s(session, "ip").as_deref() == Some(CALLER_IP)
+                && s(session, "device").is_some_and(|d| d.contains(" on "))
+                && s(token, "pk").is_some_and(|pk| pk.starts_with("refresh#"))
+                && !format!("{t:?}").contains("refresh-token")
+        })
+        .then_output(|| {
+            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput::builder()
+                .build()
+        });
+    let mut state = state_over(cognito(&[&cognito_rule]));
+    state.sessions = sessions::Sessions::new(dynamodb_client(&[&recorded]), "sessions".into());
+    let res = handle(&api(state, ROUTES), request("login")).await.unwrap();
+    assert_eq!(res.status(), 200, "{}", body_json(&res));
+    assert_eq!(recorded.num_calls(), 1);
+}
+
+/// Tokens whose session cannot be recorded would be refused everywhere: they are revoked, and
+/// the sign-in is a 503.
+#[tokio::test]
+async fn a_session_that_cannot_be_recorded_revokes_the_tokens() {
+    let cognito_rules = [
+        mock!(Client::initiate_auth).then_output(tokens),
+        mock!(Client::revoke_token)
+            .match_requests(|r| r.token() == Some("refresh-token"))
+            .then_output(|| {
+                aws_sdk_cognitoidentityprovider::operation::revoke_token::RevokeTokenOutput::builder()
+                    .build()
+            }),
+    ];
+    let broken = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+        .sequence()
+        .http_status(500, None)
+        .times(3)
+        .build();
+    let mut state = state_over(cognito(&[&cognito_rules[0], &cognito_rules[1]]));
+    state.sessions = sessions::Sessions::new(dynamodb_client(&[&broken]), "sessions".into());
+    let res = handle(&api(state, ROUTES), request("login")).await.unwrap();
+    assert_error(&res, 503, "service_unavailable");
+    assert_eq!(cognito_rules[1].num_calls(), 1);
 }
 
 #[tokio::test]
@@ -435,7 +510,7 @@ async fn start_with_the_password_method_and_the_password_signs_in_with_the_token
     let body = body_json(&res);
     assert!(body["message"].is_string());
     assert!(body["id_token"].as_str().unwrap().starts_with("ey"));
-    assert_eq!(body["access_token"], "access-token");
+    assert_eq!(body["access_token"], access_token());
     assert_eq!(body["refresh_token"], "refresh-token");
     assert_eq!(body["username"], SUB);
     assert!(body.get("challenge").is_none(), "{body}");

@@ -20,8 +20,9 @@ use auth::{Answer, Code, Credential, Method, Password, SignIn, Username};
 use platform::{ApiError, Caller, ClientContext, JsonObject, Reply, Request, Route, random, route};
 use reauth::{Proof, Reauth};
 use serde::Serialize;
+use sessions::{Sessions, SignInMethod};
+use tables::RecoveryCodes;
 use tables::limits::{self, Limits};
-use tables::{RecoveryCodes, Sessions};
 
 pub use crate::app::app;
 
@@ -129,6 +130,8 @@ const SETUP_TOKEN_CHARS: usize = 43;
 #[tracing::instrument(name = "mfa_setup", skip_all)]
 async fn setup(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let (token, username) = caller(req)?;
+    let who = Caller::of(req)?;
+    state.reauth.require_recent(who)?;
     let body = JsonObject::from_request(req)?;
     body.deny_unknown_fields(reauth::FIELDS)?;
     let proof = Proof::from_body(&body)?;
@@ -136,7 +139,6 @@ async fn setup(state: &State, req: &Request) -> Result<Reply, ApiError> {
         .reauth
         .prove(&ClientContext::of(req), username, &proof)
         .await?;
-    let who = Caller::of(req)?;
     let session = who.origin_jti().ok_or(ApiError::Unauthorized)?;
     let secret = state.cognito.associate_software_token(token).await?;
     let setup_token =
@@ -166,13 +168,28 @@ pub const SETUP_REQUIRED: ApiError = ApiError::Refused {
 pub struct Enabled {
     pub message: &'static str,
     pub recovery_codes: Vec<String>,
+    /// How many of the user's other sessions ended (none with `keep_other_sessions`).
+    pub other_sessions_ended: usize,
+}
+
+/// What `/mfa/totp/disable` answers.
+#[derive(Serialize)]
+pub struct Disabled {
+    pub message: &'static str,
+    pub other_sessions_ended: usize,
 }
 
 #[tracing::instrument(name = "mfa_verify", skip_all)]
 async fn verify(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let (token, username) = caller(req)?;
     let body = JsonObject::from_request(req)?;
-    body.deny_unknown_fields(&["code", "device_name", "setup_token"])?;
+    body.deny_unknown_fields(&[
+        "code",
+        "device_name",
+        "setup_token",
+        sessions::KEEP_OTHER_SESSIONS,
+    ])?;
+    let keep = sessions::keep_others(Some(&body))?;
     let code = Code::named(&body, "code")?;
     let setup_token = body.string("setup_token")?.trim();
     platform::body::check_len("setup_token", setup_token, SETUP_TOKEN_CHARS)?;
@@ -206,9 +223,11 @@ async fn verify(state: &State, req: &Request) -> Result<Reply, ApiError> {
     }
     state.cognito.set_totp(token, true).await?;
     let recovery_codes = state.codes.replace(username).await?;
+    let other_sessions_ended = sessions::end_others(&state.sessions, who, keep).await?;
     Reply::ok(&Enabled {
         message: "Two-factor sign-in is on. Keep these recovery codes somewhere safe: each signs in once without your authenticator, and they are not shown again.",
         recovery_codes,
+        other_sessions_ended,
     })
 }
 
@@ -236,8 +255,11 @@ async fn status(state: &State, req: &Request) -> Result<Reply, ApiError> {
 #[tracing::instrument(name = "mfa_disable", skip_all)]
 async fn disable(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let (token, username) = caller(req)?;
+    let who = Caller::of(req)?;
+    state.reauth.require_recent(who)?;
     let body = JsonObject::from_request(req)?;
-    body.deny_unknown_fields(reauth::FIELDS)?;
+    body.deny_unknown_fields(DISABLE_FIELDS)?;
+    let keep = sessions::keep_others(Some(&body))?;
     let proof = Proof::from_body(&body)?;
     if proof.factor.is_none() {
         return Err(ApiError::MissingField("code or recovery_code"));
@@ -262,8 +284,20 @@ async fn disable(state: &State, req: &Request) -> Result<Reply, ApiError> {
     }
     state.cognito.set_totp(token, false).await?;
     state.codes.delete(username).await?;
-    Reply::message("Two-factor sign-in is off.")
+    let other_sessions_ended = sessions::end_others(&state.sessions, who, keep).await?;
+    Reply::ok(&Disabled {
+        message: "Two-factor sign-in is off.",
+        other_sessions_ended,
+    })
 }
+
+/// The fields `/mfa/totp/disable` takes: the proof, and whether to keep the other sessions.
+const DISABLE_FIELDS: &[&str] = &[
+    "password",
+    "code",
+    "recovery_code",
+    sessions::KEEP_OTHER_SESSIONS,
+];
 
 /// Signs in with the password and a recovery code instead of the authenticator: the code is
 /// used up and the authenticator deleted (AdminDeleteSoftwareToken), and the user is told to
@@ -274,7 +308,13 @@ async fn disable(state: &State, req: &Request) -> Result<Reply, ApiError> {
 #[tracing::instrument(name = "login_recover", skip_all)]
 async fn recover(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let body = JsonObject::from_request(req)?;
-    body.deny_unknown_fields(&["username", "password", "recovery_code"])?;
+    body.deny_unknown_fields(&[
+        "username",
+        "password",
+        "recovery_code",
+        sessions::KEEP_OTHER_SESSIONS,
+    ])?;
+    let keep = sessions::keep_others(Some(&body))?;
     let username = Username::from_body(&body, "username")?;
     let password = Password::from_body(&body, "password")?;
     let code = Code::named(&body, "recovery_code")?;
@@ -325,17 +365,43 @@ async fn recover(state: &State, req: &Request) -> Result<Reply, ApiError> {
                 .await?
         }
     };
+    let signed_in = sessions::signed_in(
+        &state.cognito,
+        &state.sessions,
+        signed_in,
+        SignInMethod::RecoveryCode,
+        &context,
+    )
+    .await?;
+    // Whoever made the authenticator necessary to lose may hold a session: the others end,
+    // unless the request keeps them.
     match signed_in {
         SignIn::Tokens(mut tokens) => {
+            let own = tokens.session().map(|jti| sessions::session_id(&jti));
+            let other_sessions_ended = match (keep, tokens.subject()) {
+                (false, Some(sub)) => state.sessions.end_all(&sub, own.as_deref()).await?,
+                _ => 0,
+            };
             tokens.message = Some(
                 "Signed in with a recovery code. Two-factor sign-in is off: turn it on again.",
             );
-            Reply::ok(&tokens)
+            Reply::ok(&RecoveredIn {
+                tokens,
+                other_sessions_ended,
+            })
         }
         SignIn::Challenge(challenge) if challenge.challenge == "MFA_SETUP" => {
+            let other_sessions_ended = match keep {
+                true => 0,
+                false => {
+                    let sub = state.cognito.admin_sub(&state.pool_id, &internal).await?;
+                    state.sessions.end_all(&sub, None).await?
+                }
+            };
             Reply::ok(&Recovered {
                 challenge,
                 message: "Recovery code accepted. This account must have an authenticator: set up a new one (MFA_SETUP at /login/challenge).",
+                other_sessions_ended,
             })
         }
         SignIn::Challenge(c) => Err(ApiError::ChallengeRequired(c.challenge)),
@@ -348,6 +414,15 @@ pub struct Recovered {
     #[serde(flatten)]
     pub challenge: auth::Challenge,
     pub message: &'static str,
+    pub other_sessions_ended: usize,
+}
+
+/// A recovery that signed in.
+#[derive(Serialize)]
+pub struct RecoveredIn {
+    #[serde(flatten)]
+    pub tokens: auth::Tokens,
+    pub other_sessions_ended: usize,
 }
 
 /// What an MFA_SETUP challenge's first step answers: the secret to set up, and the session to
@@ -461,6 +536,14 @@ async fn challenge(state: &State, req: &Request) -> Result<Reply, ApiError> {
                 .cognito
                 .answer_challenge(&context, "MFA_SETUP", &username, &session, Answer::SetUp)
                 .await?;
+            let signed_in = sessions::signed_in(
+                &state.cognito,
+                &state.sessions,
+                signed_in,
+                SignInMethod::Totp,
+                &context,
+            )
+            .await?;
             let auth::SignIn::Tokens(mut tokens) = signed_in else {
                 return signed_in.into_reply();
             };
@@ -484,10 +567,21 @@ async fn challenge(state: &State, req: &Request) -> Result<Reply, ApiError> {
             });
         }
     };
+    let how = match answer {
+        Answer::Code(_) => SignInMethod::Totp,
+        Answer::EmailCode(_) | Answer::Select(Method::EmailOtp, _) => SignInMethod::EmailCode,
+        Answer::Credential(_) | Answer::Select(Method::Passkey, _) => SignInMethod::Passkey,
+        Answer::NewPassword(_)
+        | Answer::Password(_)
+        | Answer::Select(Method::Password, _)
+        | Answer::SetUp => SignInMethod::Password,
+    };
     let signed_in = state
         .cognito
         .answer_challenge(&context, challenge, &username, session, answer)
         .await?;
+    let signed_in =
+        sessions::signed_in(&state.cognito, &state.sessions, signed_in, how, &context).await?;
     if choosing_code
         && let SignIn::Challenge(next) = &signed_in
         && next.challenge == "EMAIL_OTP"

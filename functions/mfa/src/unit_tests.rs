@@ -17,16 +17,35 @@ fn state_over(cognito: auth::Cognito, tables: &[&Rule]) -> platform::Api<State> 
     let codes = tables::RecoveryCodes::new(dynamodb.clone(), "recovery-codes".into());
     let limits = tables::Limits::new(dynamodb.clone(), "limits".into());
     let state = State {
-        reauth: reauth::Reauth::new(cognito.clone(), codes.clone(), limits.clone()),
+        reauth: reauth::Reauth::new(cognito.clone(), codes.clone(), limits.clone())
+            .within(std::time::Duration::MAX),
         cognito,
         codes,
         limits,
-        sessions: tables::Sessions::new(dynamodb, "sessions".into()),
+        sessions: sessions::Sessions::new(recorded_sessions(), "sessions".into()),
         pool_id: "us-east-1_pool".into(),
         issuer: crate::DEFAULT_ISSUER.into(),
         mfa_required: false,
     };
     api(state, ROUTES)
+}
+
+/// A sessions table that records every sign-in (TransactWriteItems), as many as come.
+fn recorded_sessions() -> aws_sdk_dynamodb::Client {
+    let recorded = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+        .sequence()
+        .output(|| {
+            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput::builder()
+                .build()
+        })
+        .repeatedly()
+        .build();
+    dynamodb_client(&[&recorded])
+}
+
+/// An access token as Cognito issues it: its user and its session (`origin_jti`).
+fn access_jwt() -> String {
+    fake_jwt(&json!({"username": "alice", "sub": "sub-alice", "origin_jti": "jti-1"}))
 }
 
 fn cognito_state(rules: &[&Rule]) -> platform::Api<State> {
@@ -58,7 +77,7 @@ async fn the_challenge_answer_goes_to_cognito_with_its_session_and_secret_hash_o
                 .authentication_result(
                     aws_sdk_cognitoidentityprovider::types::AuthenticationResultType::builder()
                         .id_token(fake_jwt(&json!({"cognito:username": "alice@example.com"})))
-                        .access_token("access")
+                        .access_token(access_jwt())
                         .refresh_token("refresh")
                         .expires_in(3600)
                         .build(),
@@ -117,7 +136,7 @@ async fn an_mfa_setup_stores_the_recovery_codes_under_the_user_the_tokens_name()
             .authentication_result(
                 aws_sdk_cognitoidentityprovider::types::AuthenticationResultType::builder()
                     .id_token(fake_jwt(&json!({"cognito:username": "alice"})))
-                    .access_token(fake_jwt(&json!({"username": "alice"})))
+                    .access_token(access_jwt())
                     .refresh_token("refresh")
                     .expires_in(3600)
                     .build(),
@@ -188,7 +207,7 @@ fn signed_in() -> RespondToAuthChallengeOutput {
         .authentication_result(
             aws_sdk_cognitoidentityprovider::types::AuthenticationResultType::builder()
                 .id_token(fake_jwt(&json!({"cognito:username": "alice"})))
-                .access_token(fake_jwt(&json!({"username": "alice"})))
+                .access_token(access_jwt())
                 .refresh_token("refresh")
                 .expires_in(3600)
                 .token_type("Bearer")

@@ -13,7 +13,8 @@
 //! verified address (`{"send_email_code": true}` first, then `email_code` with the
 //! `proof_session` it answered). The finish takes the `registration_token` the start answered,
 //! in the same session, within [`limits::PASSKEY_SETUP`]'s lifetime: a thief holding a stolen
-//! access token cannot finish a registration they did not prove.
+//! access token cannot finish a registration they did not prove. Adding and deleting a passkey
+//! also need a sign-in within the re-authentication window ([`reauth::Reauth::require_recent`]).
 //!
 //! Passkeys need the pool on Cognito's Essentials plan: on Lite every route answers
 //! `501 feature_unavailable`.
@@ -100,6 +101,7 @@ pub struct CodeSent {
 async fn start(state: &State, req: &Request) -> Result<Reply, ApiError> {
     state.cognito.require_passwordless()?;
     let (who, token, username, session) = caller(req)?;
+    state.reauth.require_recent(who)?;
     let body = JsonObject::from_request(req)?;
     body.deny_unknown_fields(START_FIELDS)?;
     let context = ClientContext::of(req);
@@ -273,7 +275,8 @@ fn path_id(req: &Request) -> Result<&str, ApiError> {
 #[tracing::instrument(name = "passkey_delete", skip_all)]
 async fn delete(state: &State, req: &Request) -> Result<Reply, ApiError> {
     state.cognito.require_passwordless()?;
-    let (_, token, _, _) = caller(req)?;
+    let (who, token, _, _) = caller(req)?;
+    state.reauth.require_recent(who)?;
     let id = path_id(req)?;
     // Its name for the alert, read before it goes (only when alerts go out).
     let name = if state.alerts.enabled() {

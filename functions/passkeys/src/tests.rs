@@ -59,7 +59,8 @@ fn state_of(cognito: auth::Cognito, tables: &[&Rule], alerts: alerts::Alerts) ->
     let limits = tables::Limits::new(dynamodb.clone(), "limits".into());
     let recovery = tables::RecoveryCodes::new(dynamodb, "recovery-codes".into());
     State {
-        reauth: reauth::Reauth::new(cognito.clone(), recovery, limits.clone()),
+        reauth: reauth::Reauth::new(cognito.clone(), recovery, limits.clone())
+            .within(std::time::Duration::MAX),
         cognito,
         limits,
         alerts,
@@ -988,18 +989,16 @@ async fn every_route_without_the_authorizers_caller_is_401_without_a_call() {
 #[tokio::test]
 async fn a_signed_out_session_cannot_reach_any_route() {
     let untouched = Untouched::new();
+    // The session's record is gone.
     let signed_out = mock!(aws_sdk_dynamodb::Client::get_item)
         .match_requests(|r| {
             r.table_name() == Some("sessions")
-                && string_of(r.key().and_then(|k| k.get("sub"))) == Some(SUB)
+                && string_of(r.key().and_then(|k| k.get("pk"))) == Some(SUB)
+                && string_of(r.key().and_then(|k| k.get("sk")))
+                    == Some(format!("session#{}", sessions::session_id(SESSION)).as_str())
                 && r.consistent_read() == Some(true)
         })
-        .then_output(|| {
-            GetItemOutput::builder()
-                .item("sub", AttributeValue::S(SUB.into()))
-                .item("sessions", AttributeValue::Ss(vec![SESSION.into()]))
-                .build()
-        });
+        .then_output(|| GetItemOutput::builder().build());
     let sessions = tables::Sessions::new(
         mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&signed_out]),
         "sessions".into(),
