@@ -282,6 +282,29 @@ pub async fn create_pool(
         client = client
             .prevent_user_existence_errors(ct::PreventUserExistenceErrorTypes::from(p.as_str()));
     }
+    // Refresh-token rotation (`Feature`, `RetryGracePeriodSeconds`, either maybe a `!Ref`):
+    // moto keeps it and ignores it; the local Cognito reads it back from moto and rotates.
+    if let Some(r) = c.get("RefreshTokenRotation").and_then(|v| t.select(v)) {
+        let resolved = |k: &str| r.get(k).and_then(|v| t.resolve(t.select(v)?));
+        if let Some(feature) = resolved("Feature") {
+            let grace = match resolved("RetryGracePeriodSeconds") {
+                Some(g) => Some(g.parse::<i32>().map_err(|_| {
+                    BootstrapError::Call(
+                        "RefreshTokenRotation",
+                        format!("RetryGracePeriodSeconds {g:?} is not a whole number"),
+                    )
+                })?),
+                None => None,
+            };
+            client = client.refresh_token_rotation(
+                ct::RefreshTokenRotationType::builder()
+                    .feature(ct::FeatureType::from(feature.as_str()))
+                    .set_retry_grace_period_seconds(grace)
+                    .build()
+                    .map_err(call_err("RefreshTokenRotation"))?,
+            );
+        }
+    }
     if let Some(u) = c.get("TokenValidityUnits") {
         let unit = |k: &str| {
             u.get(k)

@@ -1,14 +1,22 @@
 //! The user pools' app clients and users, as moto holds them: an app client is looked up in
 //! moto once (one look-up of an unknown client at a time, so that a burst of first calls asks
-//! moto once) and kept; users are read and written with moto's admin operations. Also the
-//! e-mail addresses awaiting verification, which moto has nowhere to keep.
+//! moto once) and kept until UpdateUserPoolClient changes it through the layer; users are read
+//! and written with moto's admin operations. Also the e-mail addresses awaiting verification,
+//! which moto has nowhere to keep.
+//!
+//! What the layer enforces of a client and moto does not, it reads from moto's
+//! DescribeUserPoolClient, which answers every setting the client was created with: its
+//! ExplicitAuthFlows (`ALLOW_USER_AUTH`, `ALLOW_REFRESH_TOKEN_AUTH`) and its
+//! `RefreshTokenRotation`, which moto keeps but ignores.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use aws_sdk_cognitoidentityprovider as cognito;
-use aws_sdk_cognitoidentityprovider::types::{AttributeType, UserStatusType};
+use aws_sdk_cognitoidentityprovider::types::{
+    AttributeType, FeatureType, RefreshTokenRotationType, UserStatusType,
+};
 use subtle::ConstantTimeEq;
 
 use crate::protocol::{Error, ErrorType};
@@ -38,6 +46,13 @@ pub struct App {
     pub first_factors: Vec<String>,
     /// The client allows choice-based sign-in (`ALLOW_USER_AUTH` in its ExplicitAuthFlows).
     pub user_auth: bool,
+    /// The client allows `REFRESH_TOKEN_AUTH`: `ALLOW_REFRESH_TOKEN_AUTH` in its
+    /// ExplicitAuthFlows, or no `ALLOW_` flows at all (Cognito's default for a client created
+    /// without ExplicitAuthFlows includes it, and the legacy values never gated refresh).
+    pub refresh_token_auth: bool,
+    /// The client's `RefreshTokenRotation`: `Some(RetryGracePeriodSeconds)` when ENABLED (how
+    /// long a refresh token stays good after its first exchange), `None` when DISABLED.
+    pub rotation: Option<Duration>,
 }
 
 impl std::fmt::Debug for App {
@@ -46,6 +61,7 @@ impl std::fmt::Debug for App {
             .field("pool_id", &self.pool_id)
             .field("has_secret", &self.secret.is_some())
             .field("mfa_on", &self.mfa_on)
+            .field("rotation", &self.rotation)
             .finish_non_exhaustive()
     }
 }
@@ -74,6 +90,17 @@ impl App {
             )));
         }
         Ok(())
+    }
+
+    /// The client secret a call gave (`ClientSecret`, on RevokeToken and
+    /// GetTokensFromRefreshToken) is the client's: compared in constant time; a client with a
+    /// secret needs it, and one without takes none.
+    pub fn secret_matches(&self, given: Option<&str>) -> bool {
+        match (&self.secret, given) {
+            (Some(secret), Some(given)) => secret.as_bytes().ct_eq(given.as_bytes()).into(),
+            (None, None) => true,
+            _ => false,
+        }
     }
 
     /// A user that does not exist, as the client's PreventUserExistenceErrors wants it told:
@@ -157,6 +184,15 @@ impl Directory {
         Ok(app)
     }
 
+    /// Forgets the app client `client_id`, changed through the layer: its next call reads it
+    /// from moto again.
+    pub fn forget(&self, client_id: &str) {
+        self.apps
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(client_id);
+    }
+
     async fn look_up(&self, client_id: &str) -> Result<App, Error> {
         let pools = self
             .admin
@@ -179,6 +215,8 @@ impl Directory {
             };
             let pool = self.pool(pool_id).await?;
             let minutes = client.auth_session_validity().unwrap_or(3).clamp(3, 15);
+            let flows = client.explicit_auth_flows();
+            let flow = |name: &str| flows.iter().any(|f| f.as_str() == name);
             return Ok(App {
                 pool_id: pool_id.to_owned(),
                 secret: client.client_secret().map(str::to_owned),
@@ -187,8 +225,10 @@ impl Directory {
                     .is_some_and(|p| p.as_str() == "ENABLED"),
                 writable: Some(client.write_attributes().to_vec()).filter(|w| !w.is_empty()),
                 session_validity: Duration::from_secs(60 * u64::from(minutes.unsigned_abs())),
-                user_auth: (client.explicit_auth_flows().iter())
-                    .any(|f| f.as_str() == "ALLOW_USER_AUTH"),
+                user_auth: flow("ALLOW_USER_AUTH"),
+                refresh_token_auth: flow("ALLOW_REFRESH_TOKEN_AUTH")
+                    || !flows.iter().any(|f| f.as_str().starts_with("ALLOW_")),
+                rotation: client.refresh_token_rotation().and_then(rotation),
                 ..pool
             });
         }
@@ -255,6 +295,8 @@ impl Directory {
             tier,
             first_factors,
             user_auth: false,
+            refresh_token_auth: true,
+            rotation: None,
         })
     }
 
@@ -345,6 +387,20 @@ impl Directory {
     }
 }
 
+/// A client's `RefreshTokenRotation` as [`App::rotation`] holds it: the grace when ENABLED. A
+/// grace left out is 0 (AWS states no default; 0 is the value that turns the grace off), and
+/// one outside Cognito's 0 to 60 seconds is brought within them.
+fn rotation(setting: &RefreshTokenRotationType) -> Option<Duration> {
+    if *setting.feature() != FeatureType::Enabled {
+        return None;
+    }
+    let seconds = setting
+        .retry_grace_period_seconds()
+        .unwrap_or(0)
+        .clamp(0, 60);
+    Some(Duration::from_secs(u64::from(seconds.unsigned_abs())))
+}
+
 fn pending_key(app: &App, username: &str) -> (String, String) {
     (app.pool_id.clone(), username.to_lowercase())
 }
@@ -366,6 +422,8 @@ mod tests {
             tier: "ESSENTIALS".into(),
             first_factors: vec!["PASSWORD".into()],
             user_auth: false,
+            refresh_token_auth: true,
+            rotation: None,
         }
     }
 
@@ -378,6 +436,36 @@ mod tests {
         assert!(app.check_hash("cid", "alice", Some("")).is_err());
         let missing = app.check_hash("cid", "alice", None).unwrap_err();
         assert_eq!(missing.kind(), Some(&ErrorType::NotAuthorized));
+    }
+
+    #[test]
+    fn the_client_secret_must_be_the_clients_own_and_none_without_one() {
+        let with = app(Some("s3"));
+        assert!(with.secret_matches(Some("s3")));
+        assert!(!with.secret_matches(Some("s4")));
+        assert!(!with.secret_matches(Some("")));
+        assert!(!with.secret_matches(None));
+        let without = app(None);
+        assert!(without.secret_matches(None));
+        assert!(!without.secret_matches(Some("s3")));
+    }
+
+    #[test]
+    fn rotation_is_read_with_its_grace_within_cognitos_bounds() {
+        let setting = |feature: FeatureType, grace: Option<i32>| {
+            RefreshTokenRotationType::builder()
+                .feature(feature)
+                .set_retry_grace_period_seconds(grace)
+                .build()
+                .unwrap()
+        };
+        let secs = Duration::from_secs;
+        assert_eq!(rotation(&setting(FeatureType::Disabled, Some(10))), None);
+        let enabled = |grace| rotation(&setting(FeatureType::Enabled, grace));
+        assert_eq!(enabled(Some(10)), Some(secs(10)));
+        assert_eq!(enabled(None), Some(secs(0)));
+        assert_eq!(enabled(Some(600)), Some(secs(60)));
+        assert_eq!(enabled(Some(-1)), Some(secs(0)));
     }
 
     #[test]

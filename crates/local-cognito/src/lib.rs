@@ -13,6 +13,10 @@
 //! - the operations moto lacks: ResendConfirmationCode, RevokeToken, DeleteUser,
 //!   GetUserAttributeVerificationCode and VerifyUserAttribute, over moto's admin operations;
 //! - revocation: a token of a revoked family is refused on every operation that takes one;
+//! - GetTokensFromRefreshToken (which moto lacks) and refresh-token rotation as the app
+//!   client's `RefreshTokenRotation` says: a new refresh token at each exchange, the one given
+//!   good for the client's grace and then `RefreshTokenReuseException`; REFRESH_TOKEN_AUTH
+//!   refused on a client that rotates, or whose ExplicitAuthFlows leave it out;
 //! - challenge sessions bound to their user and challenge, claimed before an answer is
 //!   checked, answered once within the client's AuthSessionValidity, ended by three wrong
 //!   codes; MFA_SETUP when the pool's MFA is ON; a TOTP secret of each user's own, each code
@@ -27,7 +31,7 @@
 //! How it is built, one module per concern: [`protocol`] (the [`protocol::Target`] an
 //! `X-Amz-Target` names, typed requests, Cognito's errors), `moto` (the pass-through, and the
 //! one reader of moto's answers), `directory` (app clients and users), [`codes`] and
-//! [`mailbox`], `tokens` (families and revocation), `sessions` (challenge sessions, MFA_SETUP
+//! [`mailbox`], `tokens` (families, revocation and rotation), `sessions` (challenge sessions, MFA_SETUP
 //! set-ups), `mfa` and [`totp`] (authenticator secrets), `clock` (the one clock), and `ops`:
 //! one file per operation. Each store owns its own lock. docs/local-cognito.md is the
 //! reference, and says how to add an operation.
@@ -259,6 +263,9 @@ mod tests {
                 json!({"ClientId": "c", "Username": null, "Password": "p"}),
             ),
             ("RevokeToken", json!({"ClientId": "c"})),
+            ("GetTokensFromRefreshToken", json!({"ClientId": "c"})),
+            ("GetTokensFromRefreshToken", json!({"RefreshToken": "r"})),
+            ("UpdateUserPoolClient", json!({"UserPoolId": "p"})),
             ("AdminDeleteSoftwareToken", json!({"UserPoolId": "p"})),
         ] {
             let answer = call(op, &body.to_string()).await;
@@ -288,6 +295,35 @@ mod tests {
                                                  "PASSWORD_CLAIM_SECRET_BLOCK": "s"}});
         let answer = call("RespondToAuthChallenge", &body.to_string()).await;
         assert_eq!(kind(&answer), (400, "NotAuthorizedException"));
+    }
+
+    #[tokio::test]
+    async fn a_rotation_cognito_does_not_allow_is_refused_before_moto_is_asked() {
+        for rotation in [
+            json!({"Feature": "SOMETIMES"}),
+            json!({"Feature": "ENABLED", "RetryGracePeriodSeconds": 61}),
+            json!({"Feature": "ENABLED", "RetryGracePeriodSeconds": -1}),
+            json!({"RetryGracePeriodSeconds": 10}),
+        ] {
+            for op in ["CreateUserPoolClient", "UpdateUserPoolClient"] {
+                let body = json!({"UserPoolId": "p", "ClientId": "c", "ClientName": "n",
+                                  "RefreshTokenRotation": rotation});
+                let answer = call(op, &body.to_string()).await;
+                assert_eq!(
+                    kind(&answer),
+                    (400, "InvalidParameterException"),
+                    "{op} {rotation}"
+                );
+            }
+        }
+        // One Cognito allows goes on to moto, which is nowhere here.
+        for grace in [0, 60] {
+            let rotation = json!({"Feature": "ENABLED", "RetryGracePeriodSeconds": grace});
+            let body = json!({"UserPoolId": "p", "ClientName": "n",
+                              "RefreshTokenRotation": rotation});
+            let answer = call("CreateUserPoolClient", &body.to_string()).await;
+            assert_eq!(kind(&answer), (500, "InternalErrorException"), "{grace}");
+        }
     }
 
     #[tokio::test]

@@ -1,7 +1,10 @@
-//! InitiateAuth. A refresh is refused for a revoked family, and its SECRET_HASH is checked over
-//! the internal user name the family was issued to; any other flow's over `USERNAME`. moto signs
-//! in; where the pool's MFA is ON and the user has no authenticator, the layer puts the
-//! MFA_SETUP challenge and holds the tokens until the set-up is done.
+//! InitiateAuth. A refresh (`REFRESH_TOKEN_AUTH`) is refused on a client that rotates its refresh
+//! tokens or whose ExplicitAuthFlows leave it out, and for a revoked family or another client's
+//! token; its SECRET_HASH is checked over the internal user name the family was issued to, any
+//! other flow's over `USERNAME`. moto refreshes the family's own moto refresh token
+//! ([`refresh`], which GetTokensFromRefreshToken shares), whichever of its tokens was given.
+//! moto signs in; where the pool's MFA is ON and the user has no authenticator, the layer puts
+//! the MFA_SETUP challenge and holds the tokens until the set-up is done.
 //!
 //! A user whose authenticator was deleted (AdminDeleteSoftwareToken) has none, but moto, which
 //! cannot forget a verified token, still challenges them for its code where MFA is ON: the layer
@@ -15,8 +18,10 @@ use serde_json::{Value, json};
 use axum::body::Bytes;
 use http::HeaderValue;
 
-use crate::protocol::{Call, Error, Target, required_parameter};
+use crate::directory::App;
+use crate::protocol::{Call, Error, ErrorType, Target, required_parameter};
 use crate::sessions::Setup;
+use crate::tokens::{Family, invalid_refresh_token};
 use crate::{Layer, mfa};
 
 use super::user_auth;
@@ -49,27 +54,23 @@ pub async fn handle(layer: &Layer, call: &Call) -> Result<Value, Error> {
         "REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN"
     ) {
         let token = required_parameter("REFRESH_TOKEN", params.refresh_token.as_deref())?;
-        let Some(family) = layer.tokens.family(token) else {
+        let app = layer.directory.app(&req.client_id).await?;
+        refresh_flow_allowed(&app)?;
+        let now = layer.clock.now();
+        let family = (layer.tokens.exchangeable(token, &req.client_id, now))
+            // A token rotated out on a client that rotated then (InitiateAuth's model has no
+            // RefreshTokenReuseException).
+            .map_err(|e| match e.kind() {
+                Some(ErrorType::RefreshTokenReuse) => invalid_refresh_token(),
+                _ => e,
+            })?;
+        let Some(family) = family else {
+            // A refresh token the layer never saw issued: moto answers it as it came.
             return layer.moto.call(call).await;
         };
-        if layer.tokens.is_revoked(&family.origin_jti) {
-            return Err(Error::not_authorized("Refresh Token has been revoked"));
-        }
         // Cognito checks the refresh's hash over the internal user name.
-        let app = (layer.directory)
-            .client(&req.client_id, &family.username, hash)
-            .await?;
-        return match layer.moto.call(call).await {
-            // moto fails (500) on a refresh of a user deleted behind the layer's back (straight
-            // to moto); Cognito refuses a deleted user's refresh token.
-            Err(Error::Moto(res)) if res.status().is_server_error() => {
-                match layer.directory.user(&app, &family.username).await? {
-                    None => Err(Error::not_authorized("User does not exist.")),
-                    Some(_) => Err(Error::Moto(res)),
-                }
-            }
-            answered => answered,
-        };
+        app.check_hash(&req.client_id, &family.username, hash)?;
+        return refresh(layer, call, &app, &family, hash).await;
     }
     if req.auth_flow == "USER_AUTH" {
         let username = required_parameter("USERNAME", params.username.as_deref())?;
@@ -86,6 +87,63 @@ pub async fn handle(layer: &Layer, call: &Call) -> Result<Value, Error> {
         return user_auth::start(layer, call, &app, start).await;
     }
     password(layer, call).await
+}
+
+/// `REFRESH_TOKEN_AUTH` on `app`: refused where the client rotates its refresh tokens ("You
+/// can't authenticate with REFRESH_TOKEN_AUTH in app clients with refresh token rotation
+/// enabled", Cognito's developer guide, Refresh tokens) and where its ExplicitAuthFlows leave
+/// `ALLOW_REFRESH_TOKEN_AUTH` out. AWS documents the refusal, not its type:
+/// `UnsupportedOperationException` is the one Cognito's model has for "an operation that isn't
+/// enabled for the user pool client", and the layer's for USER_AUTH on a client without it.
+fn refresh_flow_allowed(app: &App) -> Result<(), Error> {
+    let refused = |message: &str| {
+        let kind = ErrorType::Reported("UnsupportedOperationException".into());
+        Err(Error::new(kind, message))
+    };
+    if app.rotation.is_some() {
+        return refused(
+            "REFRESH_TOKEN_AUTH is not available on a client with refresh token rotation enabled: use GetTokensFromRefreshToken",
+        );
+    }
+    if !app.refresh_token_auth {
+        return refused("REFRESH_TOKEN_AUTH flow not enabled for this client");
+    }
+    Ok(())
+}
+
+/// Fresh id and access tokens for `family` from moto, its answer to REFRESH_TOKEN_AUTH with the
+/// family's moto refresh token (whichever of the family's tokens the caller gave) and `hash`,
+/// the SECRET_HASH over the family's internal user name (checked already, or made from the
+/// client secret): how InitiateAuth's refresh and GetTokensFromRefreshToken both ask moto, on
+/// `call`'s headers. moto fails (500) on a refresh of a user deleted behind the layer's back
+/// (straight to moto); Cognito refuses a deleted user's refresh token
+/// (`NotAuthorizedException`).
+pub(super) async fn refresh(
+    layer: &Layer,
+    call: &Call,
+    app: &App,
+    family: &Family,
+    hash: Option<&str>,
+) -> Result<Value, Error> {
+    let mut params = json!({"REFRESH_TOKEN": family.moto_token});
+    if let Some(hash) = hash {
+        params["SECRET_HASH"] = json!(hash);
+    }
+    let body = json!({
+        "ClientId": family.client_id,
+        "AuthFlow": "REFRESH_TOKEN_AUTH",
+        "AuthParameters": params,
+    });
+    let (target, name) = (Target::InitiateAuth, "InitiateAuth");
+    match layer.moto.invoke(&call.headers, target, name, &body).await {
+        Err(Error::Moto(res)) if res.status().is_server_error() => {
+            match layer.directory.user(app, &family.username).await? {
+                None => Err(Error::not_authorized("User does not exist.")),
+                Some(_) => Err(Error::Moto(res)),
+            }
+        }
+        answered => answered,
+    }
 }
 
 /// A sign-in with the user's password (`USER_PASSWORD_AUTH`, or another flow moto answers),

@@ -55,9 +55,11 @@ operations! {
     CompleteWebAuthnRegistration => complete_web_authn_registration,
     ConfirmForgotPassword => confirm_forgot_password,
     ConfirmSignUp => confirm_sign_up,
+    CreateUserPoolClient => create_user_pool_client,
     DeleteUser => delete_user,
     DeleteWebAuthnCredential => delete_web_authn_credential,
     ForgotPassword => forgot_password,
+    GetTokensFromRefreshToken => get_tokens_from_refresh_token,
     GetUserAttributeVerificationCode => get_user_attribute_verification_code,
     GetUserAuthFactors => get_user_auth_factors,
     GetUserPoolMfaConfig => get_user_pool_mfa_config,
@@ -71,6 +73,7 @@ operations! {
     SignUp => sign_up,
     StartWebAuthnRegistration => start_web_authn_registration,
     UpdateUserAttributes => update_user_attributes,
+    UpdateUserPoolClient => update_user_pool_client,
     VerifySoftwareToken => verify_software_token,
     VerifyUserAttribute => verify_user_attribute,
 }
@@ -100,6 +103,46 @@ impl ByName {
         let app = self.client(layer).await?;
         let user = layer.directory.user(&app, &self.username).await?;
         Ok((app, user))
+    }
+}
+
+/// An app client's `RefreshTokenRotation`, as CreateUserPoolClient and UpdateUserPoolClient take
+/// it: checked as Cognito checks it (`Feature` ENABLED or DISABLED, `RetryGracePeriodSeconds`
+/// 0 to 60), which moto does not.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Rotation {
+    feature: String,
+    retry_grace_period_seconds: Option<i64>,
+}
+
+impl Rotation {
+    /// `InvalidParameterException` for a setting Cognito's model does not allow, worded as its
+    /// validation errors are.
+    fn check(&self) -> Result<(), Error> {
+        let invalid = |value: &dyn std::fmt::Display, member: &str, constraint: &str| {
+            Err(Error::invalid_parameter(format!(
+                "1 validation error detected: Value '{value}' at 'refreshTokenRotation.{member}' \
+                 failed to satisfy constraint: {constraint}"
+            )))
+        };
+        if !matches!(self.feature.as_str(), "ENABLED" | "DISABLED") {
+            let set = "Member must satisfy enum value set: [ENABLED, DISABLED]";
+            return invalid(&self.feature, "feature", set);
+        }
+        match self.retry_grace_period_seconds {
+            Some(s) if s < 0 => invalid(
+                &s,
+                "retryGracePeriodSeconds",
+                "Member must have value greater than or equal to 0",
+            ),
+            Some(s) if s > 60 => invalid(
+                &s,
+                "retryGracePeriodSeconds",
+                "Member must have value less than or equal to 60",
+            ),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -215,7 +258,9 @@ fn signed_in(layer: &Layer, app: &App, mut out: Value, username: Option<&str>) -
     if let (Some(refresh), Some(id)) = (refresh, id) {
         let family = Family {
             username: id.cognito_username.unwrap_or_default(),
+            client_id: id.aud.unwrap_or_default(),
             origin_jti: id.origin_jti.unwrap_or_default(),
+            moto_token: refresh.to_owned(),
         };
         layer.tokens.issued(refresh, family);
     }

@@ -1,9 +1,9 @@
 //! RevokeToken (moto lacks it): the client's secret checked, and the refresh token's family
-//! revoked, only it: the user's other sessions stay signed in.
+//! revoked, only it: the user's other sessions stay signed in. Any token of the family does,
+//! the one moto issued at the sign-in or one the layer issued at a rotation.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use subtle::ConstantTimeEq;
 
 use crate::Layer;
 use crate::protocol::{Call, Error, ErrorType};
@@ -19,12 +19,7 @@ struct Request {
 pub async fn handle(layer: &Layer, call: &Call) -> Result<Value, Error> {
     let req: Request = call.request()?;
     let app = layer.directory.app(&req.client_id).await?;
-    let right = match (&app.secret, &req.client_secret) {
-        (Some(secret), Some(given)) => secret.as_bytes().ct_eq(given.as_bytes()).into(),
-        (None, None) => true,
-        _ => false,
-    };
-    if !right {
+    if !app.secret_matches(req.client_secret.as_deref()) {
         return Err(Error::new(
             ErrorType::Unauthorized,
             "Invalid client secret.",

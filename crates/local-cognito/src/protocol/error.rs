@@ -19,6 +19,8 @@ pub enum ErrorType {
     InvalidParameter,
     LimitExceeded,
     NotAuthorized,
+    /// A refresh token rotated out longer ago than its client's grace.
+    RefreshTokenReuse,
     ResourceNotFound,
     Serialization,
     Unauthorized,
@@ -38,6 +40,7 @@ impl ErrorType {
             ErrorType::InvalidParameter => "InvalidParameterException",
             ErrorType::LimitExceeded => "LimitExceededException",
             ErrorType::NotAuthorized => "NotAuthorizedException",
+            ErrorType::RefreshTokenReuse => "RefreshTokenReuseException",
             ErrorType::ResourceNotFound => "ResourceNotFoundException",
             ErrorType::Serialization => "SerializationException",
             ErrorType::Unauthorized => "UnauthorizedException",
