@@ -104,7 +104,8 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
         .init();
 
     let moto = Moto::start();
-    let api = LocalApi::start(&moto, |_| {}).await;
+    // No grace for a spent refresh token: its reuse is tried at once below.
+    let api = LocalApi::start_with(&moto, &[("RefreshTokenGracePeriod", "0")], |_| {}).await;
 
     // The full flow.
     let credentials = json!({"username": USER, "password": PASSWORD});
@@ -129,7 +130,13 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
     let id_token = login["id_token"].as_str().unwrap().to_owned();
     let internal_name = login["username"].as_str().unwrap().to_owned();
     let refresh_body = json!({"username": internal_name, "refresh_token": login["refresh_token"]});
-    let (s, refreshed) = call(&api, "POST", "/refresh", None, refresh_body).await;
+    let (s, refreshed) = call(&api, "POST", "/refresh", None, refresh_body.clone()).await;
+    assert_eq!(s, 200);
+    // The rotated token refreshes in turn; the session's list shows it.
+    let rotated = json!({"refresh_token": refreshed["refresh_token"]});
+    let (s, rerotated) = call(&api, "POST", "/refresh", None, rotated).await;
+    assert_eq!(s, 200, "{rerotated}");
+    let (s, _) = call(&api, "GET", "/me/sessions", Some(&id_token), Value::Null).await;
     assert_eq!(s, 200);
     let book = json!({"id": "logged", "name": "Solaris", "author": "Stanisław Lem"});
     assert_eq!(
@@ -182,6 +189,27 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
             .await
             .0,
         200
+    );
+    // A third session, ended from the list; then a spent refresh token presented again ends the
+    // first session (its reuse), after which nothing of it works.
+    let (s, third) = call(&api, "POST", "/login", None, credentials.clone()).await;
+    assert_eq!(s, 200);
+    let third_access = third["access_token"].as_str().unwrap().to_owned();
+    let (_, listed) = call(
+        &api,
+        "GET",
+        "/me/sessions",
+        Some(&third_access),
+        Value::Null,
+    )
+    .await;
+    let theirs = listed["sessions"][0]["id"].as_str().unwrap().to_owned();
+    let end = format!("/me/sessions/{theirs}");
+    assert_eq!(
+        call(&api, "DELETE", &end, Some(&third_access), Value::Null)
+            .await
+            .0,
+        204
     );
     let wrong = json!({"password": WRONG_PASSWORD});
     assert_eq!(
@@ -457,6 +485,9 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
         call(&api, "DELETE", "/me", Some(&access), gone).await.0,
         204
     );
+    // The first session's spent refresh token, presented again after the (zero) grace period.
+    let (s, reused) = call(&api, "POST", "/refresh", None, refresh_body).await;
+    assert_eq!(s, 401, "{reused}");
 
     let client_secret = api.created.client_secret.clone().unwrap();
     let client_id = &api.created.client_id;
@@ -493,6 +524,19 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
         (
             "refreshed access token",
             refreshed["access_token"].as_str().unwrap().into(),
+        ),
+        (
+            "rotated refresh token",
+            refreshed["refresh_token"].as_str().unwrap().into(),
+        ),
+        (
+            "twice rotated refresh token",
+            rerotated["refresh_token"].as_str().unwrap().into(),
+        ),
+        ("third session's access token", third_access.clone()),
+        (
+            "third session's refresh token",
+            third["refresh_token"].as_str().unwrap().into(),
         ),
     ];
     for code in &recovery_codes {

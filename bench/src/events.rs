@@ -23,9 +23,10 @@ pub struct Function {
 pub struct Seed {
     pub username: String,
     pub password: String,
-    /// Cognito's internal user name (the `cognito:username` claim), for /refresh.
+    /// Cognito's internal user name (the `cognito:username` claim).
     pub cognito_username: String,
-    pub refresh_token: String,
+    /// A refresh token per /refresh, each of a sign-in of its own: an exchange spends it.
+    pub refreshes: Vec<String>,
     /// The same user's access token, for /change_password.
     pub access_token: String,
     /// The same user, as the authorizer passes them.
@@ -220,7 +221,7 @@ impl Function {
             }
             ("/refresh", Some(b)) => {
                 b["username"] = seed.cognito_username.clone().into();
-                b["refresh_token"] = seed.refresh_token.clone().into();
+                b["refresh_token"] = seed.refreshes.pop().unwrap_or_default().into();
             }
             ("/forgot_password", Some(b)) => {
                 b["username"] = seed.username.clone().into();
@@ -229,6 +230,8 @@ impl Function {
             ("/change_password", Some(b)) => {
                 b["previous_password"] = seed.password.clone().into();
                 b["proposed_password"] = seed.password.clone().into();
+                // The main user's other sessions serve the other routes.
+                b["keep_other_sessions"] = true.into();
                 let bearer = format!("Bearer {}", seed.access_token);
                 ev["headers"]["Authorization"] = bearer.clone().into();
                 ev["multiValueHeaders"]["Authorization"] = serde_json::json!([bearer]);

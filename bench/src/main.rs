@@ -149,6 +149,7 @@ async fn run(args: Args) {
         recoveries: uses("login_recover"),
         passkey_finishes: uses("passkeys_register_finish"),
         passkey_deletions: uses("passkeys_delete"),
+        refreshes: uses("refresh"),
     };
     let cognito_sdk = sdk.to_builder().endpoint_url(&local.endpoint).build();
     // The pool's passkey relying party, which only the local Cognito keeps.
@@ -196,6 +197,10 @@ async fn run(args: Args) {
         (mfa::MFA_CONFIGURATION_VAR, "OPTIONAL".to_owned()),
         (auth::passwordless::PASSWORDLESS_VAR, "true".to_owned()),
         ("ALLOWED_ORIGIN", "https://shop.example.com".into()),
+        ("REFRESH_TOKEN_GRACE_SECONDS", "10".into()),
+        ("SESSION_IDLE_TIMEOUT_SECONDS", "0".into()),
+        // The seeded sign-ins must stay recent for the whole run: a day.
+        ("REAUTH_WINDOW_SECONDS", "86400".into()),
     ]
     .into();
 

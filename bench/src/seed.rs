@@ -27,6 +27,7 @@ pub struct Needs {
     pub recoveries: usize,
     pub passkey_finishes: usize,
     pub passkey_deletions: usize,
+    pub refreshes: usize,
 }
 
 pub async fn seed(
@@ -45,8 +46,25 @@ pub async fn seed(
     let cognito = Cognito::connect(sdk, &settings, config)
         .await
         .expect("the bench app client's secret is readable");
+    // Every sign-in is recorded as the functions record it: without a session, its tokens
+    // would be refused.
+    let sessions = sessions::Sessions::new(
+        aws_sdk_dynamodb::Client::new(admin_sdk),
+        created.sessions_table.clone(),
+    );
+    let signer = Signer {
+        cognito: &cognito,
+        sessions: &sessions,
+        mailbox,
+    };
     let username = "bench-user@example.com";
-    let tokens = confirmed_and_signed_in(&cognito, mailbox, username).await;
+    let tokens = signer.confirmed_and_signed_in(username).await;
+    // A refresh token per /refresh: each is spent by its exchange.
+    let mut refreshes = Vec::with_capacity(needs.refreshes);
+    for _ in 0..needs.refreshes {
+        let again = signer.signed_in(username).await;
+        refreshes.push(again.refresh_token.expect("a refresh token"));
+    }
 
     let mut unconfirmed = Vec::with_capacity(needs.confirms);
     for n in 0..needs.confirms {
@@ -60,7 +78,7 @@ pub async fn seed(
     let mut resets = Vec::with_capacity(needs.resets);
     for n in 0..needs.resets {
         let name = format!("bench-reset-{n}@example.com");
-        confirmed_and_signed_in(&cognito, mailbox, &name).await;
+        signer.confirmed_and_signed_in(&name).await;
         cognito
             .forgot_password(&ClientContext::default(), &name)
             .await
@@ -71,7 +89,7 @@ pub async fn seed(
     for n in 0..needs.sign_outs {
         let name = format!("bench-sign-out-{n}@example.com");
         sign_outs.push(session(
-            &confirmed_and_signed_in(&cognito, mailbox, &name).await,
+            &signer.confirmed_and_signed_in(&name).await,
         ));
     }
 
@@ -79,7 +97,7 @@ pub async fn seed(
     for n in 0..needs.deletions {
         let name = format!("bench-delete-{n}@example.com");
         deletions.push(session(
-            &confirmed_and_signed_in(&cognito, mailbox, &name).await,
+            &signer.confirmed_and_signed_in(&name).await,
         ));
     }
     // A change of address is the function's own call (after the password), as here.
@@ -87,7 +105,7 @@ pub async fn seed(
     let mut resends = Vec::with_capacity(needs.resends);
     for n in 0..needs.verifications + needs.resends {
         let name = format!("bench-verify-{n}@example.com");
-        let tokens = confirmed_and_signed_in(&cognito, mailbox, &name).await;
+        let tokens = signer.confirmed_and_signed_in(&name).await;
         let moved = format!("bench-moved-{n}@example.com");
         let internal = tokens.owner().expect("the user the tokens name");
         cognito
@@ -139,7 +157,7 @@ pub async fn seed(
     let mut enrolments = Vec::with_capacity(needs.enrolments);
     for n in 0..needs.enrolments {
         let name = format!("bench-enrol-{n}@example.com");
-        let user = confirmed_and_signed_in(&cognito, mailbox, &name).await;
+        let user = signer.confirmed_and_signed_in(&name).await;
         let secret = cognito
             .associate_software_token(&user.access_token)
             .await
@@ -166,7 +184,7 @@ pub async fn seed(
     let mut recoveries = Vec::with_capacity(needs.recoveries);
     for n in 0..needs.disables + needs.recoveries {
         let name = format!("bench-two-factor-{n}@example.com");
-        let user = confirmed_and_signed_in(&cognito, mailbox, &name).await;
+        let user = signer.confirmed_and_signed_in(&name).await;
         let secret = cognito
             .associate_software_token(&user.access_token)
             .await
@@ -197,7 +215,7 @@ pub async fn seed(
     let mut passkey_finishes = Vec::with_capacity(needs.passkey_finishes);
     for n in 0..needs.passkey_finishes {
         let name = format!("bench-passkey-{n}@example.com");
-        let user = confirmed_and_signed_in(&cognito, mailbox, &name).await;
+        let user = signer.confirmed_and_signed_in(&name).await;
         let options = cognito
             .start_passkey_registration(&user.access_token)
             .await
@@ -220,7 +238,7 @@ pub async fn seed(
     let mut passkey_deletions = Vec::with_capacity(needs.passkey_deletions);
     for n in 0..needs.passkey_deletions {
         let name = format!("bench-passkey-gone-{n}@example.com");
-        let user = confirmed_and_signed_in(&cognito, mailbox, &name).await;
+        let user = signer.confirmed_and_signed_in(&name).await;
         let options = cognito
             .start_passkey_registration(&user.access_token)
             .await
@@ -249,7 +267,7 @@ pub async fn seed(
         username: username.into(),
         password: PASSWORD.into(),
         cognito_username: tokens.username.expect("the internal user name"),
-        refresh_token: tokens.refresh_token.expect("a refresh token"),
+        refreshes,
         access_token: tokens.access_token,
         unconfirmed,
         resend_user,
@@ -300,21 +318,38 @@ async fn sign_up(cognito: &Cognito, username: &str) {
         .unwrap_or_else(|e| panic!("sign up {username}: {e:?}"));
 }
 
-async fn confirmed_and_signed_in(cognito: &Cognito, mailbox: &Mailbox, username: &str) -> Tokens {
-    sign_up(cognito, username).await;
-    cognito
-        .confirm_sign_up(
-            &ClientContext::default(),
-            username,
-            &code(mailbox, username),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("confirm {username}: {e:?}"));
-    match cognito
-        .password_sign_in(&ClientContext::default(), username, PASSWORD)
-        .await
-    {
-        Ok(auth::SignIn::Tokens(tokens)) => tokens,
-        other => panic!("sign {username} in: {other:?}"),
+/// Signs users up and in through the Cognito client, recording each session.
+struct Signer<'a> {
+    cognito: &'a Cognito,
+    sessions: &'a sessions::Sessions,
+    mailbox: &'a Mailbox,
+}
+
+impl Signer<'_> {
+    async fn confirmed_and_signed_in(&self, username: &str) -> Tokens {
+        sign_up(self.cognito, username).await;
+        self.cognito
+            .confirm_sign_up(
+                &ClientContext::default(),
+                username,
+                &code(self.mailbox, username),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("confirm {username}: {e:?}"));
+        self.signed_in(username).await
+    }
+
+    async fn signed_in(&self, username: &str) -> Tokens {
+        let context = ClientContext::default();
+        let signed_in = self
+            .cognito
+            .password_sign_in(&context, username, PASSWORD)
+            .await
+            .unwrap_or_else(|e| panic!("sign {username} in: {e:?}"));
+        let how = sessions::SignInMethod::Password;
+        match sessions::signed_in(self.cognito, self.sessions, signed_in, how, &context).await {
+            Ok(auth::SignIn::Tokens(tokens)) => tokens,
+            other => panic!("sign {username} in: {other:?}"),
+        }
     }
 }

@@ -188,6 +188,7 @@ async fn an_access_token_without_the_scope_or_for_another_client_is_refused_on_s
     let moto = Moto::start();
     let jwks = TestJwks::start().await;
     let api = LocalApi::start(&moto, |c| jwks.trusted_by(c)).await;
+    api.record_test_session().await;
     let client_id = api.created.client_id.clone();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -43,6 +43,13 @@ async fn moto_state(moto: &Moto) -> Api<State> {
     )
     .await
     .unwrap();
+    // The fixtures' callers, signed in: their session is the fixtures' `origin_jti`.
+    let claims = &event_json("books_create")["requestContext"]["authorizer"]["claims"];
+    let session = claims["origin_jti"].as_str().unwrap().to_owned();
+    for sub in [ALICE, BOB, ADMIN] {
+        let refresh = format!("refresh-of-{sub}");
+        integration_tests::record_session(&sdk, SESSIONS, sub, &session, &refresh).await;
+    }
     books_app(&sdk).await
 }
 

@@ -74,6 +74,7 @@ async fn fifty_concurrent_creates_of_one_book_id_through_the_api_give_exactly_on
     let moto = Moto::start();
     let jwks = TestJwks::start().await;
     let api = LocalApi::start(&moto, |c| jwks.trusted_by(c)).await;
+    api.record_test_session().await;
     let token = jwks.sign_id_token(&api.created.client_id, 3600);
     let statuses =
         futures_join((0..50).map(|_| api.post_auth("/books", book("contested"), &token))).await;

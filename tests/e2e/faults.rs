@@ -39,8 +39,8 @@ async fn fake_aws(fault: Fault) -> (String, Calls) {
                 .to_owned();
             let dynamodb = target.starts_with("DynamoDB");
             let op = target.rsplit('.').next().unwrap_or("?").to_owned();
-            // The revocation check of a protected route finds nothing, so that the route's own
-            // call is the one that meets the fault.
+            // The sessions table finds the caller's session live, and /refresh's token current,
+            // so that the route's own call is the one that meets the fault.
             let table = serde_json::from_str::<Value>(&body).ok();
             if op == "GetItem" && table.is_some_and(|b| b["TableName"] == "sessions") {
                 *seen
@@ -48,13 +48,18 @@ async fn fake_aws(fault: Fault) -> (String, Calls) {
                     .unwrap()
                     .entry("GetItem (sessions)".into())
                     .or_default() += 1;
+                let live = json!({"Item": {
+                    "pk": {"S": "live"}, "sk": {"S": "live"}, "started_at": {"N": "1"},
+                    "sub": {"S": "fault-sub"}, "session": {"S": "fault-session"},
+                    "issued_at": {"N": "1"},
+                }});
                 return (
                     http::StatusCode::OK,
                     [
                         ("content-type", "application/x-amz-json-1.0"),
                         ("x-amzn-errortype", ""),
                     ],
-                    "{}".to_owned(),
+                    live.to_string(),
                 );
             }
             *seen.lock().unwrap().entry(op).or_default() += 1;

@@ -135,6 +135,7 @@ async fn an_expired_token_signed_by_the_pools_key_is_refused_and_a_fresh_one_acc
     let moto = Moto::start();
     let jwks = TestJwks::start().await;
     let api = LocalApi::start(&moto, |c| jwks.trusted_by(c)).await;
+    api.record_test_session().await;
     let client_id = api.created.client_id.clone();
 
     let expired = jwks.sign_id_token(&client_id, -60);

@@ -303,21 +303,29 @@ async fn signing_out_this_session_takes_only_this_sessions_refresh_token() {
             "{case}: {b}"
         );
     }
-    // Nothing changed: every session still works.
+    // Nothing changed: every session still works (and each refresh rotates its token).
+    let mut newest = Vec::new();
     for session in [&mine, &other_session, &stranger] {
         let (s, b) = refresh(&api, session).await;
         assert_eq!(s, 200, "{b}");
         let (s, _) = api.call("GET", "/me", &session["id_token"], None).await;
         assert_eq!(s, 200);
+        newest.push(b);
     }
+    // A spent token of its own session is not the session's to sign out with either.
     let body = json!({"refresh_token": mine["refresh_token"]});
     let (s, b) = api
         .call("POST", "/logout", &mine["access_token"], Some(body))
         .await;
+    assert_eq!((s, error_code(&b)), (403, "refresh_token_mismatch"), "{b}");
+    let body = json!({"refresh_token": newest[0]["refresh_token"]});
+    let (s, b) = api
+        .call("POST", "/logout", &mine["access_token"], Some(body))
+        .await;
     assert_eq!(s, 200, "{b}");
-    let (s, _) = refresh(&api, &mine).await;
+    let (s, _) = refresh(&api, &newest[0]).await;
     assert_eq!(s, 401);
-    let (s, _) = refresh(&api, &other_session).await;
+    let (s, _) = refresh(&api, &newest[1]).await;
     assert_eq!(s, 200, "the other session stays signed in");
 }
 
@@ -403,6 +411,7 @@ async fn tokens_of_another_app_client_or_without_their_session_are_refused_by_th
     let moto = Moto::start();
     let jwks = TestJwks::start().await;
     let api = LocalApi::start(&moto, |c| jwks.trusted_by(c)).await;
+    api.record_test_session().await;
     let client_id = api.created.client_id.clone();
     let genuine = jwks.sign_id_token(&client_id, 3600);
     let (s, b) = json_of(api.get_auth("/me", &format!("Bearer {genuine}")).await).await;

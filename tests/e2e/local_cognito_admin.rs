@@ -17,10 +17,11 @@ fn kind(answer: &(u16, Value)) -> (u16, &str) {
     (answer.0, answer.1["__type"].as_str().unwrap_or_default())
 }
 
-fn refresh_call(api: &LocalApi, user: &str, tokens: &Value) -> Value {
-    json!({"ClientId": api.created.client_id, "AuthFlow": "REFRESH_TOKEN_AUTH",
-           "AuthParameters": {"REFRESH_TOKEN": tokens["refresh_token"],
-                              "SECRET_HASH": hash(api, user)}})
+/// GetTokensFromRefreshToken for `tokens`' refresh token, with the client secret: the template's
+/// client rotates its refresh tokens, and exchanges them only this way.
+fn refresh_call(api: &LocalApi, tokens: &Value) -> Value {
+    json!({"ClientId": api.created.client_id, "RefreshToken": tokens["refresh_token"],
+           "ClientSecret": api.created.client_secret})
 }
 
 #[tokio::test]
@@ -87,7 +88,7 @@ async fn a_user_deleted_behind_the_apis_back_has_every_token_refused_never_a_5xx
             "{user}: {answer:?}"
         );
         let answer = api
-            .cognito_call("InitiateAuth", refresh_call(&api, user, tokens))
+            .cognito_call("GetTokensFromRefreshToken", refresh_call(&api, tokens))
             .await;
         assert_eq!(
             kind(&answer),
@@ -111,16 +112,18 @@ async fn admin_user_global_sign_out_ends_every_session_of_the_user_as_global_sig
     assert_eq!(s, 200, "{b}");
     for tokens in [&first, &second] {
         let answer = api
-            .cognito_call("InitiateAuth", refresh_call(&api, user, tokens))
+            .cognito_call("GetTokensFromRefreshToken", refresh_call(&api, tokens))
             .await;
         assert_eq!(kind(&answer), (400, "NotAuthorizedException"), "{answer:?}");
         let answer =
             (api.cognito_call("GetUser", json!({"AccessToken": tokens["access_token"]}))).await;
         assert_eq!(kind(&answer), (400, "NotAuthorizedException"), "{answer:?}");
     }
-    let refresh = refresh_call(&api, "bystander@example.com", &bystander);
+    let refresh = refresh_call(&api, &bystander);
     assert_eq!(
-        api.cognito_call("InitiateAuth", refresh).await.0,
+        api.cognito_call("GetTokensFromRefreshToken", refresh)
+            .await
+            .0,
         200,
         "another user's stays"
     );
@@ -229,10 +232,10 @@ async fn an_alert_sent_through_ses_lands_in_the_mailbox_as_kind_alert() {
     );
 }
 
-/// Refresh's hash is over the internal user name (`cognito:username`), not the name signed in
-/// with: here a different case of it, which the case-insensitive pool signs in all the same.
+/// A user signed up under a mixed-case name signs in under it, and the sign-in's refresh token
+/// is exchanged (GetTokensFromRefreshToken, with the client secret and no user name at all).
 #[tokio::test]
-async fn the_refresh_hash_is_over_the_internal_user_name_not_the_login_name() {
+async fn a_mixed_case_user_signs_in_and_refreshes_with_the_client_secret() {
     let moto = Moto::start();
     let api = LocalApi::start(&moto, |_| {}).await;
     let client = api.created.client_id.clone();
@@ -250,18 +253,19 @@ async fn the_refresh_hash_is_over_the_internal_user_name_not_the_login_name() {
     let (s, out) = api.cognito_call("InitiateAuth", body).await;
     assert_eq!(s, 200, "{out}");
     let refresh = out["AuthenticationResult"]["RefreshToken"].clone();
-    let refresh_with = |name: &str| {
-        json!({"ClientId": client, "AuthFlow": "REFRESH_TOKEN_AUTH",
-               "AuthParameters": {"REFRESH_TOKEN": refresh, "SECRET_HASH": hash(&api, name)}})
-    };
-    let (s, b) = api
-        .cognito_call("InitiateAuth", refresh_with("mixed.case@example.com"))
-        .await;
+    let secret = api.created.client_secret.clone();
+    let body = json!({"ClientId": client, "RefreshToken": refresh, "ClientSecret": "wrong"});
+    let (s, b) = api.cognito_call("GetTokensFromRefreshToken", body).await;
     assert_eq!(
         (s, b["__type"].as_str()),
         (400, Some("NotAuthorizedException")),
         "{b}"
     );
-    let (s, b) = api.cognito_call("InitiateAuth", refresh_with(stored)).await;
+    let body = json!({"ClientId": client, "RefreshToken": refresh, "ClientSecret": secret});
+    let (s, b) = api.cognito_call("GetTokensFromRefreshToken", body).await;
     assert_eq!(s, 200, "{b}");
+    assert!(
+        b["AuthenticationResult"]["RefreshToken"].is_string(),
+        "rotated: {b}"
+    );
 }

@@ -24,4 +24,5 @@ mod passkeys;
 mod passwordless;
 mod security;
 mod self_service;
+mod sessions;
 mod template;

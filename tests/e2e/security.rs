@@ -153,6 +153,7 @@ async fn fourteen_forged_tokens_are_each_refused_401_and_the_genuine_one_accepte
     let moto = Moto::start();
     let jwks = TestJwks::start().await;
     let api = LocalApi::start(&moto, |c| jwks.trusted_by(c)).await;
+    api.record_test_session().await;
     let client_id = api.created.client_id.clone();
     let forged = forged_tokens(&jwks, &client_id);
     assert_eq!(forged.len(), 14);

@@ -95,6 +95,19 @@ const ROUTES: &[(&str, &str, &str, Access)] = &[
         "/me/verify_email/resend",
         Access::CognitoAccessToken,
     ),
+    ("account", "GET", "/me/sessions", Access::CognitoAccessToken),
+    (
+        "account",
+        "DELETE",
+        "/me/sessions",
+        Access::CognitoAccessToken,
+    ),
+    (
+        "account",
+        "DELETE",
+        "/me/sessions/{id}",
+        Access::CognitoAccessToken,
+    ),
 ];
 
 const AUTH_BINARIES: &[&str] = &["register", "confirm", "login", "refresh"];
@@ -778,7 +791,8 @@ fn each_function_may_make_only_the_aws_calls_its_code_makes() {
             .collect()
     };
     let account = dynamodb_grants(&t, "account");
-    let mut expected = calls("crates/tables/src/sessions.rs", "SessionsTable", &[]);
+    // The check, the list and the ending of sessions (deletes, in transactions).
+    let mut expected = sessions_grants(&["GetItem", "Query", "DeleteItem"]);
     expected.insert((
         "Query".into(),
         resource(r#"!Sub "${BooksTable.Arn}/index/by_owner""#),
@@ -804,8 +818,25 @@ fn each_function_may_make_only_the_aws_calls_its_code_makes() {
     let mfa = dynamodb_grants(&t, "mfa");
     let mut expected = calls("crates/tables/src/recovery.rs", "RecoveryCodesTable", &[]);
     expected.extend(calls("crates/tables/src/limits.rs", "LimitsTable", &[]));
-    expected.insert(("GetItem".into(), resource("!GetAtt SessionsTable.Arn")));
+    // The check, sign-ins recorded (puts, in a transaction), the other sessions ended.
+    expected.extend(sessions_grants(&[
+        "GetItem",
+        "PutItem",
+        "Query",
+        "DeleteItem",
+    ]));
     assert_eq!(mfa, expected, "mfa: exactly the calls its code makes");
+    // Login records sign-ins (and reads nothing but its pre-warm); refresh reads a token and
+    // its session, rotates (an update and a put), and ends a reused or idle session.
+    let mut expected = sessions_grants(&["GetItem", "PutItem"]);
+    expected.extend(calls(
+        "crates/tables/src/limits.rs",
+        "LimitsTable",
+        &["GetItem", "UpdateItem"],
+    ));
+    assert_eq!(dynamodb_grants(&t, "login"), expected, "login");
+    let expected = sessions_grants(&["GetItem", "PutItem", "UpdateItem", "DeleteItem"]);
+    assert_eq!(dynamodb_grants(&t, "refresh"), expected, "refresh");
     // The admin permissions, each on this pool only, each after a proof the function checked:
     // the authenticator deleted after a recovery code (mfa); an e-mail change after the
     // password, and every session ended after a reset (account).
@@ -851,6 +882,34 @@ fn each_function_may_make_only_the_aws_calls_its_code_makes() {
         };
         assert_eq!(admin, expected, "{id}'s Cognito admin permissions");
     }
+}
+
+/// `actions` on the sessions table, each one the table's code makes: a call on its client
+/// (`GetItem`, `Query`) or an item of a transaction (`PutItem`, `UpdateItem`, `DeleteItem`,
+/// which IAM checks one by one: TransactWriteItems has no permission of its own).
+fn sessions_grants(actions: &[&str]) -> BTreeSet<(String, String)> {
+    let file = "crates/tables/src/sessions.rs";
+    let code = std::fs::read_to_string(workspace_root().join(file)).unwrap();
+    let mut made = sdk_calls(file, ".client");
+    for (builder, action) in [
+        ("Put::builder()", "PutItem"),
+        ("Update::builder()", "UpdateItem"),
+        ("Delete::builder()", "DeleteItem"),
+    ] {
+        if code.contains(builder) {
+            made.insert(action.to_owned());
+        }
+    }
+    actions
+        .iter()
+        .map(|action| {
+            assert!(
+                made.contains(*action),
+                "the sessions code makes no {action}: {made:?}"
+            );
+            ((*action).to_owned(), resource("!GetAtt SessionsTable.Arn"))
+        })
+        .collect()
 }
 
 /// A policy resource, as [`dynamodb_grants`] lists it.

@@ -77,10 +77,48 @@ pub struct LocalApi {
     pub config: local_api::Config,
     paths: Vec<String>,
     http: reqwest::Client,
+    /// The SDK's configuration for moto.
+    sdk: aws_config::SdkConfig,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
+/// Records a session of `sub` whose tokens carry `origin_jti` in the sessions table `table`, as
+/// a sign-in would: for tokens a test signs itself, or an event fixture's claims, which no
+/// sign-in recorded. `refresh_token` is the session's (any text the test picks).
+pub async fn record_session(
+    sdk: &aws_config::SdkConfig,
+    table: &str,
+    sub: &str,
+    origin_jti: &str,
+    refresh_token: &str,
+) {
+    sessions::Sessions::new(aws_sdk_dynamodb::Client::new(sdk), table.to_owned())
+        .start(sessions::NewSession {
+            sub,
+            origin_jti,
+            refresh_token,
+            method: sessions::SignInMethod::Password,
+            ip: None,
+            device: None,
+        })
+        .await
+        .expect("the session is recorded");
+}
+
 impl LocalApi {
+    /// Records the session of the test-signed tokens of [`TestJwks`] (`TEST_SUB`, its
+    /// `origin_jti`), as a sign-in would have.
+    pub async fn record_test_session(&self) {
+        record_session(
+            &self.sdk,
+            &self.created.sessions_table,
+            TEST_SUB,
+            TEST_SESSION,
+            "test-refresh-token",
+        )
+        .await;
+    }
+
     /// `configure` may change the gateway's settings (CORS origin, JWKS, issuer) before it
     /// starts.
     pub async fn start(moto: &Moto, configure: impl FnOnce(&mut local_api::Config)) -> Self {
@@ -132,6 +170,7 @@ impl LocalApi {
             config,
             paths,
             http: reqwest::Client::new(),
+            sdk,
             _shutdown: shutdown,
         }
     }
@@ -310,6 +349,8 @@ pub async fn serve_gateway(
 
 /// The `sub` of tokens [`TestJwks`] signs.
 pub const TEST_SUB: &str = "7d9c2a10-3b4e-4f5a-9c8d-112233445566";
+/// The `origin_jti` of [`TestJwks::sign_id_token`]'s tokens.
+pub const TEST_SESSION: &str = "test-session";
 
 /// A JWKS endpoint with a test key (tests/fixtures/test-jwks.json), and tokens signed with it:
 /// lets tests make tokens moto cannot, such as expired ones.
@@ -369,7 +410,7 @@ impl TestJwks {
             "sub": TEST_SUB, "cognito:username": "tester", "email": "tester@example.com",
             "email_verified": true, "aud": client_id, "iss": self.issuer, "token_use": "id",
             "iat": now - 3600, "auth_time": now - 3600, "exp": now + expires_in,
-            "origin_jti": "test-session",
+            "origin_jti": TEST_SESSION,
         });
         self.sign(&claims, "test-key-1")
     }

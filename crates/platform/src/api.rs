@@ -66,9 +66,17 @@ struct Protection {
 /// every request that carries the authorizer's claims (every protected route), before the
 /// handler runs.
 pub trait Revocations: Send + Sync {
-    /// `Ok` when the token may be used; [`ApiError::TokenRevoked`] when its session has ended;
-    /// a 5xx when that cannot be told (the request is refused: the check fails closed).
-    fn check<'a>(&'a self, caller: &'a Caller) -> BoxFuture<'a, Result<(), ApiError>>;
+    /// `Ok` when the token may be used, with what the check knows of its session;
+    /// [`ApiError::TokenRevoked`] when its session has ended; a 5xx when that cannot be told
+    /// (the request is refused: the check fails closed).
+    fn check<'a>(&'a self, caller: &'a Caller) -> BoxFuture<'a, Result<LiveSession, ApiError>>;
+}
+
+/// What a check knows of a live session.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LiveSession {
+    /// When the session signed in, as the API recorded it (seconds since the epoch).
+    pub signed_in_at: Option<u64>,
 }
 
 impl<S: Sync + 'static> Api<S> {
@@ -124,8 +132,8 @@ impl<S: Sync + 'static> Api<S> {
         if caller.client_id() != Some(protection.audience.as_str()) || !complete {
             return Err(ApiError::Unauthorized);
         }
-        protection.revocations.check(&caller).await?;
-        req.extensions_mut().insert(caller);
+        let live = protection.revocations.check(&caller).await?;
+        req.extensions_mut().insert(caller.in_session(live));
         Ok(())
     }
 
@@ -445,8 +453,8 @@ mod tests {
 
     struct Open;
     impl Revocations for Open {
-        fn check<'a>(&'a self, _: &'a Caller) -> BoxFuture<'a, Result<(), ApiError>> {
-            Box::pin(async { Ok(()) })
+        fn check<'a>(&'a self, _: &'a Caller) -> BoxFuture<'a, Result<LiveSession, ApiError>> {
+            Box::pin(async { Ok(LiveSession::default()) })
         }
     }
 

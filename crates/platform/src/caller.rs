@@ -25,6 +25,8 @@ pub struct Caller {
     token_use: Option<String>,
     origin_jti: Option<String>,
     auth_time: Option<u64>,
+    /// When the session signed in, as the revocation check found it recorded.
+    signed_in_at: Option<u64>,
     /// The app client the token was issued to: an id token's `aud`, an access token's
     /// `client_id`.
     client_id: Option<String>,
@@ -77,6 +79,7 @@ impl Caller {
             client_id,
             origin_jti: text("origin_jti"),
             auth_time: text("auth_time").and_then(|t| t.parse().ok()),
+            signed_in_at: None,
             claims: claims.clone(),
             token: bearer_token(req)
                 .filter(|token| token.len() <= MAX_TOKEN_CHARS)
@@ -130,6 +133,18 @@ impl Caller {
     /// When the session signed in (`auth_time`, seconds since the epoch).
     pub fn auth_time(&self) -> Option<u64> {
         self.auth_time
+    }
+
+    /// When the session signed in: as the API recorded it at the sign-in, where the check
+    /// found the record, else the token's `auth_time` (which Cognito keeps across refreshes).
+    pub fn signed_in_at(&self) -> Option<u64> {
+        self.signed_in_at.or(self.auth_time)
+    }
+
+    /// This caller, with what the revocation check knows of its session.
+    pub fn in_session(mut self, live: crate::api::LiveSession) -> Self {
+        self.signed_in_at = live.signed_in_at;
+        self
     }
 
     /// Another claim (a profile attribute of the id token), as a trimmed, non-empty string.
@@ -237,8 +252,7 @@ mod tests {
 
     #[test]
     fn a_device_is_read_from_the_user_agent_by_browser_and_system() {
-        let firefox =
-            "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
         assert_eq!(device_of(firefox).as_deref(), Some("Firefox on Linux"));
         let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 \
                       (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";

@@ -128,9 +128,7 @@ pub enum ApiError {
     InvalidRefreshToken,
     /// A refresh token that was exchanged already, presented again after the grace period:
     /// its session has been ended.
-    #[error(
-        "this refresh token was used already; its session has ended for safety: sign in again"
-    )]
+    #[error("this refresh token was used already; its session has ended for safety: sign in again")]
     RefreshTokenReused,
     /// The session was not refreshed within the idle timeout: it has ended.
     #[error("the session was idle for too long and has ended; sign in again")]

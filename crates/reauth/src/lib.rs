@@ -134,11 +134,11 @@ impl Reauth {
         self
     }
 
-    /// The caller signed in (`auth_time`) within the window; otherwise `403
-    /// reauthentication_required`, with the window in seconds. Refreshes keep a session's
-    /// `auth_time`: only a sign-in renews it.
+    /// The caller signed in within the window (the session's sign-in as recorded, else the
+    /// token's `auth_time`); otherwise `403 reauthentication_required`, with the window in
+    /// seconds. Refreshes keep a session's sign-in time: only a new sign-in renews it.
     pub fn require_recent(&self, caller: &Caller) -> Result<(), ApiError> {
-        let auth_time = caller.auth_time().ok_or(ApiError::Unauthorized)?;
+        let auth_time = caller.signed_in_at().ok_or(ApiError::Unauthorized)?;
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()

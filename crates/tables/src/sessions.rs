@@ -33,7 +33,7 @@ use aws_sdk_dynamodb::types::{
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use platform::{ApiError, BoxFuture, Caller, ConfigError, Env, Revocations};
+use platform::{ApiError, BoxFuture, Caller, ConfigError, Env, LiveSession, Revocations};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -250,24 +250,26 @@ impl Sessions {
         Ok(id)
     }
 
-    /// Whether the caller's session is live: one consistent GetItem of its record (or alias).
-    /// The check fails closed: a table that cannot be read refuses the request (429, 500 or
-    /// 503).
-    pub async fn is_live(&self, caller: &Caller) -> Result<bool, ApiError> {
+    /// The caller's session, if it is live: one consistent GetItem of its record (or alias),
+    /// with when it signed in. The check fails closed: a table that cannot be read refuses the
+    /// request (429, 500 or 503).
+    pub async fn live(&self, caller: &Caller) -> Result<Option<LiveSession>, ApiError> {
         let Some(jti) = caller.origin_jti() else {
-            return Ok(false);
+            return Ok(None);
         };
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
             .set_key(Some(session_key(caller.sub(), &session_id(jti))))
-            .projection_expression("pk")
+            .projection_expression("started_at")
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| failure("DynamoDB GetItem (sessions)", e))?;
-        Ok(out.item().is_some())
+        Ok(out.item.map(|item| LiveSession {
+            signed_in_at: number(&item, "started_at"),
+        }))
     }
 
     /// The caller's session's id (the session an alias points at), if it is live.
@@ -539,6 +541,9 @@ impl Sessions {
             }
             if new_alias {
                 let mut pointer = session_key(&old.sub, &alias);
+                if let Some(started) = item.get("started_at") {
+                    pointer.insert("started_at".to_owned(), started.clone());
+                }
                 pointer.extend([
                     ("alias_of".to_owned(), s(old.session.clone())),
                     (
@@ -616,13 +621,8 @@ fn spend(table: &str, hash: &str, at: u64) -> Result<TransactWriteItem, ApiError
 }
 
 impl Revocations for Sessions {
-    fn check<'a>(&'a self, caller: &'a Caller) -> BoxFuture<'a, Result<(), ApiError>> {
-        Box::pin(async move {
-            match self.is_live(caller).await? {
-                true => Ok(()),
-                false => Err(ApiError::TokenRevoked),
-            }
-        })
+    fn check<'a>(&'a self, caller: &'a Caller) -> BoxFuture<'a, Result<LiveSession, ApiError>> {
+        Box::pin(async move { self.live(caller).await?.ok_or(ApiError::TokenRevoked) })
     }
 }
 
@@ -676,14 +676,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_session_whose_record_exists_is_live() {
+    async fn a_session_whose_record_exists_is_live_with_its_sign_in_time() {
         let read = mock!(Client::get_item).then_output(|| {
             GetItemOutput::builder()
-                .set_item(Some(session_key("user-1", &session_id("a"))))
+                .set_item(Some(HashMap::from([("started_at".to_owned(), n(1234))])))
                 .build()
         });
         let sessions = Sessions::new(mock_client!(aws_sdk_dynamodb, [&read]), "sessions".into());
-        sessions.check(&claims("a")).await.unwrap();
+        let live = sessions.check(&claims("a")).await.unwrap();
+        assert_eq!(live.signed_in_at, Some(1234));
     }
 
     #[test]

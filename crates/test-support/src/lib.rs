@@ -143,8 +143,8 @@ impl platform::Revocations for NoneRevoked {
     fn check<'a>(
         &'a self,
         _: &'a platform::Caller,
-    ) -> platform::BoxFuture<'a, Result<(), platform::ApiError>> {
-        Box::pin(async { Ok(()) })
+    ) -> platform::BoxFuture<'a, Result<platform::LiveSession, platform::ApiError>> {
+        Box::pin(async { Ok(platform::LiveSession::default()) })
     }
 }
 

@@ -16,8 +16,8 @@
 //! | `POST /me/verify_email/resend` | access token | GetUserAttributeVerificationCode |
 //! | `DELETE /me` | access token | the proof, the user's books, DeleteUser |
 //!
-//! An e-mail change and a deletion also need a sign-in within the re-authentication window
-//! ([`reauth::Reauth::require_recent`]).
+//! An e-mail change, a deletion and ending other sessions also need a sign-in within the
+//! re-authentication window ([`reauth::Reauth::require_recent`]).
 //!
 //! *The proof* ([`reauth`]) is the password, and the second factor where TOTP is on: what a
 //! sign-in takes, because a stolen access token must not change where the password-reset code
@@ -418,10 +418,11 @@ pub struct Ended {
     pub ended: usize,
 }
 
-/// Ends every session of the caller's but the caller's own.
+/// Ends every session of the caller's but the caller's own, after a recent sign-in.
 #[tracing::instrument(name = "end_other_sessions", skip_all)]
 async fn end_other_sessions(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let caller = Caller::of(req)?;
+    state.reauth.require_recent(caller)?;
     let ended = sessions::end_others(&state.sessions, caller, false).await?;
     Reply::ok(&Ended {
         message: "Every other session has ended.",
@@ -432,7 +433,8 @@ async fn end_other_sessions(state: &State, req: &Request) -> Result<Reply, ApiEr
 /// The longest session id taken: [`sessions::session_id`] makes 22 characters.
 const MAX_SESSION_ID_CHARS: usize = 64;
 
-/// Ends one of the caller's sessions (the caller's own too: a sign-out of this device). Another
+/// Ends one of the caller's sessions (the caller's own too: a sign-out of this device). Ending
+/// another needs a sign-in within the re-authentication window, as ASVS 7.5.2 asks. Another
 /// user's session, an unknown one or one ended already is `404 not_found`, alike.
 #[tracing::instrument(name = "end_session", skip_all)]
 async fn end_session(state: &State, req: &Request) -> Result<Reply, ApiError> {
@@ -449,6 +451,10 @@ async fn end_session(state: &State, req: &Request) -> Result<Reply, ApiError> {
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
         .ok_or(ApiError::NotFound("session"))?;
+    // Another session takes a recent sign-in (ASVS 7.5.2); signing this one out does not.
+    if state.sessions.current(caller).await?.as_deref() != Some(id) {
+        state.reauth.require_recent(caller)?;
+    }
     if !state.sessions.end(caller.sub(), id).await? {
         return Err(ApiError::NotFound("session"));
     }

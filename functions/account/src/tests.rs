@@ -716,3 +716,175 @@ async fn another_method_on_an_account_route_is_405() {
     let res = call(&[], to_request(&event)).await;
     assert_error(&res, 405, "method_not_allowed");
 }
+
+// ---------------------------------------------------------------- /me/sessions
+
+const CALLER_JTI: &str = "7d0e6a4f-2b1c-4d3e-9f8a-1b2c3d4e5f60";
+const CALLER_SUB: &str = "0f3a9c52-7d4e-4b8a-9e61-2c5b8d1f4a70";
+
+fn session_item(
+    id: &str,
+    started: u64,
+    device: Option<&str>,
+) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    use aws_sdk_dynamodb::types::AttributeValue as V;
+    let mut item = std::collections::HashMap::from([
+        ("pk".to_owned(), V::S(CALLER_SUB.to_owned())),
+        ("sk".to_owned(), V::S(format!("session#{id}"))),
+        ("started_at".to_owned(), V::N(started.to_string())),
+        ("refreshed_at".to_owned(), V::N((started + 5).to_string())),
+        ("method".to_owned(), V::S("password".into())),
+        ("ip".to_owned(), V::S("203.0.113.7".into())),
+        ("refresh".to_owned(), V::S("hash".into())),
+    ]);
+    if let Some(device) = device {
+        item.insert("device".to_owned(), V::S(device.into()));
+    }
+    item
+}
+
+#[tokio::test]
+async fn the_session_list_is_newest_first_with_the_callers_own_marked_and_no_secret() {
+    let own = sessions::session_id(CALLER_JTI);
+    let own_for_rule = own.clone();
+    let listed = mock!(aws_sdk_dynamodb::Client::query)
+        .match_requests(|r| {
+            r.consistent_read() == Some(true)
+                && r.expression_attribute_values()
+                    .and_then(|v| v.get(":sub"))
+                    .and_then(|v| v.as_s().ok())
+                    == Some(&CALLER_SUB.to_owned())
+        })
+        .then_output(move || {
+            aws_sdk_dynamodb::operation::query::QueryOutput::builder()
+                .items(session_item("older", 1000, Some("Firefox on Linux")))
+                .items(session_item(&own_for_rule, 2000, None))
+                .build()
+        });
+    let res = handle(
+        &state_with(&[], &[&listed]),
+        request("account_list_sessions"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200, "{}", body_json(&res));
+    assert_json_with_cors(&res);
+    let body = body_json(&res);
+    let list = body["sessions"].as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0]["id"], own.as_str());
+    assert_eq!(list[0]["current"], true);
+    assert!(list[0].get("device").is_none());
+    assert_eq!(list[1]["device"], "Firefox on Linux");
+    assert_eq!(list[1]["current"], false);
+    assert_eq!(list[1]["last_refreshed_at"], 1005);
+    assert!(
+        !body.to_string().contains("hash"),
+        "no refresh token hash: {body}"
+    );
+}
+
+#[tokio::test]
+async fn ending_a_session_deletes_it_and_an_unknown_one_is_404() {
+    // The caller's own session (another is ended here), then the one session's record and its
+    // ending (not the Query: that is for "every session").
+    let own = || {
+        mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| {
+            aws_sdk_dynamodb::operation::get_item::GetItemOutput::builder()
+                .set_item(Some(session_item("own", 1, None)))
+                .build()
+        })
+    };
+    let caller = own();
+    let ended = sessions_ended(CALLER_SUB, &["b2tT1pQyGm4yX3vN8wq2Lw"]);
+    let mut tables: Vec<&Rule> = vec![&caller];
+    tables.extend(ended[1..].iter());
+    let res = handle(&state_with(&[], &tables), request("account_end_session"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert!(ended[1..].iter().all(|r| r.num_calls() == 1));
+
+    let caller = own();
+    let missing = mock!(aws_sdk_dynamodb::Client::get_item)
+        .then_output(|| aws_sdk_dynamodb::operation::get_item::GetItemOutput::builder().build());
+    let res = handle(
+        &state_with(&[], &[&caller, &missing]),
+        request("account_end_session"),
+    )
+    .await
+    .unwrap();
+    assert_error(&res, 404, "not_found");
+
+    // An id no session could have is refused before any call.
+    let mut event = event_json("account_end_session");
+    set_path_id(&mut event, "..%2Fx");
+    let res = handle(&state_with(&[], &[]), to_request(&event))
+        .await
+        .unwrap();
+    assert_error(&res, 404, "not_found");
+}
+
+#[tokio::test]
+async fn ending_the_other_sessions_keeps_the_callers_own() {
+    let own = mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| {
+        aws_sdk_dynamodb::operation::get_item::GetItemOutput::builder()
+            .set_item(Some(session_item(
+                &sessions::session_id(CALLER_JTI),
+                1,
+                None,
+            )))
+            .build()
+    });
+    let others = sessions_ended(CALLER_SUB, &["tablet", "phone"]);
+    let mut tables: Vec<&Rule> = vec![&own];
+    tables.extend(others.iter());
+    let res = handle(
+        &state_with(&[], &tables),
+        request("account_end_other_sessions"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200, "{}", body_json(&res));
+    assert_eq!(body_json(&res)["ended"], 2);
+    assert!(others.iter().all(|r| r.num_calls() == 1));
+}
+
+/// An e-mail change and a deletion need a recent sign-in: the fixtures' is days old.
+#[tokio::test]
+async fn an_old_sign_in_cannot_change_the_address_or_delete_the_account() {
+    let dynamodb = dynamodb_client(&[]);
+    let cognito = cognito(&[]);
+    let recovery = tables::RecoveryCodes::new(dynamodb.clone(), "recovery-codes".to_owned());
+    let limits = tables::Limits::new(dynamodb.clone(), "limits".to_owned());
+    let env = platform::Env::from_pairs::<&str, &str>([]);
+    let sdk = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build();
+    let state = State {
+        reauth: reauth::Reauth::new(cognito.clone(), recovery.clone(), limits.clone()),
+        cognito,
+        sessions: sessions::Sessions::new(dynamodb.clone(), "sessions".to_owned()),
+        books: tables::Books::new(dynamodb, "books"),
+        recovery,
+        limits,
+        alerts: alerts::Alerts::from_env(&env, &sdk),
+        pool_id: "us-east-1_test".to_owned(),
+    };
+    let api = api(state, ROUTES);
+    for event in [
+        "account_delete_me",
+        "account_update_me",
+        "account_end_other_sessions",
+    ] {
+        let mut event = event_json(event);
+        event["body"] =
+            json!(json!({"email": "new@example.com", "password": "Correct-Horse-9!"}).to_string());
+        if event["httpMethod"] == "DELETE" {
+            event["body"] = json!(json!({"password": "Correct-Horse-9!"}).to_string());
+        }
+        let res = handle(&api, to_request(&event)).await.unwrap();
+        let body = assert_error(&res, 403, "reauthentication_required");
+        assert_eq!(body["error"]["window_seconds"], 600);
+    }
+}

@@ -49,7 +49,7 @@ pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> 
 async fn refresh(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let body = JsonObject::from_request(req)?;
     body.deny_unknown_fields(FIELDS)?;
-    if body.get("username").is_some() {
+    if body.optional_string("username")?.is_some() {
         Username::from_body(&body, "username")?;
     }
     let refresh_token = RefreshToken::from_body(&body)?;
