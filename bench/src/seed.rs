@@ -88,17 +88,13 @@ pub async fn seed(
     let mut sign_outs = Vec::with_capacity(needs.sign_outs);
     for n in 0..needs.sign_outs {
         let name = format!("bench-sign-out-{n}@example.com");
-        sign_outs.push(session(
-            &signer.confirmed_and_signed_in(&name).await,
-        ));
+        sign_outs.push(session(&signer.confirmed_and_signed_in(&name).await));
     }
 
     let mut deletions = Vec::with_capacity(needs.deletions);
     for n in 0..needs.deletions {
         let name = format!("bench-delete-{n}@example.com");
-        deletions.push(session(
-            &signer.confirmed_and_signed_in(&name).await,
-        ));
+        deletions.push(session(&signer.confirmed_and_signed_in(&name).await));
     }
     // A change of address is the function's own call (after the password), as here.
     let mut verifications = Vec::with_capacity(needs.verifications);

@@ -8,8 +8,8 @@ use aws_sdk_cognitoidentityprovider::types::{
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use platform::sdk::no_retries;
-use secrecy::ExposeSecret;
 use platform::{ApiError, ClientContext};
+use secrecy::ExposeSecret;
 use serde::Serialize;
 
 use crate::client::{Cognito, Op, user_context};

@@ -29,7 +29,8 @@ pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> 
     let cognito =
         auth::Cognito::connect_alongside(sdk, &config.api.sdk, config.cognito, prewarm).await?;
     let revocations = Arc::new(sessions.clone());
-    let reauth = reauth::Reauth::new(cognito.clone(), codes.clone(), limits.clone()).within(reauth::window_from_env(env)?);
+    let reauth = reauth::Reauth::new(cognito.clone(), codes.clone(), limits.clone())
+        .within(reauth::window_from_env(env)?);
     let state = State {
         cognito,
         codes,

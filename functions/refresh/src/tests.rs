@@ -226,7 +226,7 @@ async fn an_idle_session_ends_at_its_refresh() {
 
 #[tokio::test]
 async fn cognitos_refusals_map_to_their_answers() {
-    let cases: Vec<(fn() -> GetTokensFromRefreshTokenError, u16, &str)> = vec![
+    let cases: Vec<ErrorCase<GetTokensFromRefreshTokenError>> = vec![
         (
             || {
                 GetTokensFromRefreshTokenError::NotAuthorizedException(
