@@ -440,3 +440,51 @@ async fn a_password_change_ends_the_other_sessions_unless_kept() {
         .await;
     assert_eq!((s, error_code(&b)), (400, "invalid_type"), "{b}");
 }
+
+/// ASVS 7.4.3: turning TOTP on, and a sign-in with a recovery code (the authenticator lost,
+/// perhaps to a thief), end the user's other sessions; the session that made the change stays.
+#[tokio::test]
+async fn turning_totp_on_and_a_recovery_code_sign_in_end_the_other_sessions() {
+    let moto = Moto::start();
+    let api = LocalApi::start(&moto, |_| {}).await;
+    let user = "second-factor@example.com";
+    let here = signed_in(&api, user).await;
+    let elsewhere = login_from(&api, user, FIREFOX).await;
+    let proof = json!({"password": PASSWORD});
+    let (s, setup) = api
+        .call(
+            "POST",
+            "/mfa/totp/setup",
+            &here["access_token"],
+            Some(proof),
+        )
+        .await;
+    assert_eq!(s, 200, "{setup}");
+    let secret = setup["secret"].as_str().unwrap().to_owned();
+    let verify = json!({"code": integration_tests::next_totp(&api, &secret),
+                        "setup_token": setup["setup_token"]});
+    let (s, on) = api
+        .call(
+            "POST",
+            "/mfa/totp/verify",
+            &here["access_token"],
+            Some(verify),
+        )
+        .await;
+    assert_eq!(s, 200, "{on}");
+    assert_eq!(on["other_sessions_ended"], 1);
+    assert_eq!(me(&api, &elsewhere).await.0, 401);
+    assert_eq!(me(&api, &here).await.0, 200);
+
+    // A recovery-code sign-in: the sessions before it end, its own lives.
+    let recovery = on["recovery_codes"][0].as_str().unwrap();
+    let body = json!({"username": user, "password": PASSWORD, "recovery_code": recovery});
+    let (s, recovered) = json_of(api.post("/login/recover", body).await).await;
+    assert_eq!(s, 200, "{recovered}");
+    assert_eq!(recovered["other_sessions_ended"], 1);
+    assert_eq!(me(&api, &here).await.0, 401);
+    assert_eq!(me(&api, &recovered).await.0, 200);
+    let list = sessions(&api, &recovered).await;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["method"], "recovery_code");
+}
