@@ -4,6 +4,21 @@
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 
+/// The `{id}` path parameter, when it is 1 to `max_chars` URL-safe characters (ASCII letters,
+/// digits, `-`, `_`): the ids of books, sessions and passkeys alike. Any other is an id nothing
+/// can have, which the routes answer as not found.
+pub fn path_id(req: &Request, max_chars: usize) -> Option<&str> {
+    req.path_parameters_ref()
+        .and_then(|p| p.first("id"))
+        .filter(|id| {
+            !id.is_empty()
+                && id.len() <= max_chars
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
 /// The token in an `Authorization` header value: `Bearer <token>` or the raw token, as the
 /// Cognito authorizer accepts both.
 pub fn bearer(header: &str) -> Option<&str> {

@@ -302,6 +302,20 @@ pub fn dynamodb_client(rules: &[&aws_smithy_mocks::Rule]) -> aws_sdk_dynamodb::C
     )
 }
 
+/// A sessions table's DynamoDB client that takes every transaction (the sessions sign-ins
+/// record), as many as come.
+pub fn recording_sessions() -> aws_sdk_dynamodb::Client {
+    let recorded = aws_smithy_mocks::mock!(aws_sdk_dynamodb::Client::transact_write_items)
+        .sequence()
+        .output(|| {
+            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput::builder()
+                .build()
+        })
+        .repeatedly()
+        .build();
+    dynamodb_client(&[&recorded])
+}
+
 /// Replaces the caller of an authorized event: its `sub` (also its `cognito:username`) and its
 /// `cognito:groups` claim (`None`: in no group), keeping the rest of the claims block.
 pub fn set_caller(event: &mut Value, sub: &str, groups: Option<&str>) {

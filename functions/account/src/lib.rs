@@ -187,9 +187,9 @@ pub struct Changed {
 
 /// Signs out everywhere (GlobalSignOut), or, with `{"refresh_token"}`, this session only
 /// (RevokeToken). Either way the ended sessions' tokens are refused from now on, not only when
-/// they expire. The refresh token must be this session's own: Cognito's are opaque, so it is
-/// exchanged once, and the session its tokens name must be the caller's; another session's or
-/// another user's is `403 refresh_token_mismatch`, and nothing is revoked.
+/// they expire. The refresh token must be this session's own current one, as the sessions
+/// table knows it by its hash: another session's, another user's, or a spent one is
+/// `403 refresh_token_mismatch`, and nothing is revoked.
 #[tracing::instrument(name = "logout", skip_all)]
 async fn logout(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let caller = Caller::of(req)?;
@@ -438,18 +438,8 @@ const MAX_SESSION_ID_CHARS: usize = 64;
 /// user's session, an unknown one or one ended already is `404 not_found`, alike.
 #[tracing::instrument(name = "end_session", skip_all)]
 async fn end_session(state: &State, req: &Request) -> Result<Reply, ApiError> {
-    use lambda_http::RequestExt;
     let caller = Caller::of(req)?;
-    let id = req
-        .path_parameters_ref()
-        .and_then(|p| p.first("id"))
-        .filter(|id| {
-            !id.is_empty()
-                && id.len() <= MAX_SESSION_ID_CHARS
-                && id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
+    let id = platform::request::path_id(req, MAX_SESSION_ID_CHARS)
         .ok_or(ApiError::NotFound("session"))?;
     // Another session takes a recent sign-in (ASVS 7.5.2); signing this one out does not.
     if state.sessions.current(caller).await?.as_deref() != Some(id) {

@@ -9,7 +9,7 @@
 //! with the ways this user has. `/login/challenge` takes every answer that follows. On a pool
 //! on Cognito's Lite plan it answers `501 feature_unavailable`.
 
-use auth::{Method, Password, Username};
+use auth::{Method, Password, SignIn, Username};
 use aws_config::SdkConfig;
 use platform::{
     Api, ApiError, ClientContext, ConfigError, Env, JsonObject, Reply, Request, Route, route,
@@ -63,15 +63,19 @@ async fn login(state: &State, req: &Request) -> Result<Reply, ApiError> {
         .cognito
         .password_sign_in(&context, &username, &password)
         .await?;
-    sessions::signed_in(
-        &state.cognito,
-        &state.sessions,
-        sign_in,
-        SignInMethod::Password,
-        &context,
-    )
-    .await?
-    .into_reply()
+    answer(state, sign_in, &context).await
+}
+
+/// The tokens of a password sign-in, its session recorded, or the challenge put to it.
+async fn answer(
+    state: &State,
+    sign_in: SignIn,
+    context: &ClientContext,
+) -> Result<Reply, ApiError> {
+    let how = SignInMethod::Password;
+    sessions::signed_in(&state.cognito, &state.sessions, sign_in, how, context)
+        .await?
+        .into_reply()
 }
 
 /// `{"username", "method"?, "password"?}`: `password` only with the method `password`.
@@ -111,15 +115,7 @@ async fn start(state: &State, req: &Request) -> Result<Reply, ApiError> {
         )
         .await?;
     // Only the password completes a sign-in here; every other way answers a challenge.
-    sessions::signed_in(
-        &state.cognito,
-        &state.sessions,
-        sign_in,
-        SignInMethod::Password,
-        &context,
-    )
-    .await?
-    .into_reply()
+    answer(state, sign_in, &context).await
 }
 
 #[cfg(test)]

@@ -22,18 +22,10 @@ fn state_over(cognito: auth::Cognito) -> State {
         .output(|| aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder().build())
         .repeatedly()
         .build();
-    let recorded = mock!(aws_sdk_dynamodb::Client::transact_write_items)
-        .sequence()
-        .output(|| {
-            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput::builder()
-                .build()
-        })
-        .repeatedly()
-        .build();
     State {
         cognito,
         limits: tables::Limits::new(dynamodb_client(&[&counted]), "limits".into()),
-        sessions: sessions::Sessions::new(dynamodb_client(&[&recorded]), "sessions".into()),
+        sessions: sessions::Sessions::new(recording_sessions(), "sessions".into()),
     }
 }
 

@@ -22,25 +22,12 @@ fn state_over(cognito: auth::Cognito, tables: &[&Rule]) -> platform::Api<State> 
         cognito,
         codes,
         limits,
-        sessions: sessions::Sessions::new(recorded_sessions(), "sessions".into()),
+        sessions: sessions::Sessions::new(recording_sessions(), "sessions".into()),
         pool_id: "us-east-1_pool".into(),
         issuer: crate::DEFAULT_ISSUER.into(),
         mfa_required: false,
     };
     api(state, ROUTES)
-}
-
-/// A sessions table that records every sign-in (TransactWriteItems), as many as come.
-fn recorded_sessions() -> aws_sdk_dynamodb::Client {
-    let recorded = mock!(aws_sdk_dynamodb::Client::transact_write_items)
-        .sequence()
-        .output(|| {
-            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput::builder()
-                .build()
-        })
-        .repeatedly()
-        .build();
-    dynamodb_client(&[&recorded])
 }
 
 /// An access token as Cognito issues it: its user and its session (`origin_jti`).

@@ -22,7 +22,6 @@
 mod app;
 
 use auth::{Code, Credential, Passkey};
-use lambda_http::RequestExt;
 use lambda_http::http::StatusCode;
 use platform::{ApiError, Caller, ClientContext, JsonObject, Reply, Request, Route, random, route};
 use reauth::{Proof, Reauth};
@@ -260,16 +259,7 @@ async fn list(state: &State, req: &Request) -> Result<Reply, ApiError> {
 
 /// The `{id}` path parameter: a credential id (base64url). Any other is simply not found.
 fn path_id(req: &Request) -> Result<&str, ApiError> {
-    req.path_parameters_ref()
-        .and_then(|p| p.first("id"))
-        .filter(|id| {
-            !id.is_empty()
-                && id.len() <= MAX_ID_CHARS
-                && id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
-        .ok_or(ApiError::NotFound("passkey"))
+    platform::request::path_id(req, MAX_ID_CHARS).ok_or(ApiError::NotFound("passkey"))
 }
 
 #[tracing::instrument(name = "passkey_delete", skip_all)]
