@@ -58,6 +58,13 @@ async fn own_id(api: &LocalApi, tokens: &Value) -> String {
     current[0]["id"].as_str().unwrap().to_owned()
 }
 
+/// Cognito's GetUser with `tokens`' access token, straight at the local Cognito: 200 while
+/// Cognito takes the token.
+async fn cognito_knows(api: &LocalApi, tokens: &Value) -> u16 {
+    let body = json!({"AccessToken": tokens["access_token"]});
+    api.cognito_call("GetUser", body).await.0
+}
+
 /// `GET /me` with `tokens`' id token: 200 while the session lives.
 async fn me(api: &LocalApi, tokens: &Value) -> (u16, Value) {
     api.call("GET", "/me", &tokens["id_token"], None).await
@@ -193,6 +200,8 @@ async fn a_spent_refresh_token_presented_after_the_grace_period_ends_the_whole_s
         let (s, b) = refresh(&api, newest).await;
         assert_eq!(s, 401, "{b}");
     }
+    // Cognito's own API refuses the thief's newest access token as well.
+    assert_eq!(cognito_knows(&api, &retried).await, 400);
     // The user's other session is untouched.
     assert_eq!(me(&api, &elsewhere).await.0, 200);
     assert_eq!(sessions(&api, &elsewhere).await.len(), 1);
@@ -217,6 +226,9 @@ async fn ending_a_session_refuses_its_tokens_at_once_and_leaves_the_others() {
     let (s, b) = refresh(&api, &laptop["refresh_token"]).await;
     assert_eq!((s, error_code(&b)), (401, "invalid_refresh_token"), "{b}");
     assert_eq!(me(&api, &phone).await.0, 200);
+    // Ended at Cognito too: its access token is no good for Cognito's own API either.
+    assert_eq!(cognito_knows(&api, &laptop).await, 400);
+    assert_eq!(cognito_knows(&api, &phone).await, 200);
     // Ended already, unknown, malformed, or another user's: one answer, 404.
     let stranger = signed_in(&api, "stranger@example.com").await;
     let stranger_id = own_id(&api, &stranger).await;

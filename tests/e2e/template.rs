@@ -826,9 +826,9 @@ fn each_function_may_make_only_the_aws_calls_its_code_makes() {
         "DeleteItem",
     ]));
     assert_eq!(mfa, expected, "mfa: exactly the calls its code makes");
-    // Login records sign-ins (and reads nothing but its pre-warm); refresh reads a token and
+    // Login records sign-ins and ends the sessions past the limit; refresh reads a token and
     // its session, rotates (an update and a put), and ends a reused or idle session.
-    let mut expected = sessions_grants(&["GetItem", "PutItem"]);
+    let mut expected = sessions_grants(&["GetItem", "PutItem", "Query", "DeleteItem"]);
     expected.extend(calls(
         "crates/tables/src/limits.rs",
         "LimitsTable",

@@ -97,6 +97,7 @@ pub async fn record_session(
             sub,
             origin_jti,
             refresh_token,
+            sealed: None,
             method: sessions::SignInMethod::Password,
             ip: None,
             device: None,

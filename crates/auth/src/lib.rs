@@ -12,6 +12,7 @@ pub mod errors;
 pub mod input;
 pub mod mfa;
 pub mod passwordless;
+pub mod seal;
 pub mod secret;
 pub mod sign_in;
 pub mod stored_secret;

@@ -8,14 +8,20 @@
 //!   presented again after the grace period is a theft or a leak, and ends its whole session
 //!   (`401 refresh_token_reused`); a session idle for longer than the idle timeout ends too
 //!   (`401 session_timed_out`).
-//! - [`end_others`]: after a change of password or second factor, and a sign-in with a recovery
-//!   code, the user's other sessions end, unless the request says `"keep_other_sessions": true`.
+//! - [`end`], [`end_all`], [`end_others`]: a session ends in the table (its tokens refused by
+//!   this API at once) and at Cognito (its refresh token revoked, and with it the access tokens
+//!   Cognito's own API would still take). After a change of password or second factor, and a
+//!   sign-in with a recovery code, the user's other sessions end, unless the request says
+//!   `"keep_other_sessions": true`.
+//!
+//! The refresh token each session holds is kept sealed ([`auth::Cognito::seal`]), bound to its
+//! record, so that an ending can revoke it; only its SHA-256 finds it.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth::{Cognito, SignIn, Tokens};
 use platform::{ApiError, Caller, ClientContext, ConfigError, Env, JsonObject};
-pub use tables::sessions::{NewSession, Session, Sessions, SignInMethod, session_id};
+pub use tables::sessions::{Ended, NewSession, Session, Sessions, SignInMethod, session_id};
 
 /// The request field that keeps the other sessions after a change.
 pub const KEEP_OTHER_SESSIONS: &str = "keep_other_sessions";
@@ -85,19 +91,57 @@ pub async fn signed_in(
         ));
     };
     let device = context.device();
+    let bound_to = NewSession::sealed_for(&sub, &session_id(&origin_jti));
+    let sealed = cognito.seal(refresh_token, &bound_to).await?;
     let new = NewSession {
         sub: &sub,
         origin_jti: &origin_jti,
         refresh_token,
+        sealed: sealed.as_deref(),
         method,
         ip: context.ip.as_deref(),
         device: device.as_deref(),
     };
-    if let Err(err) = sessions.start(new).await {
-        revoke(cognito, refresh_token).await;
-        return Err(err);
+    let id = match sessions.start(new).await {
+        Ok(id) => id,
+        Err(err) => {
+            revoke(cognito, refresh_token).await;
+            return Err(err);
+        }
+    };
+    if let Err(err) = keep_within_limit(cognito, sessions, &sub, &id).await {
+        tracing::warn!(
+            error = err.code(),
+            cause = err.cause().map(tracing::field::display),
+            "the sessions over the limit could not be ended"
+        );
     }
     Ok(sign_in)
+}
+
+/// The most sessions one account keeps at once. A sign-in past it ends the sessions least
+/// recently active (by their last refresh), at once and at Cognito, as an ending from the
+/// session list does; the new one always stays.
+pub const MAX_SESSIONS: usize = 50;
+
+/// Ends `sub`'s least recently active sessions beyond [`MAX_SESSIONS`], never `newest`.
+async fn keep_within_limit(
+    cognito: &Cognito,
+    sessions: &Sessions,
+    sub: &str,
+    newest: &str,
+) -> Result<(), ApiError> {
+    let mut live = sessions.list(sub, None).await?;
+    if live.len() <= MAX_SESSIONS {
+        return Ok(());
+    }
+    live.retain(|s| s.id != newest);
+    live.sort_by_key(|s| (s.last_refreshed_at, s.started_at));
+    let over = live.len() + 1 - MAX_SESSIONS;
+    for oldest in &live[..over] {
+        end(cognito, sessions, sub, &oldest.id).await?;
+    }
+    Ok(())
 }
 
 /// Revokes tokens no session holds; a failure is logged (their every use is refused anyway).
@@ -128,7 +172,7 @@ pub async fn refresh(
     let at = now();
     match record.spent_at {
         Some(spent) if at.saturating_sub(spent) > policy.grace.as_secs() => {
-            sessions.end(&record.sub, &record.session).await?;
+            end(cognito, sessions, &record.sub, &record.session).await?;
             tracing::warn!(
                 session = %record.session,
                 "a spent refresh token was presented again: its session has ended"
@@ -139,7 +183,7 @@ pub async fn refresh(
             if let Some(idle) = policy.idle
                 && at.saturating_sub(record.issued_at) > idle.as_secs()
             {
-                sessions.end(&record.sub, &record.session).await?;
+                end(cognito, sessions, &record.sub, &record.session).await?;
                 return Err(ApiError::SessionTimedOut);
             }
         }
@@ -148,7 +192,7 @@ pub async fn refresh(
     let tokens = match cognito.refresh(refresh_token).await {
         Ok(tokens) => tokens,
         Err(ApiError::RefreshTokenReused) => {
-            sessions.end(&record.sub, &record.session).await?;
+            end(cognito, sessions, &record.sub, &record.session).await?;
             return Err(ApiError::RefreshTokenReused);
         }
         Err(err) => return Err(err),
@@ -160,7 +204,12 @@ pub async fn refresh(
              refresh-token rotation on?)",
         ));
     };
-    if !sessions.rotate(&record, new_token, &origin_jti).await? {
+    let bound_to = NewSession::sealed_for(&record.sub, &record.session);
+    let sealed = cognito.seal(new_token, &bound_to).await?;
+    if !sessions
+        .rotate(&record, new_token, sealed.as_deref(), &origin_jti)
+        .await?
+    {
         // The session ended between the check and the exchange.
         revoke(cognito, new_token).await;
         return Err(ApiError::InvalidRefreshToken);
@@ -176,8 +225,56 @@ pub fn keep_others(body: Option<&JsonObject>) -> Result<bool, ApiError> {
     })
 }
 
+/// Ends the session `id` of `sub`, in the table and at Cognito; `false` when there was no such
+/// live session.
+pub async fn end(
+    cognito: &Cognito,
+    sessions: &Sessions,
+    sub: &str,
+    id: &str,
+) -> Result<bool, ApiError> {
+    match sessions.end(sub, id).await? {
+        Some(ended) => {
+            revoke_ended(cognito, &ended).await;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+/// Ends every session of `sub` but `except`, in the table and at Cognito; how many ended.
+pub async fn end_all(
+    cognito: &Cognito,
+    sessions: &Sessions,
+    sub: &str,
+    except: Option<&str>,
+) -> Result<usize, ApiError> {
+    let ended = sessions.end_all(sub, except).await?;
+    for one in &ended {
+        revoke_ended(cognito, one).await;
+    }
+    Ok(ended.len())
+}
+
+/// Revokes at Cognito the refresh token of a session the table has ended. The table refuses
+/// its tokens already: a token that cannot be opened or revoked is logged, not an error.
+async fn revoke_ended(cognito: &Cognito, ended: &Ended) {
+    let Some(sealed) = &ended.sealed else {
+        return;
+    };
+    let bound_to = NewSession::sealed_for(&ended.sub, &ended.id);
+    match cognito.unseal(sealed, &bound_to).await {
+        Some(token) => revoke(cognito, &token).await,
+        None => tracing::warn!(
+            session = %ended.id,
+            "an ended session's refresh token could not be opened to revoke it"
+        ),
+    }
+}
+
 /// Ends every session of the caller's but the caller's own, unless `keep`; how many ended.
 pub async fn end_others(
+    cognito: &Cognito,
     sessions: &Sessions,
     caller: &Caller,
     keep: bool,
@@ -186,7 +283,7 @@ pub async fn end_others(
         return Ok(0);
     }
     let own = sessions.current(caller).await?;
-    sessions.end_all(caller.sub(), own.as_deref()).await
+    end_all(cognito, sessions, caller.sub(), own.as_deref()).await
 }
 
 #[cfg(test)]
@@ -212,6 +309,59 @@ mod tests {
             let env = Env::from_pairs([("REFRESH_TOKEN_GRACE_SECONDS", bad)]);
             assert!(Policy::from_env(&env).is_err(), "{bad}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_sign_in_past_the_limit_ends_the_least_recently_active_session() {
+        use aws_sdk_dynamodb::types::AttributeValue as V;
+        use aws_smithy_mocks::mock;
+        use std::collections::HashMap;
+        let item = |id: &str, refreshed: u64| {
+            HashMap::from([
+                ("pk".to_owned(), V::S("sub-1".into())),
+                ("sk".to_owned(), V::S(format!("session#{id}"))),
+                ("started_at".to_owned(), V::N("100".into())),
+                ("refreshed_at".to_owned(), V::N(refreshed.to_string())),
+                ("refresh".to_owned(), V::S(format!("hash-{id}"))),
+            ])
+        };
+        // The new session (refreshed at 5), 50 older ones, "stale" the least recently active.
+        let listed = mock!(aws_sdk_dynamodb::Client::query).then_output(move || {
+            let mut items: Vec<_> = (0..MAX_SESSIONS - 1)
+                .map(|n| item(&format!("s{n}"), 1000 + n as u64))
+                .collect();
+            items.push(item("stale", 7));
+            items.push(item("new", 5));
+            aws_sdk_dynamodb::operation::query::QueryOutput::builder()
+                .set_items(Some(items))
+                .build()
+        });
+        let read = mock!(aws_sdk_dynamodb::Client::get_item)
+            .match_requests(|r| {
+                r.key()
+                    .and_then(|k| k.get("sk"))
+                    .and_then(|v| v.as_s().ok())
+                    == Some(&"session#stale".to_owned())
+            })
+            .then_output(move || {
+                aws_sdk_dynamodb::operation::get_item::GetItemOutput::builder()
+                    .set_item(Some(item("stale", 7)))
+                    .build()
+            });
+        let ended = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+            .match_requests(|t| format!("{t:?}").contains("session#stale"))
+            .then_output(|| {
+                aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput::builder()
+                    .build()
+            });
+        let table = Sessions::new(
+            test_support::dynamodb_client(&[&listed, &read, &ended]),
+            "sessions".into(),
+        );
+        keep_within_limit(&test_support::cognito(&[]), &table, "sub-1", "new")
+            .await
+            .unwrap();
+        assert_eq!((read.num_calls(), ended.num_calls()), (1, 1));
     }
 
     #[test]

@@ -9,8 +9,9 @@
 //!   (every token of one sign-in carries it), so [`Sessions::is_live`] finds it from the
 //!   caller's claims with one consistent GetItem. It holds when and how the user signed in,
 //!   from which address and device, when it was last refreshed, the hash of its newest refresh
-//!   token (`refresh`), and expires (TTL) with the refresh token, [`SESSION_LIFETIME`] after
-//!   the sign-in.
+//!   token (`refresh`) and that token sealed (`sealed`: encrypted by the caller, so that an
+//!   ending can revoke it at Cognito), and expires (TTL) with the refresh token,
+//!   [`SESSION_LIFETIME`] after the sign-in.
 //! - `(<sub>, session#<alias>)` with `alias_of`: where a refresh issued tokens with another
 //!   `origin_jti`, that one's id, pointing at the session, for as long as those tokens live.
 //! - `(refresh#<hash>, refresh)`: a refresh token the session was given: `current`, or
@@ -98,9 +99,28 @@ pub struct NewSession<'a> {
     pub sub: &'a str,
     pub origin_jti: &'a str,
     pub refresh_token: &'a str,
+    /// The refresh token sealed for this session's record ([`NewSession::sealed_for`]), kept to
+    /// revoke it when the session ends; never the token in plain form.
+    pub sealed: Option<&'a str>,
     pub method: SignInMethod,
     pub ip: Option<&'a str>,
     pub device: Option<&'a str>,
+}
+
+impl NewSession<'_> {
+    /// What a sealed refresh token of the session `id` of `sub` is bound to.
+    pub fn sealed_for(sub: &str, id: &str) -> String {
+        format!("{sub}/{id}")
+    }
+}
+
+/// What an ending leaves to do outside the table: the session's current refresh token, sealed,
+/// to revoke at Cognito.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ended {
+    pub sub: String,
+    pub id: String,
+    pub sealed: Option<String>,
 }
 
 /// A session, as `GET /me/sessions` lists it.
@@ -233,6 +253,9 @@ impl Sessions {
         if let Some(device) = new.device {
             session.insert("device".to_owned(), s(device));
         }
+        if let Some(sealed) = new.sealed {
+            session.insert("sealed".to_owned(), s(sealed));
+        }
         let mut token = refresh_key(&hash);
         token.extend([
             ("sub".to_owned(), s(new.sub)),
@@ -356,15 +379,15 @@ impl Sessions {
     }
 
     /// Ends the session `id` of `sub` at once: its record, its aliases and its current refresh
-    /// token, in one transaction. `false` when there is no such live session (another user's,
+    /// token, in one transaction. `None` when there is no such live session (another user's,
     /// an alias, or one ended already).
-    pub async fn end(&self, sub: &str, id: &str) -> Result<bool, ApiError> {
+    pub async fn end(&self, sub: &str, id: &str) -> Result<Option<Ended>, ApiError> {
         for _ in 0..ATTEMPTS {
             let Some(item) = self.read(sub, id).await? else {
-                return Ok(false);
+                return Ok(None);
             };
             if item.contains_key("alias_of") {
-                return Ok(false);
+                return Ok(None);
             }
             let refresh = text(&item, "refresh").unwrap_or_default();
             let mut call = self.client.transact_write_items().transact_items(
@@ -391,7 +414,13 @@ impl Sessions {
                 call = call.transact_items(delete(&self.table, refresh_key(&refresh))?);
             }
             match call.send().await {
-                Ok(_) => return Ok(true),
+                Ok(_) => {
+                    return Ok(Some(Ended {
+                        sub: sub.to_owned(),
+                        id: id.to_owned(),
+                        sealed: text(&item, "sealed"),
+                    }));
+                }
                 Err(e) if e.as_service_error().is_some_and(cancelled_by_condition) => continue,
                 Err(e) => return Err(failure("DynamoDB TransactWriteItems (sessions: end)", e)),
             }
@@ -402,9 +431,9 @@ impl Sessions {
     }
 
     /// Ends every live session of `sub` but `except` (the caller's, where it keeps its own):
-    /// those that exist now; one that starts meanwhile is not touched. Returns how many ended.
-    pub async fn end_all(&self, sub: &str, except: Option<&str>) -> Result<usize, ApiError> {
-        let mut ended = 0;
+    /// those that exist now; one that starts meanwhile is not touched. Returns those it ended.
+    pub async fn end_all(&self, sub: &str, except: Option<&str>) -> Result<Vec<Ended>, ApiError> {
+        let mut ended = Vec::new();
         for item in self.records(sub).await? {
             if item.contains_key("alias_of") {
                 continue;
@@ -414,8 +443,10 @@ impl Sessions {
             else {
                 continue;
             };
-            if Some(id.as_str()) != except && self.end(sub, &id).await? {
-                ended += 1;
+            if Some(id.as_str()) != except
+                && let Some(one) = self.end(sub, &id).await?
+            {
+                ended.push(one);
             }
         }
         Ok(ended)
@@ -464,6 +495,7 @@ impl Sessions {
         &self,
         old: &RefreshRecord,
         new_token: &str,
+        new_sealed: Option<&str>,
         new_origin_jti: &str,
     ) -> Result<bool, ApiError> {
         let new_hash = token_hash(new_token);
@@ -489,6 +521,10 @@ impl Sessions {
                 (":at".to_owned(), n(at)),
                 (":current".to_owned(), s(current.clone())),
             ]);
+            if let Some(sealed) = new_sealed {
+                update.push_str(", sealed = :sealed");
+                values.insert(":sealed".to_owned(), s(sealed));
+            }
             let new_alias = alias != old.session;
             if new_alias {
                 if item.contains_key("aliases") {

@@ -303,7 +303,8 @@ pub fn dynamodb_client(rules: &[&aws_smithy_mocks::Rule]) -> aws_sdk_dynamodb::C
 }
 
 /// A sessions table's DynamoDB client that takes every transaction (the sessions sign-ins
-/// record), as many as come.
+/// record), as many as come, and lists each user's sessions as none (the check of the limit a
+/// sign-in makes).
 pub fn recording_sessions() -> aws_sdk_dynamodb::Client {
     let recorded = aws_smithy_mocks::mock!(aws_sdk_dynamodb::Client::transact_write_items)
         .sequence()
@@ -313,7 +314,16 @@ pub fn recording_sessions() -> aws_sdk_dynamodb::Client {
         })
         .repeatedly()
         .build();
-    dynamodb_client(&[&recorded])
+    let listed = aws_smithy_mocks::mock!(aws_sdk_dynamodb::Client::query)
+        .sequence()
+        .output(|| aws_sdk_dynamodb::operation::query::QueryOutput::builder().build())
+        .repeatedly()
+        .build();
+    aws_smithy_mocks::mock_client!(
+        aws_sdk_dynamodb,
+        aws_smithy_mocks::RuleMode::MatchAny,
+        [&recorded, &listed]
+    )
 }
 
 /// Replaces the caller of an authorized event: its `sub` (also its `cognito:username`) and its

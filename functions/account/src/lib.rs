@@ -170,7 +170,8 @@ async fn change_password(state: &State, req: &Request) -> Result<Reply, ApiError
         .change_password(token, &previous, &proposed)
         .await?;
     // Whoever knew the old password may hold a session: the others end, unless kept.
-    let other_sessions_ended = sessions::end_others(&state.sessions, caller, keep).await?;
+    let other_sessions_ended =
+        sessions::end_others(&state.cognito, &state.sessions, caller, keep).await?;
     Reply::ok(&Changed {
         message: "Password changed.",
         other_sessions_ended,
@@ -423,7 +424,7 @@ pub struct Ended {
 async fn end_other_sessions(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let caller = Caller::of(req)?;
     state.reauth.require_recent(caller)?;
-    let ended = sessions::end_others(&state.sessions, caller, false).await?;
+    let ended = sessions::end_others(&state.cognito, &state.sessions, caller, false).await?;
     Reply::ok(&Ended {
         message: "Every other session has ended.",
         ended,
@@ -445,7 +446,7 @@ async fn end_session(state: &State, req: &Request) -> Result<Reply, ApiError> {
     if state.sessions.current(caller).await?.as_deref() != Some(id) {
         state.reauth.require_recent(caller)?;
     }
-    if !state.sessions.end(caller.sub(), id).await? {
+    if !sessions::end(&state.cognito, &state.sessions, caller.sub(), id).await? {
         return Err(ApiError::NotFound("session"));
     }
     Ok(Reply::no_content())

@@ -134,8 +134,12 @@ async fn a_sign_in_records_its_session_with_the_method_address_and_device() {
             aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput::builder()
                 .build()
         });
+    // Then the user's sessions are listed (the limit): none besides.
+    let listed = mock!(aws_sdk_dynamodb::Client::query)
+        .then_output(|| aws_sdk_dynamodb::operation::query::QueryOutput::builder().build());
     let mut state = state_over(cognito(&[&cognito_rule]));
-    state.sessions = sessions::Sessions::new(dynamodb_client(&[&recorded]), "sessions".into());
+    state.sessions =
+        sessions::Sessions::new(dynamodb_client(&[&recorded, &listed]), "sessions".into());
     let res = handle(&api(state, ROUTES), request("login")).await.unwrap();
     assert_eq!(res.status(), 200, "{}", body_json(&res));
     assert_eq!(recorded.num_calls(), 1);

@@ -223,7 +223,8 @@ async fn verify(state: &State, req: &Request) -> Result<Reply, ApiError> {
     }
     state.cognito.set_totp(token, true).await?;
     let recovery_codes = state.codes.replace(username).await?;
-    let other_sessions_ended = sessions::end_others(&state.sessions, who, keep).await?;
+    let other_sessions_ended =
+        sessions::end_others(&state.cognito, &state.sessions, who, keep).await?;
     Reply::ok(&Enabled {
         message: "Two-factor sign-in is on. Keep these recovery codes somewhere safe: each signs in once without your authenticator, and they are not shown again.",
         recovery_codes,
@@ -284,7 +285,8 @@ async fn disable(state: &State, req: &Request) -> Result<Reply, ApiError> {
     }
     state.cognito.set_totp(token, false).await?;
     state.codes.delete(username).await?;
-    let other_sessions_ended = sessions::end_others(&state.sessions, who, keep).await?;
+    let other_sessions_ended =
+        sessions::end_others(&state.cognito, &state.sessions, who, keep).await?;
     Reply::ok(&Disabled {
         message: "Two-factor sign-in is off.",
         other_sessions_ended,
@@ -379,7 +381,9 @@ async fn recover(state: &State, req: &Request) -> Result<Reply, ApiError> {
         SignIn::Tokens(mut tokens) => {
             let own = tokens.session().map(|jti| sessions::session_id(&jti));
             let other_sessions_ended = match (keep, tokens.subject()) {
-                (false, Some(sub)) => state.sessions.end_all(&sub, own.as_deref()).await?,
+                (false, Some(sub)) => {
+                    sessions::end_all(&state.cognito, &state.sessions, &sub, own.as_deref()).await?
+                }
                 _ => 0,
             };
             tokens.message = Some(
@@ -395,7 +399,7 @@ async fn recover(state: &State, req: &Request) -> Result<Reply, ApiError> {
                 true => 0,
                 false => {
                     let sub = state.cognito.admin_sub(&state.pool_id, &internal).await?;
-                    state.sessions.end_all(&sub, None).await?
+                    sessions::end_all(&state.cognito, &state.sessions, &sub, None).await?
                 }
             };
             Reply::ok(&Recovered {
