@@ -1,7 +1,11 @@
 // The demo page: a small account portal in plain JS, no build step, no library. Every call is a
 // cross-origin fetch to the API, with the token in the Authorization header. Tokens live in
-// sessionStorage (gone when the tab closes); a 401 triggers one refresh and one retry before the
-// page signs out.
+// sessionStorage (gone when the tab closes); a 401 triggers one refresh (whose answer brings a new
+// refresh token, kept in place of the spent one) and one retry before the page signs out. A 401
+// token_revoked, or a refresh refused, means this session was ended (from another device, by a
+// password change, or by the API): the page signs out and says so. A 403
+// reauthentication_required opens the re-authentication prompt, and the change is sent again
+// once the user has signed in again. Tokens are never logged.
 //
 // Nothing the user or the API wrote is ever parsed as HTML: the page builds its DOM with
 // createElement and textContent only (the server's Content-Security-Policy enforces it with
@@ -27,6 +31,8 @@ const API = (() => {
 })();
 const TOKEN_KEYS = ["id_token", "access_token", "refresh_token", "username"];
 
+let reauth = null; // the re-authentication prompt's {promise, resolve, reject, focus} while open
+
 const $ = (selector) => document.querySelector(selector);
 
 const tokens = {
@@ -46,8 +52,13 @@ class ApiError extends Error {
     super(e ? `${e.code}: ${e.message}` : (body && body.message) || `HTTP ${status}`);
     this.status = status;
     this.code = e ? e.code : null;
+    this.details = e || {};
   }
 }
+
+// Thrown once this session is over and the page has signed out and said why: nothing else is
+// reported over that notice.
+class SessionEnded extends Error {}
 
 async function send(path, { method = "GET", body, token } = {}) {
   const headers = {};
@@ -74,33 +85,76 @@ async function send(path, { method = "GET", body, token } = {}) {
   return data || {};
 }
 
-// Swaps the refresh token for new tokens. False if the API refuses it.
-async function refresh() {
+// Why this session is over, by the API's code: a refused token, or a refused refresh.
+const ENDED = {
+  token_revoked: "This session was ended: signed out from another device, or by a change to the account. Sign in again.",
+  invalid_refresh_token: "This session was ended: signed out from another device, or by a change to the account. Sign in again.",
+  refresh_token_reused: "This session was ended: its refresh token was used twice, as only a stolen copy would be. Sign in again, and change your password if that was not you.",
+  session_timed_out: "This session was ended after too long without use. Sign in again.",
+};
+
+// Signs out, saying why, and returns what to throw.
+function sessionEnded(code) {
+  signedOut(ENDED[code] || "Your session has ended; please sign in again.", true);
+  return new SessionEnded(ENDED[code] || "session ended");
+}
+
+// Swaps the refresh token for new tokens. Refresh tokens rotate: the answer's refresh token
+// replaces the one sent, which is spent (sent again after a few seconds, it would end this
+// session as stolen). One refresh at a time, shared by every call that needs it: two at once
+// would spend the same token twice.
+let refreshing = null;
+function refresh() {
+  if (!refreshing) refreshing = rotate().finally(() => { refreshing = null; });
+  return refreshing;
+}
+
+async function rotate() {
   const refresh_token = tokens.get("refresh_token");
-  if (!refresh_token) return false;
+  if (!refresh_token) throw sessionEnded(null);
+  let answer;
   try {
-    tokens.save(await send("/refresh", {
-      method: "POST",
-      body: { username: tokens.get("username"), refresh_token },
-    }));
-    return true;
+    // The user name only for an API from before rotation, which needed it.
+    const username = tokens.get("username");
+    answer = await send("/refresh", { method: "POST", body: username ? { username, refresh_token } : { refresh_token } });
   } catch (e) {
-    return false;
+    if (e instanceof ApiError && (e.status === 400 || e.status === 401)) throw sessionEnded(e.code);
+    throw e;
   }
+  // Signed out, or signed in again, meanwhile: these tokens belong to no session the page holds.
+  if (tokens.get("refresh_token") !== refresh_token) return;
+  if (!answer.id_token || !answer.access_token) throw new Error("The API answered /refresh without tokens.");
+  tokens.save(answer);
 }
 
 // A call with a token (`kind`: "id_token" or "access_token"). On a 401, one refresh and one
-// retry; if that fails too, the session is over.
-async function authed(path, kind, options = {}) {
+// retry; a 401 token_revoked (this session was ended) and a refused refresh sign the page out.
+async function signedCall(path, kind, options) {
+  const call = () => send(path, { ...options, token: tokens.get(kind) });
   try {
-    return await send(path, { ...options, token: tokens.get(kind) });
+    return await call();
   } catch (e) {
     if (!(e instanceof ApiError) || e.status !== 401) throw e;
-    if (!(await refresh())) {
-      signedOut("Your session has ended; please sign in again.");
-      throw e;
-    }
-    return await send(path, { ...options, token: tokens.get(kind) });
+    if (e.code === "token_revoked") throw sessionEnded(e.code);
+  }
+  await refresh();
+  try {
+    return await call();
+  } catch (e) {
+    if (e instanceof ApiError && e.code === "token_revoked") throw sessionEnded(e.code);
+    throw e;
+  }
+}
+
+// signedCall, and where the change needs a recent sign-in (403 reauthentication_required), the
+// re-authentication prompt, then the same call again with the new sign-in's tokens.
+async function authed(path, kind, options = {}) {
+  try {
+    return await signedCall(path, kind, options);
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.code !== "reauthentication_required") throw e;
+    await reauthenticate(e.details.window_seconds);
+    return await signedCall(path, kind, options);
   }
 }
 
@@ -111,6 +165,8 @@ function status(text, isError = false) {
   const el = $("#status");
   el.textContent = text;
   el.classList.toggle("error", isError);
+  // While the re-authentication prompt is open, it says the same, where the user looks.
+  if (reauth) $("#reauth-note").textContent = text;
 }
 
 // A value to show: never `undefined` or `null` on the page.
@@ -133,6 +189,15 @@ const when = (iso) => {
   return iso && !Number.isNaN(d.getTime()) ? d.toLocaleString() : shown(iso, "");
 };
 
+// A time the API gives in epoch seconds, as a <time> in the reader's local time.
+function timeOf(seconds) {
+  const d = new Date(Number(seconds) * 1000);
+  if (typeof seconds !== "number" || Number.isNaN(d.getTime())) return el("span", { text: "an unknown time" });
+  const node = el("time", { text: d.toLocaleString() });
+  node.dateTime = d.toISOString();
+  return node;
+}
+
 // A form's fields, the empty ones left out (a code field hidden while two-factor sign-in is off).
 function formJson(form) {
   return Object.fromEntries([...new FormData(form).entries()].filter(([, v]) => v !== ""));
@@ -143,6 +208,8 @@ async function attempt(action) {
   try {
     await action();
   } catch (e) {
+    // The page said so when it signed out.
+    if (e instanceof SessionEnded) return;
     status(e.message || String(e), true);
   }
 }
@@ -162,6 +229,20 @@ function onClick(selector, action) {
 function required(input) {
   if (input.reportValidity()) return input.value.trim();
   return null;
+}
+
+// A form's "Keep me signed in on my other devices", as the API takes it: false (the other
+// sessions end) unless ticked.
+function keepingOthers(form, body) {
+  const box = form.elements.keep_other_sessions;
+  return box ? { ...body, keep_other_sessions: box.checked } : body;
+}
+
+// What an answer's `other_sessions_ended` says, or nothing.
+function othersEnded(answer) {
+  const n = answer && answer.other_sessions_ended;
+  if (typeof n !== "number" || n < 1) return "";
+  return n === 1 ? " Your other session was signed out." : ` Your ${n} other sessions were signed out.`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -184,7 +265,10 @@ function route() {
   $("#nav-in").hidden = side !== "in";
   $("#account").hidden = side !== "in";
   // Each signed-in view shows what the API says now.
-  if (view.dataset.view === "security") loadPasskeys();
+  if (view.dataset.view === "security") {
+    loadPasskeys();
+    attempt(loadSessions);
+  }
   if (view.dataset.view === "books") attempt(loadBooks);
 }
 
@@ -228,7 +312,7 @@ async function signedIn(answer) {
   endChallenge();
   $("#login-form").reset();
   await loadMe();
-  status(answer.message && answer.message !== "Signed in." ? answer.message : `Signed in as ${shown(me.email || me.username)}.`);
+  status((answer.message && answer.message !== "Signed in." ? answer.message : `Signed in as ${shown(me.email || me.username)}.`) + othersEnded(answer));
   await loadMfa();
   if (answer.recovery_codes) {
     showRecoveryCodes(answer.recovery_codes);
@@ -239,11 +323,14 @@ async function signedIn(answer) {
   }
 }
 
-function signedOut(message) {
+function signedOut(message, isError = false) {
+  const username = me && me.username;
   tokens.clear();
   me = null;
+  closeReauth(new SessionEnded("signed out"));
   endChallenge();
   $("#me").replaceChildren();
+  $("#sessions").replaceChildren();
   $("#whoami").textContent = "";
   $("#passkeys").replaceChildren();
   $("#methods").replaceChildren();
@@ -253,7 +340,9 @@ function signedOut(message) {
   setupToken = null;
   passkeyProofByEmail(null);
   for (const form of document.querySelectorAll("[data-when=in] form")) form.reset();
-  if (message) status(message);
+  // Ended elsewhere: the name is there to sign in again.
+  if (isError && username) $("#login-form [name=username]").value = username;
+  if (message) status(message, isError);
   go("sign-in");
 }
 
@@ -278,8 +367,7 @@ onSubmit("#login-form", async (form, body) => {
 
 // Without a password: /login/start with the method. The answer is a challenge (the passkey, or
 // the code sent by e-mail), or the tokens.
-async function startLogin(method) {
-  const username = required($("#login-form [name=username]"));
+async function startLogin(method, username = required($("#login-form [name=username]"))) {
   if (!username) return;
   let answer;
   try {
@@ -335,7 +423,7 @@ onSubmit("#reset-form", async (form, body) => {
 // The tokens, or (in a pool where every user must have an authenticator) the MFA_SETUP
 // challenge: a new authenticator is set up inside the sign-in.
 onSubmit("#recover-form", async (form, body) => {
-  const answer = await send("/login/recover", { method: "POST", body });
+  const answer = await send("/login/recover", { method: "POST", body: keepingOthers(form, body) });
   form.reset();
   await afterLogin(answer);
   if (answer.challenge && answer.message) status(answer.message);
@@ -364,7 +452,7 @@ const METHODS = {
 };
 
 async function afterLogin(answer) {
-  if (!answer.challenge) return signedIn(answer);
+  if (!answer.challenge) return reauth ? reauthenticated(answer) : signedIn(answer);
   pending = answer;
   // MFA_SETUP starts with the secret to set up: asked for at once.
   if (answer.challenge === "MFA_SETUP" && !answer.secret) {
@@ -416,17 +504,27 @@ function showChallenge(answer) {
   $("#challenge-submit").textContent = methods.includes("password") ? "Continue with the password" : "Continue";
   $("#challenge-passkey").hidden = answer.challenge !== "WEB_AUTHN";
 
-  $("#login-form").hidden = true;
   form.hidden = false;
-  go("sign-in");
+  if (reauth) {
+    // Signing in again: the step goes into the prompt, in place of its first form.
+    $("#reauth-note").before(form);
+    $("#reauth-form").hidden = true;
+  } else {
+    $("#login-form").hidden = true;
+    go("sign-in");
+  }
   status("One more step to sign in.");
 }
 
 function endChallenge() {
   pending = null;
-  $("#challenge-form").hidden = true;
-  $("#challenge-form").reset();
+  const form = $("#challenge-form");
+  form.hidden = true;
+  form.reset();
+  // Back where it lives, after a step taken in the re-authentication prompt.
+  if (form.previousElementSibling !== $("#login-form")) $("#login-form").after(form);
   $("#login-form").hidden = false;
+  $("#reauth-form").hidden = false;
 }
 
 onSubmit("#challenge-form", async (form, body) => {
@@ -453,6 +551,84 @@ async function usePasskey() {
   const credential = await webauthn(() => navigator.credentials.get({ publicKey: options }));
   await afterLogin(await answerChallenge({ credential: credentialJson(credential) }));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Signing in again before a change that needs a recent sign-in (403 reauthentication_required):
+// the prompt over the page, any way the page signs in (the password, a passkey, a code by
+// e-mail, and any step those ask for next), then the change goes through with the new tokens.
+// The session the page held until then is ended (it is this device's, superseded): the
+// sessions list shows one session for this device.
+
+function within(seconds) {
+  if (!Number.isFinite(seconds) || seconds <= 0) return "recent";
+  if (seconds % 60 === 0) return `within the last ${seconds / 60} minute${seconds === 60 ? "" : "s"}`;
+  return `within the last ${seconds} second${seconds === 1 ? "" : "s"}`;
+}
+
+function reauthenticate(windowSeconds) {
+  if (reauth) return reauth.promise;
+  if (!me) return Promise.reject(new SessionEnded("signed out"));
+  status("This change needs you to sign in again.");
+  let resolve, reject;
+  const promise = new Promise((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  reauth = { promise, resolve, reject, focus: document.activeElement };
+  const name = shown(me.email || me.username, "you");
+  $("#reauth-hint").textContent = `For your security, this change needs a sign-in ${within(windowSeconds)}. Sign in again as ${name}, and it goes through.`;
+  $("#reauth-form").reset();
+  $("#reauth-note").textContent = "";
+  // Each way this user can sign in (all of them until the Security view has loaded them).
+  $("#reauth-passkey").hidden = methods !== null && !methods.includes("passkey");
+  $("#reauth-email").hidden = methods !== null && !methods.includes("email_otp");
+  for (const node of [$(".topbar"), $("main")]) node.inert = true;
+  $("#reauth").show();
+  $("#reauth-form [name=password]").focus();
+  return promise;
+}
+
+// Closes the prompt: resolved (signed in again) when `error` is absent, rejected with it otherwise.
+function closeReauth(error) {
+  if (!reauth) return;
+  const { resolve, reject, focus } = reauth;
+  reauth = null;
+  endChallenge();
+  $("#reauth").close();
+  $("#reauth-form").reset();
+  for (const node of [$(".topbar"), $("main")]) node.inert = false;
+  if (focus && document.contains(focus)) focus.focus();
+  if (error) reject(error);
+  else resolve();
+}
+
+async function reauthenticated(answer) {
+  const before = { access: tokens.get("access_token"), refresh: tokens.get("refresh_token") };
+  tokens.save(answer);
+  if (answer.recovery_codes) showRecoveryCodes(answer.recovery_codes);
+  // The session the new sign-in replaces, signed out alone with its own refresh token (best
+  // effort: it may have expired already).
+  if (before.access && before.refresh && before.refresh !== answer.refresh_token) {
+    await send("/logout", { method: "POST", token: before.access, body: { refresh_token: before.refresh } }).catch(() => {});
+  }
+  closeReauth();
+}
+
+const reauthUser = () => me && me.username;
+
+onSubmit("#reauth-form", async (form, body) => {
+  await afterLogin(await send("/login", { method: "POST", body: { username: reauthUser(), password: body.password } }));
+});
+onClick("#reauth-passkey", () => startLogin("passkey", reauthUser()));
+onClick("#reauth-email", () => startLogin("email_otp", reauthUser()));
+
+function cancelReauth() {
+  closeReauth(new Error("Not changed: the change needs you to sign in again first."));
+}
+$("#reauth-cancel").addEventListener("click", cancelReauth);
+$("#reauth").addEventListener("keydown", (event) => {
+  if (event.key === "Escape") cancelReauth();
+});
 
 // ---------------------------------------------------------------------------------------------
 // WebAuthn's options and answers as JSON: the byte fields are base64url strings on the wire and
@@ -630,6 +806,7 @@ async function loadPasskeys() {
   try {
     answer = await authed("/passkeys", "access_token");
   } catch (e) {
+    if (e instanceof SessionEnded) return;
     methods = null;
     showMethods();
     $("#passkeys-card").hidden = true;
@@ -708,9 +885,10 @@ onSubmit("#passkey-form", async (form, body) => {
 });
 
 onSubmit("#password-form", async (form, body) => {
-  await authed("/change_password", "access_token", { method: "POST", body });
+  const answer = await authed("/change_password", "access_token", { method: "POST", body: keepingOthers(form, body) });
   form.reset();
-  status("Password changed.");
+  status(`Password changed.${othersEnded(answer)}`);
+  await loadSessions();
 });
 
 function showRecoveryCodes(codes) {
@@ -743,21 +921,98 @@ onSubmit("#totp-setup-form", async (form, body) => {
 
 onSubmit("#totp-verify-form", async (form, body) => {
   body.setup_token = setupToken;
-  const answer = await authed("/mfa/totp/verify", "access_token", { method: "POST", body });
+  const answer = await authed("/mfa/totp/verify", "access_token", { method: "POST", body: keepingOthers(form, body) });
   setupToken = null;
   form.code.value = "";
+  form.keep_other_sessions.checked = false;
   $("#totp-setup").hidden = true;
   showRecoveryCodes(answer.recovery_codes || []);
-  status("Two-factor sign-in is on.");
+  status(`Two-factor sign-in is on.${othersEnded(answer)}`);
   await loadMfa();
+  await loadSessions();
 });
 
 onSubmit("#totp-disable-form", async (form, body) => {
-  await authed("/mfa/totp/disable", "access_token", { method: "POST", body });
+  const answer = await authed("/mfa/totp/disable", "access_token", { method: "POST", body: keepingOthers(form, body) });
   form.reset();
   $("#recovery").hidden = true;
-  status("Two-factor sign-in is off.");
+  status(`Two-factor sign-in is off.${othersEnded(answer)}`);
   await loadMfa();
+  await loadSessions();
+});
+
+// ---------------------------------------------------------------------------------------------
+// Your sessions: one per sign-in (GET /me/sessions, newest first), each but this one with a
+// button to end it; ending them all but this one at once. Ending another needs a recent sign-in:
+// authed() asks for one when the API says so.
+
+const SIGNED_IN_WITH = {
+  password: "with the password",
+  totp: "with the password and an authenticator code",
+  recovery_code: "with a recovery code",
+  passkey: "with a passkey",
+  email_code: "with a code by e-mail",
+};
+
+async function loadSessions() {
+  const answer = await authed("/me/sessions", "access_token");
+  const sessions = Array.isArray(answer.sessions) ? answer.sessions : [];
+  $("#sessions").replaceChildren(...(sessions.length
+    ? sessions.map(sessionItem)
+    : [el("li", { text: "No session.", className: "empty" })]));
+  $("#end-other-sessions").disabled = !sessions.some((s) => !s.current);
+}
+
+function sessionItem(session) {
+  const device = shown(session.device, "Unknown device");
+  const name = el("span", {}, el("strong", { text: device, data: { field: "device" } }));
+  if (session.current) name.append(el("span", { text: "This device", className: "badge" }));
+  const how = el("span", {
+    className: "meta",
+    data: { field: "how" },
+    text: joined(
+      session.ip ? `From ${session.ip}` : "From an unknown address",
+      SIGNED_IN_WITH[session.method] || (session.method ? `with ${session.method}` : null),
+    ),
+  });
+  const started = timeOf(session.started_at);
+  const times = el("span", { className: "meta", data: { field: "times" } },
+    "Signed in ", started, " · last active ", timeOf(session.last_refreshed_at));
+  const li = el("li", { data: { id: session.id, current: String(!!session.current) } },
+    el("div", { className: "session" }, name, how, times));
+  if (!session.current) {
+    const end = el("button", { text: "End session", className: "delete small" });
+    end.type = "button";
+    // Two sessions on the same kind of device: the label tells them apart.
+    end.setAttribute("aria-label", `End session: ${device}, signed in ${started.textContent}`);
+    end.addEventListener("click", () => attempt(() => endSession(session, device)));
+    li.append(end);
+  }
+  return li;
+}
+
+async function endSession(session, device) {
+  try {
+    await authed(`/me/sessions/${encodeURIComponent(session.id)}`, "access_token", { method: "DELETE" });
+    status(`Signed out the session on ${device}.`);
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.code !== "not_found") throw e;
+    status(`The session on ${device} had ended already.`);
+  }
+  await loadSessions();
+}
+
+onClick("#end-other-sessions", async () => {
+  const answer = await authed("/me/sessions", "access_token", { method: "DELETE" });
+  const n = answer.ended;
+  status(typeof n !== "number" ? shown(answer.message, "Your other sessions have ended.")
+    : n === 1 ? "Signed out 1 other session." : `Signed out ${n} other sessions.`);
+  await loadSessions();
+});
+
+onClick("#reload-sessions", async () => {
+  await loadSessions();
+  status("Reloaded.");
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -865,7 +1120,7 @@ document.addEventListener("securitypolicyviolation", (e) => {
       await loadMe();
       await loadMfa();
     } catch (e) {
-      status(e.message, true);
+      if (!(e instanceof SessionEnded)) status(e.message, true);
     }
   }
   route();

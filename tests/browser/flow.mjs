@@ -2,19 +2,31 @@
 // playwright-core), loaded from one origin against the API on another, both on localhost (a
 // passkey's relying party is a domain), in one browser and one walk:
 //   the page's Content-Security-Policy; register → confirm → login → /me → a 401 answered by one
-//   refresh → the name → create a book (markup in its title shown as text, no "undefined") →
-//   list → delete → logout, and then the old refresh token is refused; a forgotten password
-//   reset with the code from the mailbox; a change of e-mail address (the password again; the
-//   old address alerted); sign-in without a password, with a virtual authenticator: add a
-//   passkey (the password again), sign in with it, sign in with a code sent by e-mail, remove
-//   the passkey, add one with a code by e-mail as the proof; two-factor sign-in: enrol (the
-//   password again), sign in with a code, with a recovery code, enrol again, replace the
-//   authenticator (the password and the current code), turn it off; change the password;
+//   refresh (the refresh token rotated) → the name → the same user on a second device (another
+//   browser context, another User-Agent): the first lists both sessions, "This device" on its
+//   own, ends the second, whose next action signs it out ("This session was ended"); again with
+//   "Sign out all other sessions" → create a book (markup in its title shown as text, no
+//   "undefined") → list → delete → logout, and then the old refresh token is refused; a
+//   forgotten password reset with the code from the mailbox; a change of e-mail address (the
+//   password again; the old address alerted); sign-in without a password, with a virtual
+//   authenticator: add a passkey (the password again), sign in with it, sign in with a code
+//   sent by e-mail, remove the passkey, add one with a code by e-mail as the proof; two-factor
+//   sign-in: enrol (the password again), sign in with a code, with a recovery code, enrol again,
+//   replace the authenticator (the password and the current code), turn it off (the "Keep me
+//   signed in on my other devices" box sent unticked); change the password (sent ticked);
 //   delete the account.
-// Fails on any console error mentioning CORS, on any page error, and on any failed request.
+// And, against a second API whose re-authentication window is seconds long (SHORT_REAUTH_*), on
+// its own page in a third context, the re-authentication prompt: a user signed in at the start;
+// at the end, past the window with no wait, an e-mail change opens the prompt; cancelled,
+// nothing changes; a wrong password is refused in it; signed in again, the change goes through,
+// and the superseded session is ended.
+// Fails on any console error mentioning CORS, on any page error, on any failed request, and on
+// any console message holding a token.
 // The passwordless part is skipped, saying so, only when the API has no POST /login/start.
 //
 // Usage: node flow.mjs <page-url> <api-url> [screenshot.png]
+// with SHORT_REAUTH_PAGE, SHORT_REAUTH_API (the page and an API with a short ReauthWindow) and
+// SHORT_REAUTH_WINDOW (its seconds) for the re-authentication part, skipped, saying so, without.
 import { chromium } from "playwright-core";
 
 
@@ -64,6 +76,15 @@ if (new URL(pageUrl).origin === new URL(apiUrl).origin) {
 }
 
 const STEP_TIMEOUT = 15_000;
+const startedAt = Date.now();
+// Two devices, as the API names them from their User-Agent.
+const CHROME_ON_LINUX = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+const FIREFOX_ON_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+const VIEWPORT = { width: 1100, height: 900 };
+const shortReauth = process.env.SHORT_REAUTH_PAGE && process.env.SHORT_REAUTH_API
+  ? { page: process.env.SHORT_REAUTH_PAGE, api: process.env.SHORT_REAUTH_API, window: Number(process.env.SHORT_REAUTH_WINDOW || 2) }
+  : null;
+if (!shortReauth) console.log("# no SHORT_REAUTH_PAGE and SHORT_REAUTH_API: the re-authentication prompt part of the walk is skipped");
 const problems = [];
 let passed = 0;
 
@@ -109,34 +130,44 @@ const browser = await chromium.launch({
   ],
 });
 
-let page;
-try {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-  page = await context.newPage();
-  page.setDefaultTimeout(STEP_TIMEOUT);
-  page.on("console", (msg) => {
+// A page of a context (a device): its console, errors and failed requests watched, its API
+// calls listed in `calls`.
+async function openPage(context, api, calls) {
+  const p = await context.newPage();
+  p.setDefaultTimeout(STEP_TIMEOUT);
+  p.on("console", (msg) => {
     const text = msg.text();
+    // A JWT (the id, access or refresh token, or a piece of one) never reaches the console.
+    if (/eyJ[\w-]{8,}/.test(text)) problems.push(`a token in a console message: ${text.slice(0, 40)}…`);
     // "Failed to load resource" names its URL in the message's location only.
     const about = `${text} ${msg.location()?.url || ""}`;
     if (isExpected(about) || (!passwordless && passkeyRoute.test(about))) return;
     if (/cors|access-control/i.test(text)) problems.push(`CORS console message: ${text}`);
     else if (msg.type() === "error" && !/status of (400|401|403)/.test(text)) {
       // The browser logs every 4xx; the flow provokes 401s (a bad token, a revoked one, a
-      // deleted account's sign-in), 400s (a wrong code, an address change without the
-      // password) and a 403 (enrolling without /mfa/totp/setup's grant) on purpose.
+      // deleted account's sign-in, an ended session), 400s (a wrong code, an address change
+      // without the password) and 403s (enrolling without /mfa/totp/setup's grant, a change
+      // past the re-authentication window) on purpose.
       problems.push(`console error: ${text}`);
     }
   });
-  page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
-  page.on("requestfailed", (req) => {
+  p.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+  p.on("requestfailed", (req) => {
     if (!passwordless && passkeyRoute.test(req.url())) return;
     if (isExpected(req.url())) return;
     problems.push(`request failed: ${req.method()} ${req.url()}: ${req.failure()?.errorText}`);
   });
-  const apiCalls = [];
-  page.on("request", (req) => {
-    if (req.url().startsWith(apiUrl)) apiCalls.push(`${req.method()} ${new URL(req.url()).pathname}`);
+  p.on("request", (req) => {
+    if (req.url().startsWith(api)) calls.push(`${req.method()} ${new URL(req.url()).pathname}`);
   });
+  return p;
+}
+
+let page;
+try {
+  const context = await browser.newContext({ viewport: VIEWPORT, userAgent: CHROME_ON_LINUX });
+  const apiCalls = [];
+  page = await openPage(context, apiUrl, apiCalls);
 
   const statusLine = page.locator("#status");
   // A view of the portal, through its navigation, as a person would open it.
@@ -184,6 +215,36 @@ try {
   const user = `browser-${Date.now()}@example.com`;
   let password = "Correct-Horse-9!";
 
+  // The re-authentication part's sign-in, on its own API and page, in its own context: made now,
+  // so that by the end of the walk it is older than the window, with no wait.
+  let short = null;
+  if (shortReauth) {
+    const api = shortReauth.api;
+    // The account, made from node (the walk makes one through the page below).
+    const call = async (path, body) => {
+      const res = await fetch(`${api}${path}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+      if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+    };
+    const who = `reauth-${Date.now()}@example.com`;
+    await call("/register", { username: who, password });
+    const mailbox = await (await fetch(`${api}/_local/mailbox`)).json();
+    const signUp = mailbox.find((m) => m.username === who && m.kind === "sign_up");
+    await call("/confirm_user", { username: who, confirmation_code: signUp.code });
+    const desk = await browser.newContext({ viewport: VIEWPORT, userAgent: CHROME_ON_LINUX });
+    const calls = [];
+    const page3 = await openPage(desk, api, calls);
+    await page3.goto(`${shortReauth.page}/?api=${encodeURIComponent(api)}`);
+    await page3.fill("#login-form [name=username]", who);
+    await page3.fill("#login-form [name=password]", password);
+    await page3.click("#login-form button[type=submit]");
+    await page3.locator("[data-view=profile]").waitFor({ state: "visible" });
+    // The API counts whole seconds from the sign-in: past the window once its second and the
+    // window have gone by.
+    const pastWindow = (Math.floor(Date.now() / 1000) + shortReauth.window + 1) * 1000 + 100;
+    short = { page3, calls, password, pastWindow };
+    step(`on a page against an API whose re-authentication window is ${shortReauth.window} s, another user signs in (its prompt is walked at the end)`);
+  }
+
   await view("sign-up");
   await page.fill("#register-form [name=username]", user);
   await page.fill("#register-form [name=password]", password);
@@ -214,20 +275,84 @@ try {
   await page.locator("#nav-in").waitFor();
   step("login, and the profile shows the signed-in user, their e-mail address verified");
 
-  // A token the authorizer refuses: the page refreshes once and retries.
+  // A token the authorizer refuses: the page refreshes once and retries, and keeps the refresh
+  // token the answer brings (they rotate: the one sent is spent).
+  const spent = await page.evaluate(() => sessionStorage.getItem("refresh_token"));
   await page.evaluate(() => sessionStorage.setItem("id_token", "not-a-token"));
   await page.click("#reload");
   await statusLine.filter({ hasText: "Reloaded." }).waitFor();
   const idToken = await page.evaluate(() => sessionStorage.getItem("id_token"));
   if (!idToken || idToken === "not-a-token") throw new Error("the page did not refresh its token");
-  if (!apiCalls.includes("POST /refresh")) throw new Error("no call to /refresh was made");
-  step("a 401 is answered by one refresh and a retry");
+  if (apiCalls.filter((c) => c === "POST /refresh").length !== 1) throw new Error(`not one call to /refresh: ${apiCalls}`);
+  const rotated = await page.evaluate(() => sessionStorage.getItem("refresh_token"));
+  if (!rotated || rotated === spent) throw new Error("the page did not keep the rotated refresh token");
+  step("a 401 is answered by one refresh and a retry; the page keeps the rotated refresh token");
 
   await page.fill("#name-form [name=name]", "Ged");
   await page.click("#name-form button[type=submit]");
   await page.locator("#me [data-field=name]", { hasText: "Ged" }).waitFor();
   await page.locator("#whoami", { hasText: "Ged" }).waitFor();
   step("change the name; the profile and the bar show it");
+
+  // The same user on a second device: its own browser context (its own sessionStorage), another
+  // User-Agent.
+  const laptop = await browser.newContext({ viewport: VIEWPORT, userAgent: FIREFOX_ON_WINDOWS });
+  const page2 = await openPage(laptop, apiUrl, []);
+  await page2.goto(`${pageUrl}/?api=${encodeURIComponent(apiUrl)}`);
+  const signInOn2 = async () => {
+    await page2.fill("#login-form [name=username]", user);
+    await page2.fill("#login-form [name=password]", password);
+    await page2.click("#login-form button[type=submit]");
+    await page2.locator("[data-view=profile]").waitFor({ state: "visible" });
+  };
+  await signInOn2();
+  await view("security");
+  const sessions = page.locator("#sessions li[data-id]");
+  await sessions.nth(1).waitFor();
+  if ((await sessions.count()) !== 2) throw new Error(`${await sessions.count()} sessions listed, not 2`);
+  const here = page.locator("#sessions li[data-current=true]");
+  const there = page.locator("#sessions li[data-current=false]");
+  await here.locator(".badge", { hasText: "This device" }).waitFor();
+  if ((await there.locator(".badge").count()) !== 0) throw new Error("the other session is marked as this device");
+  if ((await here.locator("button").count()) !== 0) throw new Error("this session has a button to end it");
+  const hereText = await here.innerText();
+  const thereText = await there.innerText();
+  for (const [text, device] of [[hereText, "Chrome on Linux"], [thereText, "Firefox on Windows"]]) {
+    if (!text.includes(device)) throw new Error(`a session listed without its device ${device}: ${text}`);
+    if (!/From \S+/.test(text) || !text.includes("with the password")) throw new Error(`a session without where from or how: ${text}`);
+    if (/undefined|null|NaN|Invalid Date|unknown time/.test(text)) throw new Error(`a session shows a raw value: ${text}`);
+  }
+  const started = await there.locator("time").first().getAttribute("datetime");
+  if (Math.abs(Date.parse(started) - Date.now()) > 120_000) throw new Error(`the other session started at ${started}`);
+  step("a second device signs in; the first lists both sessions (device, where from, how, when), \"This device\" on its own");
+
+  const end = there.locator("button", { hasText: "End session" });
+  if (!/Firefox on Windows/.test(await end.getAttribute("aria-label"))) throw new Error("the button to end a session does not say which");
+  await end.click();
+  await statusLine.filter({ hasText: /Signed out the session on Firefox/ }).waitFor();
+  await there.waitFor({ state: "detached" });
+  if ((await sessions.count()) !== 1) throw new Error("the list did not reload to this session alone");
+  await page.locator("#end-other-sessions:disabled").waitFor();
+  step("the first ends the second; the list reloads");
+
+  const endedNotice = page2.locator("#status", { hasText: "This session was ended" });
+  await page2.click("#reload");
+  await endedNotice.waitFor();
+  await page2.locator("[data-view=sign-in]").waitFor({ state: "visible" });
+  if (await page2.evaluate(() => sessionStorage.length)) throw new Error("the ended session's tokens are still in sessionStorage");
+  step("the second device's next action shows it signed out: \"This session was ended\"");
+
+  await signInOn2();
+  await page.click("#reload-sessions");
+  await sessions.nth(1).waitFor();
+  await page.click("#end-other-sessions");
+  await statusLine.filter({ hasText: "Signed out 1 other session." }).waitFor();
+  await there.waitFor({ state: "detached" });
+  await page2.click("nav a[href='#security']");
+  await endedNotice.waitFor();
+  await page2.locator("[data-view=sign-in]").waitFor({ state: "visible" });
+  await laptop.close();
+  step("\"Sign out all other sessions\" ends the second device's new session; its next action signs it out too");
 
   await view("books");
   const title = `A Wizard of Earthsea ${Date.now()}`;
@@ -525,19 +650,31 @@ try {
   }
   step("replace the authenticator with the password and the current code; ten new recovery codes");
 
+  // What a form sent of "Keep me signed in on my other devices".
+  const keepSent = async (path, submit) => {
+    const [request] = await Promise.all([
+      page.waitForRequest((r) => r.method() === "POST" && r.url() === `${apiUrl}${path}`),
+      submit(),
+    ]);
+    return request.postDataJSON().keep_other_sessions;
+  };
+
   // Off with the password and one of the new recovery codes (no wait for a fresh TOTP step).
   await page.fill("#totp-disable-form [name=password]", password);
   await page.fill("#totp-disable-form [name=recovery_code]", replacedCodes[0]);
-  await page.click("#totp-disable-form button");
+  const keptOff = await keepSent("/mfa/totp/disable", () => page.click("#totp-disable-form button"));
   await page.locator("#mfa-status", { hasText: "Off." }).waitFor();
-  step("turn two-factor sign-in off with the password and a recovery code");
+  if (keptOff !== false) throw new Error(`turning it off sent keep_other_sessions ${keptOff}, not false`);
+  step("turn two-factor sign-in off with the password and a recovery code (the other sessions not kept)");
 
   await page.fill("#password-form [name=previous_password]", password);
   password = "Third-Horse-5!x";
   await page.fill("#password-form [name=proposed_password]", password);
-  await page.click("#password-form button[type=submit]");
+  await page.check("#password-form [name=keep_other_sessions]");
+  const keptChange = await keepSent("/change_password", () => page.click("#password-form button[type=submit]"));
   await statusLine.filter({ hasText: "Password changed." }).waitFor();
-  step("change the password");
+  if (keptChange !== true) throw new Error(`the password change sent keep_other_sessions ${keptChange}, not true`);
+  step("change the password, keeping the other sessions as ticked");
 
   await view("profile");
   page.once("dialog", (dialog) => dialog.accept());
@@ -551,8 +688,52 @@ try {
   await statusLine.filter({ hasText: /invalid_credentials/ }).waitFor();
   step("delete the account; signing in again fails as for an unknown user");
 
-  for (const call of ["POST /register", "POST /confirm_user", "POST /login", "GET /me", "POST /books", "DELETE /books", "POST /logout", "PATCH /me", "POST /me/verify_email", "DELETE /me", "GET /mfa", "POST /mfa/totp/setup", "POST /mfa/totp/verify", "POST /login/challenge", "POST /login/recover", "POST /mfa/totp/disable", "POST /forgot_password", "POST /reset_password", "POST /change_password"]) {
+  for (const call of ["POST /register", "POST /confirm_user", "POST /login", "GET /me", "POST /books", "DELETE /books", "POST /logout", "PATCH /me", "POST /me/verify_email", "DELETE /me", "GET /mfa", "POST /mfa/totp/setup", "POST /mfa/totp/verify", "POST /login/challenge", "POST /login/recover", "POST /mfa/totp/disable", "POST /forgot_password", "POST /reset_password", "POST /change_password", "GET /me/sessions", "DELETE /me/sessions/", "DELETE /me/sessions"]) {
     if (!apiCalls.some((c) => c.startsWith(call))) throw new Error(`the page never called ${call}`);
+  }
+
+  // The re-authentication prompt, against the API whose window is seconds long: the sign-in
+  // it needs to be old was made at the start.
+  if (short) {
+    const { page3, calls: shortCalls, password: shortPassword, pastWindow } = short;
+    page = page3; // what a failure reports
+    const away = `away-${Date.now()}@example.com`;
+    await page3.fill("#email-form [name=email]", away);
+    await page3.fill("#email-form [name=password]", shortPassword);
+    // Past already, but for a walk quicker than the window.
+    await page3.waitForTimeout(Math.max(0, pastWindow - Date.now()));
+
+    const prompt = page3.locator("#reauth");
+    const status3 = page3.locator("#status");
+    await page3.click("#email-form button[type=submit]");
+    await prompt.waitFor({ state: "visible" });
+    await page3.locator("#reauth-hint", { hasText: `within the last ${shortReauth.window} seconds` }).waitFor();
+    if ((await page3.locator("main").getAttribute("inert")) === null) throw new Error("the page behind the prompt is not inert");
+    await page3.click("#reauth-cancel");
+    await prompt.waitFor({ state: "hidden" });
+    await status3.filter({ hasText: /Not changed/ }).waitFor();
+    if ((await page3.locator("#email-form [name=email]").inputValue()) !== away) throw new Error("cancelling the prompt lost the form");
+    step("past the re-authentication window, an e-mail change opens the re-authentication prompt; cancelled, nothing changes");
+
+    await page3.click("#email-form button[type=submit]");
+    await prompt.waitFor({ state: "visible" });
+    await page3.fill("#reauth-form [name=password]", "Not-The-Password-1!");
+    await page3.click("#reauth-form button[type=submit]");
+    await page3.locator("#reauth-note", { hasText: /invalid_credentials/ }).waitFor();
+    await page3.fill("#reauth-form [name=password]", shortPassword);
+    await page3.click("#reauth-form button[type=submit]");
+    await status3.filter({ hasText: `A code is on its way to ${away}` }).waitFor();
+    await prompt.waitFor({ state: "hidden" });
+    const patches = shortCalls.filter((c) => c === "PATCH /me").length;
+    if (patches !== 3) throw new Error(`PATCH /me sent ${patches} times, not 3 (twice refused, once again after the sign-in)`);
+    await page3.click("nav a[href='#security']");
+    const sessions3 = page3.locator("#sessions li[data-id]");
+    await sessions3.first().waitFor();
+    if ((await sessions3.count()) !== 1 || (await sessions3.first().getAttribute("data-current")) !== "true") {
+      throw new Error(`after signing in again, the sessions are: ${await page3.locator("#sessions").innerText()}`);
+    }
+    await page3.context().close();
+    step("the re-authentication prompt: a wrong password refused in it; signed in again, the change goes through, and the session it replaced has ended");
   }
 } catch (e) {
   problems.push(`flow: ${e.message}`);
@@ -565,5 +746,5 @@ try {
 }
 
 for (const p of problems) console.error(`not ok - ${p}`);
-console.log(`${passed} passed, ${problems.length} failed`);
+console.log(`${passed} passed, ${problems.length} failed, in ${Math.round((Date.now() - startedAt) / 1000)} s`);
 process.exit(problems.length ? 1 : 0);

@@ -1,9 +1,12 @@
 //! The demo page in a real browser: moto, the local API (allowing only the page's origin) and
 //! the page's static server (scripts/serve-web.py, with its Content-Security-Policy) on free
 //! loopback ports, then tests/browser/flow.mjs drives Debian's Chromium through the account
-//! portal: sign-up, sign-in, profile, security (the authenticator app, passkeys), books,
-//! sign-outs. Both are reached as http://localhost:<port>, a domain: a passkey's relying party
-//! cannot be an IP address. `make test` installs Chromium and the node packages first.
+//! portal: sign-up, sign-in, profile, security (the authenticator app, passkeys, the sessions
+//! of two devices), books, sign-outs. Both are reached as http://localhost:<port>, a domain: a
+//! passkey's relying party cannot be an IP address. A second local API, with a re-authentication
+//! window of [`SHORT_REAUTH_WINDOW`] seconds, and its own page server, let the walk see the
+//! re-authentication prompt without waiting ten minutes. `make test` installs Chromium and the
+//! node packages first.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -14,6 +17,10 @@ use tokio::process::Command;
 /// The whole walk takes a minute or so (it waits for fresh TOTP steps); this bounds a hung
 /// browser.
 const FLOW_TIMEOUT: Duration = Duration::from_secs(240);
+
+/// The second API's `ReauthWindow`: short, so that the walk waits a few seconds past it; long
+/// enough that the change sent again right after the new sign-in is within it.
+const SHORT_REAUTH_WINDOW: &str = "2";
 
 /// scripts/serve-web.py on `port`, serving web/ with the policy computed from `api`; killed
 /// when dropped.
@@ -67,6 +74,16 @@ async fn the_demo_page_walks_the_whole_flow_cross_origin_in_chromium_without_cor
     let _web_server = static_server(web_port, &api_base).await;
     assert_ne!(web, api_base, "two origins");
 
+    // The same page against an API whose sensitive changes need a sign-in within seconds.
+    let short_web = format!("http://localhost:{}", free_port());
+    let short = LocalApi::start_with(&moto, &[("ReauthWindow", SHORT_REAUTH_WINDOW)], |c| {
+        c.allow_origin(&short_web)
+    })
+    .await;
+    let short_api = short.base.replacen("127.0.0.1", "localhost", 1);
+    let short_port: u16 = short_web.rsplit(':').next().unwrap().parse().unwrap();
+    let _short_server = static_server(short_port, &short_api).await;
+
     let shot_dir = root.join("target/browser");
     std::fs::create_dir_all(&shot_dir).unwrap();
     let node = Command::new("node")
@@ -75,6 +92,9 @@ async fn the_demo_page_walks_the_whole_flow_cross_origin_in_chromium_without_cor
         .arg(shot_dir.join("signed-in.png"))
         .current_dir(root.join("tests/browser"))
         .env("CHROMIUM", &chromium)
+        .env("SHORT_REAUTH_PAGE", &short_web)
+        .env("SHORT_REAUTH_API", &short_api)
+        .env("SHORT_REAUTH_WINDOW", SHORT_REAUTH_WINDOW)
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .output();
@@ -91,10 +111,14 @@ async fn the_demo_page_walks_the_whole_flow_cross_origin_in_chromium_without_cor
         "the browser flow failed ({}):\n{stdout}\n{stderr}",
         out.status
     );
-    assert!(
-        stdout.contains("after logout, the old refresh token is refused"),
-        "{stdout}"
-    );
+    for step in [
+        "after logout, the old refresh token is refused",
+        "a second device signs in; the first lists both sessions",
+        "the second device's next action shows it signed out",
+        "signed in again, the change goes through",
+    ] {
+        assert!(stdout.contains(step), "no step \"{step}\" in:\n{stdout}");
+    }
     // The walk skips passwordless sign-in only where the API has no /login/start.
     if api.paths().iter().any(|p| p == "/login/start") {
         assert!(stdout.contains("sign in with the passkey"), "{stdout}");
