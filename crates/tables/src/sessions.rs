@@ -49,9 +49,13 @@ pub const LONGEST_TOKEN: Duration = Duration::from_secs(60 * 60);
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 /// Clocks differ a little: an alias outlives the tokens it admits by this much.
 const MARGIN: Duration = Duration::from_secs(5 * 60);
-/// How many times a refresh or an ending is tried again when another changed the session
-/// between its read and its write.
-const ATTEMPTS: usize = 3;
+/// How many times a refresh or an ending is tried when another changed the session between
+/// its read and its write.
+const ATTEMPTS: usize = 5;
+/// The most aliases a session holds at once (tokens of another `origin_jti` issued within the
+/// hour): a refresh past it is refused (429), so that an ending stays one transaction (at most
+/// 100 items).
+pub const MAX_ALIASES: usize = 20;
 
 /// How a session signed in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -186,6 +190,12 @@ fn number(item: &Item, name: &str) -> Option<u64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
+/// Whether a record is still within its lifetime: DynamoDB deletes expired items lazily (within
+/// days), so a read may still find one.
+fn unexpired(item: &Item) -> bool {
+    number(item, "expires_at").is_none_or(|at| at > now())
+}
+
 fn session_key(sub: &str, id: &str) -> Item {
     HashMap::from([
         ("pk".to_owned(), s(sub)),
@@ -216,15 +226,28 @@ fn aliases(item: &Item) -> Vec<(String, u64)> {
     }
 }
 
-/// Whether a transaction was cancelled by a condition (another request changed the session).
-fn cancelled_by_condition(err: &TransactWriteItemsError) -> bool {
+/// Whether a transaction was cancelled by a condition or by a conflict with another request
+/// on the same items (another request changed the session): worth reading again.
+fn cancelled(err: &TransactWriteItemsError) -> bool {
     match err {
-        TransactWriteItemsError::TransactionCanceledException(e) => e
-            .cancellation_reasons()
-            .iter()
-            .any(|r| r.code() == Some("ConditionalCheckFailed")),
+        TransactWriteItemsError::TransactionCanceledException(e) => {
+            e.cancellation_reasons().iter().any(|r| {
+                matches!(
+                    r.code(),
+                    Some("ConditionalCheckFailed" | "TransactionConflict")
+                )
+            })
+        }
         _ => false,
     }
+}
+
+/// A pause before attempt `attempt` (from 1) of a write that met another: 10, 20, 40 ms and so
+/// on, with up to as much again at random, so that two writers do not meet again.
+async fn backoff(attempt: usize) {
+    let base = 10u64 << attempt.min(6);
+    let jitter = platform::random::bytes::<1>().map_or(0, |b| u64::from(b[0])) * base / 255;
+    tokio::time::sleep(Duration::from_millis(base + jitter)).await;
 }
 
 impl Sessions {
@@ -285,12 +308,12 @@ impl Sessions {
             .get_item()
             .table_name(&self.table)
             .set_key(Some(session_key(caller.sub(), &session_id(jti))))
-            .projection_expression("started_at")
+            .projection_expression("started_at, expires_at")
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| failure("DynamoDB GetItem (sessions)", e))?;
-        Ok(out.item.map(|item| LiveSession {
+        Ok(out.item.filter(unexpired).map(|item| LiveSession {
             signed_in_at: number(&item, "started_at"),
         }))
     }
@@ -379,10 +402,17 @@ impl Sessions {
     }
 
     /// Ends the session `id` of `sub` at once: its record, its aliases and its current refresh
-    /// token, in one transaction. `None` when there is no such live session (another user's,
-    /// an alias, or one ended already).
+    /// token, in one transaction, whatever refreshes run meanwhile (a thief refreshing in a loop
+    /// cannot keep it alive: the ending does not wait for the session to hold still, and a
+    /// refresh that comes after it finds no session and fails). Aliases a refresh added between
+    /// the read and the ending are swept after it. `None` when there is no such live session
+    /// (another user's, an alias, or one ended already).
     pub async fn end(&self, sub: &str, id: &str) -> Result<Option<Ended>, ApiError> {
-        for _ in 0..ATTEMPTS {
+        let mut last = None;
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                backoff(attempt).await;
+            }
             let Some(item) = self.read(sub, id).await? else {
                 return Ok(None);
             };
@@ -390,23 +420,17 @@ impl Sessions {
                 return Ok(None);
             }
             let refresh = text(&item, "refresh").unwrap_or_default();
-            let mut call = self.client.transact_write_items().transact_items(
-                TransactWriteItem::builder()
-                    .delete(
-                        Delete::builder()
-                            .table_name(&self.table)
-                            .set_key(Some(session_key(sub, id)))
-                            .condition_expression("#refresh = :refresh")
-                            .expression_attribute_names("#refresh", "refresh")
-                            .expression_attribute_values(":refresh", s(refresh.clone()))
-                            .return_values_on_condition_check_failure(
-                                ReturnValuesOnConditionCheckFailure::None,
-                            )
-                            .build()
-                            .map_err(ApiError::internal)?,
-                    )
-                    .build(),
-            );
+            let session = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(session_key(sub, id)))
+                .condition_expression("attribute_exists(pk)")
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::None)
+                .build()
+                .map_err(ApiError::internal)?;
+            let mut call = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().delete(session).build());
             for (alias, _) in aliases(&item) {
                 call = call.transact_items(delete(&self.table, session_key(sub, &alias))?);
             }
@@ -415,25 +439,53 @@ impl Sessions {
             }
             match call.send().await {
                 Ok(_) => {
+                    self.sweep_aliases(sub, id).await?;
                     return Ok(Some(Ended {
                         sub: sub.to_owned(),
                         id: id.to_owned(),
                         sealed: text(&item, "sealed"),
                     }));
                 }
-                Err(e) if e.as_service_error().is_some_and(cancelled_by_condition) => continue,
+                // Ended by another request meanwhile, or in conflict with a refresh: read again.
+                Err(e) if e.as_service_error().is_some_and(cancelled) => last = Some(e),
                 Err(e) => return Err(failure("DynamoDB TransactWriteItems (sessions: end)", e)),
             }
         }
-        Err(ApiError::unavailable(
-            "DynamoDB TransactWriteItems (sessions: end): the session kept changing",
-        ))
+        Err(match last {
+            Some(e) => failure("DynamoDB TransactWriteItems (sessions: end)", e),
+            None => ApiError::unavailable("DynamoDB TransactWriteItems (sessions: end)"),
+        })
+    }
+
+    /// Deletes the aliases left pointing at the ended session `id` (a refresh that committed
+    /// between an ending's read and its transaction).
+    async fn sweep_aliases(&self, sub: &str, id: &str) -> Result<(), ApiError> {
+        for item in self.records(sub).await? {
+            if text(&item, "alias_of").as_deref() != Some(id) {
+                continue;
+            }
+            let Some(key) = text(&item, "sk") else {
+                continue;
+            };
+            let key = HashMap::from([("pk".to_owned(), s(sub)), ("sk".to_owned(), s(key))]);
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .send()
+                .await
+                .map_err(|e| failure("DynamoDB DeleteItem (sessions: alias)", e))?;
+        }
+        Ok(())
     }
 
     /// Ends every live session of `sub` but `except` (the caller's, where it keeps its own):
-    /// those that exist now; one that starts meanwhile is not touched. Returns those it ended.
+    /// those that exist now; one that starts meanwhile is not touched. Every session is tried,
+    /// whatever fails: the first failure is answered once all have been. Returns those it
+    /// ended.
     pub async fn end_all(&self, sub: &str, except: Option<&str>) -> Result<Vec<Ended>, ApiError> {
         let mut ended = Vec::new();
+        let mut failed = None;
         for item in self.records(sub).await? {
             if item.contains_key("alias_of") {
                 continue;
@@ -443,13 +495,21 @@ impl Sessions {
             else {
                 continue;
             };
-            if Some(id.as_str()) != except
-                && let Some(one) = self.end(sub, &id).await?
-            {
-                ended.push(one);
+            if Some(id.as_str()) == except {
+                continue;
+            }
+            match self.end(sub, &id).await {
+                Ok(Some(one)) => ended.push(one),
+                Ok(None) => {}
+                Err(e) => {
+                    failed.get_or_insert(e);
+                }
             }
         }
-        Ok(ended)
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(ended),
+        }
     }
 
     /// The record of `refresh_token`, found by its hash; `None` for a token this table never
@@ -468,7 +528,7 @@ impl Sessions {
             .send()
             .await
             .map_err(|e| failure("DynamoDB GetItem (sessions: refresh token)", e))?;
-        let Some(item) = out.item else {
+        let Some(item) = out.item.filter(unexpired) else {
             return Ok(None);
         };
         let (Some(sub), Some(session), Some(issued_at)) = (
@@ -500,10 +560,18 @@ impl Sessions {
     ) -> Result<bool, ApiError> {
         let new_hash = token_hash(new_token);
         let alias = session_id(new_origin_jti);
-        for _ in 0..ATTEMPTS {
+        let mut last = None;
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                backoff(attempt).await;
+            }
             let Some(item) = self.read(&old.sub, &old.session).await? else {
                 return Ok(false);
             };
+            // The same new token again (an answer Cognito repeated): recorded already.
+            if text(&item, "refresh").as_deref() == Some(new_hash.as_str()) {
+                return Ok(true);
+            }
             let at = now();
             let expires = number(&item, "expires_at").unwrap_or(at + SESSION_LIFETIME.as_secs());
             let current = text(&item, "refresh").unwrap_or_default();
@@ -526,6 +594,10 @@ impl Sessions {
                 values.insert(":sealed".to_owned(), s(sealed));
             }
             let new_alias = alias != old.session;
+            let live_aliases = aliases(&item).len() - stale.len();
+            if new_alias && live_aliases >= MAX_ALIASES {
+                return Err(ApiError::TooManyRequests { retry_after: 60 });
+            }
             if new_alias {
                 if item.contains_key("aliases") {
                     update.push_str(", aliases.#alias = :at");
@@ -591,7 +663,7 @@ impl Sessions {
             }
             match call.send().await {
                 Ok(_) => return Ok(true),
-                Err(e) if e.as_service_error().is_some_and(cancelled_by_condition) => continue,
+                Err(e) if e.as_service_error().is_some_and(cancelled) => last = Some(e),
                 Err(e) => {
                     return Err(failure(
                         "DynamoDB TransactWriteItems (sessions: refresh)",
@@ -600,9 +672,10 @@ impl Sessions {
                 }
             }
         }
-        Err(ApiError::unavailable(
-            "DynamoDB TransactWriteItems (sessions: refresh): the session kept changing",
-        ))
+        Err(match last {
+            Some(e) => failure("DynamoDB TransactWriteItems (sessions: refresh)", e),
+            None => ApiError::unavailable("DynamoDB TransactWriteItems (sessions: refresh)"),
+        })
     }
 
     /// Opens the table's connection during start-up, so that the first protected request's

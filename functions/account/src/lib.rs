@@ -142,14 +142,30 @@ async fn reset_password(state: &State, req: &Request) -> Result<Reply, ApiError>
             "Cognito ConfirmForgotPassword: a reset for a user AdminGetUser did not know",
         )
     })?;
-    // Whoever held the old password may hold a session: every one ends, at once (the id and
-    // access tokens through the sessions table, then Cognito's refresh tokens).
-    state.sessions.end_all(&sub, None).await?;
-    state
+    // Whoever held the old password may hold a session: every one ends, at once. Cognito's
+    // sign-out comes first, since it ends every refresh token whatever the table does; then the
+    // sessions table, which refuses the id and access tokens (every session tried, whatever
+    // fails). The password has changed by now: a failure here is logged and the reset answered,
+    // for the code is spent and could not be sent again.
+    let signed_out = state
         .cognito
         .admin_sign_out_everywhere(&state.pool_id, &username)
-        .await?;
-    Reply::message("Password reset. Every session has ended: sign in with the new password.")
+        .await;
+    let ended = state.sessions.end_all(&sub, None).await;
+    let mut all_ended = true;
+    for failed in [signed_out.err(), ended.err()].into_iter().flatten() {
+        all_ended = false;
+        tracing::error!(
+            error = failed.code(),
+            cause = failed.cause().map(tracing::field::display),
+            "a reset could not end every session"
+        );
+    }
+    Reply::message(if all_ended {
+        "Password reset. Every session has ended: sign in with the new password."
+    } else {
+        "Password reset, but some sessions could not be ended: sign in with the new password, then sign out everywhere (POST /logout)."
+    })
 }
 
 #[tracing::instrument(name = "change_password", skip_all)]
@@ -391,6 +407,9 @@ async fn delete_me(state: &State, req: &Request) -> Result<Reply, ApiError> {
     state.recovery.delete(username).await?;
     state.sessions.end_all(caller.sub(), None).await?;
     state.cognito.delete_user(token).await?;
+    // A sign-in that raced the deletion may have recorded a session after the ending above;
+    // none can succeed now that the user is gone.
+    state.sessions.end_all(caller.sub(), None).await?;
     Ok(Reply::no_content().noted(Some(if books == 0 {
         "no books"
     } else {
