@@ -177,6 +177,8 @@ impl Function {
         let round = n / self.events.len();
         let mut ev = template.clone();
         let route = ev["resource"].as_str().unwrap_or_default().to_owned();
+        // The fixture's session, which no sign-in recorded: replaced below by a seeded one.
+        let fixture_session = ev["requestContext"]["authorizer"]["claims"]["origin_jti"].clone();
         let mut body: Option<Value> = ev["body"]
             .as_str()
             .and_then(|b| serde_json::from_str(b).ok());
@@ -296,8 +298,25 @@ impl Function {
             }
             _ => {}
         }
-        if route == "/logout" {
+        // A sign-out, and ending every other session, each of a user of its own: the main user's
+        // other sessions serve the other routes.
+        if route == "/logout" || (route == "/me/sessions" && ev["httpMethod"] == "DELETE") {
             act_as(&mut ev, &seed.sign_outs.pop().unwrap_or_default());
+        }
+        // Every other caller is the main user, in a session the seed recorded (the books and
+        // `GET /me` take the id token's claims: the header is not read there).
+        let claims = &mut ev["requestContext"]["authorizer"]["claims"];
+        if claims.is_object() && claims["origin_jti"] == fixture_session {
+            let main = &seed.main;
+            claims["sub"] = main.sub.clone().into();
+            claims["origin_jti"] = main.origin_jti.clone().into();
+            claims["auth_time"] = main.auth_time.clone().into();
+            if claims.get("cognito:username").is_some() {
+                claims["cognito:username"] = main.username.clone().into();
+            }
+            if claims.get("username").is_some() {
+                claims["username"] = main.username.clone().into();
+            }
         }
         // Tokens of the bench's own app client, as the functions take them.
         let claims = &mut ev["requestContext"]["authorizer"]["claims"];

@@ -139,7 +139,7 @@ async fn run(args: Args) {
     let needs = seed::Needs {
         confirms: uses("confirm_user"),
         resets: uses("account_reset_password"),
-        sign_outs: uses("account_logout"),
+        sign_outs: uses("account_logout") + uses("account_end_other_sessions"),
         deletions: uses("account_delete_me"),
         verifications: uses("account_verify_email"),
         resends: uses("account_resend_email_code"),
