@@ -272,6 +272,45 @@ async fn revoke_ended(cognito: &Cognito, ended: &Ended) {
     }
 }
 
+/// What a change that ends the other sessions answers about them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct OthersEnded {
+    /// How many of the user's other sessions ended (none with `keep_other_sessions`).
+    pub other_sessions_ended: usize,
+    /// Set when some could not be ended: the change stands, and the rest can be ended from
+    /// the session list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub other_sessions_note: Option<&'static str>,
+}
+
+/// The note of [`OthersEnded`] when some sessions could not be ended.
+pub const OTHERS_NOT_ENDED: &str = "some of your other sessions could not be ended: end them from your session list (DELETE /me/sessions)";
+
+impl OthersEnded {
+    /// What `ended` (the outcome of ending the other sessions after a change the request has
+    /// made already) answers: a failure is logged, not answered, since the change stands and
+    /// could not be sent again.
+    pub fn after_change(ended: Result<usize, ApiError>) -> Self {
+        match ended {
+            Ok(n) => Self {
+                other_sessions_ended: n,
+                other_sessions_note: None,
+            },
+            Err(err) => {
+                tracing::error!(
+                    error = err.code(),
+                    cause = err.cause().map(tracing::field::display),
+                    "the other sessions could not all be ended after a change"
+                );
+                Self {
+                    other_sessions_ended: 0,
+                    other_sessions_note: Some(OTHERS_NOT_ENDED),
+                }
+            }
+        }
+    }
+}
+
 /// Ends every session of the caller's but the caller's own, unless `keep`; how many ended.
 pub async fn end_others(
     cognito: &Cognito,
@@ -354,14 +393,32 @@ mod tests {
                 aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput::builder()
                     .build()
             });
+        let swept = mock!(aws_sdk_dynamodb::Client::query)
+            .then_output(|| aws_sdk_dynamodb::operation::query::QueryOutput::builder().build());
         let table = Sessions::new(
-            test_support::dynamodb_client(&[&listed, &read, &ended]),
+            test_support::dynamodb_client(&[&listed, &read, &ended, &swept]),
             "sessions".into(),
         );
         keep_within_limit(&test_support::cognito(&[]), &table, "sub-1", "new")
             .await
             .unwrap();
         assert_eq!((read.num_calls(), ended.num_calls()), (1, 1));
+    }
+
+    #[test]
+    fn a_failure_to_end_the_others_after_a_change_is_told_not_answered_as_an_error() {
+        let ended = OthersEnded::after_change(Ok(2));
+        assert_eq!(
+            (ended.other_sessions_ended, ended.other_sessions_note),
+            (2, None)
+        );
+        let failed = OthersEnded::after_change(Err(ApiError::unavailable("DynamoDB")));
+        assert_eq!(failed.other_sessions_note, Some(OTHERS_NOT_ENDED));
+        let shown = serde_json::to_value(failed).unwrap();
+        assert_eq!(shown["other_sessions_ended"], 0);
+        assert!(shown["other_sessions_note"].is_string());
+        let quiet = serde_json::to_value(ended).unwrap();
+        assert!(quiet.get("other_sessions_note").is_none());
     }
 
     #[test]

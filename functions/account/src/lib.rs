@@ -186,11 +186,12 @@ async fn change_password(state: &State, req: &Request) -> Result<Reply, ApiError
         .change_password(token, &previous, &proposed)
         .await?;
     // Whoever knew the old password may hold a session: the others end, unless kept.
-    let other_sessions_ended =
-        sessions::end_others(&state.cognito, &state.sessions, caller, keep).await?;
+    let others = sessions::OthersEnded::after_change(
+        sessions::end_others(&state.cognito, &state.sessions, caller, keep).await,
+    );
     Reply::ok(&Changed {
         message: "Password changed.",
-        other_sessions_ended,
+        others,
     })
 }
 
@@ -198,8 +199,8 @@ async fn change_password(state: &State, req: &Request) -> Result<Reply, ApiError
 #[derive(Debug, Serialize)]
 pub struct Changed {
     pub message: &'static str,
-    /// How many of the user's other sessions ended (none with `keep_other_sessions`).
-    pub other_sessions_ended: usize,
+    #[serde(flatten)]
+    pub others: sessions::OthersEnded,
 }
 
 /// Signs out everywhere (GlobalSignOut), or, with `{"refresh_token"}`, this session only

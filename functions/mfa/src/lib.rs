@@ -168,15 +168,16 @@ pub const SETUP_REQUIRED: ApiError = ApiError::Refused {
 pub struct Enabled {
     pub message: &'static str,
     pub recovery_codes: Vec<String>,
-    /// How many of the user's other sessions ended (none with `keep_other_sessions`).
-    pub other_sessions_ended: usize,
+    #[serde(flatten)]
+    pub others: sessions::OthersEnded,
 }
 
 /// What `/mfa/totp/disable` answers.
 #[derive(Serialize)]
 pub struct Disabled {
     pub message: &'static str,
-    pub other_sessions_ended: usize,
+    #[serde(flatten)]
+    pub others: sessions::OthersEnded,
 }
 
 #[tracing::instrument(name = "mfa_verify", skip_all)]
@@ -223,12 +224,13 @@ async fn verify(state: &State, req: &Request) -> Result<Reply, ApiError> {
     }
     state.cognito.set_totp(token, true).await?;
     let recovery_codes = state.codes.replace(username).await?;
-    let other_sessions_ended =
-        sessions::end_others(&state.cognito, &state.sessions, who, keep).await?;
+    let others = sessions::OthersEnded::after_change(
+        sessions::end_others(&state.cognito, &state.sessions, who, keep).await,
+    );
     Reply::ok(&Enabled {
         message: "Two-factor sign-in is on. Keep these recovery codes somewhere safe: each signs in once without your authenticator, and they are not shown again.",
         recovery_codes,
-        other_sessions_ended,
+        others,
     })
 }
 
@@ -285,11 +287,12 @@ async fn disable(state: &State, req: &Request) -> Result<Reply, ApiError> {
     }
     state.cognito.set_totp(token, false).await?;
     state.codes.delete(username).await?;
-    let other_sessions_ended =
-        sessions::end_others(&state.cognito, &state.sessions, who, keep).await?;
+    let others = sessions::OthersEnded::after_change(
+        sessions::end_others(&state.cognito, &state.sessions, who, keep).await,
+    );
     Reply::ok(&Disabled {
         message: "Two-factor sign-in is off.",
-        other_sessions_ended,
+        others,
     })
 }
 
@@ -380,32 +383,30 @@ async fn recover(state: &State, req: &Request) -> Result<Reply, ApiError> {
     match signed_in {
         SignIn::Tokens(mut tokens) => {
             let own = tokens.session().map(|jti| sessions::session_id(&jti));
-            let other_sessions_ended = match (keep, tokens.subject()) {
+            let others = sessions::OthersEnded::after_change(match (keep, tokens.subject()) {
                 (false, Some(sub)) => {
-                    sessions::end_all(&state.cognito, &state.sessions, &sub, own.as_deref()).await?
+                    let own = own.as_deref();
+                    sessions::end_all(&state.cognito, &state.sessions, &sub, own).await
                 }
-                _ => 0,
-            };
+                _ => Ok(0),
+            });
             tokens.message = Some(
                 "Signed in with a recovery code. Two-factor sign-in is off: turn it on again.",
             );
-            Reply::ok(&RecoveredIn {
-                tokens,
-                other_sessions_ended,
-            })
+            Reply::ok(&RecoveredIn { tokens, others })
         }
         SignIn::Challenge(challenge) if challenge.challenge == "MFA_SETUP" => {
-            let other_sessions_ended = match keep {
-                true => 0,
-                false => {
-                    let sub = state.cognito.admin_sub(&state.pool_id, &internal).await?;
-                    sessions::end_all(&state.cognito, &state.sessions, &sub, None).await?
-                }
+            let ended = match keep {
+                true => Ok(0),
+                false => match state.cognito.admin_sub(&state.pool_id, &internal).await {
+                    Ok(sub) => sessions::end_all(&state.cognito, &state.sessions, &sub, None).await,
+                    Err(err) => Err(err),
+                },
             };
             Reply::ok(&Recovered {
                 challenge,
                 message: "Recovery code accepted. This account must have an authenticator: set up a new one (MFA_SETUP at /login/challenge).",
-                other_sessions_ended,
+                others: sessions::OthersEnded::after_change(ended),
             })
         }
         SignIn::Challenge(c) => Err(ApiError::ChallengeRequired(c.challenge)),
@@ -418,7 +419,8 @@ pub struct Recovered {
     #[serde(flatten)]
     pub challenge: auth::Challenge,
     pub message: &'static str,
-    pub other_sessions_ended: usize,
+    #[serde(flatten)]
+    pub others: sessions::OthersEnded,
 }
 
 /// A recovery that signed in.
@@ -426,7 +428,8 @@ pub struct Recovered {
 pub struct RecoveredIn {
     #[serde(flatten)]
     pub tokens: auth::Tokens,
-    pub other_sessions_ended: usize,
+    #[serde(flatten)]
+    pub others: sessions::OthersEnded,
 }
 
 /// What an MFA_SETUP challenge's first step answers: the secret to set up, and the session to
