@@ -835,7 +835,7 @@ fn each_function_may_make_only_the_aws_calls_its_code_makes() {
         &["GetItem", "UpdateItem"],
     ));
     assert_eq!(dynamodb_grants(&t, "login"), expected, "login");
-    let expected = sessions_grants(&["GetItem", "PutItem", "UpdateItem", "DeleteItem"]);
+    let expected = sessions_grants(&["GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"]);
     assert_eq!(dynamodb_grants(&t, "refresh"), expected, "refresh");
     // The admin permissions, each on this pool only, each after a proof the function checked:
     // the authenticator deleted after a recovery code (mfa); an e-mail change after the

@@ -206,13 +206,21 @@ pub async fn refresh(
     };
     let bound_to = NewSession::sealed_for(&record.sub, &record.session);
     let sealed = cognito.seal(new_token, &bound_to).await?;
-    if !sessions
+    match sessions
         .rotate(&record, new_token, sealed.as_deref(), &origin_jti)
-        .await?
+        .await
     {
+        Ok(true) => {}
         // The session ended between the check and the exchange.
-        revoke(cognito, new_token).await;
-        return Err(ApiError::InvalidRefreshToken);
+        Ok(false) => {
+            revoke(cognito, new_token).await;
+            return Err(ApiError::InvalidRefreshToken);
+        }
+        // Tokens no record holds would be refused: revoked rather than handed out.
+        Err(err) => {
+            revoke(cognito, new_token).await;
+            return Err(err);
+        }
     }
     Ok(tokens)
 }
@@ -242,18 +250,48 @@ pub async fn end(
     }
 }
 
-/// Ends every session of `sub` but `except`, in the table and at Cognito; how many ended.
+/// What an ending of several sessions did: how many ended (each revoked at Cognito too), and
+/// its first failure.
+#[derive(Debug, Default)]
+pub struct Ending {
+    pub ended: usize,
+    pub failed: Option<ApiError>,
+}
+
+impl Ending {
+    /// An ending that could not start.
+    pub fn failed(err: ApiError) -> Self {
+        Self {
+            ended: 0,
+            failed: Some(err),
+        }
+    }
+
+    /// How many ended, or the failure.
+    pub fn into_result(self) -> Result<usize, ApiError> {
+        match self.failed {
+            Some(e) => Err(e),
+            None => Ok(self.ended),
+        }
+    }
+}
+
+/// Ends every session of `sub` but `except`, in the table and at Cognito: every one is tried,
+/// and every one ended is revoked, whatever fails.
 pub async fn end_all(
     cognito: &Cognito,
     sessions: &Sessions,
     sub: &str,
     except: Option<&str>,
-) -> Result<usize, ApiError> {
-    let ended = sessions.end_all(sub, except).await?;
-    for one in &ended {
+) -> Ending {
+    let all = sessions.end_all(sub, except).await;
+    for one in &all.ended {
         revoke_ended(cognito, one).await;
     }
-    Ok(ended.len())
+    Ending {
+        ended: all.ended.len(),
+        failed: all.failed,
+    }
 }
 
 /// Revokes at Cognito the refresh token of a session the table has ended. The table refuses
@@ -290,39 +328,36 @@ impl OthersEnded {
     /// What `ended` (the outcome of ending the other sessions after a change the request has
     /// made already) answers: a failure is logged, not answered, since the change stands and
     /// could not be sent again.
-    pub fn after_change(ended: Result<usize, ApiError>) -> Self {
-        match ended {
-            Ok(n) => Self {
-                other_sessions_ended: n,
-                other_sessions_note: None,
-            },
-            Err(err) => {
-                tracing::error!(
-                    error = err.code(),
-                    cause = err.cause().map(tracing::field::display),
-                    "the other sessions could not all be ended after a change"
-                );
-                Self {
-                    other_sessions_ended: 0,
-                    other_sessions_note: Some(OTHERS_NOT_ENDED),
-                }
-            }
+    pub fn after_change(ending: Ending) -> Self {
+        let note = ending.failed.map(|err| {
+            tracing::error!(
+                error = err.code(),
+                cause = err.cause().map(tracing::field::display),
+                "the other sessions could not all be ended after a change"
+            );
+            OTHERS_NOT_ENDED
+        });
+        Self {
+            other_sessions_ended: ending.ended,
+            other_sessions_note: note,
         }
     }
 }
 
-/// Ends every session of the caller's but the caller's own, unless `keep`; how many ended.
+/// Ends every session of the caller's but the caller's own, unless `keep`.
 pub async fn end_others(
     cognito: &Cognito,
     sessions: &Sessions,
     caller: &Caller,
     keep: bool,
-) -> Result<usize, ApiError> {
+) -> Ending {
     if keep {
-        return Ok(0);
+        return Ending::default();
     }
-    let own = sessions.current(caller).await?;
-    end_all(cognito, sessions, caller.sub(), own.as_deref()).await
+    match sessions.current(caller).await {
+        Ok(own) => end_all(cognito, sessions, caller.sub(), own.as_deref()).await,
+        Err(err) => Ending::failed(err),
+    }
 }
 
 #[cfg(test)]
@@ -407,15 +442,24 @@ mod tests {
 
     #[test]
     fn a_failure_to_end_the_others_after_a_change_is_told_not_answered_as_an_error() {
-        let ended = OthersEnded::after_change(Ok(2));
+        let ended = OthersEnded::after_change(Ending {
+            ended: 2,
+            failed: None,
+        });
         assert_eq!(
             (ended.other_sessions_ended, ended.other_sessions_note),
             (2, None)
         );
-        let failed = OthersEnded::after_change(Err(ApiError::unavailable("DynamoDB")));
+        let failed = OthersEnded::after_change(Ending {
+            ended: 1,
+            failed: Some(ApiError::unavailable("DynamoDB")),
+        });
         assert_eq!(failed.other_sessions_note, Some(OTHERS_NOT_ENDED));
         let shown = serde_json::to_value(failed).unwrap();
-        assert_eq!(shown["other_sessions_ended"], 0);
+        assert_eq!(
+            shown["other_sessions_ended"], 1,
+            "those ended before the failure"
+        );
         assert!(shown["other_sessions_note"].is_string());
         let quiet = serde_json::to_value(ended).unwrap();
         assert!(quiet.get("other_sessions_note").is_none());

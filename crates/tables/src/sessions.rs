@@ -127,6 +127,23 @@ pub struct Ended {
     pub sealed: Option<String>,
 }
 
+/// What an ending of several sessions did: the sessions it ended, and its first failure.
+#[derive(Debug, Default)]
+pub struct EndedAll {
+    pub ended: Vec<Ended>,
+    pub failed: Option<ApiError>,
+}
+
+impl EndedAll {
+    /// The sessions ended, or the failure (for callers that end the rest elsewhere).
+    pub fn into_result(self) -> Result<Vec<Ended>, ApiError> {
+        match self.failed {
+            Some(e) => Err(e),
+            None => Ok(self.ended),
+        }
+    }
+}
+
 /// A session, as `GET /me/sessions` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Session {
@@ -350,7 +367,7 @@ impl Sessions {
             .records(sub)
             .await?
             .iter()
-            .filter(|item| !item.contains_key("alias_of"))
+            .filter(|item| !item.contains_key("alias_of") && unexpired(item))
             .filter_map(|item| {
                 let id = text(item, "sk")?.strip_prefix("session#")?.to_owned();
                 let started_at = number(item, "started_at")?;
@@ -439,7 +456,15 @@ impl Sessions {
             }
             match call.send().await {
                 Ok(_) => {
-                    self.sweep_aliases(sub, id).await?;
+                    // The ending stands: a sweep that fails leaves aliases that expire within
+                    // the hour, and is logged.
+                    if let Err(e) = self.sweep_aliases(sub, id).await {
+                        tracing::warn!(
+                            error = e.code(),
+                            cause = e.cause().map(tracing::field::display),
+                            "the aliases of an ended session could not be swept"
+                        );
+                    }
                     return Ok(Some(Ended {
                         sub: sub.to_owned(),
                         id: id.to_owned(),
@@ -481,12 +506,17 @@ impl Sessions {
 
     /// Ends every live session of `sub` but `except` (the caller's, where it keeps its own):
     /// those that exist now; one that starts meanwhile is not touched. Every session is tried,
-    /// whatever fails: the first failure is answered once all have been. Returns those it
-    /// ended.
-    pub async fn end_all(&self, sub: &str, except: Option<&str>) -> Result<Vec<Ended>, ApiError> {
-        let mut ended = Vec::new();
-        let mut failed = None;
-        for item in self.records(sub).await? {
+    /// whatever fails: the answer has those it ended, and the first failure.
+    pub async fn end_all(&self, sub: &str, except: Option<&str>) -> EndedAll {
+        let mut all = EndedAll::default();
+        let records = match self.records(sub).await {
+            Ok(records) => records,
+            Err(e) => {
+                all.failed = Some(e);
+                return all;
+            }
+        };
+        for item in records {
             if item.contains_key("alias_of") {
                 continue;
             }
@@ -499,17 +529,14 @@ impl Sessions {
                 continue;
             }
             match self.end(sub, &id).await {
-                Ok(Some(one)) => ended.push(one),
+                Ok(Some(one)) => all.ended.push(one),
                 Ok(None) => {}
                 Err(e) => {
-                    failed.get_or_insert(e);
+                    all.failed.get_or_insert(e);
                 }
             }
         }
-        match failed {
-            Some(e) => Err(e),
-            None => Ok(ended),
-        }
+        all
     }
 
     /// The record of `refresh_token`, found by its hash; `None` for a token this table never

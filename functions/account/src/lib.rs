@@ -151,9 +151,11 @@ async fn reset_password(state: &State, req: &Request) -> Result<Reply, ApiError>
         .cognito
         .admin_sign_out_everywhere(&state.pool_id, &username)
         .await;
-    let ended = state.sessions.end_all(&sub, None).await;
+    // Each ended session's token is revoked too: should Cognito's sign-out have failed, that
+    // reaches Cognito all the same.
+    let ended = sessions::end_all(&state.cognito, &state.sessions, &sub, None).await;
     let mut all_ended = true;
-    for failed in [signed_out.err(), ended.err()].into_iter().flatten() {
+    for failed in [signed_out.err(), ended.failed].into_iter().flatten() {
         all_ended = false;
         tracing::error!(
             error = failed.code(),
@@ -235,7 +237,11 @@ async fn logout(state: &State, req: &Request) -> Result<Reply, ApiError> {
         }
         None => {
             state.cognito.global_sign_out(token).await?;
-            state.sessions.end_all(caller.sub(), None).await?;
+            state
+                .sessions
+                .end_all(caller.sub(), None)
+                .await
+                .into_result()?;
             Reply::message("Signed out: every session of this account has ended.")
         }
     }
@@ -406,11 +412,22 @@ async fn delete_me(state: &State, req: &Request) -> Result<Reply, ApiError> {
         .await?;
     let books = state.books.delete_owned_by(caller.sub()).await?;
     state.recovery.delete(username).await?;
-    state.sessions.end_all(caller.sub(), None).await?;
+    state
+        .sessions
+        .end_all(caller.sub(), None)
+        .await
+        .into_result()?;
     state.cognito.delete_user(token).await?;
     // A sign-in that raced the deletion may have recorded a session after the ending above;
-    // none can succeed now that the user is gone.
-    state.sessions.end_all(caller.sub(), None).await?;
+    // none can succeed now that the user is gone. The account is gone whatever this does: a
+    // failure is logged (those tokens are refused by Cognito, and expire within the hour).
+    if let Some(failed) = state.sessions.end_all(caller.sub(), None).await.failed {
+        tracing::error!(
+            error = failed.code(),
+            cause = failed.cause().map(tracing::field::display),
+            "sessions recorded during a deletion could not be ended"
+        );
+    }
     Ok(Reply::no_content().noted(Some(if books == 0 {
         "no books"
     } else {
@@ -444,7 +461,9 @@ pub struct Ended {
 async fn end_other_sessions(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let caller = Caller::of(req)?;
     state.reauth.require_recent(caller)?;
-    let ended = sessions::end_others(&state.cognito, &state.sessions, caller, false).await?;
+    let ended = sessions::end_others(&state.cognito, &state.sessions, caller, false)
+        .await
+        .into_result()?;
     Reply::ok(&Ended {
         message: "Every other session has ended.",
         ended,

@@ -388,7 +388,7 @@ async fn recover(state: &State, req: &Request) -> Result<Reply, ApiError> {
                     let own = own.as_deref();
                     sessions::end_all(&state.cognito, &state.sessions, &sub, own).await
                 }
-                _ => Ok(0),
+                _ => sessions::Ending::default(),
             });
             tokens.message = Some(
                 "Signed in with a recovery code. Two-factor sign-in is off: turn it on again.",
@@ -397,10 +397,10 @@ async fn recover(state: &State, req: &Request) -> Result<Reply, ApiError> {
         }
         SignIn::Challenge(challenge) if challenge.challenge == "MFA_SETUP" => {
             let ended = match keep {
-                true => Ok(0),
+                true => sessions::Ending::default(),
                 false => match state.cognito.admin_sub(&state.pool_id, &internal).await {
                     Ok(sub) => sessions::end_all(&state.cognito, &state.sessions, &sub, None).await,
-                    Err(err) => Err(err),
+                    Err(err) => sessions::Ending::failed(err),
                 },
             };
             Reply::ok(&Recovered {
