@@ -15,7 +15,7 @@
 //! once. Second-factor codes are limited per user before they are tried
 //! ([`tables::limits::SECOND_FACTOR`]): five per 15 minutes, on every route that takes one.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use auth::{Answer, Code, Password, SignIn};
 use platform::{ApiError, Caller, ClientContext, ConfigError, Env, JsonObject};
@@ -139,10 +139,7 @@ impl Reauth {
     /// seconds. Refreshes keep a session's sign-in time: only a new sign-in renews it.
     pub fn require_recent(&self, caller: &Caller) -> Result<(), ApiError> {
         let auth_time = caller.signed_in_at().ok_or(ApiError::Unauthorized)?;
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
+        let now = tables::epoch_seconds();
         if now.saturating_sub(auth_time) <= self.window.as_secs() {
             Ok(())
         } else {
@@ -306,6 +303,8 @@ mod tests {
             .expires_in(3600)
             .build()
     }
+
+    use std::time::{SystemTime, UNIX_EPOCH};
 
     /// A caller signed in `ago` seconds before now.
     fn signed_in(ago: u64) -> Caller {

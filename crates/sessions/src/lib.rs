@@ -17,7 +17,7 @@
 //! The refresh token each session holds is kept sealed ([`auth::Cognito::seal`]), bound to its
 //! record, so that an ending can revoke it; only its SHA-256 finds it.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use auth::{Cognito, SignIn, Tokens};
 use platform::{ApiError, Caller, ClientContext, ConfigError, Env, JsonObject};
@@ -59,13 +59,6 @@ impl Policy {
             idle: (idle > 0).then(|| Duration::from_secs(idle)),
         })
     }
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
 }
 
 /// Records the session `sign_in` began, when it issued tokens; a challenge passes through.
@@ -169,7 +162,7 @@ pub async fn refresh(
     let Some(record) = sessions.refresh_token(refresh_token).await? else {
         return Err(ApiError::InvalidRefreshToken);
     };
-    let at = now();
+    let at = tables::epoch_seconds();
     match record.spent_at {
         Some(spent) if at.saturating_sub(spent) > policy.grace.as_secs() => {
             end(cognito, sessions, &record.sub, &record.session).await?;

@@ -23,8 +23,9 @@ pub use limits::Limits;
 pub use recovery::RecoveryCodes;
 pub use sessions::Sessions;
 
-/// Now, in seconds since the Unix epoch: how the tables store times (TTLs, lockouts, sign-outs).
-pub(crate) fn epoch_seconds() -> u64 {
+/// Now, in seconds since the Unix epoch: how the tables store times (TTLs, lockouts, sign-outs,
+/// sessions), and the one clock their callers compare them with.
+pub fn epoch_seconds() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
