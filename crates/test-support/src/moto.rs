@@ -20,12 +20,42 @@ pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// A port the OS just handed out on loopback, free when this returns.
+/// A loopback port free when this returns, that nothing else in this process is handed and that
+/// no socket of this machine takes by itself: it lies below the kernel's ephemeral range, the
+/// ports `bind(0)` and every outgoing connection draw from. A port from `bind(0)`, let go and
+/// bound again by a server that needs a moment to start, could meanwhile become another test's
+/// listener or a connection's source port, and the server would fail to bind while the test went
+/// on talking to someone else's.
 pub fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let (low, high) = below_ephemeral_range();
+    let span = u32::from(high - low);
+    // Test binaries of two checkouts may run at once: each starts where its PID says.
+    let start = std::process::id().wrapping_mul(2_654_435_761) % span;
+    for _ in 0..span {
+        let n = (start + NEXT.fetch_add(1, Ordering::Relaxed)) % span;
+        let port = low + u16::try_from(n).expect("the span fits a port");
+        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in {low}..{high}");
+}
+
+/// The ports below the ephemeral range of `/proc/sys/net/ipv4/ip_local_port_range` (32768 by
+/// default) and above the well-known and commonly configured ones.
+fn below_ephemeral_range() -> (u16, u16) {
+    let first_ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let low = 20_000;
+    assert!(
+        first_ephemeral > low + 1_000,
+        "the ephemeral range starts at {first_ephemeral}: too low for test ports"
+    );
+    (low, first_ephemeral)
 }
 
 /// Makes moto check TOTP codes (it does not by default); `make dev` and the tests set it.
@@ -42,27 +72,41 @@ impl Moto {
             "{} is missing: run the tests with `make test`, which installs moto",
             bin.display()
         );
-        let port = free_port();
-        let child = Command::new(&bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            // moto checks authenticator (TOTP) codes only when told to.
-            .env(TOTP_VAR, "true")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-        let moto = Self {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            assert!(Instant::now() < deadline, "moto did not start on {addr}");
-            std::thread::sleep(Duration::from_millis(50));
+        // A port can still be taken between the check and moto's bind (by another program):
+        // then moto exits, and it starts again on another.
+        for _ in 0..3 {
+            let port = free_port();
+            let mut child = Command::new(&bin)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                // moto checks authenticator (TOTP) codes only when told to.
+                .env(TOTP_VAR, "true")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+            let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                if let Some(status) = child.try_wait().expect("moto's status") {
+                    eprintln!("moto exited ({status}) before it listened on {addr}");
+                    break;
+                }
+                if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                    return Self {
+                        child,
+                        endpoint: format!("http://{addr}"),
+                    };
+                }
+                if Instant::now() >= deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("moto did not start on {addr}");
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
-        moto
+        panic!("moto did not start: each port it was given was taken");
     }
 
     /// SDK config for this server: our loader (timeouts, retries, TLS) plus endpoint, a region
