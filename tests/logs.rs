@@ -325,6 +325,7 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
         ("SESSIONS_TABLE", &created.sessions_table),
         ("RECOVERY_CODES_TABLE", &created.recovery_table),
         ("LIMITS_TABLE", &created.limits_table),
+        ("AUDIT_TABLE", &created.audit_table),
     ]);
     let dead_api = local_api::gateway(&dead_config, &dead).await.unwrap();
     let (base, _stop) = integration_tests::serve_gateway(dead_api).await;

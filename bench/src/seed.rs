@@ -52,9 +52,15 @@ pub async fn seed(
         aws_sdk_dynamodb::Client::new(admin_sdk),
         created.sessions_table.clone(),
     );
+    let audit = tables::Audit::new(
+        aws_sdk_dynamodb::Client::new(admin_sdk),
+        created.audit_table.clone(),
+        1,
+    );
     let signer = Signer {
         cognito: &cognito,
         sessions: &sessions,
+        audit: &audit,
         mailbox,
     };
     let username = "bench-user@example.com";
@@ -318,6 +324,7 @@ async fn sign_up(cognito: &Cognito, username: &str) {
 struct Signer<'a> {
     cognito: &'a Cognito,
     sessions: &'a sessions::Sessions,
+    audit: &'a tables::Audit,
     mailbox: &'a Mailbox,
 }
 
@@ -343,7 +350,8 @@ impl Signer<'_> {
             .await
             .unwrap_or_else(|e| panic!("sign {username} in: {e:?}"));
         let how = sessions::SignInMethod::Password;
-        match sessions::signed_in(self.cognito, self.sessions, signed_in, how, &context).await {
+        let (cognito, sessions, audit) = (self.cognito, self.sessions, self.audit);
+        match sessions::signed_in(cognito, sessions, audit, signed_in, how, &context).await {
             Ok(auth::SignIn::Tokens(tokens)) => tokens,
             other => panic!("sign {username} in: {other:?}"),
         }

@@ -2,7 +2,6 @@
 //! the Lambdas run. (Refreshing takes GetTokensFromRefreshToken, which moto lacks: the local
 //! Cognito's tests and tests/e2e/sessions.rs hold it.)
 
-use auth::Cognito;
 use aws_config::SdkConfig;
 use integration_tests::{Moto, create_pool};
 use lambda_http::{Body, Response};
@@ -20,8 +19,8 @@ where
 
 /// The three functions, each composed by its own `app` as its Lambda is.
 struct Functions {
-    register: Api<Cognito>,
-    confirm: Api<Cognito>,
+    register: Api<register::State>,
+    confirm: Api<confirm::State>,
     login: Api<login::State>,
 }
 
@@ -32,6 +31,8 @@ async fn functions(sdk: &SdkConfig, client_id: &str, secret: (&str, &str)) -> Fu
     let env = platform::Env::from_pairs([
         ("COGNITO_CLIENT_ID", client_id),
         ("LIMITS_TABLE", "limits-unused"),
+        ("AUDIT_TABLE", "audit-unused"),
+        ("COGNITO_USER_POOL_ID", "us-east-1_unused"),
         ("SESSIONS_TABLE", SESSIONS),
         secret,
     ]);

@@ -121,6 +121,7 @@ async fn api_calling(
         ("SESSIONS_TABLE", "sessions"),
         ("RECOVERY_CODES_TABLE", "recovery-codes"),
         ("LIMITS_TABLE", "limits"),
+        ("AUDIT_TABLE", "audit"),
         ("JWKS_URL", &jwks.url),
         ("TOKEN_ISSUER", &jwks.issuer),
     ]);

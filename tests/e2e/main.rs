@@ -3,6 +3,7 @@
 //! (`tests/logs.rs`) has a binary of its own, because it installs the global log subscriber.
 
 mod account;
+mod activity;
 mod asvs;
 mod auth_flow;
 mod browser;

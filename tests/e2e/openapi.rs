@@ -124,6 +124,7 @@ async fn the_local_api_serves_openapi_yaml_as_it_is_with_cors_and_no_function_be
         ("SESSIONS_TABLE", "sessions"),
         ("RECOVERY_CODES_TABLE", "recovery-codes"),
         ("LIMITS_TABLE", "limits"),
+        ("AUDIT_TABLE", "audit"),
         ("PREWARM_CONNECTIONS", "false"),
     ]);
     // Nothing is called: a closed loopback port, should anything try.

@@ -96,6 +96,7 @@ const ROUTES: &[(&str, &str, &str, Access)] = &[
         Access::CognitoAccessToken,
     ),
     ("account", "GET", "/me/sessions", Access::CognitoAccessToken),
+    ("account", "GET", "/me/activity", Access::CognitoAccessToken),
     (
         "account",
         "DELETE",
@@ -808,10 +809,21 @@ fn each_function_may_make_only_the_aws_calls_its_code_makes() {
         "LimitsTable",
         &["GetItem", "UpdateItem", "DeleteItem"],
     ));
+    // Its events appended, and the caller's read back (GET /me/activity).
+    expected.extend(calls("crates/tables/src/audit.rs", "AuditTable", &[]));
     assert_eq!(
         account, expected,
         "account: exactly the calls its code makes"
     );
+    // Every other function that records events may only append them.
+    let appends = calls("crates/tables/src/audit.rs", "AuditTable", &["PutItem"]);
+    for bin in ["register", "confirm", "passkeys"] {
+        let audit: BTreeSet<_> = dynamodb_grants(&t, bin)
+            .into_iter()
+            .filter(|(_, resource)| resource.contains("AuditTable"))
+            .collect();
+        assert_eq!(audit, appends, "{bin}: appends events, nothing else");
+    }
 
     // MFA: the recovery codes' and the limits' calls (counters and set-up grants), and the
     // revocation check.
@@ -825,6 +837,7 @@ fn each_function_may_make_only_the_aws_calls_its_code_makes() {
         "Query",
         "DeleteItem",
     ]));
+    expected.extend(appends.clone());
     assert_eq!(mfa, expected, "mfa: exactly the calls its code makes");
     // Login records sign-ins and ends the sessions past the limit; refresh reads a token and
     // its session, rotates (an update and a put), and ends a reused or idle session.
@@ -834,12 +847,16 @@ fn each_function_may_make_only_the_aws_calls_its_code_makes() {
         "LimitsTable",
         &["GetItem", "UpdateItem"],
     ));
+    expected.extend(appends.clone());
     assert_eq!(dynamodb_grants(&t, "login"), expected, "login");
-    let expected = sessions_grants(&["GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"]);
+    let mut expected =
+        sessions_grants(&["GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"]);
+    expected.extend(appends.clone());
     assert_eq!(dynamodb_grants(&t, "refresh"), expected, "refresh");
     // The admin permissions, each on this pool only, each after a proof the function checked:
     // the authenticator deleted after a recovery code (mfa); an e-mail change after the
-    // password, and every session ended after a reset (account).
+    // password, and every session ended after a reset (account). AdminGetUser reads the `sub`
+    // an event is kept under: a confirmed user's (confirm), a refused sign-in's (login, mfa).
     let pool = yaml("!If [CreateUserPool, !GetAtt UserPool.Arn, !Ref ExistingUserPoolArn]");
     for (id, function) in functions(&t) {
         let statements: Vec<&Value> = function["Properties"]["Policies"]
@@ -868,9 +885,13 @@ fn each_function_may_make_only_the_aws_calls_its_code_makes() {
             }
         }
         let expected: BTreeSet<String> = match binary(&id, function) {
-            "mfa" => ["cognito-idp:AdminDeleteSoftwareToken"]
-                .map(String::from)
-                .into(),
+            "mfa" => [
+                "cognito-idp:AdminDeleteSoftwareToken",
+                "cognito-idp:AdminGetUser",
+            ]
+            .map(String::from)
+            .into(),
+            "confirm" | "login" => ["cognito-idp:AdminGetUser"].map(String::from).into(),
             "account" => [
                 "cognito-idp:AdminUpdateUserAttributes",
                 "cognito-idp:AdminGetUser",

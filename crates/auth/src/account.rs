@@ -21,6 +21,8 @@ pub struct Profile {
 /// What SignUp answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedUp {
+    /// The new user's `sub`.
+    pub user_sub: String,
     pub user_confirmed: bool,
     /// When Cognito sent a code: where to (masked) and how.
     pub code_delivery: Option<CodeDelivery>,
@@ -82,6 +84,7 @@ impl Cognito {
             .await
             .map_err(|e| map(Op::SignUp, e))?;
         Ok(SignedUp {
+            user_sub: out.user_sub().to_owned(),
             user_confirmed: out.user_confirmed(),
             code_delivery: out.code_delivery_details().map(|d| CodeDelivery {
                 destination: d.destination().map(str::to_owned),

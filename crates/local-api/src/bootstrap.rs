@@ -26,6 +26,8 @@ pub struct Created {
     /// The recovery codes table.
     pub recovery_table: String,
     pub limits_table: String,
+    /// The audit log, with its stream on.
+    pub audit_table: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +90,8 @@ pub async fn create(
     create_table(t, &ddb, RECOVERY_CODES_TABLE, &recovery_table).await?;
     let limits_table = format!("{prefix}-limits");
     create_table(t, &ddb, LIMITS_TABLE, &limits_table).await?;
+    let audit_table = format!("{prefix}-audit");
+    create_table(t, &ddb, AUDIT_TABLE, &audit_table).await?;
     Ok(Created {
         pool_id,
         client_id,
@@ -97,6 +101,7 @@ pub async fn create(
         sessions_table,
         recovery_table,
         limits_table,
+        audit_table,
     })
 }
 
@@ -385,6 +390,8 @@ pub const SESSIONS_TABLE: &str = "SessionsTable";
 pub const RECOVERY_CODES_TABLE: &str = "RecoveryCodesTable";
 /// The template's limits table (attempt counters and one-time grants).
 pub const LIMITS_TABLE: &str = "LimitsTable";
+/// The template's audit table (the auth events), whose stream the local run reads.
+pub const AUDIT_TABLE: &str = "AuditTable";
 
 /// Creates the template's DynamoDB table `logical_id`, named `name`.
 pub async fn create_table(
@@ -466,6 +473,19 @@ pub async fn create_table(
                 )
                 .build()
                 .map_err(call_err("GlobalSecondaryIndexes"))?,
+        );
+    }
+    if let Some(view) = p
+        .get("StreamSpecification")
+        .and_then(|spec| spec.get("StreamViewType"))
+        .and_then(|v| t.resolve(v))
+    {
+        table = table.stream_specification(
+            dt::StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(dt::StreamViewType::from(view.as_str()))
+                .build()
+                .map_err(call_err("StreamSpecification"))?,
         );
     }
     table

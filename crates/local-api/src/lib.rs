@@ -85,7 +85,8 @@ impl Config {
             .with("BOOKS_TABLE", &created.table)
             .with("SESSIONS_TABLE", &created.sessions_table)
             .with("RECOVERY_CODES_TABLE", &created.recovery_table)
-            .with("LIMITS_TABLE", &created.limits_table);
+            .with("LIMITS_TABLE", &created.limits_table)
+            .with("AUDIT_TABLE", &created.audit_table);
         if let Some(arn) = &created.client_secret_arn {
             functions = functions.with(auth::config::SECRET_ARN_VAR, arn);
         }
@@ -261,6 +262,7 @@ mod tests {
             ("SESSIONS_TABLE", "sessions"),
             ("RECOVERY_CODES_TABLE", "recovery-codes"),
             ("LIMITS_TABLE", "limits"),
+            ("AUDIT_TABLE", "audit"),
             // Building the functions opens no connection: nothing to call here.
             ("PREWARM_CONNECTIONS", "false"),
         ]))

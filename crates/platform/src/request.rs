@@ -19,6 +19,46 @@ pub fn path_id(req: &Request, max_chars: usize) -> Option<&str> {
         })
 }
 
+/// A request's query string parameters, each read once by name (the first value of a repeated
+/// one).
+pub struct QueryParams<'a> {
+    req: &'a Request,
+}
+
+impl<'a> QueryParams<'a> {
+    pub fn of(req: &'a Request) -> Self {
+        Self { req }
+    }
+
+    /// The parameter `name`, when given and not empty.
+    pub fn string(&self, name: &str) -> Option<&'a str> {
+        self.req
+            .query_string_parameters_ref()
+            .and_then(|q| q.first(name))
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The integer parameter `name`, from `min` to `max`; anything else is `400 invalid_query`.
+    pub fn int(
+        &self,
+        name: &'static str,
+        min: i64,
+        max: i64,
+    ) -> Result<Option<i64>, crate::ApiError> {
+        self.string(name)
+            .map(|v| {
+                v.parse::<i64>()
+                    .ok()
+                    .filter(|n| (min..=max).contains(n))
+                    .ok_or_else(|| crate::ApiError::InvalidQuery {
+                        param: name,
+                        reason: format!("must be a whole number from {min} to {max}"),
+                    })
+            })
+            .transpose()
+    }
+}
+
 /// The token in an `Authorization` header value: `Bearer <token>` or the raw token, as the
 /// Cognito authorizer accepts both.
 pub fn bearer(header: &str) -> Option<&str> {

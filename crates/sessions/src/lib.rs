@@ -14,6 +14,10 @@
 //!   sign-in with a recovery code, the user's other sessions end, unless the request says
 //!   `"keep_other_sessions": true`.
 //!
+//! Each sign-in is an event (`sign_in`, with its method and whether the device is new to the
+//! account), as is each session [`refresh`] ends (`session_ended`, with the reason), in the
+//! audit log ([`tables::audit`]).
+//!
 //! The refresh token each session holds is kept sealed ([`auth::Cognito::seal`]), bound to its
 //! record, so that an ending can revoke it; only its SHA-256 finds it.
 
@@ -21,6 +25,8 @@ use std::time::Duration;
 
 use auth::{Cognito, SignIn, Tokens};
 use platform::{ApiError, Caller, ClientContext, ConfigError, Env, JsonObject};
+use tables::Audit;
+pub use tables::audit::{Event, EventType, Scope};
 pub use tables::sessions::{Ended, NewSession, Session, Sessions, SignInMethod, session_id};
 
 /// The request field that keeps the other sessions after a change.
@@ -61,12 +67,14 @@ impl Policy {
     }
 }
 
-/// Records the session `sign_in` began, when it issued tokens; a challenge passes through.
-/// Where the record cannot be written the tokens are revoked and the sign-in fails (503 or
-/// 429): tokens without a session would be refused on every protected route.
+/// Records the session `sign_in` began, when it issued tokens, and its `sign_in` event; a
+/// challenge passes through. Where the record cannot be written the tokens are revoked and the
+/// sign-in fails (503 or 429): tokens without a session would be refused on every protected
+/// route.
 pub async fn signed_in(
     cognito: &Cognito,
     sessions: &Sessions,
+    audit: &Audit,
     sign_in: SignIn,
     method: SignInMethod,
     context: &ClientContext,
@@ -102,14 +110,74 @@ pub async fn signed_in(
             return Err(err);
         }
     };
-    if let Err(err) = keep_within_limit(cognito, sessions, &sub, &id).await {
-        tracing::warn!(
-            error = err.code(),
-            cause = err.cause().map(tracing::field::display),
-            "the sessions over the limit could not be ended"
-        );
+    let new_device = match keep_within_limit(cognito, sessions, audit, &sub, &id).await {
+        Ok(others) => Some(!others.iter().any(|s| s.device == device)),
+        Err(err) => {
+            tracing::warn!(
+                error = err.code(),
+                cause = err.cause().map(tracing::field::display),
+                "the sessions over the limit could not be ended"
+            );
+            None
+        }
+    };
+    let event = Event::new(EventType::SignIn, context);
+    let event = match tokens.owner() {
+        Some(username) => event.of(&sub, &username),
+        None => event.of_sub(&sub),
+    };
+    let mut event = event.in_session(Some(&id)).method(method.as_str());
+    if let Some(new) = new_device {
+        event = event.new_device(new);
     }
+    audit.record(&event).await;
     Ok(sign_in)
+}
+
+/// An event `kind` about and by the signed-in `caller`, in the session their token names, from
+/// the client `context`.
+pub fn caller_event(caller: &Caller, kind: EventType, context: &ClientContext) -> Event {
+    let session = caller.origin_jti().map(session_id);
+    let event = Event::new(kind, context);
+    let event = match caller.username() {
+        Ok(username) => event.of(caller.sub(), username),
+        Err(_) => event.of_sub(caller.sub()),
+    };
+    event.in_session(session.as_deref())
+}
+
+/// Records a refused sign-in of `username` as `sign_in_failed`, with the refusal's code as the
+/// reason (never what was tried), under the account's `sub` where one answers to the name
+/// (AdminGetUser in `pool_id`). Refusals of the request's shape (400s), throttling (429) and
+/// the service's own failures (5xx) are no sign-in attempts and are not recorded.
+pub async fn sign_in_failed(
+    cognito: &Cognito,
+    audit: &Audit,
+    pool_id: &str,
+    username: &str,
+    err: &ApiError,
+    context: &ClientContext,
+) {
+    let attempt = matches!(
+        err,
+        ApiError::InvalidCredentials
+            | ApiError::NotAuthorized
+            | ApiError::UserNotConfirmed
+            | ApiError::PasswordResetRequired
+            | ApiError::CodeMismatch
+            | ApiError::ExpiredCode
+            | ApiError::InvalidCode
+            | ApiError::SessionExpired
+    );
+    if !attempt {
+        return;
+    }
+    let event = Event::new(EventType::SignInFailed, context);
+    let event = match cognito.admin_sub(pool_id, username).await {
+        Ok(sub) => event.of(&sub, username),
+        Err(_) => event.of_unknown(username),
+    };
+    audit.record(&event.failed(err.code())).await;
 }
 
 /// The most sessions one account keeps at once. A sign-in past it ends the sessions least
@@ -117,24 +185,31 @@ pub async fn signed_in(
 /// session list does; the new one always stays.
 pub const MAX_SESSIONS: usize = 50;
 
-/// Ends `sub`'s least recently active sessions beyond [`MAX_SESSIONS`], never `newest`.
+/// Ends `sub`'s least recently active sessions beyond [`MAX_SESSIONS`], never `newest`; the
+/// user's other live sessions before that.
 async fn keep_within_limit(
     cognito: &Cognito,
     sessions: &Sessions,
+    audit: &Audit,
     sub: &str,
     newest: &str,
-) -> Result<(), ApiError> {
+) -> Result<Vec<Session>, ApiError> {
     let mut live = sessions.list(sub, None).await?;
-    if live.len() <= MAX_SESSIONS {
-        return Ok(());
-    }
     live.retain(|s| s.id != newest);
+    if live.len() < MAX_SESSIONS {
+        return Ok(live);
+    }
     live.sort_by_key(|s| (s.last_refreshed_at, s.started_at));
     let over = live.len() + 1 - MAX_SESSIONS;
     for oldest in &live[..over] {
         end(cognito, sessions, sub, &oldest.id).await?;
+        let event = Event::new(EventType::SessionEnded, &ClientContext::default())
+            .of_sub(sub)
+            .in_session(Some(&oldest.id))
+            .reason("session_limit");
+        audit.record(&event).await;
     }
-    Ok(())
+    Ok(live)
 }
 
 /// Revokes tokens no session holds; a failure is logged (their every use is refused anyway).
@@ -156,9 +231,17 @@ async fn revoke(cognito: &Cognito, refresh_token: &str) {
 pub async fn refresh(
     cognito: &Cognito,
     sessions: &Sessions,
+    audit: &Audit,
     policy: Policy,
     refresh_token: &str,
+    context: &ClientContext,
 ) -> Result<Tokens, ApiError> {
+    let ended = |sub: &str, session: &str, reason: &ApiError| {
+        Event::new(EventType::SessionEnded, context)
+            .of_sub(sub)
+            .in_session(Some(session))
+            .reason(reason.code())
+    };
     let Some(record) = sessions.refresh_token(refresh_token).await? else {
         return Err(ApiError::InvalidRefreshToken);
     };
@@ -170,14 +253,22 @@ pub async fn refresh(
                 session = %record.session,
                 "a spent refresh token was presented again: its session has ended"
             );
-            return Err(ApiError::RefreshTokenReused);
+            let err = ApiError::RefreshTokenReused;
+            audit
+                .record(&ended(&record.sub, &record.session, &err))
+                .await;
+            return Err(err);
         }
         None => {
             if let Some(idle) = policy.idle
                 && at.saturating_sub(record.issued_at) > idle.as_secs()
             {
                 end(cognito, sessions, &record.sub, &record.session).await?;
-                return Err(ApiError::SessionTimedOut);
+                let err = ApiError::SessionTimedOut;
+                audit
+                    .record(&ended(&record.sub, &record.session, &err))
+                    .await;
+                return Err(err);
             }
         }
         Some(_) => {}
@@ -186,7 +277,11 @@ pub async fn refresh(
         Ok(tokens) => tokens,
         Err(ApiError::RefreshTokenReused) => {
             end(cognito, sessions, &record.sub, &record.session).await?;
-            return Err(ApiError::RefreshTokenReused);
+            let err = ApiError::RefreshTokenReused;
+            audit
+                .record(&ended(&record.sub, &record.session, &err))
+                .await;
+            return Err(err);
         }
         Err(err) => return Err(err),
     };
@@ -427,7 +522,8 @@ mod tests {
             test_support::dynamodb_client(&[&listed, &read, &ended, &swept]),
             "sessions".into(),
         );
-        keep_within_limit(&test_support::cognito(&[]), &table, "sub-1", "new")
+        let audit = Audit::new(test_support::audit_client(), "audit".into(), 1);
+        keep_within_limit(&test_support::cognito(&[]), &table, &audit, "sub-1", "new")
             .await
             .unwrap();
         assert_eq!((read.num_calls(), ended.num_calls()), (1, 1));

@@ -6,17 +6,20 @@
 //!   [`platform::Revocations`] every protected route is checked against;
 //! - [`recovery::RecoveryCodes`]: the MFA recovery codes, stored as salted hashes;
 //! - [`limits::Limits`]: attempt counters (second-factor guesses, mail a user sends) and
-//!   one-time grants.
+//!   one-time grants;
+//! - [`audit::Audit`]: the audit log, one append-only item per auth fact ([`audit::Event`]).
 //!
 //! The functions build one DynamoDB client ([`DynamoDb`]) over their SDK config and hand it to
 //! each table they use.
 
+pub mod audit;
 pub mod books;
 pub mod error;
 pub mod limits;
 pub mod recovery;
 pub mod sessions;
 
+pub use audit::Audit;
 pub use aws_sdk_dynamodb::Client as DynamoDb;
 pub use books::Books;
 pub use limits::Limits;

@@ -326,6 +326,37 @@ pub fn recording_sessions() -> aws_sdk_dynamodb::Client {
     )
 }
 
+/// [`cognito`] answering `rules` in order, then any number of AdminGetUser look-ups as for a
+/// user name no account has: the look-up a refused sign-in makes for its event.
+pub fn cognito_then_no_user(rules: &[&aws_smithy_mocks::Rule]) -> auth::Cognito {
+    use aws_sdk_cognitoidentityprovider::operation::admin_get_user::AdminGetUserError;
+    use aws_sdk_cognitoidentityprovider::types::error::UserNotFoundException;
+    let lookup = aws_smithy_mocks::mock!(aws_sdk_cognitoidentityprovider::Client::admin_get_user)
+        .sequence()
+        .error(|| {
+            AdminGetUserError::UserNotFoundException(UserNotFoundException::builder().build())
+        })
+        .repeatedly()
+        .build();
+    let rules: Vec<&aws_smithy_mocks::Rule> = rules.iter().copied().chain([&lookup]).collect();
+    cognito(&rules)
+}
+
+/// An audit table's DynamoDB client that takes every event put to it, as many as come: the
+/// events a handler records, where a test does not look at them.
+pub fn audit_client() -> aws_sdk_dynamodb::Client {
+    let appended = aws_smithy_mocks::mock!(aws_sdk_dynamodb::Client::put_item)
+        .sequence()
+        .output(|| aws_sdk_dynamodb::operation::put_item::PutItemOutput::builder().build())
+        .repeatedly()
+        .build();
+    aws_smithy_mocks::mock_client!(
+        aws_sdk_dynamodb,
+        aws_smithy_mocks::RuleMode::MatchAny,
+        [&appended]
+    )
+}
+
 /// Replaces the caller of an authorized event: its `sub` (also its `cognito:username`) and its
 /// `cognito:groups` claim (`None`: in no group), keeping the rest of the claims block.
 pub fn set_caller(event: &mut Value, sub: &str, groups: Option<&str>) {

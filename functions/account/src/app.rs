@@ -17,7 +17,8 @@ pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> 
     let sessions = Sessions::new(dynamodb.clone(), tables::sessions::table_from_env(env)?);
     let books = Books::new(dynamodb.clone(), tables::books::table_from_env(env)?);
     let recovery = RecoveryCodes::new(dynamodb.clone(), tables::recovery::table_from_env(env)?);
-    let limits = Limits::new(dynamodb, tables::limits::table_from_env(env)?);
+    let limits = Limits::new(dynamodb.clone(), tables::limits::table_from_env(env)?);
+    let audit = tables::audit::from_env(env, dynamodb)?;
     let pool_id = env.require(&["COGNITO_USER_POOL_ID"])?.to_owned();
     let alerts = alerts::Alerts::from_env(env, sdk);
     let audience = config.cognito.client_id.clone();
@@ -36,6 +37,7 @@ pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> 
         reauth,
         alerts,
         pool_id,
+        audit,
     };
     Ok(Api::new(config.api.cors, state, ROUTES).protected(&audience, revocations))
 }

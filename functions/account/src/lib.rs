@@ -15,6 +15,11 @@
 //! | `POST /me/verify_email` | access token | VerifyUserAttribute |
 //! | `POST /me/verify_email/resend` | access token | GetUserAttributeVerificationCode |
 //! | `DELETE /me` | access token | the proof, the user's books, DeleteUser |
+//! | `GET /me/activity` | id or access token | none: the audit table |
+//!
+//! Every change is an event in the audit log ([`tables::audit`]): `password_reset_requested`,
+//! `password_reset`, `password_changed`, `sign_out`, `email_change_requested`,
+//! `email_changed`, `account_deleted`.
 //!
 //! An e-mail change, a deletion and ending other sessions also need a sign-in within the
 //! re-authentication window ([`reauth::Reauth::require_recent`]).
@@ -37,7 +42,8 @@ use platform::body::check_len;
 use platform::{ApiError, Caller, ClientContext, JsonObject, Reply, Request, Route, route};
 use reauth::{Proof, Reauth};
 use serde::Serialize;
-use sessions::{Session, Sessions};
+use sessions::{EventType, Scope, Session, Sessions, caller_event};
+use tables::audit::{self, Audit, Event};
 use tables::limits::{self, Limits};
 use tables::{Books, RecoveryCodes};
 
@@ -62,6 +68,8 @@ pub struct State {
     pub alerts: Alerts,
     /// `COGNITO_USER_POOL_ID`: the pool of the calls by user name.
     pub pool_id: String,
+    /// Where the account's events are recorded, and `GET /me/activity` reads them.
+    pub audit: Audit,
 }
 
 /// The routes of this function, as `template.yaml` routes them to it.
@@ -79,6 +87,7 @@ pub static ROUTES: &[Route<State>] = &[
     route!(GET "/me/sessions" => list_sessions),
     route!(DELETE "/me/sessions" => end_other_sessions),
     route!(DELETE "/me/sessions/{id}" => end_session),
+    route!(GET "/me/activity" => activity),
 ];
 
 /// The profile attributes `PATCH /me` changes: `name` through the app client's WriteAttributes,
@@ -111,10 +120,13 @@ async fn resend_code(state: &State, req: &Request) -> Result<Reply, ApiError> {
 #[tracing::instrument(name = "forgot_password", skip_all)]
 async fn forgot_password(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let username = Username::from_body(&JsonObject::from_request(req)?, "username")?;
-    let delivery = state
-        .cognito
-        .forgot_password(&ClientContext::of(req), &username)
-        .await?;
+    let context = ClientContext::of(req);
+    let delivery = state.cognito.forgot_password(&context, &username).await?;
+    // Only a known user's request is recorded: an unknown name has no account to tell.
+    if let Ok(sub) = state.cognito.admin_sub(&state.pool_id, &username).await {
+        let event = Event::new(EventType::PasswordResetRequested, &context).of(&sub, &username);
+        state.audit.record(&event).await;
+    }
     Ok(Reply::message(FORGOT_MESSAGE)?.noted(delivery.note()))
 }
 
@@ -154,6 +166,10 @@ async fn reset_password(state: &State, req: &Request) -> Result<Reply, ApiError>
     // Each ended session's token is revoked too: should Cognito's sign-out have failed, that
     // reaches Cognito all the same.
     let ended = sessions::end_all(&state.cognito, &state.sessions, &sub, None).await;
+    let event = Event::new(EventType::PasswordReset, &context)
+        .of(&sub, &username)
+        .sessions_ended(ended.ended);
+    state.audit.record(&event).await;
     let mut all_ended = true;
     for failed in [signed_out.err(), ended.failed].into_iter().flatten() {
         all_ended = false;
@@ -191,6 +207,10 @@ async fn change_password(state: &State, req: &Request) -> Result<Reply, ApiError
     let others = sessions::OthersEnded::after_change(
         sessions::end_others(&state.cognito, &state.sessions, caller, keep).await,
     );
+    let context = ClientContext::of(req);
+    let event = caller_event(caller, EventType::PasswordChanged, &context)
+        .sessions_ended(others.other_sessions_ended);
+    state.audit.record(&event).await;
     Reply::ok(&Changed {
         message: "Password changed.",
         others,
@@ -233,15 +253,21 @@ async fn logout(state: &State, req: &Request) -> Result<Reply, ApiError> {
             }
             state.cognito.revoke_token(&refresh_token).await?;
             state.sessions.end(caller.sub(), &own).await?;
+            let event = caller_event(caller, EventType::SignOut, &ClientContext::of(req))
+                .scope(Scope::Session, 1);
+            state.audit.record(&event).await;
             Reply::message("Signed out of this session; your other sessions stay signed in.")
         }
         None => {
             state.cognito.global_sign_out(token).await?;
-            state
+            let ended = state
                 .sessions
                 .end_all(caller.sub(), None)
                 .await
                 .into_result()?;
+            let event = caller_event(caller, EventType::SignOut, &ClientContext::of(req))
+                .scope(Scope::All, ended.len());
+            state.audit.record(&event).await;
             Reply::message("Signed out: every session of this account has ended.")
         }
     }
@@ -347,6 +373,8 @@ async fn update_me(state: &State, req: &Request) -> Result<Reply, ApiError> {
             .cognito
             .admin_change_email(&state.pool_id, username, email)
             .await?;
+        let event = caller_event(caller, EventType::EmailChangeRequested, &context);
+        state.audit.record(&event).await;
         if let Some(old) = old.filter(|old| old != &**email) {
             state
                 .alerts
@@ -374,10 +402,13 @@ async fn update_me(state: &State, req: &Request) -> Result<Reply, ApiError> {
 
 #[tracing::instrument(name = "verify_email", skip_all)]
 async fn verify_email(state: &State, req: &Request) -> Result<Reply, ApiError> {
-    let token = Caller::of(req)?.access_token()?;
+    let caller = Caller::of(req)?;
+    let token = caller.access_token()?;
     let body = JsonObject::from_request(req)?;
     let code = Code::from_body(&body)?;
     state.cognito.verify_email(token, &code).await?;
+    let event = caller_event(caller, EventType::EmailChanged, &ClientContext::of(req));
+    state.audit.record(&event).await;
     Reply::message("E-mail address verified.")
 }
 
@@ -418,6 +449,8 @@ async fn delete_me(state: &State, req: &Request) -> Result<Reply, ApiError> {
         .await
         .into_result()?;
     state.cognito.delete_user(token).await?;
+    let event = caller_event(caller, EventType::AccountDeleted, &ClientContext::of(req));
+    state.audit.record(&event).await;
     // A sign-in that raced the deletion may have recorded a session after the ending above;
     // none can succeed now that the user is gone. The account is gone whatever this does: a
     // failure is logged (those tokens are refused by Cognito, and expire within the hour).
@@ -464,6 +497,9 @@ async fn end_other_sessions(state: &State, req: &Request) -> Result<Reply, ApiEr
     let ended = sessions::end_others(&state.cognito, &state.sessions, caller, false)
         .await
         .into_result()?;
+    let event = caller_event(caller, EventType::SignOut, &ClientContext::of(req))
+        .scope(Scope::Others, ended);
+    state.audit.record(&event).await;
     Reply::ok(&Ended {
         message: "Every other session has ended.",
         ended,
@@ -488,7 +524,49 @@ async fn end_session(state: &State, req: &Request) -> Result<Reply, ApiError> {
     if !sessions::end(&state.cognito, &state.sessions, caller.sub(), id).await? {
         return Err(ApiError::NotFound("session"));
     }
+    // The event names the session that ended; the caller's own is the actor's.
+    let mut event =
+        caller_event(caller, EventType::SignOut, &ClientContext::of(req)).scope(Scope::Session, 1);
+    event.session = Some(id.to_owned());
+    state.audit.record(&event).await;
     Ok(Reply::no_content())
+}
+
+/// What `GET /me/activity` answers.
+#[derive(Debug, Serialize)]
+pub struct Activity {
+    pub events: Vec<Event>,
+    /// The `cursor` of the next page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// The page size `GET /me/activity` answers when `limit` is not given.
+const ACTIVITY_PAGE: i32 = 25;
+
+/// The caller's security activity: their events, newest first, `limit` (1 to 100, default 25)
+/// a page, each with the device and the address it came from; `cursor` (the last page's
+/// `next_cursor`) goes on. A cursor is good only for the caller's own events.
+#[tracing::instrument(name = "activity", skip_all)]
+async fn activity(state: &State, req: &Request) -> Result<Reply, ApiError> {
+    let caller = Caller::of(req)?;
+    let params = platform::request::QueryParams::of(req);
+    let limit = params.int("limit", 1, i64::from(audit::MAX_PAGE))?;
+    let page = state
+        .audit
+        .query(&audit::Query {
+            partition: audit::Partition::User(caller.sub().to_owned()),
+            from_ms: None,
+            to_ms: None,
+            kind: None,
+            limit: limit.map_or(ACTIVITY_PAGE, |l| i32::try_from(l).unwrap_or(ACTIVITY_PAGE)),
+            cursor: params.string("cursor").map(str::to_owned),
+        })
+        .await?;
+    Reply::ok(&Activity {
+        events: page.events,
+        next_cursor: page.next,
+    })
 }
 
 #[cfg(test)]

@@ -35,6 +35,16 @@ fn cognito_state(rules: &[&Rule]) -> platform::Api<State> {
 
 /// The account function over a mocked Cognito (`rules`) and a mocked DynamoDB (`tables`).
 fn state_with(rules: &[&Rule], tables: &[&Rule]) -> platform::Api<State> {
+    let audit = tables::Audit::new(audit_client(), "audit".into(), 1);
+    state_with_audit(rules, tables, audit)
+}
+
+/// [`state_with`], its events in `audit`.
+fn state_with_audit(
+    rules: &[&Rule],
+    tables: &[&Rule],
+    audit: tables::Audit,
+) -> platform::Api<State> {
     let dynamodb = dynamodb_client(tables);
     let cognito = cognito(rules);
     let recovery = tables::RecoveryCodes::new(dynamodb.clone(), "recovery-codes".to_owned());
@@ -54,8 +64,18 @@ fn state_with(rules: &[&Rule], tables: &[&Rule]) -> platform::Api<State> {
         limits,
         alerts: alerts::Alerts::from_env(&env, &sdk),
         pool_id: "us-east-1_test".to_owned(),
+        audit,
     };
     api(state, ROUTES)
+}
+
+/// The look-up of a reset request's user, for its event: no such user (nothing recorded).
+fn no_user() -> Rule {
+    mock!(Client::admin_get_user).then_error(|| {
+        aws_sdk_cognitoidentityprovider::operation::admin_get_user::AdminGetUserError::UserNotFoundException(
+            UserNotFoundException::builder().build(),
+        )
+    })
 }
 
 /// The access token in the change_password and logout events.
@@ -180,7 +200,7 @@ async fn forgot_password_sends_the_secret_hash_and_never_returns_where_the_code_
                 )
                 .build()
         });
-    let res = call(&[&rule], request("account_forgot_password")).await;
+    let res = call(&[&rule, &no_user()], request("account_forgot_password")).await;
     assert_message(&res, FORGOT_MESSAGE);
     let body = body_json(&res);
     assert_eq!(
@@ -194,7 +214,7 @@ async fn forgot_password_sends_the_secret_hash_and_never_returns_where_the_code_
 #[tokio::test]
 async fn forgot_password_answers_the_same_for_accounts_that_do_not_exist_or_cannot_reset() {
     let ok = mock!(Client::forgot_password).then_output(|| ForgotPasswordOutput::builder().build());
-    let expected = call(&[&ok], request("account_forgot_password")).await;
+    let expected = call(&[&ok, &no_user()], request("account_forgot_password")).await;
     let cases: Vec<fn() -> ForgotPasswordError> = vec![
         || ForgotPasswordError::UserNotFoundException(UserNotFoundException::builder().build()),
         // No verified e-mail to send the code to.
@@ -207,7 +227,7 @@ async fn forgot_password_answers_the_same_for_accounts_that_do_not_exist_or_cann
     ];
     for error in cases {
         let rule = mock!(Client::forgot_password).then_error(error);
-        let res = call(&[&rule], request("account_forgot_password")).await;
+        let res = call(&[&rule, &no_user()], request("account_forgot_password")).await;
         assert_eq!(res.status(), expected.status());
         assert_eq!(res.body(), expected.body());
     }
@@ -625,7 +645,8 @@ async fn the_public_routes_tell_cognito_the_callers_ip_address() {
         .then_output(|| ConfirmForgotPasswordOutput::builder().build());
     let (sub, out, recorded) = reset_sign_out();
     let tables: Vec<&Rule> = recorded.iter().collect();
-    let state = state_with(&[&resend, &forgot, &sub, &reset, &out], &tables);
+    let lookup = no_user();
+    let state = state_with(&[&resend, &forgot, &lookup, &sub, &reset, &out], &tables);
     for event in [
         "account_resend_code",
         "account_forgot_password",
@@ -878,6 +899,7 @@ async fn an_old_sign_in_cannot_change_the_address_or_delete_the_account() {
         limits,
         alerts: alerts::Alerts::from_env(&env, &sdk),
         pool_id: "us-east-1_test".to_owned(),
+        audit: tables::Audit::new(audit_client(), "audit".into(), 1),
     };
     let api = api(state, ROUTES);
     for event in [
@@ -894,5 +916,71 @@ async fn an_old_sign_in_cannot_change_the_address_or_delete_the_account() {
         let res = handle(&api, to_request(&event)).await.unwrap();
         let body = assert_error(&res, 403, "reauthentication_required");
         assert_eq!(body["error"]["window_seconds"], 600);
+    }
+}
+
+// ---------------------------------------------------------------- /me/activity
+
+#[tokio::test]
+async fn activity_reads_the_callers_partition_newest_first_and_pages_with_a_cursor() {
+    use aws_sdk_dynamodb::operation::query::QueryOutput;
+    use aws_sdk_dynamodb::types::AttributeValue as V;
+    let event = tables::audit::Event::new(
+        tables::audit::EventType::SignIn,
+        &platform::ClientContext::default(),
+    )
+    .of("sub-1", "alice");
+    let json = serde_json::to_string(&event).unwrap();
+    let sub = event_json("account_activity")["requestContext"]["authorizer"]["claims"]["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let partition = format!("user#{sub}");
+    let expected = partition.clone();
+    let query = mock!(aws_sdk_dynamodb::Client::query)
+        .match_requests(move |q| {
+            q.expression_attribute_values()
+                .and_then(|v| v.get(":k"))
+                .and_then(|v| v.as_s().ok())
+                == Some(&expected)
+                && q.scan_index_forward() == Some(false)
+                && q.limit() == Some(10)
+        })
+        .then_output(move || {
+            QueryOutput::builder()
+                .items(std::collections::HashMap::from([(
+                    "event".to_owned(),
+                    V::S(json.clone()),
+                )]))
+                .last_evaluated_key("pk", V::S(partition.clone()))
+                .last_evaluated_key("sk", V::S("0000000000001#x".to_owned()))
+                .build()
+        });
+    let audit = tables::Audit::new(dynamodb_client(&[&query]), "audit".into(), 1);
+    let res = handle(
+        &state_with_audit(&[], &[], audit),
+        request("account_activity"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200, "{}", body_json(&res));
+    assert_json_with_cors(&res);
+    let body = body_json(&res);
+    assert_eq!(body["events"][0]["type"], "sign_in");
+    assert_eq!(body["events"][0]["user"]["username"], "alice");
+    assert!(body["next_cursor"].as_str().is_some_and(|c| !c.is_empty()));
+    assert_eq!(query.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn activity_refuses_a_bad_limit_or_cursor_without_a_call() {
+    for (name, value) in [("limit", "0"), ("limit", "x"), ("cursor", "%%%")] {
+        let mut event = event_json("account_activity");
+        event["queryStringParameters"] = json!({ name: value });
+        event["multiValueQueryStringParameters"] = json!({ name: [value] });
+        let res = handle(&state_with(&[], &[]), to_request(&event))
+            .await
+            .unwrap();
+        assert_error(&res, 400, "invalid_query");
     }
 }

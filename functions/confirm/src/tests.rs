@@ -1,7 +1,9 @@
 use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_cognitoidentityprovider::operation::admin_get_user::AdminGetUserOutput;
 use aws_sdk_cognitoidentityprovider::operation::confirm_sign_up::{
     ConfirmSignUpError, ConfirmSignUpOutput,
 };
+use aws_sdk_cognitoidentityprovider::types::AttributeType;
 use aws_sdk_cognitoidentityprovider::types::error::{
     CodeMismatchException, ExpiredCodeException, InvalidParameterException, LimitExceededException,
     NotAuthorizedException, TooManyFailedAttemptsException, TooManyRequestsException,
@@ -13,8 +15,31 @@ use test_support::*;
 
 use super::{ROUTES, State};
 
+/// The function over a mocked Cognito that answers `rules` in order, then reads the confirmed
+/// user's `sub` (AdminGetUser), for the event.
 fn cognito_state(rules: &[&aws_smithy_mocks::Rule]) -> platform::Api<State> {
-    api(cognito(rules), ROUTES)
+    let sub = mock!(Client::admin_get_user)
+        .match_requests(|r| r.user_pool_id() == Some("us-east-1_test"))
+        .then_output(|| {
+            AdminGetUserOutput::builder()
+                .username("alice@example.com")
+                .user_attributes(
+                    AttributeType::builder()
+                        .name("sub")
+                        .value("sub-1")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap()
+        });
+    let rules: Vec<&aws_smithy_mocks::Rule> = rules.iter().copied().chain([&sub]).collect();
+    let state = State {
+        cognito: cognito(&rules),
+        audit: tables::Audit::new(audit_client(), "audit".to_owned(), 1),
+        pool_id: "us-east-1_test".to_owned(),
+    };
+    api(state, ROUTES)
 }
 
 #[tokio::test]

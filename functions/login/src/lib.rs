@@ -15,6 +15,7 @@ use platform::{
     Api, ApiError, ClientContext, ConfigError, Env, JsonObject, Reply, Request, Route, route,
 };
 use sessions::{Sessions, SignInMethod};
+use tables::Audit;
 use tables::limits::{self, Limits};
 
 /// What the routes work with, built once ([`app`]).
@@ -25,6 +26,10 @@ pub struct State {
     pub limits: Limits,
     /// Where every sign-in records its session.
     pub sessions: Sessions,
+    /// Where sign-ins and refused sign-ins are recorded.
+    pub audit: Audit,
+    /// `COGNITO_USER_POOL_ID`: where a refused sign-in's user is looked up, for its event.
+    pub pool_id: String,
 }
 
 /// The routes of this function, as `template.yaml` routes them to it.
@@ -41,7 +46,9 @@ pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> 
     let config = auth::Config::from_env(env)?;
     let dynamodb = tables::DynamoDb::new(sdk);
     let limits = Limits::new(dynamodb.clone(), tables::limits::table_from_env(env)?);
-    let sessions = Sessions::new(dynamodb, tables::sessions::table_from_env(env)?);
+    let sessions = Sessions::new(dynamodb.clone(), tables::sessions::table_from_env(env)?);
+    let audit = tables::audit::from_env(env, dynamodb)?;
+    let pool_id = env.require(&["COGNITO_USER_POOL_ID"])?.to_owned();
     let prewarm = sessions.prewarm(&config.api.sdk);
     let cognito =
         auth::Cognito::connect_alongside(sdk, &config.api.sdk, config.cognito, prewarm).await?;
@@ -49,6 +56,8 @@ pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> 
         cognito,
         limits,
         sessions,
+        audit,
+        pool_id,
     };
     Ok(Api::new(config.api.cors, state, ROUTES))
 }
@@ -62,8 +71,23 @@ async fn login(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let sign_in = state
         .cognito
         .password_sign_in(&context, &username, &password)
-        .await?;
+        .await;
+    let sign_in = failed_if(state, &username, sign_in, &context).await?;
     answer(state, sign_in, &context).await
+}
+
+/// `result`, a refused sign-in of `username` recorded as its event.
+async fn failed_if(
+    state: &State,
+    username: &str,
+    result: Result<SignIn, ApiError>,
+    context: &ClientContext,
+) -> Result<SignIn, ApiError> {
+    if let Err(err) = &result {
+        let (cognito, audit) = (&state.cognito, &state.audit);
+        sessions::sign_in_failed(cognito, audit, &state.pool_id, username, err, context).await;
+    }
+    result
 }
 
 /// The tokens of a password sign-in, its session recorded, or the challenge put to it.
@@ -73,9 +97,16 @@ async fn answer(
     context: &ClientContext,
 ) -> Result<Reply, ApiError> {
     let how = SignInMethod::Password;
-    sessions::signed_in(&state.cognito, &state.sessions, sign_in, how, context)
-        .await?
-        .into_reply()
+    sessions::signed_in(
+        &state.cognito,
+        &state.sessions,
+        &state.audit,
+        sign_in,
+        how,
+        context,
+    )
+    .await?
+    .into_reply()
 }
 
 /// `{"username", "method"?, "password"?}`: `password` only with the method `password`.
@@ -113,7 +144,8 @@ async fn start(state: &State, req: &Request) -> Result<Reply, ApiError> {
             method,
             password.as_ref().map(|p| p.as_str()),
         )
-        .await?;
+        .await;
+    let sign_in = failed_if(state, &username, sign_in, &context).await?;
     // Only the password completes a sign-in here; every other way answers a challenge.
     answer(state, sign_in, &context).await
 }

@@ -26,6 +26,8 @@ fn state_over(cognito: auth::Cognito) -> State {
         cognito,
         limits: tables::Limits::new(dynamodb_client(&[&counted]), "limits".into()),
         sessions: sessions::Sessions::new(recording_sessions(), "sessions".into()),
+        audit: tables::Audit::new(audit_client(), "audit".into(), 1),
+        pool_id: "us-east-1_test".into(),
     }
 }
 
@@ -37,7 +39,7 @@ fn access_token() -> String {
 }
 
 fn cognito_state(rules: &[&aws_smithy_mocks::Rule]) -> platform::Api<State> {
-    api(state_over(cognito(rules)), ROUTES)
+    api(state_over(cognito_then_no_user(rules)), ROUTES)
 }
 
 const SUB: &str = "0f3a9c52-7d4e-4b8a-9e61-2c5b8d1f4a70";

@@ -18,7 +18,8 @@ pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> 
     let dynamodb = DynamoDb::new(sdk);
     let sessions = Sessions::new(dynamodb.clone(), tables::sessions::table_from_env(env)?);
     let codes = RecoveryCodes::new(dynamodb.clone(), tables::recovery::table_from_env(env)?);
-    let limits = Limits::new(dynamodb, tables::limits::table_from_env(env)?);
+    let limits = Limits::new(dynamodb.clone(), tables::limits::table_from_env(env)?);
+    let audit = tables::audit::from_env(env, dynamodb)?;
     let audience = config.cognito.client_id.clone();
     let pool_id = env.require(&["COGNITO_USER_POOL_ID"])?.to_owned();
     let issuer = env.get("MFA_ISSUER").unwrap_or(DEFAULT_ISSUER).to_owned();
@@ -32,6 +33,7 @@ pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> 
     let reauth = reauth::Reauth::new(cognito.clone(), codes.clone(), limits.clone())
         .within(reauth::window_from_env(env)?);
     let state = State {
+        audit,
         cognito,
         codes,
         sessions,

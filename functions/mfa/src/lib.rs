@@ -20,7 +20,7 @@ use auth::{Answer, Code, Credential, Method, Password, SignIn, Username};
 use platform::{ApiError, Caller, ClientContext, JsonObject, Reply, Request, Route, random, route};
 use reauth::{Proof, Reauth};
 use serde::Serialize;
-use sessions::{Sessions, SignInMethod};
+use sessions::{Event, EventType, Sessions, SignInMethod};
 use tables::RecoveryCodes;
 use tables::limits::{self, Limits};
 
@@ -64,6 +64,8 @@ pub struct State {
     /// `MFA_CONFIGURATION` is `ON`: the pool requires two-factor sign-in, and Cognito keeps
     /// TOTP on whatever a user asks.
     pub mfa_required: bool,
+    /// Where sign-ins, refused answers and second-factor changes are recorded.
+    pub audit: tables::Audit,
 }
 
 /// The caller's access token and internal user name (the access token's `username`).
@@ -227,6 +229,9 @@ async fn verify(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let others = sessions::OthersEnded::after_change(
         sessions::end_others(&state.cognito, &state.sessions, who, keep).await,
     );
+    let event = sessions::caller_event(who, EventType::TotpEnabled, &ClientContext::of(req))
+        .sessions_ended(others.other_sessions_ended);
+    state.audit.record(&event).await;
     Reply::ok(&Enabled {
         message: "Two-factor sign-in is on. Keep these recovery codes somewhere safe: each signs in once without your authenticator, and they are not shown again.",
         recovery_codes,
@@ -290,6 +295,9 @@ async fn disable(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let others = sessions::OthersEnded::after_change(
         sessions::end_others(&state.cognito, &state.sessions, who, keep).await,
     );
+    let event = sessions::caller_event(who, EventType::TotpDisabled, &ClientContext::of(req))
+        .sessions_ended(others.other_sessions_ended);
+    state.audit.record(&event).await;
     Reply::ok(&Disabled {
         message: "Two-factor sign-in is off.",
         others,
@@ -327,7 +335,8 @@ async fn recover(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let first = state
         .cognito
         .password_sign_in(&context, &username, &password)
-        .await?;
+        .await;
+    let first = failed_if(state, &username, first, &context).await?;
     let internal = match &first {
         SignIn::Challenge(c) if c.challenge == "SOFTWARE_TOKEN_MFA" => c.username.clone(),
         // No authenticator to recover from: the password alone goes on as `/login` would.
@@ -341,7 +350,7 @@ async fn recover(state: &State, req: &Request) -> Result<Reply, ApiError> {
         {
             state.cognito.revoke_token(refresh).await?;
         }
-        return Err(ApiError::InvalidCode);
+        return failed_if(state, &internal, Err(ApiError::InvalidCode), &context).await;
     };
     state
         .limits
@@ -373,11 +382,27 @@ async fn recover(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let signed_in = sessions::signed_in(
         &state.cognito,
         &state.sessions,
+        &state.audit,
         signed_in,
         SignInMethod::RecoveryCode,
         &context,
     )
     .await?;
+    // The code is spent and the authenticator gone, whatever the sign-in goes on to.
+    let sub = match &signed_in {
+        SignIn::Tokens(tokens) => tokens.subject(),
+        SignIn::Challenge(_) => state
+            .cognito
+            .admin_sub(&state.pool_id, &internal)
+            .await
+            .ok(),
+    };
+    if let Some(sub) = &sub {
+        for kind in [EventType::RecoveryCodeUsed, EventType::TotpDisabled] {
+            let event = Event::new(kind, &context).of(sub, &internal);
+            state.audit.record(&event).await;
+        }
+    }
     // Whoever made the authenticator necessary to lose may hold a session: the others end,
     // unless the request keeps them.
     match signed_in {
@@ -411,6 +436,20 @@ async fn recover(state: &State, req: &Request) -> Result<Reply, ApiError> {
         }
         SignIn::Challenge(c) => Err(ApiError::ChallengeRequired(c.challenge)),
     }
+}
+
+/// `result`, a refused sign-in (or answer) of `username` recorded as its event.
+async fn failed_if<T>(
+    state: &State,
+    username: &str,
+    result: Result<T, ApiError>,
+    context: &ClientContext,
+) -> Result<T, ApiError> {
+    if let Err(err) = &result {
+        let (cognito, audit) = (&state.cognito, &state.audit);
+        sessions::sign_in_failed(cognito, audit, &state.pool_id, username, err, context).await;
+    }
+    result
 }
 
 /// A recovery that goes on to set up a new authenticator.
@@ -546,6 +585,7 @@ async fn challenge(state: &State, req: &Request) -> Result<Reply, ApiError> {
             let signed_in = sessions::signed_in(
                 &state.cognito,
                 &state.sessions,
+                &state.audit,
                 signed_in,
                 SignInMethod::Totp,
                 &context,
@@ -559,6 +599,10 @@ async fn challenge(state: &State, req: &Request) -> Result<Reply, ApiError> {
                 ApiError::unavailable("Cognito MFA_SETUP: tokens that name no user")
             })?;
             let recovery_codes = state.codes.replace(&owner).await?;
+            if let Some(sub) = tokens.subject() {
+                let event = Event::new(EventType::TotpEnabled, &context).of(&sub, &owner);
+                state.audit.record(&event).await;
+            }
             tokens.message = Some(
                 "Signed in. Two-factor sign-in is on: keep the recovery codes somewhere safe.",
             );
@@ -586,9 +630,18 @@ async fn challenge(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let signed_in = state
         .cognito
         .answer_challenge(&context, challenge, &username, session, answer)
-        .await?;
-    let signed_in =
-        sessions::signed_in(&state.cognito, &state.sessions, signed_in, how, &context).await?;
+        .await;
+    let signed_in = failed_if(state, &username, signed_in, &context).await?;
+    let audit = &state.audit;
+    let signed_in = sessions::signed_in(
+        &state.cognito,
+        &state.sessions,
+        audit,
+        signed_in,
+        how,
+        &context,
+    )
+    .await?;
     if choosing_code
         && let SignIn::Challenge(next) = &signed_in
         && next.challenge == "EMAIL_OTP"

@@ -8,7 +8,7 @@ use super::{ROUTES, State};
 
 /// The function over a mocked Cognito (`rules`) and a mocked DynamoDB (`tables`).
 fn state_with(rules: &[&Rule], tables: &[&Rule]) -> platform::Api<State> {
-    state_over(cognito(rules), tables)
+    state_over(cognito_then_no_user(rules), tables)
 }
 
 /// The function over `cognito` and a mocked DynamoDB (`tables`).
@@ -26,6 +26,7 @@ fn state_over(cognito: auth::Cognito, tables: &[&Rule]) -> platform::Api<State> 
         pool_id: "us-east-1_pool".into(),
         issuer: crate::DEFAULT_ISSUER.into(),
         mfa_required: false,
+        audit: tables::Audit::new(audit_client(), "audit".into(), 1),
     };
     api(state, ROUTES)
 }
@@ -95,7 +96,13 @@ async fn a_wrong_code_is_invalid_code_and_a_spent_session_session_expired_withou
                 .build(),
         )
     });
-    let state = cognito_state(&[&wrong, &expired]);
+    // Each refusal looks its user up for the event (here: no such user).
+    let lookup = mock!(Client::admin_get_user).then_error(|| {
+        aws_sdk_cognitoidentityprovider::operation::admin_get_user::AdminGetUserError::UserNotFoundException(
+            aws_sdk_cognitoidentityprovider::types::error::UserNotFoundException::builder().build(),
+        )
+    });
+    let state = cognito_state(&[&wrong, &lookup, &expired]);
     let res = handle(&state, challenge_answer("000000")).await.unwrap();
     assert_error(&res, 401, "invalid_code");
     let res = handle(&state, challenge_answer("000000")).await.unwrap();

@@ -17,7 +17,8 @@ pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> 
     let dynamodb = DynamoDb::new(sdk);
     let sessions = Sessions::new(dynamodb.clone(), tables::sessions::table_from_env(env)?);
     let recovery = RecoveryCodes::new(dynamodb.clone(), tables::recovery::table_from_env(env)?);
-    let limits = Limits::new(dynamodb, tables::limits::table_from_env(env)?);
+    let limits = Limits::new(dynamodb.clone(), tables::limits::table_from_env(env)?);
+    let audit = tables::audit::from_env(env, dynamodb)?;
     let alerts = alerts::Alerts::from_env(env, sdk);
     let audience = config.cognito.client_id.clone();
     let prewarm = sessions.prewarm(&config.api.sdk);
@@ -31,6 +32,7 @@ pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> 
         limits,
         reauth,
         alerts,
+        audit,
     };
     Ok(Api::new(config.api.cors, state, ROUTES).protected(&audience, revocations))
 }

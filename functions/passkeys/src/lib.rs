@@ -26,6 +26,7 @@ use lambda_http::http::StatusCode;
 use platform::{ApiError, Caller, ClientContext, JsonObject, Reply, Request, Route, random, route};
 use reauth::{Proof, Reauth};
 use serde::Serialize;
+use sessions::EventType;
 use tables::limits::{self, Limits};
 
 pub use crate::app::app;
@@ -48,6 +49,8 @@ pub struct State {
     pub reauth: Reauth,
     /// The user is told when a passkey is added.
     pub alerts: alerts::Alerts,
+    /// Where passkeys added and removed are recorded.
+    pub audit: tables::Audit,
 }
 
 /// The symbols of a registration token (URL-safe), and its length: 43 of 64 symbols, 258 bits
@@ -217,6 +220,8 @@ async fn finish(state: &State, req: &Request) -> Result<Reply, ApiError> {
             None
         }
     };
+    let event = sessions::caller_event(who, EventType::PasskeyAdded, &ClientContext::of(req));
+    state.audit.record(&event).await;
     if state.alerts.enabled() {
         let name = passkey
             .as_ref()
@@ -277,6 +282,8 @@ async fn delete(state: &State, req: &Request) -> Result<Reply, ApiError> {
         None
     };
     state.cognito.delete_passkey(token, id).await?;
+    let event = sessions::caller_event(who, EventType::PasskeyRemoved, &ClientContext::of(req));
+    state.audit.record(&event).await;
     // The owner is told: a removal with a stolen access token is no takeover, but it is news.
     if state.alerts.enabled() {
         match state.cognito.profile(token).await {

@@ -64,6 +64,7 @@ fn state_of(cognito: auth::Cognito, tables: &[&Rule], alerts: alerts::Alerts) ->
         cognito,
         limits,
         alerts,
+        audit: tables::Audit::new(audit_client(), "audit".into(), 1),
     }
 }
 

@@ -6,7 +6,9 @@
 
 use auth::{RefreshToken, Username};
 use aws_config::SdkConfig;
-use platform::{Api, ApiError, ConfigError, Env, JsonObject, Reply, Request, Route, route};
+use platform::{
+    Api, ApiError, ClientContext, ConfigError, Env, JsonObject, Reply, Request, Route, route,
+};
 use sessions::{Policy, Sessions};
 
 /// What the route works with, built once ([`app`]).
@@ -15,6 +17,8 @@ pub struct State {
     pub cognito: auth::Cognito,
     pub sessions: Sessions,
     pub policy: Policy,
+    /// Where a session ended by reuse or idleness is recorded.
+    pub audit: tables::Audit,
 }
 
 /// The routes of this function, as `template.yaml` routes them to it.
@@ -29,10 +33,9 @@ const FIELDS: &[&str] = &["refresh_token", "username"];
 /// and DynamoDB clients over `sdk`.
 pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> {
     let config = auth::Config::from_env(env)?;
-    let sessions = Sessions::new(
-        tables::DynamoDb::new(sdk),
-        tables::sessions::table_from_env(env)?,
-    );
+    let dynamodb = tables::DynamoDb::new(sdk);
+    let sessions = Sessions::new(dynamodb.clone(), tables::sessions::table_from_env(env)?);
+    let audit = tables::audit::from_env(env, dynamodb)?;
     let policy = Policy::from_env(env)?;
     let prewarm = sessions.prewarm(&config.api.sdk);
     let cognito =
@@ -41,6 +44,7 @@ pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> 
         cognito,
         sessions,
         policy,
+        audit,
     };
     Ok(Api::new(config.api.cors, state, ROUTES))
 }
@@ -56,8 +60,10 @@ async fn refresh(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let tokens = sessions::refresh(
         &state.cognito,
         &state.sessions,
+        &state.audit,
         state.policy,
         &refresh_token,
+        &ClientContext::of(req),
     )
     .await?;
     Reply::ok(&tokens)

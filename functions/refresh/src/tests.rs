@@ -36,6 +36,7 @@ fn state(cognito_rules: &[&Rule], table_rules: &[&Rule], policy: Policy) -> plat
             cognito: cognito(cognito_rules),
             sessions,
             policy,
+            audit: tables::Audit::new(audit_client(), "audit".into(), 1),
         },
         ROUTES,
     )

@@ -1,4 +1,5 @@
-//! `POST /register`: creates an account in the Cognito user pool (SignUp).
+//! `POST /register`: creates an account in the Cognito user pool (SignUp), and its `sign_up`
+//! event.
 
 use auth::{CodeDelivery, Email, Password, Username};
 use aws_config::SdkConfig;
@@ -6,16 +7,28 @@ use platform::{
     Api, ApiError, ClientContext, ConfigError, Env, JsonObject, Reply, Request, Route, route,
 };
 use serde::Serialize;
+use tables::Audit;
+use tables::audit::{Event, EventType};
 
-pub use auth::Cognito as State;
+/// What the function works with, built once at start-up ([`app`]).
+#[derive(Debug, Clone)]
+pub struct State {
+    pub cognito: auth::Cognito,
+    /// Where the sign-up is recorded.
+    pub audit: Audit,
+}
 
 /// The routes of this function, as `template.yaml` routes them to it.
 pub static ROUTES: &[Route<State>] = &[route!(POST "/register" => register)];
 
 /// The function, composed once (by `main`, the local API, the tests and the bench): the app
-/// client's configuration from `env`, and the Cognito client over `sdk`.
+/// client's configuration and the audit table from `env`, the Cognito client and a DynamoDB
+/// client over `sdk`.
 pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> {
-    auth::api(env, sdk, ROUTES).await
+    let audit = tables::audit::from_env(env, tables::DynamoDb::new(sdk))?;
+    let config = auth::Config::from_env(env)?;
+    let cognito = auth::Cognito::connect(sdk, &config.api.sdk, config.cognito).await?;
+    Ok(Api::new(config.api.cors, State { cognito, audit }, ROUTES))
 }
 
 #[derive(Debug, PartialEq)]
@@ -55,14 +68,18 @@ struct Registered {
 async fn register(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let body = JsonObject::from_request(req)?;
     let input = Registration::parse(&body)?;
+    let context = ClientContext::of(req);
     let out = state
+        .cognito
         .sign_up(
-            &ClientContext::of(req),
+            &context,
             &input.username,
             &input.password,
             input.email.as_deref(),
         )
         .await?;
+    let event = Event::new(EventType::SignUp, &context).of(&out.user_sub, &input.username);
+    state.audit.record(&event).await;
     let message = if out.user_confirmed {
         "Account created and confirmed. You can sign in."
     } else {

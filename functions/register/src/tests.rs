@@ -12,7 +12,11 @@ use test_support::*;
 use super::{ROUTES, State};
 
 fn cognito_state(rules: &[&aws_smithy_mocks::Rule]) -> platform::Api<State> {
-    api(cognito(rules), ROUTES)
+    let state = State {
+        cognito: cognito(rules),
+        audit: tables::Audit::new(audit_client(), "audit".to_owned(), 1),
+    };
+    api(state, ROUTES)
 }
 
 fn signed_up(confirmed: bool) -> SignUpOutput {
