@@ -591,4 +591,34 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
         }
     }
     eprintln!("log lines searched: {lines}, secrets: {}", secrets.len());
+
+    // The auth events of all of it, as the audit stream delivered them (and as the bus and
+    // GET /me/activity carry them), hold none of the secrets either.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let events = loop {
+        let res = reqwest::get(format!("{}/_local/events", api.base))
+            .await
+            .unwrap();
+        let events: Vec<serde_json::Value> =
+            serde_json::from_slice(&res.bytes().await.unwrap()).unwrap();
+        let changed = events.iter().any(|e| e["type"] == "recovery_code_used");
+        if changed || std::time::Instant::now() > deadline {
+            break events;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert!(
+        events.len() > 10,
+        "the events were delivered: {}",
+        events.len()
+    );
+    for event in &events {
+        let text = event.to_string();
+        for (what, secret) in &secrets {
+            for form in forms(secret) {
+                assert!(!leaks(&text, &form), "a {what} is in an event: {text}");
+            }
+        }
+    }
+    eprintln!("events searched: {}", events.len());
 }

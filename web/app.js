@@ -961,7 +961,85 @@ async function loadSessions() {
     ? sessions.map(sessionItem)
     : [el("li", { text: "No session.", className: "empty" })]));
   $("#end-other-sessions").disabled = !sessions.some((s) => !s.current);
+  await loadActivity();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Recent security activity: the account's auth events (GET /me/activity, newest first), a page
+// at a time. Every field is shown as text.
+
+const ACTIVITY = {
+  sign_up: "Account created",
+  sign_up_confirmed: "Address confirmed",
+  sign_in: "Signed in",
+  sign_in_failed: "Sign-in refused",
+  sign_out: "Signed out",
+  session_ended: "Session ended",
+  password_changed: "Password changed",
+  password_reset_requested: "Password reset asked for",
+  password_reset: "Password reset",
+  email_change_requested: "New e-mail address asked for",
+  email_changed: "E-mail address changed",
+  totp_enabled: "Two-factor sign-in turned on",
+  totp_disabled: "Two-factor sign-in turned off",
+  recovery_code_used: "Recovery code used",
+  passkey_added: "Passkey added",
+  passkey_removed: "Passkey removed",
+  account_deleted: "Account deleted",
+  account_disabled: "Account disabled",
+  account_enabled: "Account enabled",
+  mfa_reset: "Two-factor sign-in reset by an administrator",
+  group_added: "Added to a group",
+  group_removed: "Removed from a group",
+  password_reset_required: "Password reset required",
+};
+
+let activityCursor = null;
+
+async function loadActivity(more = false) {
+  const query = new URLSearchParams({ limit: "10" });
+  if (more && activityCursor) query.set("cursor", activityCursor);
+  const answer = await authed(`/me/activity?${query}`, "access_token");
+  const events = Array.isArray(answer.events) ? answer.events : [];
+  const items = events.map(activityItem);
+  if (more) $("#activity").append(...items);
+  else {
+    $("#activity").replaceChildren(...(items.length
+      ? items
+      : [el("li", { text: "No activity yet.", className: "empty" })]));
+  }
+  activityCursor = typeof answer.next_cursor === "string" ? answer.next_cursor : null;
+  $("#more-activity").hidden = !activityCursor;
+}
+
+function activityItem(event) {
+  const what = shown(ACTIVITY[event.type], event.type);
+  const detail = event.detail || {};
+  const how = detail.method ? SIGNED_IN_WITH[detail.method] : null;
+  const why = event.outcome === "failure" && detail.reason ? `(${detail.reason})` : null;
+  const by = event.actor && event.actor.kind !== "user" ? `by an ${event.actor.kind === "admin" ? "administrator" : "operator"}` : null;
+  const time = new Date(event.time);
+  const when = Number.isNaN(time.getTime()) ? el("span", { text: "an unknown time" }) : el("time", { text: time.toLocaleString() });
+  if (when.tagName === "TIME") when.dateTime = time.toISOString();
+  const head = el("span", {}, el("strong", { text: what, data: { field: "type" } }));
+  if (event.outcome === "failure") head.append(el("span", { text: "Refused", className: "badge warn" }));
+  if (detail.new_device) head.append(el("span", { text: "New device", className: "badge" }));
+  const meta = el("span", {
+    className: "meta",
+    text: joined(how, why, by, shown(event.device, "Unknown device"), event.ip ? `from ${event.ip}` : null),
+  });
+  return el("li", { data: { type: event.type, outcome: event.outcome } },
+    el("div", { className: "session" }, head, meta, el("span", { className: "meta" }, when)));
+}
+
+onClick("#reload-activity", async () => {
+  await loadActivity();
+  status("Reloaded.");
+});
+
+onClick("#more-activity", async () => {
+  await loadActivity(true);
+});
 
 function sessionItem(session) {
   const device = shown(session.device, "Unknown device");

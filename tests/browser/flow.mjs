@@ -326,6 +326,20 @@ try {
   if (Math.abs(Date.parse(started) - Date.now()) > 120_000) throw new Error(`the other session started at ${started}`);
   step("a second device signs in; the first lists both sessions (device, where from, how, when), \"This device\" on its own");
 
+  // The same sign-ins in the account's recent security activity, newest first, the second
+  // device's marked new to the account.
+  const activity = page.locator("#activity li[data-type]");
+  await activity.first().waitFor();
+  const signIns = page.locator("#activity li[data-type=sign_in]");
+  if ((await signIns.count()) < 2) throw new Error(`${await signIns.count()} sign-ins in the activity, not 2`);
+  const newest = await signIns.first().innerText();
+  if (!newest.includes("Firefox on Windows") || !newest.includes("New device")) throw new Error(`the newest sign-in: ${newest}`);
+  if (!newest.includes("with the password")) throw new Error(`the newest sign-in does not say how: ${newest}`);
+  const allActivity = await page.locator("#activity").innerText();
+  if (/undefined|null|NaN|Invalid Date/.test(allActivity)) throw new Error(`the activity shows a raw value: ${allActivity}`);
+  if (!allActivity.includes("Account created")) throw new Error(`the sign-up is not in the activity: ${allActivity}`);
+  step("the first device's recent security activity lists both sign-ins, the second marked as a new device");
+
   const end = there.locator("button", { hasText: "End session" });
   if (!/Firefox on Windows/.test(await end.getAttribute("aria-label"))) throw new Error("the button to end a session does not say which");
   await end.click();

@@ -11,6 +11,7 @@ mod catalogue;
 mod challenges;
 mod concurrency;
 mod corpus;
+mod events;
 mod faults;
 mod gateway;
 mod hostile_account;

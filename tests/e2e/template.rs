@@ -815,6 +815,12 @@ fn each_function_may_make_only_the_aws_calls_its_code_makes() {
         account, expected,
         "account: exactly the calls its code makes"
     );
+    // The events function only reads a user's recent sign-ins (a new device's alert).
+    assert_eq!(
+        dynamodb_grants(&t, "events"),
+        calls("crates/tables/src/audit.rs", "AuditTable", &["Query"]),
+        "events: reads the audit table, nothing else"
+    );
     // Every other function that records events may only append them.
     let appends = calls("crates/tables/src/audit.rs", "AuditTable", &["PutItem"]);
     for bin in ["register", "confirm", "passkeys"] {
@@ -891,7 +897,8 @@ fn each_function_may_make_only_the_aws_calls_its_code_makes() {
             ]
             .map(String::from)
             .into(),
-            "confirm" | "login" => ["cognito-idp:AdminGetUser"].map(String::from).into(),
+            // The events function: the address an alert goes to.
+            "confirm" | "login" | "events" => ["cognito-idp:AdminGetUser"].map(String::from).into(),
             "account" => [
                 "cognito-idp:AdminUpdateUserAttributes",
                 "cognito-idp:AdminGetUser",

@@ -145,9 +145,22 @@ impl LocalApi {
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         );
-        let created = local_api::bootstrap::create(&config.load_template().unwrap(), &sdk, &prefix)
-            .await
-            .expect("create the pool, client and table from template.yaml");
+        // The emulator's first calls load its services (a second or more, several on a loaded
+        // machine): the set-up waits for them, as the functions' own timeouts would not.
+        let patient = sdk
+            .to_builder()
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(std::time::Duration::from_secs(10))
+                    .operation_attempt_timeout(std::time::Duration::from_secs(60))
+                    .operation_timeout(std::time::Duration::from_secs(120))
+                    .build(),
+            )
+            .build();
+        let created =
+            local_api::bootstrap::create(&config.load_template().unwrap(), &patient, &prefix)
+                .await
+                .expect("create the pool, client and table from template.yaml");
         let local = local_cognito::LocalCognito::start(&moto.endpoint, &sdk)
             .await
             .expect("the local Cognito starts");

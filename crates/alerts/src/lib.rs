@@ -1,6 +1,12 @@
 //! Security alerts by e-mail: what a user must hear of even when the change was made with their
-//! password, because a thief may hold it. Today one: a change of e-mail address, told to the old
-//! address (the new one gets Cognito's code).
+//! password, because a thief may hold it.
+//!
+//! - Sent by the functions at the request: a change of e-mail address asked for, told to the
+//!   old address (the new one gets Cognito's code), and a passkey added or removed.
+//! - Sent by the events function from the audit log's stream ([`Alerts::for_event`]): the
+//!   password changed or reset, the address changed, TOTP turned off, a recovery code used, and
+//!   a sign-in from a device none of the user's live sessions has. Each template pair (plain
+//!   text and HTML, `templates/`) ends with what to do if it wasn't you.
 //!
 //! They go through SES (`SendEmail`, SES v2) from the stack's own identity: `ALERT_MAIL_FROM`
 //! and `ALERT_MAIL_IDENTITY_ARN`, set when the stack sends its mail through SES. Without them
@@ -16,6 +22,7 @@ use aws_sdk_sesv2::Client;
 use aws_sdk_sesv2::error::ProvideErrorMetadata;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use platform::{ClientContext, Env};
+use tables::audit::{Event, EventType, Outcome};
 
 /// The variable holding the alerts' From, such as `Books <no-reply@example.com>`.
 pub const FROM_VAR: &str = "ALERT_MAIL_FROM";
@@ -31,6 +38,61 @@ const PASSKEY_ADDED_TEXT: &str = include_str!("../templates/passkey-added.txt");
 const PASSKEY_ADDED_HTML: &str = include_str!("../templates/passkey-added.html");
 const PASSKEY_REMOVED_TEXT: &str = include_str!("../templates/passkey-removed.txt");
 const PASSKEY_REMOVED_HTML: &str = include_str!("../templates/passkey-removed.html");
+
+/// The alerts the events function sends, by event type: (kind, subject, text, HTML).
+const EVENT_ALERTS: &[(EventType, &str, &str, &str, &str)] = &[
+    (
+        EventType::PasswordChanged,
+        "password_changed",
+        "Your password was changed",
+        include_str!("../templates/password-changed.txt"),
+        include_str!("../templates/password-changed.html"),
+    ),
+    (
+        EventType::PasswordReset,
+        "password_reset",
+        "Your password was reset",
+        include_str!("../templates/password-reset.txt"),
+        include_str!("../templates/password-reset.html"),
+    ),
+    (
+        EventType::EmailChanged,
+        "email_changed",
+        "Your account's e-mail address was changed",
+        include_str!("../templates/email-changed.txt"),
+        include_str!("../templates/email-changed.html"),
+    ),
+    (
+        EventType::TotpDisabled,
+        "totp_disabled",
+        "Two-factor sign-in was turned off",
+        include_str!("../templates/totp-disabled.txt"),
+        include_str!("../templates/totp-disabled.html"),
+    ),
+    (
+        EventType::RecoveryCodeUsed,
+        "recovery_code_used",
+        "A recovery code was used to sign in",
+        include_str!("../templates/recovery-code-used.txt"),
+        include_str!("../templates/recovery-code-used.html"),
+    ),
+    (
+        EventType::SignIn,
+        "new_device",
+        "A sign-in from a new device",
+        include_str!("../templates/new-device.txt"),
+        include_str!("../templates/new-device.html"),
+    ),
+];
+
+/// Why an alert did not go out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotSent {
+    /// No mail identity: alerts are off.
+    Off,
+    /// SES refused or could not be reached (its error code): worth another try.
+    Failed(String),
+}
 
 /// The alerts of a function, built once at start-up.
 #[derive(Debug, Clone)]
@@ -102,14 +164,36 @@ impl Alerts {
         self.send("passkey_removed", address, alert).await;
     }
 
-    async fn send(&self, kind: &'static str, to: &str, alert: Alert) {
+    /// The alert `event` calls for, if any, with its kind: a sign-in only from a new device, a
+    /// refused fact never.
+    pub fn for_event(event: &Event, address: &str) -> Option<(&'static str, Alert)> {
+        if event.outcome != Outcome::Success {
+            return None;
+        }
+        if event.kind == EventType::SignIn && event.detail.new_device != Some(true) {
+            return None;
+        }
+        let (_, kind, subject, text, html) = EVENT_ALERTS.iter().find(|a| a.0 == event.kind)?;
+        let context = ClientContext {
+            ip: event.ip.clone(),
+            user_agent: None,
+        };
+        let when = event.time.replace('T', " ");
+        let when = when.get(..19).unwrap_or(&when);
+        let device = event.device.as_deref().unwrap_or("unknown");
+        let fields = [("{address}", address), ("{device}", device)];
+        Some((kind, render(subject, (text, html), &fields, &context, when)))
+    }
+
+    /// Sends `alert` to `to`, telling a failure (the events function then tries again).
+    pub async fn deliver(&self, kind: &'static str, to: &str, alert: Alert) -> Result<(), NotSent> {
         let Some(sender) = &self.sender else {
             tracing::info!(
                 alert = kind,
                 sent = false,
                 "alert withheld: no mail identity"
             );
-            return;
+            return Err(NotSent::Off);
         };
         let content = |data: String| Content::builder().data(data).charset("UTF-8").build();
         let (Ok(subject), Ok(text), Ok(html)) = (
@@ -118,7 +202,7 @@ impl Alerts {
             content(alert.html),
         ) else {
             tracing::error!(alert = kind, "alert not built");
-            return;
+            return Err(NotSent::Failed("not built".to_owned()));
         };
         let message = Message::builder()
             .subject(subject)
@@ -134,18 +218,25 @@ impl Alerts {
             .send()
             .await;
         match sent {
-            Ok(_) => tracing::info!(alert = kind, sent = true, "alert sent"),
+            Ok(_) => {
+                tracing::info!(alert = kind, sent = true, "alert sent");
+                Ok(())
+            }
             // SES's code only: its messages may repeat the recipient's address.
-            Err(e) => tracing::error!(
-                alert = kind,
-                sent = false,
-                error = e
+            Err(e) => {
+                let code = e
                     .as_service_error()
                     .and_then(|e| e.code())
-                    .unwrap_or("unreachable"),
-                "alert not sent"
-            ),
+                    .unwrap_or("unreachable");
+                tracing::error!(alert = kind, sent = false, error = code, "alert not sent");
+                Err(NotSent::Failed(code.to_owned()))
+            }
         }
+    }
+
+    /// Sends `alert`; a failure is logged, never told: the request that caused it stands.
+    async fn send(&self, kind: &'static str, to: &str, alert: Alert) {
+        let _ = self.deliver(kind, to, alert).await;
     }
 }
 
@@ -276,6 +367,50 @@ mod tests {
         );
         assert!(alert.html.contains("Key &lt;b&gt;"));
         assert!(!alert.html.contains("{name}") && !alert.text.contains("{when}"));
+    }
+
+    #[test]
+    fn each_alerting_event_has_its_alert_with_a_wasnt_me_step_and_others_none() {
+        let context = ClientContext {
+            ip: Some("203.0.113.9".into()),
+            user_agent: Some(
+                "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0".into(),
+            ),
+        };
+        let event = |kind| Event::new(kind, &context).of("sub-1", "alice");
+        for (kind, name, ..) in EVENT_ALERTS {
+            let mut e = event(*kind);
+            if *kind == EventType::SignIn {
+                assert!(
+                    Alerts::for_event(&e, "a@example.com").is_none(),
+                    "a known device"
+                );
+                e = e.new_device(true);
+            }
+            let (got, alert) = Alerts::for_event(&e, "a<b>@example.com").expect("an alert");
+            assert_eq!(got, *name);
+            for part in [&alert.text, &alert.html] {
+                assert!(part.contains("If this wasn't you"), "{name}");
+                assert!(
+                    part.contains("203.0.113.9") && part.contains("Firefox on Linux"),
+                    "{name}"
+                );
+                assert!(!part.contains('{'), "{name}: a field left unfilled: {part}");
+            }
+        }
+        let changed = Alerts::for_event(&event(EventType::EmailChanged), "a<b>@example.com")
+            .unwrap()
+            .1;
+        assert!(changed.html.contains("a&lt;b&gt;@example.com"));
+        for quiet in [
+            EventType::SignUp,
+            EventType::SignOut,
+            EventType::PasskeyRemoved,
+        ] {
+            assert!(Alerts::for_event(&event(quiet), "a@example.com").is_none());
+        }
+        let refused = event(EventType::PasswordChanged).failed("invalid_password");
+        assert!(Alerts::for_event(&refused, "a@example.com").is_none());
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub struct Created {
     pub limits_table: String,
     /// The audit log, with its stream on.
     pub audit_table: String,
+    /// The event bus the events function puts every event on.
+    pub event_bus: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +94,16 @@ pub async fn create(
     create_table(t, &ddb, LIMITS_TABLE, &limits_table).await?;
     let audit_table = format!("{prefix}-audit");
     create_table(t, &ddb, AUDIT_TABLE, &audit_table).await?;
+    let event_bus = format!("{prefix}-auth-events");
+    if !t.resources.contains_key(EVENT_BUS) {
+        return Err(BootstrapError::Missing(EVENT_BUS));
+    }
+    aws_sdk_eventbridge::Client::new(sdk)
+        .create_event_bus()
+        .name(&event_bus)
+        .send()
+        .await
+        .map_err(|e| BootstrapError::Call("CreateEventBus", format!("{e:?}")))?;
     Ok(Created {
         pool_id,
         client_id,
@@ -102,6 +114,7 @@ pub async fn create(
         recovery_table,
         limits_table,
         audit_table,
+        event_bus,
     })
 }
 
@@ -392,6 +405,8 @@ pub const RECOVERY_CODES_TABLE: &str = "RecoveryCodesTable";
 pub const LIMITS_TABLE: &str = "LimitsTable";
 /// The template's audit table (the auth events), whose stream the local run reads.
 pub const AUDIT_TABLE: &str = "AuditTable";
+/// The template's event bus.
+pub const EVENT_BUS: &str = "EventBus";
 
 /// Creates the template's DynamoDB table `logical_id`, named `name`.
 pub async fn create_table(

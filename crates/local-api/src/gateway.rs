@@ -22,6 +22,7 @@ use platform::Api;
 use serde_json::{Map, Value, json};
 
 use crate::authorizer::{Authorizer, Required};
+use crate::stream::EventLog;
 use crate::template::{Route, RouteAuth, Template};
 use local_cognito::Mailbox;
 
@@ -61,11 +62,15 @@ pub struct Gateway {
     handlers: HashMap<String, HandlerFn>,
     authorizer: Option<Arc<Authorizer>>,
     mailbox: Option<Arc<Mailbox>>,
+    events: Option<(Arc<EventLog>, crate::stream::Reader)>,
 }
 
 /// Where the local API serves the local Cognito's mailbox: not a route of the template, and
 /// never part of the deployed stack.
 pub const MAILBOX_PATH: &str = "/_local/mailbox";
+/// Where the local API serves the auth events the audit stream delivered (newest first):
+/// never part of the deployed stack, where they go to the event bus.
+pub const EVENTS_PATH: &str = "/_local/events";
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
@@ -101,6 +106,7 @@ impl Gateway {
             handlers,
             authorizer,
             mailbox: None,
+            events: None,
         })
     }
 
@@ -108,6 +114,17 @@ impl Gateway {
     pub fn with_mailbox(mut self, mailbox: Arc<Mailbox>) -> Self {
         self.mailbox = Some(mailbox);
         self
+    }
+
+    /// Serves `log` at [`EVENTS_PATH`], for as long as `reader` fills it.
+    pub fn with_events(mut self, log: Arc<EventLog>, reader: crate::stream::Reader) -> Self {
+        self.events = Some((log, reader));
+        self
+    }
+
+    /// The events the audit stream delivered, when this run reads it.
+    pub fn events(&self) -> Option<&Arc<EventLog>> {
+        self.events.as_ref().map(|(log, _)| log)
     }
 
     pub fn template(&self) -> &Template {
@@ -149,6 +166,11 @@ impl Gateway {
         }
         if let (Some(mailbox), true) = (&self.mailbox, path == MAILBOX_PATH) {
             return self.mailbox(mailbox, &parts);
+        }
+        if let (Some((log, _)), true) = (&self.events, path == EVENTS_PATH) {
+            return self.local_list(&parts, |username| {
+                serde_json::to_string(&log.events(username)).unwrap_or_default()
+            });
         }
 
         let candidates: Vec<(&Route, HashMap<String, String>)> = self
@@ -264,6 +286,18 @@ impl Gateway {
     /// The local mailbox, newest first (`?username=` filters), with the CORS headers so that
     /// the demo page can show it.
     fn mailbox(&self, mailbox: &Mailbox, parts: &http::request::Parts) -> AxumResponse {
+        self.local_list(parts, |username| {
+            serde_json::to_string(&mailbox.messages(username)).unwrap_or_default()
+        })
+    }
+
+    /// A list of this local run's (`?username=` filters), as JSON with the CORS headers, to
+    /// `GET` only.
+    fn local_list(
+        &self,
+        parts: &http::request::Parts,
+        list: impl FnOnce(Option<&str>) -> String,
+    ) -> AxumResponse {
         if parts.method == Method::OPTIONS {
             return self.preflight();
         }
@@ -275,10 +309,7 @@ impl Gateway {
                 .find(|(k, _)| k == "username")
                 .map(|(_, v)| v.into_owned())
         });
-        let messages = mailbox.messages(username.as_deref());
-        let mut res = AxumResponse::new(AxumBody::from(
-            serde_json::to_string(&messages).unwrap_or_default(),
-        ));
+        let mut res = AxumResponse::new(AxumBody::from(list(username.as_deref())));
         add_headers(res.headers_mut(), &self.template.gateway_4xx_headers);
         res.headers_mut().insert(
             http::header::CONTENT_TYPE,

@@ -6,6 +6,7 @@
 pub mod authorizer;
 pub mod bootstrap;
 pub mod gateway;
+pub mod stream;
 pub mod template;
 
 use local_cognito::LocalCognito;
@@ -86,7 +87,8 @@ impl Config {
             .with("SESSIONS_TABLE", &created.sessions_table)
             .with("RECOVERY_CODES_TABLE", &created.recovery_table)
             .with("LIMITS_TABLE", &created.limits_table)
-            .with("AUDIT_TABLE", &created.audit_table);
+            .with("AUDIT_TABLE", &created.audit_table)
+            .with("EVENT_BUS_NAME", &created.event_bus);
         if let Some(arn) = &created.client_secret_arn {
             functions = functions.with(auth::config::SECRET_ARN_VAR, arn);
         }
@@ -151,8 +153,14 @@ pub async fn handlers(
     config: &Config,
     sdk: &SdkConfig,
 ) -> Result<HashMap<String, HandlerFn>, Error> {
-    // The local Cognito's server also takes SES's SendEmail: the alerts land in its mailbox.
-    let env = match &config.cognito_layer {
+    let env = shared_env(config);
+    handlers_over(config, sdk, env).await
+}
+
+/// What every function gets: `config`'s variables, pointed at the local Cognito (whose server
+/// also takes SES's SendEmail: the alerts land in its mailbox).
+fn shared_env(config: &Config) -> Env {
+    match &config.cognito_layer {
         Some(local) => {
             let env = config
                 .functions
@@ -165,7 +173,14 @@ pub async fn handlers(
             }
         }
         None => config.functions.clone(),
-    };
+    }
+}
+
+async fn handlers_over(
+    config: &Config,
+    sdk: &SdkConfig,
+    env: Env,
+) -> Result<HashMap<String, HandlerFn>, Error> {
     // The pool's MFA setting, as the template passes it to the mfa function.
     let template = config.load_template()?;
     let env = match template.parameters.get("Mfa") {
@@ -224,9 +239,21 @@ pub async fn gateway(config: &Config, sdk: &SdkConfig) -> Result<Gateway, Error>
     let template = config.load_template()?;
     let authorizer = Arc::new(Authorizer::new(config.authorizer()?)?);
     let gateway = Gateway::new(template, handlers(config, sdk).await?, Some(authorizer))?;
-    Ok(match &config.cognito_layer {
+    let gateway = match &config.cognito_layer {
         Some(local) => gateway.with_mailbox(local.mailbox().clone()),
         None => gateway,
+    };
+    // The audit table's stream, read as Lambda reads it, when the run has the table and a bus
+    // (a bootstrapped emulator).
+    let env = shared_env(config);
+    Ok(match (env.get("AUDIT_TABLE"), env.get("EVENT_BUS_NAME")) {
+        (Some(table), Some(_)) => {
+            let consumer = events::app(&env, sdk).await?;
+            let log = Arc::new(stream::EventLog::default());
+            let reader = stream::start(sdk, table, consumer, log.clone());
+            gateway.with_events(log, reader)
+        }
+        _ => gateway,
     })
 }
 

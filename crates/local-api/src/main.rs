@@ -64,6 +64,27 @@ async fn main() -> Result<(), Error> {
     }
 
     let gateway = local_api::gateway(&config, &sdk).await?;
+    // Each auth event, as the audit stream delivers it to the event bus and the alerts.
+    if let Some(log) = gateway.events() {
+        let mut feed = log.subscribe();
+        tokio::spawn(async move {
+            while let Ok(e) = feed.recv().await {
+                let user = e.user.username.as_deref().or(e.user.sub.as_deref());
+                let detail = serde_json::to_string(&e.detail).unwrap_or_default();
+                println!(
+                    "event {} ({:?}) for {} from {}: {detail}",
+                    e.kind.as_str(),
+                    e.outcome,
+                    user.unwrap_or("-"),
+                    e.ip.as_deref().unwrap_or("-"),
+                );
+            }
+        });
+        tracing::info!(
+            "auth events from the audit stream at {}",
+            local_api::gateway::EVENTS_PATH
+        );
+    }
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(
         "local API on http://{} (stage prefix /{} optional), {} routes from {}",

@@ -37,6 +37,30 @@ pub async fn start<S: Sync + 'static>(
     run(&app(&env, &sdk).await?).await
 }
 
+/// The `main` of a function that consumes events rather than requests (a stream's records):
+/// the log subscriber, the environment and the SDK config read once, the state composed by
+/// `app`, then each invocation's payload through `handle`, whose answer goes back to the
+/// runtime as it is.
+pub async fn start_consumer<S, E, R>(
+    app: impl AsyncFnOnce(&Env, &aws_config::SdkConfig) -> Result<S, ConfigError>,
+    handle: for<'a> fn(&'a S, E) -> crate::BoxFuture<'a, R>,
+) -> Result<(), crate::Error>
+where
+    S: Sync,
+    E: serde::de::DeserializeOwned + Send + 'static,
+    R: Serialize + Send,
+{
+    init_tracing();
+    let env = Env::process();
+    let sdk = crate::sdk::load(&SdkSettings::from_env(&env)).await;
+    let state = app(&env, &sdk).await?;
+    let state = &state;
+    lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<E>| async move {
+        Ok::<R, Infallible>(handle(state, event.payload).await)
+    }))
+    .await
+}
+
 /// Runs `api` as a Lambda function: each event through [`invoke`], its answer handed to the
 /// runtime as lambda_http produces it.
 pub async fn run<S: Sync + 'static>(api: &Api<S>) -> Result<(), crate::Error> {

@@ -1,0 +1,305 @@
+use std::collections::HashMap;
+
+use aws_sdk_cognitoidentityprovider::operation::admin_get_user::AdminGetUserOutput;
+use aws_sdk_cognitoidentityprovider::types::AttributeType;
+use aws_sdk_eventbridge::operation::put_events::{PutEventsError, PutEventsOutput};
+use aws_sdk_eventbridge::types::PutEventsResultEntry;
+use aws_sdk_sesv2::operation::send_email::{SendEmailError, SendEmailOutput};
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use platform::{ClientContext, Env};
+use tables::audit::{Event, EventType};
+
+use super::*;
+
+const FROM: &str = "Books <no-reply@example.com>";
+
+fn record(seq: &str, name: &str, event: Option<&Event>) -> StreamRecord {
+    StreamRecord {
+        event_name: name.to_owned(),
+        dynamodb: StreamChange {
+            sequence_number: seq.to_owned(),
+            new_image: event.map(|e| {
+                HashMap::from([(
+                    "event".to_owned(),
+                    Attribute {
+                        s: Some(serde_json::to_string(e).unwrap()),
+                    },
+                )])
+            }),
+        },
+    }
+}
+
+fn event(kind: EventType) -> Event {
+    let context = ClientContext {
+        ip: Some("203.0.113.9".into()),
+        user_agent: None,
+    };
+    Event::new(kind, &context).of("sub-1", "alice")
+}
+
+fn accepted() -> Rule {
+    mock!(aws_sdk_eventbridge::Client::put_events)
+        .match_requests(|r| {
+            r.entries().len() == 1
+                && r.entries()[0].event_bus_name() == Some("bus")
+                && r.entries()[0].detail_type() == Some(DETAIL_TYPE)
+                && r.entries()[0].source() == Some("test.auth")
+        })
+        .sequence()
+        .output(|| PutEventsOutput::builder().failed_entry_count(0).build())
+        .repeatedly()
+        .build()
+}
+
+fn verified(address: &'static str) -> Rule {
+    mock!(aws_sdk_cognitoidentityprovider::Client::admin_get_user)
+        .match_requests(|r| r.username() == Some("alice") && r.user_pool_id() == Some("pool"))
+        .sequence()
+        .output(move || {
+            let attr =
+                |n: &str, v: &str| AttributeType::builder().name(n).value(v).build().unwrap();
+            AdminGetUserOutput::builder()
+                .username("alice")
+                .user_attributes(attr("email", address))
+                .user_attributes(attr("email_verified", "true"))
+                .build()
+                .unwrap()
+        })
+        .repeatedly()
+        .build()
+}
+
+fn state(bus: &[&Rule], cognito: &[&Rule], ses: &[&Rule], alerts_on: bool) -> State {
+    state_reading(bus, cognito, ses, alerts_on, &[])
+}
+
+/// [`state`], the audit table answering `audit`.
+fn state_reading(
+    bus: &[&Rule],
+    cognito: &[&Rule],
+    ses: &[&Rule],
+    alerts_on: bool,
+    audit: &[&Rule],
+) -> State {
+    let bus = mock_client!(aws_sdk_eventbridge, RuleMode::MatchAny, bus);
+    let ses = mock_client!(aws_sdk_sesv2, RuleMode::MatchAny, ses);
+    let env = if alerts_on {
+        Env::from_pairs([(alerts::FROM_VAR, FROM)])
+    } else {
+        Env::from_pairs::<&str, &str>([])
+    };
+    State {
+        bus: Bus::new(bus, "bus", "test.auth"),
+        alerts: Alerts::over(ses, &env),
+        cognito: test_support::cognito(cognito),
+        pool_id: "pool".into(),
+        audit: tables::Audit::new(test_support::dynamodb_client(audit), "audit".into(), 1),
+    }
+}
+
+#[tokio::test]
+async fn new_events_go_to_the_bus_and_removals_and_strangers_are_passed_over() {
+    let bus = accepted();
+    let state = state(&[&bus], &[], &[], false);
+    let sign_up = event(EventType::SignUp);
+    let mut garbage = record("3", "INSERT", None);
+    garbage.dynamodb.new_image = Some(HashMap::from([(
+        "event".to_owned(),
+        Attribute {
+            s: Some("{\"not\": \"an event\"}".into()),
+        },
+    )]));
+    let batch = StreamEvent {
+        records: vec![
+            record("1", "INSERT", Some(&sign_up)),
+            record("2", "REMOVE", None),
+            garbage,
+            record("4", "INSERT", Some(&event(EventType::SignOut))),
+        ],
+    };
+    assert_eq!(handle(&state, batch).await, BatchResponse::default());
+    assert_eq!(bus.num_calls(), 2);
+}
+
+#[tokio::test]
+async fn a_bus_that_fails_names_the_record_to_start_again_from_and_stops_there() {
+    let refused = mock!(aws_sdk_eventbridge::Client::put_events)
+        .sequence()
+        .output(|| PutEventsOutput::builder().failed_entry_count(0).build())
+        .output(|| {
+            PutEventsOutput::builder()
+                .failed_entry_count(1)
+                .entries(
+                    PutEventsResultEntry::builder()
+                        .error_code("ThrottlingException")
+                        .build(),
+                )
+                .build()
+        })
+        .build();
+    let state = state(&[&refused], &[], &[], false);
+    let batch = StreamEvent {
+        records: ["a", "b", "c"]
+            .iter()
+            .map(|seq| record(seq, "INSERT", Some(&event(EventType::SignIn))))
+            .collect(),
+    };
+    let answer = handle(&state, batch).await;
+    assert_eq!(
+        answer.batch_item_failures,
+        vec![ItemFailure {
+            item_identifier: "b".into()
+        }]
+    );
+    assert_eq!(refused.num_calls(), 2, "c waits for b");
+    let unreachable = mock!(aws_sdk_eventbridge::Client::put_events).then_error(|| {
+        PutEventsError::InternalException(
+            aws_sdk_eventbridge::types::error::InternalException::builder().build(),
+        )
+    });
+    let state = self::state(&[&unreachable], &[], &[], false);
+    let batch = StreamEvent {
+        records: vec![record("x", "INSERT", Some(&event(EventType::SignUp)))],
+    };
+    assert_eq!(handle(&state, batch).await.batch_item_failures.len(), 1);
+}
+
+#[tokio::test]
+async fn an_alerting_event_mails_the_users_verified_address_and_a_failed_mail_is_tried_again() {
+    let bus = accepted();
+    let lookup = verified("alice@example.com");
+    let sent = mock!(aws_sdk_sesv2::Client::send_email)
+        .match_requests(|r| {
+            r.destination().map(|d| d.to_addresses()) == Some(&["alice@example.com".to_owned()][..])
+                && r.from_email_address() == Some(FROM)
+        })
+        .sequence()
+        .output(|| SendEmailOutput::builder().build())
+        .repeatedly()
+        .build();
+    // The account signed in before, from another device.
+    let mut earlier = event(EventType::SignIn);
+    earlier.device = Some("Safari on iPhone".into());
+    earlier.time = "2026-01-01T00:00:00.000Z".into();
+    let history = history(vec![earlier]);
+    let state = state_reading(&[&bus], &[&lookup], &[&sent], true, &[&history]);
+    let quiet = event(EventType::SignIn);
+    let batch = StreamEvent {
+        records: vec![
+            record("1", "INSERT", Some(&event(EventType::PasswordChanged))),
+            // A sign-in from a known device: no alert, no look-up.
+            record("2", "INSERT", Some(&quiet)),
+            record("3", "INSERT", Some(&quiet.clone().new_device(true))),
+        ],
+    };
+    assert_eq!(handle(&state, batch).await, BatchResponse::default());
+    assert_eq!(
+        (bus.num_calls(), lookup.num_calls(), sent.num_calls()),
+        (3, 2, 2)
+    );
+
+    let bounced = mock!(aws_sdk_sesv2::Client::send_email).then_error(|| {
+        SendEmailError::TooManyRequestsException(
+            aws_sdk_sesv2::types::error::TooManyRequestsException::builder().build(),
+        )
+    });
+    let lookup = verified("alice@example.com");
+    let state = self::state(&[&accepted()], &[&lookup], &[&bounced], true);
+    let batch = StreamEvent {
+        records: vec![record("9", "INSERT", Some(&event(EventType::TotpDisabled)))],
+    };
+    let answer = handle(&state, batch).await;
+    assert_eq!(answer.batch_item_failures[0].item_identifier, "9");
+}
+
+/// The audit table's answer to the query of a user's recent sign-ins.
+fn history(events: Vec<Event>) -> Rule {
+    use aws_sdk_dynamodb::operation::query::QueryOutput;
+    use aws_sdk_dynamodb::types::AttributeValue;
+    mock!(aws_sdk_dynamodb::Client::query)
+        .match_requests(|q| {
+            q.expression_attribute_values()
+                .and_then(|v| v.get(":k"))
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|k| k == "user#sub-1")
+        })
+        .sequence()
+        .output(move || {
+            let items = events
+                .iter()
+                .map(|e| {
+                    HashMap::from([(
+                        "event".to_owned(),
+                        AttributeValue::S(serde_json::to_string(e).unwrap()),
+                    )])
+                })
+                .collect();
+            QueryOutput::builder().set_items(Some(items)).build()
+        })
+        .repeatedly()
+        .build()
+}
+
+#[tokio::test]
+async fn a_new_accounts_first_sign_in_and_a_known_device_alert_no_one() {
+    let bus = accepted();
+    let sent =
+        mock!(aws_sdk_sesv2::Client::send_email).then_output(|| SendEmailOutput::builder().build());
+    let first = event(EventType::SignIn).new_device(true);
+    // Only this sign-in in the log: the account's first.
+    let only = history(vec![first.clone()]);
+    let state = state_reading(&[&bus], &[], &[&sent], true, &[&only]);
+    let batch = StreamEvent {
+        records: vec![record("1", "INSERT", Some(&first))],
+    };
+    assert_eq!(handle(&state, batch).await, BatchResponse::default());
+    // An earlier sign-in from this very device (which has no live session now).
+    let mut before = event(EventType::SignIn);
+    before.time = "2026-01-01T00:00:00.000Z".into();
+    let seen = history(vec![before]);
+    let state = state_reading(&[&accepted()], &[], &[&sent], true, &[&seen]);
+    let batch = StreamEvent {
+        records: vec![record("2", "INSERT", Some(&first))],
+    };
+    assert_eq!(handle(&state, batch).await, BatchResponse::default());
+    assert_eq!(sent.num_calls(), 0);
+    assert_eq!((only.num_calls(), seen.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn without_a_mail_identity_nothing_is_looked_up_or_sent() {
+    let bus = accepted();
+    let sent =
+        mock!(aws_sdk_sesv2::Client::send_email).then_output(|| SendEmailOutput::builder().build());
+    let state = state(&[&bus], &[], &[&sent], false);
+    let batch = StreamEvent {
+        records: vec![record(
+            "1",
+            "INSERT",
+            Some(&event(EventType::PasswordReset)),
+        )],
+    };
+    assert_eq!(handle(&state, batch).await, BatchResponse::default());
+    assert_eq!((bus.num_calls(), sent.num_calls()), (1, 0));
+}
+
+#[test]
+fn the_answer_is_the_shape_lambda_reads() {
+    let answer = BatchResponse {
+        batch_item_failures: vec![ItemFailure {
+            item_identifier: "42".into(),
+        }],
+    };
+    assert_eq!(
+        serde_json::to_value(&answer).unwrap(),
+        serde_json::json!({"batchItemFailures": [{"itemIdentifier": "42"}]})
+    );
+    let event: StreamEvent = serde_json::from_value(serde_json::json!({
+        "Records": [{"eventID": "e", "eventName": "INSERT", "eventSource": "aws:dynamodb",
+            "dynamodb": {"SequenceNumber": "7", "NewImage": {"event": {"S": "{}"},
+            "expires_at": {"N": "1"}}, "StreamViewType": "NEW_IMAGE"}}]
+    }))
+    .unwrap();
+    assert_eq!(event.records[0].dynamodb.sequence_number, "7");
+}
