@@ -4,6 +4,7 @@
 
 mod account;
 mod activity;
+mod admin;
 mod asvs;
 mod auth_flow;
 mod browser;

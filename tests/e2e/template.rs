@@ -97,6 +97,56 @@ const ROUTES: &[(&str, &str, &str, Access)] = &[
     ),
     ("account", "GET", "/me/sessions", Access::CognitoAccessToken),
     ("account", "GET", "/me/activity", Access::CognitoAccessToken),
+    ("admin", "GET", "/admin/users", Access::CognitoAccessToken),
+    (
+        "admin",
+        "GET",
+        "/admin/users/{username}",
+        Access::CognitoAccessToken,
+    ),
+    (
+        "admin",
+        "DELETE",
+        "/admin/users/{username}",
+        Access::CognitoAccessToken,
+    ),
+    (
+        "admin",
+        "POST",
+        "/admin/users/{username}/disable",
+        Access::CognitoAccessToken,
+    ),
+    (
+        "admin",
+        "POST",
+        "/admin/users/{username}/enable",
+        Access::CognitoAccessToken,
+    ),
+    (
+        "admin",
+        "POST",
+        "/admin/users/{username}/sign_out",
+        Access::CognitoAccessToken,
+    ),
+    (
+        "admin",
+        "POST",
+        "/admin/users/{username}/reset_mfa",
+        Access::CognitoAccessToken,
+    ),
+    (
+        "admin",
+        "PUT",
+        "/admin/users/{username}/groups/{group}",
+        Access::CognitoAccessToken,
+    ),
+    (
+        "admin",
+        "DELETE",
+        "/admin/users/{username}/groups/{group}",
+        Access::CognitoAccessToken,
+    ),
+    ("admin", "GET", "/admin/audit", Access::CognitoAccessToken),
     (
         "account",
         "DELETE",
@@ -332,6 +382,7 @@ fn route_tables() -> BTreeMap<&'static str, BTreeSet<(String, String)>> {
         ("mfa", rows(mfa::ROUTES)),
         ("passkeys", rows(passkeys::ROUTES)),
         ("books", rows(books::ROUTES)),
+        ("admin", rows(admin::ROUTES)),
     ])
 }
 
@@ -821,6 +872,24 @@ fn each_function_may_make_only_the_aws_calls_its_code_makes() {
         calls("crates/tables/src/audit.rs", "AuditTable", &["Query"]),
         "events: reads the audit table, nothing else"
     );
+    // The admin API: events appended and queried (the table and its type index), a deleted
+    // user's books, sessions and recovery codes, and the check.
+    let mut expected = calls("crates/tables/src/audit.rs", "AuditTable", &[]);
+    expected.insert((
+        "Query".into(),
+        resource(r#"!Sub "${AuditTable.Arn}/index/by_type""#),
+    ));
+    expected.insert((
+        "Query".into(),
+        resource(r#"!Sub "${BooksTable.Arn}/index/by_owner""#),
+    ));
+    expected.insert(("DeleteItem".into(), resource("!GetAtt BooksTable.Arn")));
+    expected.extend(sessions_grants(&["GetItem", "Query", "DeleteItem"]));
+    expected.insert((
+        "DeleteItem".into(),
+        resource("!GetAtt RecoveryCodesTable.Arn"),
+    ));
+    assert_eq!(dynamodb_grants(&t, "admin"), expected, "admin");
     // Every other function that records events may only append them.
     let appends = calls("crates/tables/src/audit.rs", "AuditTable", &["PutItem"]);
     for bin in ["register", "confirm", "passkeys"] {
@@ -894,6 +963,21 @@ fn each_function_may_make_only_the_aws_calls_its_code_makes() {
             "mfa" => [
                 "cognito-idp:AdminDeleteSoftwareToken",
                 "cognito-idp:AdminGetUser",
+            ]
+            .map(String::from)
+            .into(),
+            // The admin API: Cognito's admin operations it makes, each on this pool only.
+            "admin" => [
+                "cognito-idp:ListUsers",
+                "cognito-idp:AdminGetUser",
+                "cognito-idp:AdminListGroupsForUser",
+                "cognito-idp:AdminDisableUser",
+                "cognito-idp:AdminEnableUser",
+                "cognito-idp:AdminUserGlobalSignOut",
+                "cognito-idp:AdminSetUserMFAPreference",
+                "cognito-idp:AdminDeleteUser",
+                "cognito-idp:AdminAddUserToGroup",
+                "cognito-idp:AdminRemoveUserFromGroup",
             ]
             .map(String::from)
             .into(),

@@ -77,6 +77,13 @@ const EVENT_ALERTS: &[(EventType, &str, &str, &str, &str)] = &[
         include_str!("../templates/recovery-code-used.html"),
     ),
     (
+        EventType::MfaReset,
+        "mfa_reset",
+        "Two-factor sign-in was reset by an administrator",
+        include_str!("../templates/mfa-reset.txt"),
+        include_str!("../templates/mfa-reset.html"),
+    ),
+    (
         EventType::SignIn,
         "new_device",
         "A sign-in from a new device",

@@ -81,6 +81,18 @@ pub enum Op {
     DeletePasskey,
     /// GetUserAuthFactors: the ways a user can sign in (`GET /passkeys`).
     AuthFactors,
+    /// ListUsers: the admin API's search (`GET /admin/users`).
+    AdminListUsers,
+    /// AdminListGroupsForUser: a user's groups (the admin API, and its membership check).
+    AdminListGroups,
+    /// AdminDisableUser or AdminEnableUser (the admin API).
+    AdminSetEnabled,
+    /// AdminAddUserToGroup or AdminRemoveUserFromGroup (the admin API).
+    AdminSetGroup,
+    /// AdminDeleteUser (the admin API).
+    AdminDeleteUser,
+    /// AdminSetUserMFAPreference: TOTP off (the admin API's MFA reset).
+    AdminSetMfa,
 }
 
 impl std::fmt::Display for Op {

@@ -79,6 +79,24 @@ pub async fn create(
 ) -> Result<Created, BootstrapError> {
     let idp = cognito::Client::new(sdk);
     let (pool_id, client_id, client_secret) = create_pool(t, &idp, prefix).await?;
+    // The pool's groups, as the template declares them (the admin API's `admin`).
+    for group in t
+        .resources
+        .values()
+        .filter(|r| r.get("Type").and_then(Value::as_str) == Some("AWS::Cognito::UserPoolGroup"))
+        .filter_map(|r| {
+            r.get("Properties")?
+                .get("GroupName")
+                .and_then(|v| t.resolve(v))
+        })
+    {
+        idp.create_group()
+            .user_pool_id(&pool_id)
+            .group_name(group)
+            .send()
+            .await
+            .map_err(|e| BootstrapError::Call("CreateGroup", format!("{e:?}")))?;
+    }
     let client_secret_arn = match &client_secret {
         Some(secret) => Some(store_client_secret(sdk, prefix, secret).await?),
         None => None,

@@ -212,7 +212,7 @@ async fn handlers_over(
     let (login_env, mfa_env, passkeys_env) = (own("login"), own("mfa"), own("passkeys"));
     let (refresh_env, account_env) = (own("refresh"), own("account"));
     let env = &env;
-    let (register, confirm, login, refresh, account, mfa, passkeys, books) = tokio::try_join!(
+    let (register, confirm, login, refresh, account, mfa, passkeys, books, admin) = tokio::try_join!(
         register::app(env, sdk),
         confirm::app(env, sdk),
         login::app(&login_env, sdk),
@@ -221,6 +221,7 @@ async fn handlers_over(
         mfa::app(&mfa_env, sdk),
         passkeys::app(&passkeys_env, sdk),
         books::app(env, sdk),
+        admin::app(env, sdk),
     )?;
     Ok(HashMap::from([
         ("register".to_owned(), handler(register)),
@@ -231,6 +232,7 @@ async fn handlers_over(
         ("mfa".to_owned(), handler(mfa)),
         ("passkeys".to_owned(), handler(passkeys)),
         ("books".to_owned(), handler(books)),
+        ("admin".to_owned(), handler(admin)),
     ]))
 }
 

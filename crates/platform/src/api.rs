@@ -29,6 +29,9 @@ pub struct Route<S: 'static> {
     pub method: Method,
     pub resource: &'static str,
     pub handler: Handler<S>,
+    /// The Cognito group a caller must be in, now, for the handler to run: checked here, never
+    /// by a handler ([`Api::with_membership`]).
+    pub group: Option<&'static str>,
 }
 
 /// A row of a route table: `route!(POST "/login" => login)`, where `login` is an
@@ -40,6 +43,15 @@ macro_rules! route {
             method: $crate::http::Method::$method,
             resource: $resource,
             handler: |state, req| ::std::boxed::Box::pin($handler(state, req)),
+            group: None,
+        }
+    };
+    ($method:ident $resource:literal => $handler:path, group $group:literal) => {
+        $crate::Route {
+            method: $crate::http::Method::$method,
+            resource: $resource,
+            handler: |state, req| ::std::boxed::Box::pin($handler(state, req)),
+            group: Some($group),
         }
     };
 }
@@ -51,6 +63,20 @@ pub struct Api<S: 'static> {
     state: S,
     routes: &'static [Route<S>],
     protection: Option<Protection>,
+    membership: Option<Arc<dyn Membership>>,
+}
+
+/// Who is in a group now. A token names the groups its user was in when it was issued; a
+/// route that needs a group asks this too, so that a user taken out of it loses the route at
+/// once, not when their token expires.
+pub trait Membership: Send + Sync {
+    /// Whether `caller` is in `group` now; a 5xx when that cannot be told (the request is
+    /// refused: the check fails closed).
+    fn is_member<'a>(
+        &'a self,
+        caller: &'a Caller,
+        group: &'a str,
+    ) -> BoxFuture<'a, Result<bool, ApiError>>;
 }
 
 /// What a function behind the authorizer checks of every caller, beyond the authorizer.
@@ -86,7 +112,15 @@ impl<S: Sync + 'static> Api<S> {
             state,
             routes,
             protection: None,
+            membership: None,
         }
+    }
+
+    /// Checks the routes that need a group against `membership`, besides the token's claim. A
+    /// function with such routes and no membership refuses them all.
+    pub fn with_membership(mut self, membership: Arc<dyn Membership>) -> Self {
+        self.membership = Some(membership);
+        self
     }
 
     /// A function behind the authorizer: on every protected route, takes only tokens issued to
@@ -107,8 +141,8 @@ impl<S: Sync + 'static> Api<S> {
     pub async fn serve(&self, mut req: Request) -> Response<Body> {
         let meta = RequestMeta::of(&req);
         let outcome = match self.find(&req, &meta.resource) {
-            Ok(handler) => match self.admit(&mut req).await {
-                Ok(()) => handler(&self.state, &req).await,
+            Ok(route) => match self.admit(&mut req, route.group).await {
+                Ok(()) => (route.handler)(&self.state, &req).await,
                 Err(refused) => Err(refused),
             },
             Err(refused) => Err(refused),
@@ -121,9 +155,13 @@ impl<S: Sync + 'static> Api<S> {
     /// token of another app client, one that does not name its session or sign-in (so that no
     /// sign-out could be told to cover it), or a function not set up to check callers, is the
     /// same `401 unauthorized` as a bad token.
-    async fn admit(&self, req: &mut Request) -> Result<(), ApiError> {
+    async fn admit(&self, req: &mut Request, group: Option<&str>) -> Result<(), ApiError> {
         let Ok(caller) = Caller::parse(req) else {
-            return Ok(());
+            // A route that needs a group is never public.
+            return match group {
+                Some(_) => Err(ApiError::Unauthorized),
+                None => Ok(()),
+            };
         };
         let Some(protection) = &self.protection else {
             return Err(ApiError::Unauthorized);
@@ -133,6 +171,14 @@ impl<S: Sync + 'static> Api<S> {
             return Err(ApiError::Unauthorized);
         }
         let live = protection.revocations.check(&caller).await?;
+        if let Some(group) = group {
+            let Some(membership) = &self.membership else {
+                return Err(ApiError::Forbidden(NOT_IN_GROUP));
+            };
+            if !caller.is_in(group) || !membership.is_member(&caller, group).await? {
+                return Err(ApiError::Forbidden(NOT_IN_GROUP));
+            }
+        }
         req.extensions_mut().insert(caller.in_session(live));
         Ok(())
     }
@@ -145,7 +191,7 @@ impl<S: Sync + 'static> Api<S> {
     /// The handler for the request's method on its resource. A resource the table does not
     /// have is 404, a method it does not have there is 405. An event without a resource (a
     /// direct invocation) is matched by the tail of its path.
-    fn find(&self, req: &Request, resource: &str) -> Result<Handler<S>, ApiError> {
+    fn find(&self, req: &Request, resource: &str) -> Result<&Route<S>, ApiError> {
         let by_name = self.routes.iter().any(|r| r.resource == resource);
         let path = req.uri().path();
         let mut rows = self.routes.iter().filter(|r| {
@@ -159,7 +205,7 @@ impl<S: Sync + 'static> Api<S> {
         for row in rows.by_ref() {
             known = true;
             if row.method == req.method() {
-                return Ok(row.handler);
+                return Ok(row);
             }
         }
         if known {
@@ -196,6 +242,9 @@ impl<S: Sync + 'static> Api<S> {
         res
     }
 }
+
+/// The refusal of a caller not in a route's group.
+pub const NOT_IN_GROUP: &str = "this route is for the members of a group the caller is not in";
 
 /// Whether `path`'s last segments match `resource` (`/Prod/books/42` ends with `/books/{id}`).
 fn path_ends_with(path: &str, resource: &str) -> bool {
@@ -309,6 +358,107 @@ mod tests {
             event["requestContext"]["resourcePath"] = json!(resource);
         }
         lambda_http::request::from_str(&event.to_string()).unwrap()
+    }
+
+    /// Every session is live.
+    struct Live;
+
+    impl Revocations for Live {
+        fn check<'a>(&'a self, _: &'a Caller) -> BoxFuture<'a, Result<LiveSession, ApiError>> {
+            Box::pin(async { Ok(LiveSession::default()) })
+        }
+    }
+
+    /// The users (by `sub`) in the group now, or a membership that cannot be told.
+    struct Members(Result<&'static [&'static str], ()>);
+
+    impl Membership for Members {
+        fn is_member<'a>(
+            &'a self,
+            caller: &'a Caller,
+            group: &'a str,
+        ) -> BoxFuture<'a, Result<bool, ApiError>> {
+            Box::pin(async move {
+                assert_eq!(group, "admin");
+                match self.0 {
+                    Ok(subs) => Ok(subs.contains(&caller.sub())),
+                    Err(()) => Err(ApiError::unavailable(
+                        "Cognito AdminListGroupsForUser: down",
+                    )),
+                }
+            })
+        }
+    }
+
+    static GROUPED: &[Route<State>] = &[
+        route!(GET "/admin" => hello, group "admin"),
+        route!(GET "/open" => hello),
+    ];
+
+    /// A request to `resource` with the authorizer's claims of `sub` in `groups` (`None`: no
+    /// claims at all, a public request).
+    fn claimed(resource: &str, caller: Option<(&str, &str)>) -> Request {
+        let mut event = json!({
+            "resource": resource, "path": resource, "httpMethod": "GET", "headers": {},
+            "requestContext": {"httpMethod": "GET", "requestId": "req-1", "stage": "Prod",
+                "accountId": "1", "apiId": "a", "identity": {}, "resourcePath": resource},
+            "body": null, "isBase64Encoded": false,
+        });
+        if let Some((sub, groups)) = caller {
+            event["requestContext"]["authorizer"] = json!({"claims": {
+                "sub": sub, "username": sub, "token_use": "access", "client_id": "app",
+                "origin_jti": "jti", "auth_time": "1", "cognito:groups": groups,
+            }});
+        }
+        lambda_http::request::from_str(&event.to_string()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_groups_route_takes_a_member_by_the_token_and_now_and_refuses_the_rest() {
+        let api = |members| {
+            Api::new(Cors::default(), State, GROUPED)
+                .protected("app", Arc::new(Live))
+                .with_membership(Arc::new(Members(members)))
+        };
+        let admins: &'static [&'static str] = &["alice"];
+        let cases = [
+            // In the group by the token and now.
+            (Ok(admins), Some(("alice", "admin")), 200),
+            // Taken out of the group since the token was issued.
+            (Ok(&[][..]), Some(("alice", "admin")), 403),
+            // Put in since: the token does not say so yet (a new sign-in will).
+            (Ok(admins), Some(("alice", "readers")), 403),
+            // Another user whose token claims the group: not a member.
+            (Ok(admins), Some(("mallory", "admin")), 403),
+            // No token at all.
+            (Ok(admins), None, 401),
+        ];
+        for (members, caller, status) in cases {
+            let res = api(members).serve(claimed("/admin", caller)).await;
+            assert_eq!(res.status().as_u16(), status, "{caller:?}: {}", body(&res));
+            if status == 403 {
+                assert_eq!(body(&res)["error"]["code"], "forbidden");
+            }
+        }
+        // A membership that cannot be told refuses (a 5xx), and never runs the handler.
+        let res = api(Err(()))
+            .serve(claimed("/admin", Some(("alice", "admin"))))
+            .await;
+        assert_eq!(res.status().as_u16(), 503);
+        // A route without a group is not asked about groups.
+        let res = api(Ok(&[][..]))
+            .serve(claimed("/open", Some(("bob", ""))))
+            .await;
+        assert_eq!(res.status().as_u16(), 200);
+    }
+
+    #[tokio::test]
+    async fn without_a_membership_a_groups_route_is_refused_to_everyone() {
+        let api = Api::new(Cors::default(), State, GROUPED).protected("app", Arc::new(Live));
+        let res = api.serve(claimed("/admin", Some(("alice", "admin")))).await;
+        assert_eq!(res.status().as_u16(), 403);
+        let res = api.serve(claimed("/open", Some(("alice", "admin")))).await;
+        assert_eq!(res.status().as_u16(), 200);
     }
 
     fn header<'a>(res: &'a Response<Body>, name: &str) -> Option<&'a str> {

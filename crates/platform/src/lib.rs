@@ -21,7 +21,7 @@ pub mod reply;
 pub mod request;
 pub mod sdk;
 
-pub use api::{Api, BoxFuture, LiveSession, Revocations, Route};
+pub use api::{Api, BoxFuture, LiveSession, Membership, Revocations, Route};
 pub use body::JsonObject;
 pub use caller::{Caller, ClientContext};
 pub use config::{ApiConfig, ConfigError, Env};
