@@ -289,6 +289,7 @@ async function loadMe() {
 }
 
 function showMe(me) {
+  $("#nav-admin").hidden = !(Array.isArray(me.groups) && me.groups.includes("admin"));
   const rows = [
     ["username", "Username", me.username],
     ["e-mail", "E-mail", me.email],
@@ -1091,6 +1092,51 @@ onClick("#end-other-sessions", async () => {
 onClick("#reload-sessions", async () => {
   await loadSessions();
   status("Reloaded.");
+});
+
+// ---------------------------------------------------------------------------------------------
+// Admin: users found by an e-mail prefix, each with what an administrator may do to them.
+
+let adminSearch = "";
+
+async function loadAdminUsers() {
+  const query = new URLSearchParams({ limit: "20" });
+  if (adminSearch) query.set("email", adminSearch);
+  const answer = await authed(`/admin/users?${query}`, "access_token");
+  const users = Array.isArray(answer.users) ? answer.users : [];
+  $("#admin-users").replaceChildren(...(users.length
+    ? users.map(adminUserItem)
+    : [el("li", { text: "No user found.", className: "empty" })]));
+}
+
+function adminUserItem(user) {
+  const name = el("span", {}, el("strong", { text: shown(user.email, user.username) }));
+  if (!user.enabled) name.append(el("span", { text: "Disabled", className: "badge warn" }));
+  const meta = el("span", { className: "meta", text: joined(user.username, user.status) });
+  const li = el("li", { data: { username: user.username, enabled: String(!!user.enabled) } },
+    el("div", { className: "session" }, name, meta));
+  const action = (label, path, done, className = "secondary small") => {
+    const b = el("button", { text: label, className });
+    b.type = "button";
+    b.setAttribute("aria-label", `${label}: ${user.username}`);
+    b.addEventListener("click", () => attempt(async () => {
+      await authed(`/admin/users/${encodeURIComponent(user.username)}/${path}`, "access_token", { method: "POST" });
+      status(done);
+      await loadAdminUsers();
+    }));
+    return b;
+  };
+  li.append(user.enabled
+    ? action("Disable", "disable", `Disabled ${user.username}: every session of theirs has ended.`, "delete small")
+    : action("Enable", "enable", `Enabled ${user.username}.`));
+  li.append(action("Sign out", "sign_out", `Signed ${user.username} out everywhere.`));
+  li.append(action("Reset MFA", "reset_mfa", `Two-factor sign-in is off for ${user.username}.`));
+  return li;
+}
+
+onSubmit("#admin-search-form", async (form, body) => {
+  adminSearch = (body.email || "").trim();
+  await loadAdminUsers();
 });
 
 // ---------------------------------------------------------------------------------------------

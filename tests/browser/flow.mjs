@@ -749,6 +749,50 @@ try {
     await page3.context().close();
     step("the re-authentication prompt: a wrong password refused in it; signed in again, the change goes through, and the session it replaced has ended");
   }
+
+  // An administrator disables a user who has the page open in another browser: the user's
+  // next action shows them signed out; enabled again, they sign in.
+  if (process.env.ADMIN_USER && process.env.TARGET_USER) {
+    const [adminUser, targetUser, usersPassword] = [process.env.ADMIN_USER, process.env.TARGET_USER, process.env.USERS_PASSWORD];
+    const signInAs = async (p, name) => {
+      await p.goto(`${pageUrl}/?api=${encodeURIComponent(apiUrl)}`);
+      await p.fill("#login-form [name=username]", name);
+      await p.fill("#login-form [name=password]", usersPassword);
+      await p.click("#login-form button[type=submit]");
+      await p.locator("[data-view=profile]").waitFor({ state: "visible" });
+    };
+    const targetContext = await browser.newContext({ viewport: VIEWPORT, userAgent: FIREFOX_ON_WINDOWS });
+    const targetPage = await openPage(targetContext, apiUrl, []);
+    await signInAs(targetPage, targetUser);
+    if (await targetPage.locator("#nav-admin").isVisible()) throw new Error("a user of no group is shown the admin view");
+    const adminContext = await browser.newContext({ viewport: VIEWPORT, userAgent: CHROME_ON_LINUX });
+    const adminPage = await openPage(adminContext, apiUrl, []);
+    await signInAs(adminPage, adminUser);
+    await adminPage.click("#nav-admin");
+    await adminPage.fill("#admin-search-form [name=email]", targetUser.split("@")[0]);
+    await adminPage.click("#admin-search-form button[type=submit]");
+    const row = adminPage.locator(`#admin-users li[data-username="${targetUser}"]`);
+    await row.waitFor();
+    if ((await adminPage.locator("#admin-users li[data-username]").count()) !== 1) throw new Error("the search found more than the user");
+    await row.locator("button", { hasText: "Disable" }).click();
+    await adminPage.locator("#status", { hasText: `Disabled ${targetUser}` }).waitFor();
+    await adminPage.locator(`#admin-users li[data-username="${targetUser}"][data-enabled=false]`).waitFor();
+    // The disabled user's open page: its next action shows it signed out.
+    await targetPage.click("nav a[href='#security']");
+    await targetPage.locator("#status", { hasText: "This session was ended" }).waitFor();
+    await targetPage.locator("[data-view=sign-in]").waitFor({ state: "visible" });
+    await targetPage.fill("#login-form [name=username]", targetUser);
+    await targetPage.fill("#login-form [name=password]", usersPassword);
+    await targetPage.click("#login-form button[type=submit]");
+    await targetPage.locator("#status", { hasText: /invalid_credentials|incorrect|not/i }).waitFor();
+    if (await targetPage.locator("[data-view=profile]").isVisible()) throw new Error("a disabled user signed in");
+    await adminPage.locator(`#admin-users li[data-username="${targetUser}"] button`, { hasText: "Enable" }).click();
+    await adminPage.locator("#status", { hasText: `Enabled ${targetUser}` }).waitFor();
+    await signInAs(targetPage, targetUser);
+    await targetContext.close();
+    await adminContext.close();
+    step("an administrator disables a user: the user's open page is signed out at its next action, and signs in no more until enabled");
+  }
 } catch (e) {
   problems.push(`flow: ${e.message}`);
   // What the page said last, and what it showed, to tell why.

@@ -14,6 +14,10 @@ use std::time::Duration;
 use integration_tests::{LocalApi, Moto, free_port, workspace_root};
 use tokio::process::Command;
 
+/// An administrator and the user they disable in the walk.
+const ADMIN_USER: &str = "browser-admin@example.com";
+const TARGET_USER: &str = "browser-target@example.com";
+
 /// The whole walk takes a minute or so (it waits for fresh TOTP steps); this bounds a hung
 /// browser.
 const FLOW_TIMEOUT: Duration = Duration::from_secs(240);
@@ -84,6 +88,19 @@ async fn the_demo_page_walks_the_whole_flow_cross_origin_in_chromium_without_cor
     let short_port: u16 = short_web.rsplit(':').next().unwrap().parse().unwrap();
     let _short_server = static_server(short_port, &short_api).await;
 
+    // An administrator, and a user they will disable, made through the API (the first
+    // administrator is put in the group straight against the pool, as on AWS).
+    for user in [ADMIN_USER, TARGET_USER] {
+        integration_tests::register_and_confirm(&api, user).await;
+    }
+    let (s, b) = api
+        .cognito_call(
+            "AdminAddUserToGroup",
+            serde_json::json!({"UserPoolId": api.created.pool_id, "Username": ADMIN_USER, "GroupName": "admin"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+
     let shot_dir = root.join("target/browser");
     std::fs::create_dir_all(&shot_dir).unwrap();
     let node = Command::new("node")
@@ -95,6 +112,9 @@ async fn the_demo_page_walks_the_whole_flow_cross_origin_in_chromium_without_cor
         .env("SHORT_REAUTH_PAGE", &short_web)
         .env("SHORT_REAUTH_API", &short_api)
         .env("SHORT_REAUTH_WINDOW", SHORT_REAUTH_WINDOW)
+        .env("ADMIN_USER", ADMIN_USER)
+        .env("TARGET_USER", TARGET_USER)
+        .env("USERS_PASSWORD", integration_tests::PASSWORD)
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .output();
@@ -116,6 +136,7 @@ async fn the_demo_page_walks_the_whole_flow_cross_origin_in_chromium_without_cor
         "a second device signs in; the first lists both sessions",
         "the second device's next action shows it signed out",
         "signed in again, the change goes through",
+        "an administrator disables a user",
     ] {
         assert!(stdout.contains(step), "no step \"{step}\" in:\n{stdout}");
     }
