@@ -180,6 +180,23 @@ async fn a_disabled_users_tokens_are_refused_at_once_and_every_action_is_an_admi
     assert_eq!(s, 200, "{b}");
     let (s, again) = login(&api, USER, PASSWORD).await;
     assert_eq!(s, 200, "enabled again");
+    // The user sees what was done to their account, not who did it nor from where.
+    let (s, mine) = api
+        .call("GET", "/me/activity", &again["access_token"], None)
+        .await;
+    assert_eq!(s, 200, "{mine}");
+    let disabled = mine["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "account_disabled")
+        .expect("the disabling is in the user's activity")
+        .clone();
+    assert_eq!(disabled["actor"], json!({"kind": "admin"}), "{disabled}");
+    assert!(
+        disabled.get("ip").is_none() && disabled.get("device").is_none(),
+        "{disabled}"
+    );
     let (s, b) = api
         .call(
             "POST",

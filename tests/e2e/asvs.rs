@@ -256,18 +256,20 @@ fn the_demo_page_masks_passwords_leaves_pasting_alone_and_always_offers_sign_out
 // ---------------------------------------------------------------------------------------------
 // V6.3 General authentication security
 
-/// 6.3.2: no account comes with the stack: the template declares no user, group or user in a
-/// group, a freshly made pool holds nobody, and the usual default names sign in as nobody.
+/// 6.3.2: no account comes with the stack: the template declares no user and puts nobody in a
+/// group (its one group, the admin API's `admin`, starts empty), a freshly made pool holds
+/// nobody, and the usual default names sign in as nobody.
 #[tokio::test]
 async fn no_account_exists_until_someone_signs_up() {
     let t = template();
     for kind in [
         "AWS::Cognito::UserPoolUser",
-        "AWS::Cognito::UserPoolGroup",
         "AWS::Cognito::UserPoolUserToGroupAttachment",
     ] {
         assert!(resources_of(&t, kind).is_empty(), "{kind} in template.yaml");
     }
+    let groups = resources_of(&t, "AWS::Cognito::UserPoolGroup");
+    assert_eq!(groups.len(), 1, "the admin API's group alone");
 
     let moto = Moto::start();
     let api = LocalApi::start(&moto, |_| {}).await;

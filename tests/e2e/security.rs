@@ -292,13 +292,7 @@ async fn another_user_cannot_change_or_delete_a_book_and_an_admin_can() {
 
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&moto.sdk_config().await);
     signed_in(&api, "boss@example.com").await;
-    cognito
-        .create_group()
-        .user_pool_id(&api.created.pool_id)
-        .group_name("admin")
-        .send()
-        .await
-        .unwrap();
+    // The pool has the admin group from the template; the boss joins it.
     let boss_sub = cognito
         .admin_get_user()
         .user_pool_id(&api.created.pool_id)

@@ -39,38 +39,6 @@ impl Cognito {
         Ok(())
     }
 
-    /// The verified e-mail address of `username` (AdminGetUser), where an alert goes; `None`
-    /// when the user is gone or has no verified address.
-    pub async fn admin_verified_email(
-        &self,
-        pool_id: &str,
-        username: &str,
-    ) -> Result<Option<String>, ApiError> {
-        let out = match self
-            .client
-            .admin_get_user()
-            .user_pool_id(pool_id)
-            .username(username)
-            .send()
-            .await
-            .map_err(|e| map(Op::AdminGetUser, e))
-        {
-            Ok(out) => out,
-            Err(ApiError::NotAuthorized) => return Ok(None),
-            Err(other) => return Err(other),
-        };
-        let attribute = |name: &str| {
-            out.user_attributes()
-                .iter()
-                .find(|a| a.name() == name)
-                .and_then(|a| a.value())
-        };
-        Ok(match attribute("email_verified") {
-            Some("true") => attribute("email").map(str::to_owned),
-            _ => None,
-        })
-    }
-
     /// The `sub` of `username` (AdminGetUser), for the sessions table, which is keyed by it.
     pub async fn admin_sub(&self, pool_id: &str, username: &str) -> Result<String, ApiError> {
         let out = self

@@ -564,9 +564,21 @@ async fn activity(state: &State, req: &Request) -> Result<Reply, ApiError> {
         })
         .await?;
     Reply::ok(&Activity {
-        events: page.events,
+        events: page.events.into_iter().map(as_the_user_sees_it).collect(),
         next_cursor: page.next,
     })
+}
+
+/// An event as its user is shown it: what an administrator or operator did, but not who they
+/// are nor where they acted from (their id, name, address and device are for the audit).
+fn as_the_user_sees_it(mut event: Event) -> Event {
+    if event.actor.kind != audit::ActorKind::User {
+        event.actor.sub = None;
+        event.actor.username = None;
+        event.ip = None;
+        event.device = None;
+    }
+    event
 }
 
 #[cfg(test)]

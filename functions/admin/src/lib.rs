@@ -394,6 +394,9 @@ fn time_param(
         param: name,
         reason: "must be milliseconds since the epoch, 2026-12-03T12:54:51Z or 2026-12-03".into(),
     };
+    if !value.is_ascii() {
+        return Err(invalid());
+    }
     if value.len() <= 15 && value.bytes().all(|b| b.is_ascii_digit()) {
         return value.parse().map(Some).map_err(|_| invalid());
     }

@@ -121,6 +121,11 @@ async fn the_audit_takes_a_user_or_a_type_and_refuses_a_bad_time_or_type() {
             json!({"type": "sign_in", "to": "2026-13-01"}),
             "invalid_query",
         ),
+        // Twenty bytes, not twenty characters: refused, never cut inside a character.
+        (
+            json!({"type": "sign_in", "from": "2026-12-03T12:54:5é"}),
+            "invalid_query",
+        ),
     ] {
         let now = groups_now(&["admin"]);
         let mut event = event_json("admin_audit");

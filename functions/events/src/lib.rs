@@ -71,7 +71,6 @@ impl Bus {
             .source(&self.source)
             .detail_type(DETAIL_TYPE)
             .detail(detail)
-            .resources(format!("auth-event:{}", event.kind.as_str()))
             .build();
         let out = self
             .client
@@ -120,6 +119,16 @@ pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<State, ConfigError> {
         audit,
     })
 }
+
+/// SES's refusals that another try would meet again.
+const PERMANENT_SES_ERRORS: &[&str] = &[
+    "MessageRejected",
+    "MailFromDomainNotVerifiedException",
+    "AccountSuspendedException",
+    "SendingPausedException",
+    "NotFoundException",
+    "BadRequestException",
+];
 
 /// The SDK's own variable for EventBridge's endpoint.
 pub const BUS_ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_EVENTBRIDGE";
@@ -243,11 +252,13 @@ async fn alert(state: &State, event: &Event) -> Result<(), ApiError> {
         tracing::warn!(event_id = %event.id, "no alert: the event names no user name");
         return Ok(());
     };
-    let Some(address) = (state.cognito)
-        .admin_verified_email(&state.pool_id, username)
-        .await?
-    else {
-        tracing::info!(event_id = %event.id, "no alert: no verified address");
+    // By name, then checked by id: a name deleted and taken again since is someone else.
+    let user = state.cognito.admin_user(&state.pool_id, username).await?;
+    let address = user
+        .filter(|u| u.sub.is_some() && u.sub == event.user.sub && u.email_verified)
+        .and_then(|u| u.email);
+    let Some(address) = address else {
+        tracing::info!(event_id = %event.id, "no alert: the user is gone or has no verified address");
         return Ok(());
     };
     let Some((kind, alert)) = Alerts::for_event(event, &address) else {
@@ -255,6 +266,9 @@ async fn alert(state: &State, event: &Event) -> Result<(), ApiError> {
     };
     match state.alerts.deliver(kind, &address, alert).await {
         Ok(()) | Err(NotSent::Off) => Ok(()),
+        // SES refuses this message for good (an unverified recipient in the sandbox, a
+        // paused account): trying again would only hold the stream up. Logged by `deliver`.
+        Err(NotSent::Failed(code)) if PERMANENT_SES_ERRORS.contains(&code.as_str()) => Ok(()),
         Err(NotSent::Failed(code)) => {
             Err(ApiError::unavailable(format_args!("SES SendEmail: {code}")))
         }

@@ -53,6 +53,11 @@ fn accepted() -> Rule {
 }
 
 fn verified(address: &'static str) -> Rule {
+    owned_by(address, "sub-1")
+}
+
+/// AdminGetUser's answer for alice: `address`, verified, and the account `sub`.
+fn owned_by(address: &'static str, sub: &'static str) -> Rule {
     mock!(aws_sdk_cognitoidentityprovider::Client::admin_get_user)
         .match_requests(|r| r.username() == Some("alice") && r.user_pool_id() == Some("pool"))
         .sequence()
@@ -62,6 +67,7 @@ fn verified(address: &'static str) -> Rule {
             AdminGetUserOutput::builder()
                 .username("alice")
                 .user_attributes(attr("email", address))
+                .user_attributes(attr("sub", sub))
                 .user_attributes(attr("email_verified", "true"))
                 .build()
                 .unwrap()
@@ -265,6 +271,53 @@ async fn a_new_accounts_first_sign_in_and_a_known_device_alert_no_one() {
     assert_eq!(handle(&state, batch).await, BatchResponse::default());
     assert_eq!(sent.num_calls(), 0);
     assert_eq!((only.num_calls(), seen.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn a_name_taken_by_another_account_since_gets_no_alert_and_a_refusal_for_good_is_passed_over()
+{
+    // The event's alice was deleted; a new alice (another sub) has the name now.
+    let lookup = owned_by("new-alice@example.com", "sub-2");
+    let sent =
+        mock!(aws_sdk_sesv2::Client::send_email).then_output(|| SendEmailOutput::builder().build());
+    let state = state(&[&accepted()], &[&lookup], &[&sent], true);
+    let batch = StreamEvent {
+        records: vec![record(
+            "1",
+            "INSERT",
+            Some(&event(EventType::PasswordReset)),
+        )],
+    };
+    assert_eq!(handle(&state, batch).await, BatchResponse::default());
+    assert_eq!((lookup.num_calls(), sent.num_calls()), (1, 0));
+
+    // SES refuses the recipient for good: the stream goes on, not held up by retries.
+    let rejected = mock!(aws_sdk_sesv2::Client::send_email).then_error(|| {
+        SendEmailError::MessageRejected(
+            aws_sdk_sesv2::types::error::MessageRejected::builder()
+                .meta(
+                    aws_sdk_sesv2::error::ErrorMetadata::builder()
+                        .code("MessageRejected")
+                        .build(),
+                )
+                .build(),
+        )
+    });
+    let state = self::state(
+        &[&accepted()],
+        &[&verified("alice@example.com")],
+        &[&rejected],
+        true,
+    );
+    let batch = StreamEvent {
+        records: vec![record(
+            "2",
+            "INSERT",
+            Some(&event(EventType::PasswordReset)),
+        )],
+    };
+    assert_eq!(handle(&state, batch).await, BatchResponse::default());
+    assert_eq!(rejected.num_calls(), 1);
 }
 
 #[tokio::test]
