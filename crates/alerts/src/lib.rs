@@ -185,11 +185,13 @@ impl Alerts {
             ip: event.ip.clone(),
             user_agent: None,
         };
-        let when = event.time.replace('T', " ");
-        let when = when.get(..19).unwrap_or(&when);
+        let when = in_words(&event.time);
         let device = event.device.as_deref().unwrap_or("unknown");
         let fields = [("{address}", address), ("{device}", device)];
-        Some((kind, render(subject, (text, html), &fields, &context, when)))
+        Some((
+            kind,
+            render(subject, (text, html), &fields, &context, &when),
+        ))
     }
 
     /// Sends `alert` to `to`, telling a failure (the events function then tries again).
@@ -311,34 +313,18 @@ fn html_escape(text: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-/// Now, as `2026-12-02 18:07:46`.
+/// Now, as `2026-12-02 18:07:46`: the events' clock and calendar ([`tables::audit::rfc3339`]).
 fn now_utc() -> String {
-    let secs = std::time::SystemTime::now()
+    let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(i64::try_from(days).unwrap_or(0));
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or_default();
+    in_words(&tables::audit::rfc3339(ms))
 }
 
-/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
-    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+/// An event's RFC 3339 time as the alerts show it: `2026-12-02 18:07:46`.
+fn in_words(time: &str) -> String {
+    time.get(..19).unwrap_or(time).replace('T', " ")
 }
 
 #[cfg(test)]
@@ -421,10 +407,13 @@ mod tests {
     }
 
     #[test]
-    fn dates_are_the_gregorian_calendars() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_789), (2026, 12, 2));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    fn times_are_shown_in_words_on_the_events_calendar() {
+        assert_eq!(in_words("2000-02-29T00:00:00.000Z"), "2000-02-29 00:00:00");
+        assert_eq!(
+            in_words(&tables::audit::rfc3339(1_796_302_491_123)),
+            "2026-12-03 12:54:51"
+        );
+        assert_eq!(now_utc().len(), 19);
     }
 
     #[tokio::test]
