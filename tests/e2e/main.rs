@@ -23,6 +23,7 @@ mod local_cognito_mfa;
 mod local_cognito_sessions;
 mod mfa;
 mod openapi;
+mod operator;
 mod passkeys;
 mod passwordless;
 mod security;

@@ -890,6 +890,20 @@ fn each_function_may_make_only_the_aws_calls_its_code_makes() {
         resource("!GetAtt RecoveryCodesTable.Arn"),
     ));
     assert_eq!(dynamodb_grants(&t, "admin"), expected, "admin");
+    // The operator function: a user's sessions ended, a deleted user's books and recovery
+    // codes, and the action's event appended.
+    let mut expected = calls("crates/tables/src/audit.rs", "AuditTable", &["PutItem"]);
+    expected.insert((
+        "Query".into(),
+        resource(r#"!Sub "${BooksTable.Arn}/index/by_owner""#),
+    ));
+    expected.insert(("DeleteItem".into(), resource("!GetAtt BooksTable.Arn")));
+    expected.extend(sessions_grants(&["GetItem", "Query", "DeleteItem"]));
+    expected.insert((
+        "DeleteItem".into(),
+        resource("!GetAtt RecoveryCodesTable.Arn"),
+    ));
+    assert_eq!(dynamodb_grants(&t, "operator"), expected, "operator");
     // Every other function that records events may only append them.
     let appends = calls("crates/tables/src/audit.rs", "AuditTable", &["PutItem"]);
     for bin in ["register", "confirm", "passkeys"] {
@@ -981,6 +995,10 @@ fn each_function_may_make_only_the_aws_calls_its_code_makes() {
             ]
             .map(String::from)
             .into(),
+            // The operator function: the user an operator's action named, by name or by sub.
+            "operator" => ["cognito-idp:AdminGetUser", "cognito-idp:ListUsers"]
+                .map(String::from)
+                .into(),
             // The events function: the address an alert goes to.
             "confirm" | "login" | "events" => ["cognito-idp:AdminGetUser"].map(String::from).into(),
             "account" => [

@@ -142,11 +142,12 @@ pub struct UserPage {
     pub next: Option<String>,
 }
 
-/// What a search may match: a user-name or e-mail prefix.
+/// What a search may match: a user-name or e-mail prefix, or exactly a `sub`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Search<'a> {
     Username(&'a str),
     Email(&'a str),
+    Sub(&'a str),
 }
 
 impl Cognito {
@@ -197,6 +198,7 @@ impl Cognito {
         let filter = search.map(|s| match s {
             Search::Username(prefix) => format!("username ^= \"{prefix}\""),
             Search::Email(prefix) => format!("email ^= \"{prefix}\""),
+            Search::Sub(sub) => format!("sub = \"{sub}\""),
         });
         let out = self
             .client

@@ -63,6 +63,8 @@ pub struct Gateway {
     authorizer: Option<Arc<Authorizer>>,
     mailbox: Option<Arc<Mailbox>>,
     events: Option<(Arc<EventLog>, crate::stream::Reader)>,
+    /// The operator's actions outside the API, delivered to the operator function.
+    trail: Option<crate::trail::Delivery>,
 }
 
 /// Where the local API serves the local Cognito's mailbox: not a route of the template, and
@@ -107,6 +109,7 @@ impl Gateway {
             authorizer,
             mailbox: None,
             events: None,
+            trail: None,
         })
     }
 
@@ -119,6 +122,12 @@ impl Gateway {
     /// Serves `log` at [`EVENTS_PATH`], for as long as `reader` fills it.
     pub fn with_events(mut self, log: Arc<EventLog>, reader: crate::stream::Reader) -> Self {
         self.events = Some((log, reader));
+        self
+    }
+
+    /// Hands the local Cognito's trail to the operator function while the gateway lives.
+    pub fn with_trail(mut self, delivery: crate::trail::Delivery) -> Self {
+        self.trail = Some(delivery);
         self
     }
 

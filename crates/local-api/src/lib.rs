@@ -8,6 +8,7 @@ pub mod bootstrap;
 pub mod gateway;
 pub mod stream;
 pub mod template;
+pub mod trail;
 
 use local_cognito::LocalCognito;
 
@@ -210,18 +211,22 @@ async fn handlers_over(
         })
     };
     let (login_env, mfa_env, passkeys_env) = (own("login"), own("mfa"), own("passkeys"));
-    let (refresh_env, account_env) = (own("refresh"), own("account"));
+    let (refresh_env, account_env, admin_env) = (own("refresh"), own("account"), own("admin"));
+    let (account_sdk, admin_sdk) = (
+        as_role(config, sdk, "account"),
+        as_role(config, sdk, "admin"),
+    );
     let env = &env;
     let (register, confirm, login, refresh, account, mfa, passkeys, books, admin) = tokio::try_join!(
         register::app(env, sdk),
         confirm::app(env, sdk),
         login::app(&login_env, sdk),
         refresh::app(&refresh_env, sdk),
-        account::app(&account_env, sdk),
+        account::app(&account_env, &account_sdk),
         mfa::app(&mfa_env, sdk),
         passkeys::app(&passkeys_env, sdk),
         books::app(env, sdk),
-        admin::app(env, sdk),
+        admin::app(&admin_env, &admin_sdk),
     )?;
     Ok(HashMap::from([
         ("register".to_owned(), handler(register)),
@@ -236,6 +241,33 @@ async fn handlers_over(
     ]))
 }
 
+/// The functions whose own calls of Cognito's admin operations the operator function passes
+/// over: each calls with an identity of its own ([`as_role`]), as each Lambda has its role.
+pub const OWN_ROLES: &[&str] = &["account", "admin"];
+
+/// The role the local Cognito's trail names for the function `binary`.
+pub fn role_arn(binary: &str) -> String {
+    format!(
+        "arn:aws:iam::{}:role/local-{binary}-function",
+        local_cognito::trail::ACCOUNT
+    )
+}
+
+/// `sdk`, calling as the function `binary`'s own role: an access key of its own, which the
+/// local Cognito's trail records as that role. Without the local Cognito, `sdk` as it is.
+fn as_role(config: &Config, sdk: &SdkConfig, binary: &str) -> SdkConfig {
+    use aws_sdk_cognitoidentityprovider::config::{Credentials, SharedCredentialsProvider};
+    let Some(local) = &config.cognito_layer else {
+        return sdk.clone();
+    };
+    let key = format!("LOCAL{}FUNCTION", binary.to_ascii_uppercase());
+    local.layer.trail().assume_role(&key, &role_arn(binary));
+    let credentials = Credentials::new(key, "local", None, None, "local-api");
+    sdk.to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .build()
+}
+
 /// The gateway for `config`, its functions calling AWS (or moto) through `sdk`.
 pub async fn gateway(config: &Config, sdk: &SdkConfig) -> Result<Gateway, Error> {
     let template = config.load_template()?;
@@ -248,12 +280,22 @@ pub async fn gateway(config: &Config, sdk: &SdkConfig) -> Result<Gateway, Error>
     // The audit table's stream, read as Lambda reads it, when the run has the table and a bus
     // (a bootstrapped emulator).
     let env = shared_env(config);
-    Ok(match (env.get("AUDIT_TABLE"), env.get("EVENT_BUS_NAME")) {
+    let gateway = match (env.get("AUDIT_TABLE"), env.get("EVENT_BUS_NAME")) {
         (Some(table), Some(_)) => {
             let consumer = events::app(&env, sdk).await?;
             let log = Arc::new(stream::EventLog::default());
             let reader = stream::start(sdk, table, consumer, log.clone());
             gateway.with_events(log, reader)
+        }
+        _ => gateway,
+    };
+    // The operator's actions outside the API, from the local Cognito's trail.
+    Ok(match (&config.cognito_layer, env.get("AUDIT_TABLE")) {
+        (Some(local), Some(_)) => {
+            let roles: Vec<String> = OWN_ROLES.iter().map(|b| role_arn(b)).collect();
+            let env = env.with("OWN_ROLE_ARNS", roles.join(","));
+            let operator = operator::app(&env, sdk).await?;
+            gateway.with_trail(trail::start(&local.layer, operator))
         }
         _ => gateway,
     })

@@ -122,6 +122,8 @@ impl App {
 pub struct User {
     /// The internal user name.
     pub username: String,
+    /// The `sub` attribute.
+    pub sub: Option<String>,
     pub confirmed: bool,
     pub email: Option<String>,
     pub email_verified: bool,
@@ -334,6 +336,7 @@ impl Directory {
         };
         Ok(Some(User {
             username: out.username().to_owned(),
+            sub: attribute("sub"),
             confirmed: out.user_status() != Some(&UserStatusType::Unconfirmed),
             email: attribute("email"),
             email_verified: attribute("email_verified").as_deref() == Some("true"),

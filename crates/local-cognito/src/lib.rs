@@ -25,6 +25,9 @@
 //!   AdminUpdateUserAttributes (a new e-mail address awaiting its code) and
 //!   AdminDeleteSoftwareToken (which moto lacks: MFA_SETUP next where the pool's MFA is ON);
 //! - SES v2's SendEmail ([`ses`]), into the mailbox as kind `alert`;
+//! - the [`trail`]: CloudTrail's record of AdminDeleteUser, AdminDisableUser (which revokes
+//!   the user's families too, as Cognito does), AdminUserGlobalSignOut, AdminResetUserPassword
+//!   and AdminRemoveUserFromGroup, as EventBridge delivers it, for the operator function;
 //! - `email_verified` set on confirmation, the pool's required attributes on SignUp, the
 //!   client's WriteAttributes and PreventUserExistenceErrors honoured.
 //!
@@ -50,6 +53,7 @@ mod sessions;
 mod sign_in_codes;
 mod tokens;
 pub mod totp;
+pub mod trail;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -78,6 +82,7 @@ use crate::protocol::{Call, Target};
 use crate::sessions::{Sessions, Setups};
 use crate::sign_in_codes::SignInCodes;
 use crate::tokens::Tokens;
+use crate::trail::Trail;
 
 /// The layer. [`Layer::router`] serves it.
 pub struct Layer {
@@ -91,6 +96,7 @@ pub struct Layer {
     authenticators: Authenticators,
     passkeys: Passkeys,
     sign_in_codes: SignInCodes,
+    trail: Trail,
     clock: Clock,
 }
 
@@ -110,12 +116,18 @@ impl Layer {
             authenticators: Authenticators::default(),
             passkeys: Passkeys::default(),
             sign_in_codes: SignInCodes::default(),
+            trail: Trail::default(),
             clock: Clock::default(),
         }
     }
 
     pub fn mailbox(&self) -> &Arc<Mailbox> {
         &self.mailbox
+    }
+
+    /// What CloudTrail would record of the administrator's operations on users.
+    pub fn trail(&self) -> &Trail {
+        &self.trail
     }
 
     /// Moves the layer's clock forward, so that tests can let codes and challenge sessions
@@ -152,7 +164,19 @@ impl Layer {
             return self.moto.relay(&headers, body).await;
         };
         let answered = match Call::new(target, headers, body) {
-            Ok(call) => ops::dispatch(self, &call).await,
+            Ok(call) => {
+                let trailed = trail::TRAILED.contains(&call.target);
+                let user = match trailed {
+                    true => ops::trailed_user(self, &call).await,
+                    false => None,
+                };
+                let answered = ops::dispatch(self, &call).await;
+                if trailed && answered.is_ok() {
+                    let name = format!("{:?}", call.target);
+                    self.trail.record(&call, &name, user.as_ref(), self.now());
+                }
+                answered
+            }
             Err(err) => Err(err),
         };
         match answered {

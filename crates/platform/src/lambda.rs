@@ -61,6 +61,37 @@ where
     .await
 }
 
+/// The `main` of a function invoked asynchronously (an EventBridge rule's target): as
+/// [`start_consumer`], but an event that `handle` could not act on fails the invocation, so
+/// that Lambda tries it again and then hands it to the function's on-failure destination (its
+/// dead-letter queue). The failure is logged here, once, with its cause.
+pub async fn start_async_consumer<S, E, R>(
+    app: impl AsyncFnOnce(&Env, &aws_config::SdkConfig) -> Result<S, ConfigError>,
+    handle: for<'a> fn(&'a S, E) -> crate::BoxFuture<'a, Result<R, ApiError>>,
+) -> Result<(), crate::Error>
+where
+    S: Sync,
+    E: serde::de::DeserializeOwned + Send + 'static,
+    R: Serialize + Send,
+{
+    init_tracing();
+    let env = Env::process();
+    let sdk = crate::sdk::load(&SdkSettings::from_env(&env)).await;
+    let state = app(&env, &sdk).await?;
+    let state = &state;
+    lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<E>| async move {
+        handle(state, event.payload).await.map_err(|err| {
+            tracing::error!(
+                error = err.code(),
+                cause = err.cause().map(tracing::field::display),
+                "the event could not be acted on: Lambda tries it again"
+            );
+            crate::Error::from(format!("{}: the event is tried again", err.code()))
+        })
+    }))
+    .await
+}
+
 /// Runs `api` as a Lambda function: each event through [`invoke`], its answer handed to the
 /// runtime as lambda_http produces it.
 pub async fn run<S: Sync + 'static>(api: &Api<S>) -> Result<(), crate::Error> {

@@ -108,6 +108,20 @@ pub fn window_from_env(env: &Env) -> Result<Duration, ConfigError> {
         })
 }
 
+/// The caller signed in within `window`, or `403 reauthentication_required` with the window in
+/// seconds: [`Reauth::require_recent`], for a function that takes no proof (the admin API).
+pub fn require_recent(caller: &Caller, window: Duration) -> Result<(), ApiError> {
+    let auth_time = caller.signed_in_at().ok_or(ApiError::Unauthorized)?;
+    let now = tables::epoch_seconds();
+    if now.saturating_sub(auth_time) <= window.as_secs() {
+        Ok(())
+    } else {
+        Err(ApiError::ReauthenticationRequired {
+            window_seconds: window.as_secs(),
+        })
+    }
+}
+
 /// Proves account holders, built once per function that needs it.
 #[derive(Debug, Clone)]
 pub struct Reauth {
@@ -138,15 +152,7 @@ impl Reauth {
     /// token's `auth_time`); otherwise `403 reauthentication_required`, with the window in
     /// seconds. Refreshes keep a session's sign-in time: only a new sign-in renews it.
     pub fn require_recent(&self, caller: &Caller) -> Result<(), ApiError> {
-        let auth_time = caller.signed_in_at().ok_or(ApiError::Unauthorized)?;
-        let now = tables::epoch_seconds();
-        if now.saturating_sub(auth_time) <= self.window.as_secs() {
-            Ok(())
-        } else {
-            Err(ApiError::ReauthenticationRequired {
-                window_seconds: self.window.as_secs(),
-            })
-        }
+        require_recent(caller, self.window)
     }
 
     /// Proves that the caller holds `username`'s password, and its second factor where TOTP is

@@ -396,9 +396,10 @@ pub fn user_partition(sub: &str) -> String {
     format!("user#{sub}")
 }
 
-/// The partition of a user name no account answered to.
+/// The partition of a user name no account answered to. User names are not case-sensitive
+/// (the pool's `UsernameConfiguration`): `Alice` and `alice` share one.
 pub fn name_partition(username: &str) -> String {
-    format!("name#{username}")
+    format!("name#{}", username.to_lowercase())
 }
 
 fn epoch_millis() -> u64 {
@@ -550,10 +551,17 @@ impl Audit {
 
     /// Appends `event`; an item is never overwritten.
     pub async fn put(&self, event: &Event) -> Result<(), ApiError> {
+        self.put_once(event).await.map(|_| ())
+    }
+
+    /// Appends `event` unless an event with its time and id is there already (an event made
+    /// again from the same fact, delivered twice): `false` then, and nothing is written.
+    pub async fn put_once(&self, event: &Event) -> Result<bool, ApiError> {
         let json = serde_json::to_string(event)
             .map_err(|e| ApiError::internal(format_args!("event as JSON: {e}")))?;
         let expires_at = crate::epoch_seconds() + self.retention_days * 86_400;
-        self.client
+        let out = self
+            .client
             .put_item()
             .table_name(&self.table)
             .item("pk", AttributeValue::S(event.partition()))
@@ -563,9 +571,17 @@ impl Audit {
             .item("expires_at", AttributeValue::N(expires_at.to_string()))
             .condition_expression("attribute_not_exists(pk)")
             .send()
-            .await
-            .map_err(|e| failure("PutItem", e))?;
-        Ok(())
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(failure("PutItem", e)),
+        }
     }
 
     /// Appends `event`, and never fails the request it belongs to: the fact has happened, and
@@ -764,6 +780,10 @@ mod tests {
             .of_unknown("mallory")
             .failed("invalid_credentials");
         assert_eq!(failed.partition(), "name#mallory");
+        // As typed, in whatever case: one partition, as the pool has one user.
+        let shouted =
+            Event::new(EventType::SignInFailed, &ClientContext::default()).of_unknown("MalLory");
+        assert_eq!(shouted.partition(), "name#mallory");
         assert_eq!(failed.outcome, Outcome::Failure);
         let admin = Event::new(EventType::AccountDisabled, &ctx)
             .by_admin("sub-a", "root")

@@ -50,6 +50,7 @@ pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> 
         pool_id: pool_id.clone(),
     });
     let state = State {
+        reauth_window: reauth::window_from_env(env)?,
         cognito,
         pool_id,
         sessions,

@@ -16,8 +16,11 @@
 //! | `DELETE /admin/users/{username}/groups/{group}` | AdminRemoveUserFromGroup | |
 //! | `GET /admin/audit` | | the audit table |
 //!
-//! An administrator cannot disable, delete or demote themselves (`409 cannot_act_on_self`).
-//! Every action is an event with the administrator as its actor.
+//! Every action (each route but the three reads) needs a sign-in within the re-authentication
+//! window (`403 reauthentication_required`), as the account's own sensitive changes do. An
+//! administrator cannot disable, delete or demote themselves, nor reset their own MFA
+//! (`409 cannot_act_on_self`: `/mfa/totp/disable` with its proofs is their way). Every action
+//! is an event with the administrator as its actor.
 
 mod app;
 
@@ -47,6 +50,9 @@ pub struct State {
     pub recovery: RecoveryCodes,
     /// Every action recorded; `GET /admin/audit` reads it.
     pub audit: Audit,
+    /// An action needs a sign-in within it (`REAUTH_WINDOW_SECONDS`): a stolen administrator's
+    /// token, or a console left open, reads but does not act.
+    pub reauth_window: std::time::Duration,
 }
 
 /// The routes of this function, as `template.yaml` routes them to it, each for the admins.
@@ -66,7 +72,7 @@ pub static ROUTES: &[Route<State>] = &[
 /// An administrator acting on their own account where it would lock them out.
 pub const CANNOT_ACT_ON_SELF: ApiError = ApiError::Conflict {
     code: "cannot_act_on_self",
-    message: "an administrator cannot disable, delete or demote themselves: ask another",
+    message: "an administrator cannot disable, delete, demote or reset the MFA of themselves: ask another",
 };
 
 /// The most users a search page holds (ListUsers' limit).
@@ -115,6 +121,13 @@ fn admin_event(caller: &Caller, kind: EventType, user: &AdminUser, req: &Request
         Some(sub) => event.of(sub, &user.username),
         None => event.of_unknown(&user.username),
     }
+}
+
+/// The administrator making a change: signed in within the window.
+fn actor<'r>(state: &State, req: &'r Request) -> Result<&'r Caller, ApiError> {
+    let caller = Caller::of(req)?;
+    reauth::require_recent(caller, state.reauth_window)?;
+    Ok(caller)
 }
 
 /// Refused when `user` is the caller.
@@ -241,7 +254,7 @@ async fn end_everything(state: &State, user: &AdminUser) -> Result<usize, ApiErr
 /// Disables the account: it signs in no more, and every session ends at once.
 #[tracing::instrument(name = "admin_disable", skip_all)]
 async fn disable(state: &State, req: &Request) -> Result<Reply, ApiError> {
-    let caller = Caller::of(req)?;
+    let caller = actor(state, req)?;
     let user = target(state, req).await?;
     not_self(caller, &user)?;
     state
@@ -259,7 +272,7 @@ async fn disable(state: &State, req: &Request) -> Result<Reply, ApiError> {
 
 #[tracing::instrument(name = "admin_enable", skip_all)]
 async fn enable(state: &State, req: &Request) -> Result<Reply, ApiError> {
-    let caller = Caller::of(req)?;
+    let caller = actor(state, req)?;
     let user = target(state, req).await?;
     state
         .cognito
@@ -275,7 +288,7 @@ async fn enable(state: &State, req: &Request) -> Result<Reply, ApiError> {
 
 #[tracing::instrument(name = "admin_sign_out", skip_all)]
 async fn sign_out(state: &State, req: &Request) -> Result<Reply, ApiError> {
-    let caller = Caller::of(req)?;
+    let caller = actor(state, req)?;
     let user = target(state, req).await?;
     let ended = end_everything(state, &user).await?;
     let event = admin_event(caller, EventType::SignOut, &user, req).scope(Scope::All, ended);
@@ -289,8 +302,9 @@ async fn sign_out(state: &State, req: &Request) -> Result<Reply, ApiError> {
 /// TOTP off and the recovery codes gone; the user is told by e-mail (the event's alert).
 #[tracing::instrument(name = "admin_reset_mfa", skip_all)]
 async fn reset_mfa(state: &State, req: &Request) -> Result<Reply, ApiError> {
-    let caller = Caller::of(req)?;
+    let caller = actor(state, req)?;
     let user = target(state, req).await?;
+    not_self(caller, &user)?;
     state
         .cognito
         .admin_totp_off(&state.pool_id, &user.username)
@@ -308,7 +322,7 @@ async fn reset_mfa(state: &State, req: &Request) -> Result<Reply, ApiError> {
 /// user.
 #[tracing::instrument(name = "admin_delete_user", skip_all)]
 async fn delete_user(state: &State, req: &Request) -> Result<Reply, ApiError> {
-    let caller = Caller::of(req)?;
+    let caller = actor(state, req)?;
     let user = target(state, req).await?;
     not_self(caller, &user)?;
     if let Some(sub) = &user.sub {
@@ -338,7 +352,7 @@ fn group_of(req: &Request) -> Result<String, ApiError> {
 
 #[tracing::instrument(name = "admin_add_to_group", skip_all)]
 async fn add_to_group(state: &State, req: &Request) -> Result<Reply, ApiError> {
-    let caller = Caller::of(req)?;
+    let caller = actor(state, req)?;
     let group = group_of(req)?;
     let user = target(state, req).await?;
     state
@@ -355,7 +369,7 @@ async fn add_to_group(state: &State, req: &Request) -> Result<Reply, ApiError> {
 
 #[tracing::instrument(name = "admin_remove_from_group", skip_all)]
 async fn remove_from_group(state: &State, req: &Request) -> Result<Reply, ApiError> {
-    let caller = Caller::of(req)?;
+    let caller = actor(state, req)?;
     let group = group_of(req)?;
     let user = target(state, req).await?;
     if group == ADMIN_GROUP {

@@ -14,6 +14,15 @@ use super::{ROUTES, State};
 /// The function over a mocked Cognito (`rules`, in order, after the caller's membership check)
 /// and a mocked DynamoDB (`tables`).
 fn state_with(rules: &[&Rule], tables: &[&Rule]) -> platform::Api<State> {
+    state_within(rules, tables, std::time::Duration::MAX)
+}
+
+/// The same, where an action needs a sign-in within `window`.
+fn state_within(
+    rules: &[&Rule],
+    tables: &[&Rule],
+    window: std::time::Duration,
+) -> platform::Api<State> {
     let dynamodb = dynamodb_client(tables);
     let cognito = cognito(rules);
     let membership = crate::app::InGroup {
@@ -27,6 +36,7 @@ fn state_with(rules: &[&Rule], tables: &[&Rule]) -> platform::Api<State> {
         books: tables::Books::new(dynamodb.clone(), "books"),
         recovery: tables::RecoveryCodes::new(dynamodb, "recovery-codes".into()),
         audit: tables::Audit::new(audit_client(), "audit".into(), 1),
+        reauth_window: window,
     };
     api(state, ROUTES).with_membership(std::sync::Arc::new(membership))
 }
@@ -87,8 +97,44 @@ async fn a_member_by_the_token_whom_the_pool_no_longer_has_is_refused_before_any
 }
 
 #[tokio::test]
-async fn an_admin_cannot_disable_or_delete_themselves() {
-    for event in ["admin_disable", "admin_delete_user"] {
+async fn an_action_needs_a_recent_sign_in_and_a_read_does_not() {
+    // The events' tokens say the administrator signed in on 2026-11-22: long ago.
+    let window = std::time::Duration::from_secs(600);
+    for event in [
+        "admin_disable",
+        "admin_enable",
+        "admin_sign_out",
+        "admin_reset_mfa",
+        "admin_delete_user",
+        "admin_add_to_group",
+        "admin_remove_from_group",
+    ] {
+        let now = groups_now(&["admin"]);
+        let req = as_admin(event, "sub-admin", Some(("username", "alice")));
+        let res = handle(&state_within(&[&now], &[], window), req)
+            .await
+            .unwrap();
+        let body = assert_error(&res, 403, "reauthentication_required");
+        assert_eq!(body["error"]["window_seconds"], 600, "{event}");
+    }
+    let now = groups_now(&["admin"]);
+    let alice = user("alice", "sub-alice");
+    let groups = groups_now(&["readers"]);
+    let sessions = mock!(aws_sdk_dynamodb::Client::query)
+        .then_output(|| aws_sdk_dynamodb::operation::query::QueryOutput::builder().build());
+    let req = as_admin("admin_get_user", "sub-admin", Some(("username", "alice")));
+    let res = handle(
+        &state_within(&[&now, &alice, &groups], &[&sessions], window),
+        req,
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn an_admin_cannot_disable_delete_or_reset_the_mfa_of_themselves() {
+    for event in ["admin_disable", "admin_delete_user", "admin_reset_mfa"] {
         let now = groups_now(&["admin"]);
         let me = user("root", "sub-admin");
         let req = as_admin(event, "sub-admin", Some(("username", "root")));

@@ -7,7 +7,7 @@
 //!    to their verified address, read with AdminGetUser. A sign-in is one when it comes from a
 //!    device new to the account: none of its other live sessions has it (the event's
 //!    `new_device`), the account has signed in before, and none of its recent sign-ins in the
-//!    audit log (the last [`RECENT`] events) came from it. A new account's first sign-in is not.
+//!    audit log (its last [`RECENT`]) came from it. A new account's first sign-in is not.
 //!
 //! No request waits on this: the request only wrote the event. A record that cannot be
 //! delivered is reported as the batch's failure ([`BatchResponse`]); Lambda tries again from it
@@ -24,8 +24,10 @@ use platform::{ApiError, BoxFuture, ConfigError, Env};
 use serde::{Deserialize, Serialize};
 use tables::audit::{Event, EventType, Outcome, Partition, Query};
 
-/// How many of the user's latest events are read for their earlier sign-ins' devices.
-pub const RECENT: i32 = 50;
+/// How many of the user's earlier sign-ins are compared with a sign-in's device.
+pub const RECENT: usize = 50;
+/// The most pages (of [`tables::audit::MAX_PAGE`] events) read for them.
+pub const MAX_PAGES: usize = 10;
 
 /// The `DetailType` of every event on the bus.
 pub const DETAIL_TYPE: &str = "Auth event";
@@ -275,27 +277,51 @@ async fn alert(state: &State, event: &Event) -> Result<(), ApiError> {
     }
 }
 
-/// Whether none of the account's recent sign-ins but `sign_in` came from its device, and there
-/// was one at least.
+/// Whether `sign_in` came from a device new to the account: none of its last [`RECENT`] earlier
+/// sign-ins came from it, and there was one at least.
+///
+/// The user's partition is read newest first, sign-ins only, page after page: DynamoDB applies
+/// a page's limit before the filter, so one page of other events (a burst of refused
+/// sign-ins) must not hide the earlier sign-ins. The read stops after [`MAX_PAGES`] pages; when
+/// it has not found the answer by then, the sign-in counts as new: a flood of events can cause
+/// an alert, never silence one. Only a history read to its start and holding no earlier
+/// sign-in is a first sign-in, which sends nothing.
 async fn new_to_the_account(state: &State, sign_in: &Event) -> Result<bool, ApiError> {
     let Some(sub) = &sign_in.user.sub else {
         return Ok(false);
     };
-    let recent = state
-        .audit
-        .query(&Query {
-            partition: Partition::User(sub.clone()),
-            from_ms: None,
-            to_ms: None,
-            kind: Some(EventType::SignIn),
-            limit: RECENT,
-            cursor: None,
-        })
-        .await?;
-    let earlier: Vec<&Event> = (recent.events.iter())
-        .filter(|e| e.id != sign_in.id && e.time <= sign_in.time && e.outcome == Outcome::Success)
-        .collect();
-    Ok(!earlier.is_empty() && earlier.iter().all(|e| e.device != sign_in.device))
+    let mut earlier = 0;
+    let mut cursor = None;
+    for _ in 0..MAX_PAGES {
+        let page = state
+            .audit
+            .query(&Query {
+                partition: Partition::User(sub.clone()),
+                from_ms: None,
+                to_ms: None,
+                kind: Some(EventType::SignIn),
+                limit: tables::audit::MAX_PAGE,
+                cursor: cursor.take(),
+            })
+            .await?;
+        for e in (page.events.iter()).filter(|e| {
+            e.id != sign_in.id && e.time <= sign_in.time && e.outcome == Outcome::Success
+        }) {
+            if e.device == sign_in.device {
+                return Ok(false);
+            }
+            earlier += 1;
+            if earlier >= RECENT {
+                return Ok(true);
+            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            // The whole history read: new only if the account had signed in before.
+            None => return Ok(earlier > 0),
+        }
+    }
+    Ok(true)
 }
 
 #[cfg(test)]

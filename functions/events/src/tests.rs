@@ -273,6 +273,70 @@ async fn a_new_accounts_first_sign_in_and_a_known_device_alert_no_one() {
     assert_eq!((only.num_calls(), seen.num_calls()), (1, 1));
 }
 
+/// A page of the user's partition: `events` (after the filter), and more to read when `more`.
+fn page(events: &[Event], more: bool) -> aws_sdk_dynamodb::operation::query::QueryOutput {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let items = events
+        .iter()
+        .map(|e| {
+            HashMap::from([(
+                "event".to_owned(),
+                AttributeValue::S(serde_json::to_string(e).unwrap()),
+            )])
+        })
+        .collect();
+    let last = HashMap::from([
+        ("pk".to_owned(), AttributeValue::S("user#sub-1".into())),
+        ("sk".to_owned(), AttributeValue::S("0000000000001#x".into())),
+    ]);
+    aws_sdk_dynamodb::operation::query::QueryOutput::builder()
+        .set_items(Some(items))
+        .set_last_evaluated_key(more.then_some(last))
+        .build()
+}
+
+#[tokio::test]
+async fn a_flood_of_other_events_cannot_hide_the_earlier_sign_ins_nor_silence_the_alert() {
+    let sign_in = event(EventType::SignIn).new_device(true);
+    let mut elsewhere = event(EventType::SignIn);
+    elsewhere.time = "2026-01-01T00:00:00.000Z".into();
+    elsewhere.device = Some("Safari on iPhone".into());
+    // A page of refused sign-ins (filtered out) before the earlier sign-in from elsewhere.
+    let hidden = mock!(aws_sdk_dynamodb::Client::query)
+        .sequence()
+        .output({
+            let sign_in = sign_in.clone();
+            move || page(std::slice::from_ref(&sign_in), true)
+        })
+        .output(move || page(std::slice::from_ref(&elsewhere), false))
+        .build();
+    let sent =
+        mock!(aws_sdk_sesv2::Client::send_email).then_output(|| SendEmailOutput::builder().build());
+    let lookup = verified("alice@example.com");
+    let state = state_reading(&[&accepted()], &[&lookup], &[&sent], true, &[&hidden]);
+    let batch = StreamEvent {
+        records: vec![record("1", "INSERT", Some(&sign_in))],
+    };
+    assert_eq!(handle(&state, batch).await, BatchResponse::default());
+    assert_eq!((hidden.num_calls(), sent.num_calls()), (2, 1));
+
+    // Page after page of other events, past what is read: the sign-in counts as new.
+    let endless = mock!(aws_sdk_dynamodb::Client::query)
+        .sequence()
+        .output(|| page(&[], true))
+        .repeatedly()
+        .build();
+    let sent =
+        mock!(aws_sdk_sesv2::Client::send_email).then_output(|| SendEmailOutput::builder().build());
+    let state = state_reading(&[&accepted()], &[&lookup], &[&sent], true, &[&endless]);
+    let batch = StreamEvent {
+        records: vec![record("2", "INSERT", Some(&sign_in))],
+    };
+    assert_eq!(handle(&state, batch).await, BatchResponse::default());
+    assert_eq!(endless.num_calls(), MAX_PAGES);
+    assert_eq!(sent.num_calls(), 1);
+}
+
 #[tokio::test]
 async fn a_name_taken_by_another_account_since_gets_no_alert_and_a_refusal_for_good_is_passed_over()
 {

@@ -47,7 +47,10 @@ pub mod user_auth;
 operations! {
     AdminDeleteSoftwareToken => admin_delete_software_token,
     AdminDeleteUser => admin_delete_user,
+    AdminDisableUser => admin_disable_user,
     AdminInitiateAuth => admin_initiate_auth,
+    AdminRemoveUserFromGroup => admin_remove_user_from_group,
+    AdminResetUserPassword => admin_reset_user_password,
     AdminRespondToAuthChallenge => admin_respond_to_auth_challenge,
     AdminUpdateUserAttributes => admin_update_user_attributes,
     AdminUserGlobalSignOut => admin_user_global_sign_out,
@@ -150,19 +153,30 @@ impl Rotation {
 /// pool and the user name, which may be an alias.
 #[derive(Debug, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct AdminByName {
+pub(crate) struct AdminByName {
     user_pool_id: String,
     username: String,
 }
 
 impl AdminByName {
     /// The user the call names, if there is one.
-    async fn user(&self, layer: &Layer) -> Result<Option<User>, Error> {
+    pub(crate) async fn user(&self, layer: &Layer) -> Result<Option<User>, Error> {
         layer
             .directory
             .user_in(&self.user_pool_id, &self.username)
             .await
     }
+}
+
+/// The user a call the trail records names ([`crate::trail`]), read before the call runs: a
+/// deleted user is gone after it.
+pub(crate) async fn trailed_user(layer: &Layer, call: &Call) -> Option<crate::trail::Subject> {
+    let req: AdminByName = call.request().ok()?;
+    let user = req.user(layer).await.ok()??;
+    Some(crate::trail::Subject {
+        username: user.username,
+        sub: user.sub,
+    })
 }
 
 /// An administrator's call that ends every session of a user (AdminDeleteUser,
