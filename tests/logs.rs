@@ -203,7 +203,14 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
         Value::Null,
     )
     .await;
-    let theirs = listed["sessions"][0]["id"].as_str().unwrap().to_owned();
+    // Its own, marked current: three sign-ins within one second tie on their start, so the
+    // newest-first order alone cannot tell them apart.
+    let theirs = (listed["sessions"].as_array().unwrap().iter())
+        .find(|s| s["current"] == true)
+        .expect("the caller's session is marked current")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let end = format!("/me/sessions/{theirs}");
     assert_eq!(
         call(&api, "DELETE", &end, Some(&third_access), Value::Null)

@@ -100,14 +100,33 @@ async fn only_a_member_of_the_admin_group_now_reaches_the_admin_api() {
         )
         .await;
     assert_eq!(s, 200, "{b}");
+    // Its three: the first sign-in, the one above, and the one that carries the group.
+    assert_eq!(b["sessions_ended"], 3, "{b}");
+    // The demoted admin's token is refused at once: its session has ended, so that no route
+    // that reads the group from the token (an admin's book powers) takes it.
     let (s, b) = api
         .call("GET", "/admin/users", &promoted["access_token"], None)
         .await;
     assert_eq!(
         (s, error_code(&b)),
-        (403, "forbidden"),
+        (401, "token_revoked"),
         "a demoted admin's token: {b}"
     );
+    let (s, b) = api
+        .call("DELETE", "/books/any", &promoted["id_token"], None)
+        .await;
+    assert_eq!(
+        (s, error_code(&b)),
+        (401, "token_revoked"),
+        "a demoted admin's book powers: {b}"
+    );
+    // Signed in again, without the group: the membership is read from the pool too.
+    let (s, demoted) = login(&api, USER, PASSWORD).await;
+    assert_eq!(s, 200);
+    let (s, b) = api
+        .call("GET", "/admin/users", &demoted["access_token"], None)
+        .await;
+    assert_eq!((s, error_code(&b)), (403, "forbidden"), "{b}");
 
     // An administrator cannot lock themselves out.
     for (method, path) in [

@@ -120,6 +120,8 @@ pub fn map_service_error(op: Op, err: CognitoError) -> ApiError {
         E::TooManyRequestsException(_) => ApiError::TooManyRequests { retry_after: 1 },
         E::LimitExceededException(_) => ApiError::TooManyRequests { retry_after: 30 },
         E::TooManyFailedAttemptsException(_) => ApiError::TooManyRequests { retry_after: 60 },
+        // A group the pool does not have (the admin API's path names it).
+        E::ResourceNotFoundException(_) if op == Op::AdminSetGroup => ApiError::NotFound("group"),
         E::ResourceNotFoundException(_)
         | E::InvalidUserPoolConfigurationException(_)
         | E::InvalidEmailRoleAccessPolicyException(_)
@@ -218,6 +220,12 @@ mod tests {
             E::ResourceNotFoundException(ResourceNotFoundException::builder().build()),
         );
         assert_eq!(err.code(), "internal_error");
+        // But a group the admin API's path names and the pool lacks is the caller's 404.
+        let err = map_service_error(
+            Op::AdminSetGroup,
+            E::ResourceNotFoundException(ResourceNotFoundException::builder().build()),
+        );
+        assert_eq!((err.status().as_u16(), err.code()), (404, "not_found"));
     }
 
     #[test]

@@ -15,7 +15,7 @@
 //! | `POST /me/verify_email` | access token | VerifyUserAttribute |
 //! | `POST /me/verify_email/resend` | access token | GetUserAttributeVerificationCode |
 //! | `DELETE /me` | access token | the proof, the user's books, DeleteUser |
-//! | `GET /me/activity` | id or access token | none: the audit table |
+//! | `GET /me/activity` | access token | none: the audit table |
 //!
 //! Every change is an event in the audit log ([`tables::audit`]): `password_reset_requested`,
 //! `password_reset`, `password_changed`, `sign_out`, `email_change_requested`,

@@ -13,7 +13,7 @@
 //! | `POST /admin/users/{username}/reset_mfa` | AdminSetUserMFAPreference | the recovery codes go; the user is told |
 //! | `DELETE /admin/users/{username}` | AdminDeleteUser | what `DELETE /me` removes |
 //! | `PUT /admin/users/{username}/groups/{group}` | AdminAddUserToGroup | |
-//! | `DELETE /admin/users/{username}/groups/{group}` | AdminRemoveUserFromGroup | |
+//! | `DELETE /admin/users/{username}/groups/{group}` | AdminRemoveUserFromGroup, AdminUserGlobalSignOut | every session ends |
 //! | `GET /admin/audit` | | the audit table |
 //!
 //! Every action (each route but the three reads) needs a sign-in within the re-authentication
@@ -379,11 +379,17 @@ async fn remove_from_group(state: &State, req: &Request) -> Result<Reply, ApiErr
         .cognito
         .admin_set_group(&state.pool_id, &user.username, &group, false)
         .await?;
-    let event = admin_event(caller, EventType::GroupRemoved, &user, req).group(&group);
+    // The user's tokens name the group until they expire, and a route that reads the group
+    // from the token (an admin's book powers) would take it: every session ends, as it does
+    // for an operator's AdminRemoveUserFromGroup.
+    let ended = end_everything(state, &user).await?;
+    let event = admin_event(caller, EventType::GroupRemoved, &user, req)
+        .group(&group)
+        .sessions_ended(ended);
     state.audit.record(&event).await;
     Reply::ok(&Done {
-        message: "Removed from the group, at once.",
-        sessions_ended: None,
+        message: "Removed from the group, at once: every session of the user has ended.",
+        sessions_ended: Some(ended),
     })
 }
 
