@@ -3,11 +3,14 @@
 
 Starts moto and the local-api binary on free loopback ports, signs a user in for the protected
 routes, and runs schemathesis from the openapi.yaml the local API serves, with a bounded number of
-examples per operation and a time limit. Fails on any 5xx and on any answer the spec does not
-describe (status, content type, headers, body schema). Both servers are stopped by PID.
+examples per operation and a time limit. Then a second run over the admin routes alone, as a
+member of the `admin` group (with its access token): the first reaches them as a user of no
+group, whom the platform refuses before any handler runs. Fails on any 5xx and on any answer the
+spec does not describe (status, content type, headers, body schema). Both servers are stopped by
+PID.
 
 Environment: SCHEMATHESIS_EXAMPLES (default 40 per operation), SCHEMATHESIS_MAX_TIME (seconds,
-default 150), SCHEMATHESIS_SEED (default 6).
+default 150; the admin run has a third of it), SCHEMATHESIS_SEED (default 6).
 """
 
 import json
@@ -47,6 +50,59 @@ def wait_for(url, deadline_s=60):
         except Exception:
             time.sleep(0.2)
     raise SystemExit(f"{url} did not come up")
+
+
+def moto_call(moto_port, operation, body):
+    """Cognito's `operation` straight at moto (what an operator does in the console)."""
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{moto_port}/",
+        data=json.dumps(body).encode(),
+        headers={
+            "content-type": "application/x-amz-json-1.1",
+            "x-amz-target": f"AWSCognitoIdentityProviderService.{operation}",
+        },
+        method="POST",
+    )
+    with urllib.request.urlopen(req, timeout=30) as res:
+        return json.load(res)
+
+
+def signed_up(base, user):
+    """Registers and confirms `user` with the code from the local mailbox."""
+    post(base, "/register", user)
+    with urllib.request.urlopen(f"{base}/_local/mailbox?username={user['username']}") as res:
+        code = json.load(res)[0]["code"]
+    post(base, "/confirm_user", {"username": user["username"], "confirmation_code": code})
+
+
+def schemathesis(base, authorization, examples, max_time, seed, extra=()):
+    """One schemathesis run with `authorization` on every request; its exit code."""
+    cmd = [
+        str(VENV_BIN / "schemathesis"), "run", f"{base}/openapi.yaml",
+        "--url", base,
+        "--header", f"Authorization: {authorization}",
+        "--checks", CHECKS,
+        "--max-examples", examples,
+        "--max-time", max_time,
+        "--seed", seed,
+        # One worker: with two, hypothesis's lambda descriptions call ast.parse from two
+        # threads, which CPython 3.11 can fail ("AST constructor recursion depth mismatch").
+        "--workers", "1",
+        "--phases", "examples,coverage,fuzzing",
+        "--request-timeout", "15",
+        "--suppress-health-check", "all",
+        *extra,
+    ]
+    print("+", " ".join(c if "Authorization" not in c else "--header 'Authorization: …'" for c in cmd), flush=True)
+    run = subprocess.run(cmd, env=dict(os.environ, NO_COLOR="1"), text=True, cwd=ROOT,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         timeout=int(max_time) + 120)
+    output = run.stdout.replace(authorization, "<token>")
+    # Reproductions can carry 16 KiB bodies: long lines are cut here, kept whole in the log.
+    print("\n".join(line if len(line) < 300 else line[:300] + " …" for line in output.splitlines()))
+    cases = re.search(r"(\d+) generated", output)
+    print(f"schemathesis: exit {run.returncode}; test cases: {cases.group(1) if cases else '?'}")
+    return run.returncode, output
 
 
 def post(base, path, body):
@@ -96,38 +152,24 @@ def main():
         wait_for(f"{base}/openapi.yaml")
 
         user = {"username": "schemathesis@example.com", "password": "Correct-Horse-9!"}
-        post(base, "/register", user)
-        with urllib.request.urlopen(f"{base}/_local/mailbox?username={user['username']}") as res:
-            code = json.load(res)[0]["code"]
-        post(base, "/confirm_user", {"username": user["username"], "confirmation_code": code})
+        signed_up(base, user)
         token = post(base, "/login", user)["id_token"]
-
-        cmd = [
-            str(VENV_BIN / "schemathesis"), "run", f"{base}/openapi.yaml",
-            "--url", base,
-            "--header", f"Authorization: {token}",
-            "--checks", CHECKS,
-            "--max-examples", examples,
-            "--max-time", max_time,
-            "--seed", seed,
-            # One worker: with two, hypothesis's lambda descriptions call ast.parse from two
-            # threads, which CPython 3.11 can fail ("AST constructor recursion depth mismatch").
-            "--workers", "1",
-            "--phases", "examples,coverage,fuzzing",
-            "--request-timeout", "15",
-            "--suppress-health-check", "all",
-        ]
-        print("+", " ".join(c if "Authorization" not in c else "--header 'Authorization: …'" for c in cmd), flush=True)
-        run = subprocess.run(cmd, env=dict(os.environ, NO_COLOR="1"), text=True, cwd=ROOT,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             timeout=int(max_time) + 120)
-        output = run.stdout.replace(token, "<id token>")
-        # Reproductions can carry 16 KiB bodies: long lines are cut here, kept whole in the log.
-        print("\n".join(line if len(line) < 300 else line[:300] + " …" for line in output.splitlines()))
+        code, output = schemathesis(base, token, examples, max_time, seed)
         (log_dir / "schemathesis.log").write_text(output)
-        cases = re.search(r"(\d+) generated", output)
-        print(f"schemathesis: exit {run.returncode}; test cases: {cases.group(1) if cases else '?'}")
-        return run.returncode
+
+        # The admin routes as an administrator: put in the group straight at the pool, as the
+        # first one is, then signed in (the token names the group).
+        admin = {"username": "schemathesis-admin@example.com", "password": user["password"]}
+        signed_up(base, admin)
+        pool = moto_call(moto_port, "ListUserPools", {"MaxResults": 10})["UserPools"][0]["Id"]
+        moto_call(moto_port, "AdminAddUserToGroup",
+                  {"UserPoolId": pool, "Username": admin["username"], "GroupName": "admin"})
+        access = post(base, "/login", admin)["access_token"]
+        admin_time = str(max(30, int(max_time) // 3))
+        admin_code, output = schemathesis(base, f"Bearer {access}", examples, admin_time, seed,
+                                          ("--include-path-regex", "^/admin"))
+        (log_dir / "schemathesis-admin.log").write_text(output)
+        return code or admin_code
     finally:
         for child in reversed(children):
             child.terminate()

@@ -244,6 +244,10 @@ async fn run(args: Args) {
         results.push(summary);
     }
 
+    // What the run's invocations wrote to the audit table (the seeding's events included):
+    // the size of each event's item, hence its write units.
+    let audit = audit_items(&sdk, &created.audit_table).await;
+
     std::fs::create_dir_all(&args.out).expect("bench/results");
     let doc = json!({
         "label": args.label,
@@ -253,10 +257,62 @@ async fn run(args: Args) {
         "set": args.set.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
         "machine": report::machine(),
         "functions": results,
+        "audit": audit,
     });
     let path = args.out.join(format!("{}.json", args.label));
     std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap()).expect("write results");
     eprintln!("wrote {}", path.display());
+}
+
+/// The audit table's items: how many, and their sizes as DynamoDB counts them (each attribute's
+/// name and value, in bytes), which set the write units each event's PutItem takes.
+async fn audit_items(sdk: &aws_config::SdkConfig, table: &str) -> Value {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let client = aws_sdk_dynamodb::Client::new(sdk);
+    let mut sizes = Vec::new();
+    let mut start = None;
+    loop {
+        let out = client
+            .scan()
+            .table_name(table)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("the audit table scans");
+        for item in out.items() {
+            let size: usize = item
+                .iter()
+                .map(|(name, value)| {
+                    name.len()
+                        + match value {
+                            AttributeValue::S(s) => s.len(),
+                            // DynamoDB: about one byte per two digits, plus one.
+                            AttributeValue::N(n) => n.len().div_ceil(2) + 1,
+                            _ => 0,
+                        }
+                })
+                .sum();
+            sizes.push(size);
+        }
+        match out.last_evaluated_key() {
+            Some(key) => start = Some(key.clone()),
+            None => break,
+        }
+    }
+    let events = sizes.len();
+    let max = sizes.iter().copied().max().unwrap_or(0);
+    let mean = if events == 0 {
+        0.0
+    } else {
+        sizes.iter().sum::<usize>() as f64 / events as f64
+    };
+    json!({
+        "events": events,
+        "mean_bytes": mean,
+        "max_bytes": max,
+        // A write unit is 1 KB of item.
+        "write_units_max": max.div_ceil(1024).max(1),
+    })
 }
 
 /// The variables Lambda sets for every function of the template (from its Globals), and

@@ -49,6 +49,13 @@ fn mark(ok: bool) -> &'static str {
     if ok { "✅" } else { "❌" }
 }
 
+/// DynamoDB on demand, us-east-1: USD per million write request units.
+const WRITE_UNIT_USD_PER_MILLION: f64 = 0.625;
+/// EventBridge custom events, USD per million.
+const BUS_USD_PER_MILLION: f64 = 1.0;
+/// Lambda requests (0.20 USD per million) for batches of one event: the most it can be.
+const LAMBDA_USD_PER_MILLION_EVENTS: f64 = 0.2;
+
 pub fn write(out: &Path, criterion: &Path) {
     let mut runs: Vec<Value> = std::fs::read_dir(out)
         .expect("bench/results")
@@ -171,6 +178,30 @@ pub fn write(out: &Path, criterion: &Path) {
         "\nEvery fixture of `events/` is replayed, against moto with the local Cognito in front \
          of it (real codes, the SECRET_HASH checked, the operations moto lacks)."
     );
+
+    let audit = &default["audit"];
+    if audit["events"].as_u64().is_some_and(|n| n > 0) {
+        let units = audit["write_units_max"].as_u64().unwrap_or(1);
+        let dynamodb = units as f64 * WRITE_UNIT_USD_PER_MILLION;
+        let _ = writeln!(
+            md,
+            "\n## Cost per auth event\n\nThe run wrote {} events to the audit table; their items \
+             measure {} bytes on average and {} at most, so each PutItem takes {units} write \
+             unit(s). Per million events, at on-demand list prices in us-east-1:\n\n\
+             | item | USD per million events |\n|---|--:|\n\
+             | the audit table's write ({units} unit(s) at {WRITE_UNIT_USD_PER_MILLION} per million) | {} |\n\
+             | the event bus (PutEvents, one entry each) | {BUS_USD_PER_MILLION:.2} |\n\
+             | the events function's invocations: one per batch of up to 10 events, 0.20 USD per million (at most one per event) | {LAMBDA_USD_PER_MILLION_EVENTS:.2} |\n\
+             | **total**, before the function's duration and the items' storage | **{}** |\n\n\
+             Reading the table's stream is free for Lambda; an alert adds SES's 0.10 USD per \
+             thousand e-mails, and a read and a write of its mark.",
+            audit["events"],
+            f2(num(&audit["mean_bytes"])),
+            audit["max_bytes"],
+            f2(dynamodb),
+            f2(dynamodb + BUS_USD_PER_MILLION + LAMBDA_USD_PER_MILLION_EVENTS),
+        );
+    }
 
     if runs.len() > 1 {
         let _ = writeln!(

@@ -133,6 +133,8 @@ async fn only_a_member_of_the_admin_group_now_reaches_the_admin_api() {
         ("POST", format!("/admin/users/{ADMIN}/disable")),
         ("DELETE", format!("/admin/users/{ADMIN}")),
         ("DELETE", format!("/admin/users/{ADMIN}/groups/admin")),
+        ("POST", format!("/admin/users/{ADMIN}/sign_out")),
+        ("POST", format!("/admin/users/{ADMIN}/reset_mfa")),
     ] {
         let (s, b) = api.call(method, &path, token, None).await;
         assert_eq!(

@@ -383,7 +383,8 @@ impl Rotating {
             .into_iter()
             .collect();
         let template = Template::parse(ROTATING_TEMPLATE, &overrides).unwrap();
-        let admin = cognito::Client::new(&sdk);
+        // Patient: the emulator's first call loads its Cognito, slowly on a loaded machine.
+        let admin = cognito::Client::new(&test_support::patient(&sdk));
         let (pool_id, client_id, secret) =
             local_api::bootstrap::create_pool(&template, &admin, "rotating")
                 .await

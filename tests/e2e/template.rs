@@ -866,11 +866,18 @@ fn each_function_may_make_only_the_aws_calls_its_code_makes() {
         account, expected,
         "account: exactly the calls its code makes"
     );
-    // The events function only reads a user's recent sign-ins (a new device's alert).
+    // The events function only reads a user's recent sign-ins (a new device's alert), and
+    // reads and writes the marks of the alerts it sent.
+    let mut expected = calls("crates/tables/src/audit.rs", "AuditTable", &["Query"]);
+    expected.extend(calls(
+        "crates/tables/src/limits.rs",
+        "LimitsTable",
+        &["GetItem", "PutItem"],
+    ));
     assert_eq!(
         dynamodb_grants(&t, "events"),
-        calls("crates/tables/src/audit.rs", "AuditTable", &["Query"]),
-        "events: reads the audit table, nothing else"
+        expected,
+        "events: reads the audit table, marks its alerts"
     );
     // The admin API: events appended and queried (the table and its type index), a deleted
     // user's books, sessions and recovery codes, and the check.

@@ -145,18 +145,8 @@ impl LocalApi {
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         );
-        // The emulator's first calls load its services (a second or more, several on a loaded
-        // machine): the set-up waits for them, as the functions' own timeouts would not.
-        let patient = sdk
-            .to_builder()
-            .timeout_config(
-                aws_config::timeout::TimeoutConfig::builder()
-                    .connect_timeout(std::time::Duration::from_secs(10))
-                    .operation_attempt_timeout(std::time::Duration::from_secs(60))
-                    .operation_timeout(std::time::Duration::from_secs(120))
-                    .build(),
-            )
-            .build();
+        // The emulator's first calls load its services: the set-up waits for them.
+        let patient = test_support::patient(&sdk);
         let created =
             local_api::bootstrap::create(&config.load_template().unwrap(), &patient, &prefix)
                 .await

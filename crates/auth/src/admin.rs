@@ -209,7 +209,21 @@ impl Cognito {
             .set_pagination_token(token.map(str::to_owned))
             .send()
             .await
-            .map_err(|e| map(Op::AdminListUsers, e))?;
+            .map_err(|e| {
+                use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata;
+                // A page token ListUsers did not give (Cognito's InvalidParameterException;
+                // moto's InvalidToken) is the caller's cursor, not the service failing.
+                let refused = e.as_service_error().is_some_and(|s| {
+                    s.is_invalid_parameter_exception() || s.code() == Some("InvalidToken")
+                });
+                match token.is_some() && refused {
+                    true => ApiError::InvalidQuery {
+                        param: "cursor",
+                        reason: "not a cursor this listing gave".into(),
+                    },
+                    false => map(Op::AdminListUsers, e),
+                }
+            })?;
         Ok(UserPage {
             users: out.users().iter().map(AdminUser::of).collect(),
             next: out.pagination_token().map(str::to_owned),

@@ -7,7 +7,9 @@
 //! - one-time grants ([`Grant`]): a step proven now that a later request of the same session
 //!   may use once, with the token the step handed its caller (the authenticator set-up that
 //!   `/mfa/totp/verify` completes). The session alone would not do: a stolen access token is
-//!   of the same session.
+//!   of the same session;
+//! - facts done once ([`Once`]): the alert an event sent, so that an event delivered again
+//!   sends none.
 
 use std::time::Duration;
 
@@ -88,6 +90,21 @@ pub const TOTP_SETUP: Grant = Grant {
 pub const PASSKEY_SETUP: Grant = Grant {
     name: "passkey-setup",
     lifetime: Duration::from_secs(10 * 60),
+};
+
+/// Something done once per subject, remembered for `lifetime`.
+#[derive(Debug, Clone, Copy)]
+pub struct Once {
+    /// The key's prefix.
+    pub name: &'static str,
+    pub lifetime: Duration,
+}
+
+/// The e-mail alert of an event (the subject: the event's id), sent. The audit stream hands an
+/// event over again for at most a day (its records' age limit): two cover it.
+pub const ALERT_SENT: Once = Once {
+    name: "alert-sent",
+    lifetime: Duration::from_secs(2 * 24 * 60 * 60),
 };
 
 /// `LIMITS_TABLE`, read once at start-up.
@@ -212,6 +229,36 @@ impl Limits {
         let closes = start + limit.window.as_secs();
         let at = now();
         Ok((attempts >= u64::from(limit.max) && closes > at).then(|| closes - at))
+    }
+
+    /// Whether `once` was done for `subject` (and is still remembered): one consistent read.
+    pub async fn done(&self, once: &Once, subject: &str) -> Result<bool, ApiError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", key(once.name, subject))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| failure("DynamoDB GetItem (limits)", e))?;
+        Ok(match out.item().and_then(|i| i.get("expires_at")) {
+            Some(AttributeValue::N(v)) => v.parse::<u64>().is_ok_and(|at| at > now()),
+            _ => false,
+        })
+    }
+
+    /// Remembers that `once` was done for `subject`, for its lifetime.
+    pub async fn mark_done(&self, once: &Once, subject: &str) -> Result<(), ApiError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("id", key(once.name, subject))
+            .item("expires_at", n(now() + once.lifetime.as_secs()))
+            .send()
+            .await
+            .map_err(|e| failure("DynamoDB PutItem (limits)", e))?;
+        Ok(())
     }
 
     /// Forgets `subject`'s attempts of `limit`: the attempt that was taken succeeded.

@@ -14,7 +14,7 @@ use lambda_http::{Body, Request, Response};
 use platform::{Api, Cors, Route};
 use serde_json::Value;
 
-pub use moto::{Moto, free_port, sdk_config_for, workspace_root};
+pub use moto::{Moto, free_port, patient, sdk_config_for, workspace_root};
 
 /// The workspace's `events/` folder.
 pub fn events_dir() -> PathBuf {

@@ -116,6 +116,21 @@ impl Moto {
     }
 }
 
+/// `sdk` with the patience a test's set-up needs: the emulator's first calls load its
+/// services (a second or more, several on a loaded machine), which the functions' own timeouts
+/// would not wait for.
+pub fn patient(sdk: &SdkConfig) -> SdkConfig {
+    sdk.to_builder()
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(std::time::Duration::from_secs(10))
+                .operation_attempt_timeout(std::time::Duration::from_secs(60))
+                .operation_timeout(std::time::Duration::from_secs(120))
+                .build(),
+        )
+        .build()
+}
+
 /// SDK config for any endpoint on this machine, as [`Moto::sdk_config`] makes it.
 pub async fn sdk_config_for(endpoint: &str) -> SdkConfig {
     platform::sdk::loader(&platform::sdk::SdkSettings::default())

@@ -18,8 +18,8 @@
 //!
 //! Every action (each route but the three reads) needs a sign-in within the re-authentication
 //! window (`403 reauthentication_required`), as the account's own sensitive changes do. An
-//! administrator cannot disable, delete or demote themselves, nor reset their own MFA
-//! (`409 cannot_act_on_self`: `/mfa/totp/disable` with its proofs is their way). Every action
+//! administrator cannot disable, delete, demote or sign out themselves, nor reset their own
+//! MFA (`409 cannot_act_on_self`: `/logout` and `/mfa/totp/disable` with its proofs are theirs). Every action
 //! is an event with the administrator as its actor.
 
 mod app;
@@ -72,7 +72,7 @@ pub static ROUTES: &[Route<State>] = &[
 /// An administrator acting on their own account where it would lock them out.
 pub const CANNOT_ACT_ON_SELF: ApiError = ApiError::Conflict {
     code: "cannot_act_on_self",
-    message: "an administrator cannot disable, delete, demote or reset the MFA of themselves: ask another",
+    message: "an administrator cannot disable, delete, demote, sign out or reset the MFA of themselves: ask another, or use /logout",
 };
 
 /// The most users a search page holds (ListUsers' limit).
@@ -290,6 +290,8 @@ async fn enable(state: &State, req: &Request) -> Result<Reply, ApiError> {
 async fn sign_out(state: &State, req: &Request) -> Result<Reply, ApiError> {
     let caller = actor(state, req)?;
     let user = target(state, req).await?;
+    // Their own sessions end with POST /logout; here it would end the console they act from.
+    not_self(caller, &user)?;
     let ended = end_everything(state, &user).await?;
     let event = admin_event(caller, EventType::SignOut, &user, req).scope(Scope::All, ended);
     state.audit.record(&event).await;

@@ -133,8 +133,13 @@ async fn an_action_needs_a_recent_sign_in_and_a_read_does_not() {
 }
 
 #[tokio::test]
-async fn an_admin_cannot_disable_delete_or_reset_the_mfa_of_themselves() {
-    for event in ["admin_disable", "admin_delete_user", "admin_reset_mfa"] {
+async fn an_admin_cannot_disable_delete_sign_out_or_reset_the_mfa_of_themselves() {
+    for event in [
+        "admin_disable",
+        "admin_delete_user",
+        "admin_reset_mfa",
+        "admin_sign_out",
+    ] {
         let now = groups_now(&["admin"]);
         let me = user("root", "sub-admin");
         let req = as_admin(event, "sub-admin", Some(("username", "root")));

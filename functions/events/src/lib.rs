@@ -13,7 +13,7 @@
 //! delivered is reported as the batch's failure ([`BatchResponse`]); Lambda tries again from it
 //! (the template's retries), then hands it to the dead-letter queue: an event is never lost
 //! because a consumer failed. Delivery is at least once: consumers deduplicate on the event's
-//! `id`. Records the table's TTL removes, and any but new items, are passed over.
+//! `id`, and so do the alerts (the limits table remembers each sent, [`ALERT_SENT`]). Records the table's TTL removes, and any but new items, are passed over.
 
 use std::collections::HashMap;
 
@@ -23,6 +23,7 @@ use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use platform::{ApiError, BoxFuture, ConfigError, Env};
 use serde::{Deserialize, Serialize};
 use tables::audit::{Event, EventType, Outcome, Partition, Query};
+use tables::limits::ALERT_SENT;
 
 /// How many of the user's earlier sign-ins are compared with a sign-in's device.
 pub const RECENT: usize = 50;
@@ -45,6 +46,8 @@ pub struct State {
     pub pool_id: String,
     /// The user's earlier sign-ins, for a new device's alert.
     pub audit: tables::Audit,
+    /// The alerts sent, by event id: an event handed over again sends none.
+    pub limits: tables::Limits,
 }
 
 /// The stack's event bus.
@@ -112,13 +115,16 @@ pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<State, ConfigError> {
     let settings = platform::sdk::SdkSettings::from_env(env);
     let cognito =
         auth::Cognito::connect(sdk, &settings, auth::config::CognitoConfig::from_env(env)?).await?;
-    let audit = tables::audit::from_env(env, tables::DynamoDb::new(sdk))?;
+    let dynamodb = tables::DynamoDb::new(sdk);
+    let audit = tables::audit::from_env(env, dynamodb.clone())?;
+    let limits = tables::Limits::new(dynamodb, tables::limits::table_from_env(env)?);
     Ok(State {
         bus,
         alerts: Alerts::from_env(env, sdk),
         cognito,
         pool_id,
         audit,
+        limits,
     })
 }
 
@@ -266,8 +272,26 @@ async fn alert(state: &State, event: &Event) -> Result<(), ApiError> {
     let Some((kind, alert)) = Alerts::for_event(event, &address) else {
         return Ok(());
     };
+    // Sent already, by an earlier delivery of this event (Lambda hands a batch over again
+    // after a timeout): not twice. The mark is written once the alert is sent, so that an
+    // alert is never lost for it; only a failure between the two sends one twice.
+    if state.limits.done(&ALERT_SENT, &event.id).await? {
+        tracing::info!(event_id = %event.id, "no alert: this event's was sent already");
+        return Ok(());
+    }
     match state.alerts.deliver(kind, &address, alert).await {
-        Ok(()) | Err(NotSent::Off) => Ok(()),
+        Ok(()) => {
+            if let Err(err) = state.limits.mark_done(&ALERT_SENT, &event.id).await {
+                tracing::warn!(
+                    event_id = %event.id,
+                    error = err.code(),
+                    cause = err.cause().map(tracing::field::display),
+                    "an alert was sent but not marked: a later delivery of the event would send it again"
+                );
+            }
+            Ok(())
+        }
+        Err(NotSent::Off) => Ok(()),
         // SES refuses this message for good (an unverified recipient in the sandbox, a
         // paused account): trying again would only hold the stream up. Logged by `deliver`.
         Err(NotSent::Failed(code)) if PERMANENT_SES_ERRORS.contains(&code.as_str()) => Ok(()),

@@ -88,6 +88,50 @@ fn state_reading(
     alerts_on: bool,
     audit: &[&Rule],
 ) -> State {
+    state_remembering(
+        bus,
+        cognito,
+        ses,
+        alerts_on,
+        audit,
+        &[&none_sent(), &marked()],
+    )
+}
+
+/// The limits table's answer to "was this event's alert sent?": no.
+fn none_sent() -> Rule {
+    mock!(aws_sdk_dynamodb::Client::get_item)
+        .match_requests(|r| r.table_name() == Some("limits") && r.consistent_read() == Some(true))
+        .sequence()
+        .output(|| aws_sdk_dynamodb::operation::get_item::GetItemOutput::builder().build())
+        .repeatedly()
+        .build()
+}
+
+/// The limits table taking the mark of an alert sent.
+fn marked() -> Rule {
+    mock!(aws_sdk_dynamodb::Client::put_item)
+        .match_requests(|r| {
+            r.table_name() == Some("limits")
+                && r.item()
+                    .and_then(|i| i.get("id"))
+                    .and_then(|v| v.as_s().ok())
+                    .is_some_and(|id| id.starts_with("alert-sent:"))
+        })
+        .sequence()
+        .output(|| aws_sdk_dynamodb::operation::put_item::PutItemOutput::builder().build())
+        .repeatedly()
+        .build()
+}
+
+fn state_remembering(
+    bus: &[&Rule],
+    cognito: &[&Rule],
+    ses: &[&Rule],
+    alerts_on: bool,
+    audit: &[&Rule],
+    limits: &[&Rule],
+) -> State {
     let bus = mock_client!(aws_sdk_eventbridge, RuleMode::MatchAny, bus);
     let ses = mock_client!(aws_sdk_sesv2, RuleMode::MatchAny, ses);
     let env = if alerts_on {
@@ -101,7 +145,60 @@ fn state_reading(
         cognito: test_support::cognito(cognito),
         pool_id: "pool".into(),
         audit: tables::Audit::new(test_support::dynamodb_client(audit), "audit".into(), 1),
+        limits: tables::Limits::new(
+            mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, limits),
+            "limits".into(),
+        ),
     }
+}
+
+#[tokio::test]
+async fn an_event_handed_over_again_sends_its_alert_once() {
+    let (bus, lookup) = (accepted(), verified("alice@example.com"));
+    let sent =
+        mock!(aws_sdk_sesv2::Client::send_email).then_output(|| SendEmailOutput::builder().build());
+    let (unsent, mark) = (none_sent(), marked());
+    let state = state_remembering(&[&bus], &[&lookup], &[&sent], true, &[], &[&unsent, &mark]);
+    let reset = event(EventType::PasswordReset);
+    let batch = StreamEvent {
+        records: vec![record("1", "INSERT", Some(&reset))],
+    };
+    assert_eq!(handle(&state, batch).await, BatchResponse::default());
+    assert_eq!((sent.num_calls(), mark.num_calls()), (1, 1));
+
+    // The same event again (a batch retried after a timeout): the mark is there.
+    let id = reset.id.clone();
+    let there = mock!(aws_sdk_dynamodb::Client::get_item)
+        .match_requests(move |r| {
+            r.key()
+                .and_then(|k| k.get("id"))
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|k| *k == format!("alert-sent:{id}"))
+        })
+        .then_output(|| {
+            let later = tables::epoch_seconds() + 3600;
+            aws_sdk_dynamodb::operation::get_item::GetItemOutput::builder()
+                .item(
+                    "expires_at",
+                    aws_sdk_dynamodb::types::AttributeValue::N(later.to_string()),
+                )
+                .build()
+        });
+    let again =
+        mock!(aws_sdk_sesv2::Client::send_email).then_output(|| SendEmailOutput::builder().build());
+    let state = state_remembering(
+        &[&accepted()],
+        &[&verified("alice@example.com")],
+        &[&again],
+        true,
+        &[],
+        &[&there],
+    );
+    let batch = StreamEvent {
+        records: vec![record("1", "INSERT", Some(&reset))],
+    };
+    assert_eq!(handle(&state, batch).await, BatchResponse::default());
+    assert_eq!((there.num_calls(), again.num_calls()), (1, 0));
 }
 
 #[tokio::test]
