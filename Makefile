@@ -16,7 +16,7 @@ export SAM_CLI_TELEMETRY := 0
 # target cannot be had. Deploy with the same value: --parameter-overrides Architecture=$(ARCH).
 ARCH ?= arm64
 
-.PHONY: help test dev venv toolchain fmt-check clippy unit lint-template build browser-deps schemathesis fuzz bench bench-variants bench-compare
+.PHONY: help test dev venv toolchain fmt-check clippy unit lint-template build browser-deps schemathesis fuzz bench bench-variants bench-compare stack-policy
 
 help:
 	@echo "make dev    run the API locally (moto + local API Gateway) and print a curl walk-through"
@@ -121,6 +121,15 @@ build: venv toolchain
 ifneq ($(ARCH),arm64)
 	@echo "Built for $(ARCH): deploy with sam deploy --parameter-overrides Architecture=$(ARCH)"
 endif
+
+## After the first `sam deploy` (and whenever stack-policy.json changes): CloudFormation refuses,
+## from then on, every update that would replace or delete the user pool or a table. STACK names
+## the stack (samconfig.toml's stack_name by default).
+STACK ?= $(shell sed -n 's/^stack_name *= *"\(.*\)"/\1/p' samconfig.toml | head -n 1)
+stack-policy:
+	aws cloudformation set-stack-policy --stack-name "$(STACK)" \
+	  --stack-policy-body file://stack-policy.json
+	@echo "$(STACK): updates that would replace or delete the pool or a table are refused (docs/deploy.md)"
 
 ## `make bench` (not part of `make test`): the release binaries, run by bench/ as Lambda runs them
 ## against moto on loopback; Criterion's micro-benchmarks; bench/results/{report.md,chart.png}.

@@ -742,6 +742,49 @@ fn the_pool_and_the_table_survive_the_stack_and_are_protected_unless_turned_off(
 }
 
 #[test]
+fn the_stack_policy_refuses_replacing_or_deleting_the_pool_and_every_table_and_allows_the_rest() {
+    let t = template();
+    let policy: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(workspace_root().join("stack-policy.json")).unwrap(),
+    )
+    .expect("stack-policy.json is JSON");
+    let statements = policy["Statement"].as_array().unwrap();
+    // Without an Allow, a stack policy refuses every update.
+    assert!(
+        statements
+            .iter()
+            .any(|s| s["Effect"] == "Allow" && s["Action"] == "Update:*" && s["Resource"] == "*"),
+        "{policy}"
+    );
+    let deny: Vec<&serde_json::Value> = statements
+        .iter()
+        .filter(|s| s["Effect"] == "Deny")
+        .collect();
+    assert_eq!(deny.len(), 1, "{policy}");
+    assert_eq!(
+        deny[0]["Action"],
+        serde_json::json!(["Update:Replace", "Update:Delete"])
+    );
+    let guarded: BTreeSet<String> = (deny[0]["Resource"].as_array().unwrap().iter())
+        .map(|r| r.as_str().unwrap().to_owned())
+        .collect();
+    let data: BTreeSet<String> = mapping(&t["Resources"], "Resources")
+        .iter()
+        .filter(|(_, r)| {
+            matches!(
+                r["Type"].as_str(),
+                Some("AWS::Cognito::UserPool" | "AWS::DynamoDB::Table")
+            )
+        })
+        .map(|(id, _)| format!("LogicalResourceId/{}", id.as_str().unwrap()))
+        .collect();
+    assert_eq!(guarded, data, "the pool and every table, nothing else");
+    // `make stack-policy` applies it.
+    let makefile = std::fs::read_to_string(workspace_root().join("Makefile")).unwrap();
+    assert!(makefile.contains("set-stack-policy") && makefile.contains("file://stack-policy.json"));
+}
+
+#[test]
 fn the_stage_is_traced() {
     let t = template();
     assert_eq!(api(&t)["Properties"]["TracingEnabled"], true);
