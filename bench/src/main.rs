@@ -191,6 +191,7 @@ async fn run(args: Args) {
         ("RECOVERY_CODES_TABLE", created.recovery_table.clone()),
         ("LIMITS_TABLE", created.limits_table.clone()),
         ("AUDIT_TABLE", created.audit_table.clone()),
+        ("AUDIT_RETENTION_DAYS", "365".into()),
         // No SES identity in the bench: the alerts are off, as in a stack without one.
         ("ALERT_MAIL_FROM", String::new()),
         ("ALERT_MAIL_IDENTITY_ARN", String::new()),

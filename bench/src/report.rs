@@ -189,17 +189,17 @@ pub fn write(out: &Path, criterion: &Path) {
              measure {} bytes on average and {} at most, so each PutItem takes {units} write \
              unit(s). Per million events, at on-demand list prices in us-east-1:\n\n\
              | item | USD per million events |\n|---|--:|\n\
-             | the audit table's write ({units} unit(s) at {WRITE_UNIT_USD_PER_MILLION} per million) | {} |\n\
+             | the audit table's write ({units} unit(s) at {WRITE_UNIT_USD_PER_MILLION} per million) | {:.3} |\n\
              | the event bus (PutEvents, one entry each) | {BUS_USD_PER_MILLION:.2} |\n\
              | the events function's invocations: one per batch of up to 10 events, 0.20 USD per million (at most one per event) | {LAMBDA_USD_PER_MILLION_EVENTS:.2} |\n\
-             | **total**, before the function's duration and the items' storage | **{}** |\n\n\
+             | **total**, before the function's duration and the items' storage | **{:.3}** |\n\n\
              Reading the table's stream is free for Lambda; an alert adds SES's 0.10 USD per \
              thousand e-mails, and a read and a write of its mark.",
             audit["events"],
             f2(num(&audit["mean_bytes"])),
             audit["max_bytes"],
-            f2(dynamodb),
-            f2(dynamodb + BUS_USD_PER_MILLION + LAMBDA_USD_PER_MILLION_EVENTS),
+            dynamodb,
+            dynamodb + BUS_USD_PER_MILLION + LAMBDA_USD_PER_MILLION_EVENTS,
         );
     }
 

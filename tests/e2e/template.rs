@@ -1445,7 +1445,8 @@ fn access_logs_are_on_and_name_caller_route_outcome_and_the_layer_that_failed() 
 }
 
 #[test]
-fn alarms_watch_the_api_every_function_the_table_and_the_firewall_and_tell_one_topic() {
+fn alarms_watch_the_api_every_function_the_tables_cognito_ses_and_the_firewall_and_tell_one_topic()
+{
     let t = template();
     let resources = mapping(&t["Resources"], "Resources");
     let alarms: BTreeMap<&str, &Value> = resources
@@ -1470,7 +1471,20 @@ fn alarms_watch_the_api_every_function_the_table_and_the_firewall_and_tell_one_t
                 .find_map(|q| q.get("Expression"))
                 .map(|e| string(e, "Expression"))
                 .expect("a metric-math alarm has an expression");
-            let summed: BTreeSet<&str> = expression.split('+').map(str::trim).collect();
+            // SUM([FILL(m1, 0), ...]): a metric with no datapoint (an idle function) counts
+            // as 0, where a plain sum would have none and leave the alarm blind.
+            let inner = expression
+                .strip_prefix("SUM([")
+                .and_then(|e| e.strip_suffix("])"))
+                .unwrap_or_else(|| panic!("{id}: {expression} is not SUM([FILL(…, 0), …])"));
+            let summed: BTreeSet<&str> = inner
+                .split(", FILL(")
+                .map(|term| {
+                    let term = term.strip_prefix("FILL(").unwrap_or(term);
+                    term.strip_suffix(", 0)")
+                        .unwrap_or_else(|| panic!("{id}: {term} is not filled with 0"))
+                })
+                .collect();
             assert_eq!(summed, ids, "{id}: {expression}");
             metrics.extend(
                 queries
@@ -1515,8 +1529,45 @@ fn alarms_watch_the_api_every_function_the_table_and_the_firewall_and_tell_one_t
             );
         }
     }
-    for metric in ["ReadThrottleEvents", "WriteThrottleEvents"] {
-        assert!(has("AWS/DynamoDB", metric, "!Ref BooksTable"), "{metric}");
+    // Every table a request reads or writes on its way, the sessions table above all (every
+    // protected request reads it, and is refused when it cannot).
+    for table in [
+        "BooksTable",
+        "SessionsTable",
+        "RecoveryCodesTable",
+        "AuditTable",
+    ] {
+        for metric in ["ReadThrottleEvents", "WriteThrottleEvents"] {
+            assert!(
+                has("AWS/DynamoDB", metric, &format!("!Ref {table}")),
+                "{table}'s {metric}"
+            );
+        }
+    }
+    let pool = r#"!If [CreateUserPool, !Ref UserPool, !Select [1, !Split ["/", !Ref ExistingUserPoolArn]]]"#;
+    for metric in [
+        "SignUpThrottles",
+        "SignInThrottles",
+        "TokenRefreshThrottles",
+    ] {
+        assert!(has("AWS/Cognito", metric, pool), "Cognito's {metric}");
+    }
+    assert!(has(
+        "AWS/ApiGateway",
+        "Latency",
+        r#"!Sub "${AWS::StackName}-api""#
+    ));
+    assert_eq!(
+        alarms["ApiLatencyAlarm"]["Properties"]["Threshold"],
+        yaml("!Ref LatencyAlarmMs")
+    );
+    for (alarm, metric) in [
+        ("SesBounceRateAlarm", "Reputation.BounceRate"),
+        ("SesComplaintRateAlarm", "Reputation.ComplaintRate"),
+    ] {
+        let a = alarms[alarm];
+        assert_eq!(a["Condition"], "SendMailWithSes", "{alarm}");
+        assert_eq!(a["Properties"]["MetricName"], metric, "{alarm}");
     }
     assert!(has(
         "AWS/WAFV2",
@@ -1529,6 +1580,14 @@ fn alarms_watch_the_api_every_function_the_table_and_the_firewall_and_tell_one_t
     );
     let subscription = &t["Resources"]["AlarmSubscription"];
     assert_eq!(subscription["Condition"], "HasAlarmEmail");
+    // Without a subscriber, the deploy says so among its outputs.
+    let nobody = &t["Outputs"]["AlarmsReachNobody"];
+    assert_eq!(nobody["Condition"], "NoAlarmEmail");
+    assert!(nobody["Value"].as_str().unwrap().starts_with("WARNING"));
+    assert_eq!(
+        t["Conditions"]["NoAlarmEmail"],
+        yaml(r#"!Equals [!Ref AlarmEmail, ""]"#)
+    );
     assert_eq!(
         subscription["Properties"]["Endpoint"],
         yaml("!Ref AlarmEmail")
