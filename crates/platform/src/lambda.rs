@@ -31,10 +31,18 @@ pub fn init_tracing() {
 pub async fn start<S: Sync + 'static>(
     app: impl AsyncFnOnce(&Env, &aws_config::SdkConfig) -> Result<Api<S>, ConfigError>,
 ) -> Result<(), crate::Error> {
+    run(&composed(app).await?).await
+}
+
+/// What every `main` does first: the log subscriber, the process environment and the SDK config
+/// read once, then the function composed by its `app`.
+async fn composed<S>(
+    app: impl AsyncFnOnce(&Env, &aws_config::SdkConfig) -> Result<S, ConfigError>,
+) -> Result<S, ConfigError> {
     init_tracing();
     let env = Env::process();
     let sdk = crate::sdk::load(&SdkSettings::from_env(&env)).await;
-    run(&app(&env, &sdk).await?).await
+    app(&env, &sdk).await
 }
 
 /// The `main` of a function that consumes events rather than requests (a stream's records):
@@ -50,11 +58,7 @@ where
     E: serde::de::DeserializeOwned + Send + 'static,
     R: Serialize + Send,
 {
-    init_tracing();
-    let env = Env::process();
-    let sdk = crate::sdk::load(&SdkSettings::from_env(&env)).await;
-    let state = app(&env, &sdk).await?;
-    let state = &state;
+    let state = &composed(app).await?;
     lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<E>| async move {
         Ok::<R, Infallible>(handle(state, event.payload).await)
     }))
@@ -74,11 +78,7 @@ where
     E: serde::de::DeserializeOwned + Send + 'static,
     R: Serialize + Send,
 {
-    init_tracing();
-    let env = Env::process();
-    let sdk = crate::sdk::load(&SdkSettings::from_env(&env)).await;
-    let state = app(&env, &sdk).await?;
-    let state = &state;
+    let state = &composed(app).await?;
     lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<E>| async move {
         handle(state, event.payload).await.map_err(|err| {
             tracing::error!(

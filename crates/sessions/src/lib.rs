@@ -382,6 +382,24 @@ pub async fn end_all(
     }
 }
 
+/// Ends every session of `sub` that started at or before `cutoff` (epoch seconds), in the table
+/// and at Cognito: what an action taken at `cutoff` ends, when it is acted on later.
+pub async fn end_started_by(
+    cognito: &Cognito,
+    sessions: &Sessions,
+    sub: &str,
+    cutoff: u64,
+) -> Ending {
+    let all = sessions.end_started_by(sub, cutoff).await;
+    for one in &all.ended {
+        revoke_ended(cognito, one).await;
+    }
+    Ending {
+        ended: all.ended.len(),
+        failed: all.failed,
+    }
+}
+
 /// Revokes at Cognito the refresh token of a session the table has ended. The table refuses
 /// its tokens already: a token that cannot be opened or revoked is logged, not an error.
 async fn revoke_ended(cognito: &Cognito, ended: &Ended) {

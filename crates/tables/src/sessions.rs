@@ -508,6 +508,16 @@ impl Sessions {
     /// those that exist now; one that starts meanwhile is not touched. Every session is tried,
     /// whatever fails: the answer has those it ended, and the first failure.
     pub async fn end_all(&self, sub: &str, except: Option<&str>) -> EndedAll {
+        self.end_where(sub, except, None).await
+    }
+
+    /// Ends every live session of `sub` that started at or before `cutoff` (epoch seconds):
+    /// those an action taken then could have meant, not one a sign-in began since.
+    pub async fn end_started_by(&self, sub: &str, cutoff: u64) -> EndedAll {
+        self.end_where(sub, None, Some(cutoff)).await
+    }
+
+    async fn end_where(&self, sub: &str, except: Option<&str>, cutoff: Option<u64>) -> EndedAll {
         let mut all = EndedAll::default();
         let records = match self.records(sub).await {
             Ok(records) => records,
@@ -526,6 +536,10 @@ impl Sessions {
                 continue;
             };
             if Some(id.as_str()) == except {
+                continue;
+            }
+            let started = number(&item, "started_at").unwrap_or(0);
+            if cutoff.is_some_and(|cutoff| started > cutoff) {
                 continue;
             }
             match self.end(sub, &id).await {

@@ -374,9 +374,8 @@ async fn remove_from_group(state: &State, req: &Request) -> Result<Reply, ApiErr
     let caller = actor(state, req)?;
     let group = group_of(req)?;
     let user = target(state, req).await?;
-    if group == ADMIN_GROUP {
-        not_self(caller, &user)?;
-    }
+    // Out of any group, every session of the user ends: their own, the console's included.
+    not_self(caller, &user)?;
     state
         .cognito
         .admin_set_group(&state.pool_id, &user.username, &group, false)

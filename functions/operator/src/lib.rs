@@ -22,9 +22,11 @@
 //! sessions and recorded their own event already. Calls that failed, on another pool, or of
 //! another operation are passed over too.
 //!
-//! Delivery is at least once, and acting twice is harmless: the sessions are ended already,
-//! and the event's key comes from the record (its `eventID` and time), so a second delivery
-//! writes nothing. What cannot be done now (a table or Cognito failing) fails the invocation:
+//! Delivery is at least once, and acting twice is harmless: only the sessions started by the
+//! call's time end (one a sign-in began since, before the record arrived, stays), and the
+//! event's key comes from the record (its `eventID` and time), so a second delivery writes
+//! nothing. A deleted user's recovery codes, kept by user name, go only while no user has the
+//! name again. What cannot be done now (a table or Cognito failing) fails the invocation:
 //! Lambda tries it again, then hands it to the dead-letter queue, whose alarm tells the
 //! operator.
 
@@ -231,7 +233,8 @@ async fn act(state: &State, call: &ApiCall, event: &TrailEvent) -> Result<Outcom
     let Some(operation) = OPERATIONS.iter().find(|op| **op == call.event_name) else {
         return passed("not an operation acted on");
     };
-    if call.error_code.is_some() {
+    // Cognito's successful records may carry an empty `errorCode`.
+    if call.error_code.as_deref().is_some_and(|c| !c.is_empty()) {
         return passed("the call failed");
     }
     let pool = (call.request_parameters.as_ref()).and_then(|p| p.user_pool_id.as_deref());
@@ -245,7 +248,15 @@ async fn act(state: &State, call: &ApiCall, event: &TrailEvent) -> Result<Outcom
         return passed("the stack's own call");
     }
     let deleted = *operation == "AdminDeleteUser";
-    let Some((sub, username)) = user_of(state, call, deleted).await? else {
+    let at = recorded_at(call);
+    let Some((sub, username)) = user_of(state, call, deleted, at).await? else {
+        if deleted {
+            // A deleted user's sessions cannot be found without the `sub`: the record goes to
+            // the dead-letter queue, whose alarm tells the operator.
+            return Err(ApiError::unavailable(
+                "an AdminDeleteUser record without the user's sub: their sessions cannot be found",
+            ));
+        }
         tracing::warn!(
             operation,
             "the record names no user this pool knows: nothing to end"
@@ -254,13 +265,27 @@ async fn act(state: &State, call: &ApiCall, event: &TrailEvent) -> Result<Outcom
     };
     if deleted {
         state.books.delete_owned_by(&sub).await?;
+        // Recovery codes are kept by user name: only while no user has the name again.
         if let Some(username) = &username {
-            state.recovery.delete(username).await?;
+            let username = username.to_lowercase();
+            if state
+                .cognito
+                .admin_user(&state.pool_id, &username)
+                .await?
+                .is_none()
+            {
+                state.recovery.delete(&username).await?;
+            }
         }
     }
-    let ended = sessions::end_all(&state.cognito, &state.sessions, &sub, None)
-        .await
-        .into_result()?;
+    // The sessions the action could have meant: those started by its time (CloudTrail's, to
+    // the second). One a sign-in began since (the user reset their password and signed in
+    // again before the record arrived) stays.
+    let ended = match at {
+        Some(at) => sessions::end_started_by(&state.cognito, &state.sessions, &sub, at + 1).await,
+        None => sessions::end_all(&state.cognito, &state.sessions, &sub, None).await,
+    }
+    .into_result()?;
     let record = operator_event(call, operation, &sub, username.as_deref(), ended);
     state.audit.put_once(&record).await?;
     Ok(Outcome::Acted {
@@ -276,6 +301,7 @@ async fn user_of(
     state: &State,
     call: &ApiCall,
     deleted: bool,
+    at: Option<u64>,
 ) -> Result<Option<(String, Option<String>)>, ApiError> {
     let named = call.username().map(str::to_owned);
     if deleted {
@@ -296,9 +322,21 @@ async fn user_of(
         (Some(user), Some(sub)) if user.sub.as_deref() != Some(sub) => {
             Some((sub.to_owned(), named))
         }
+        // No `sub` in the record: the user the name belongs to now, unless the account was
+        // made after the call (the name deleted and taken again since).
+        (Some(user), None)
+            if at.is_some_and(|at| user.created_at.is_some_and(|made| made > at as i64)) =>
+        {
+            None
+        }
         (Some(user), _) => user.sub.map(|sub| (sub, Some(user.username))),
         (None, sub) => sub.map(|sub| (sub.to_owned(), named)),
     })
+}
+
+/// When the call was made, in epoch seconds: the record's `eventTime`.
+fn recorded_at(call: &ApiCall) -> Option<u64> {
+    cloudtrail_time(&call.event_time).map(|time| audit::parse_rfc3339_millis(&time) / 1000)
 }
 
 /// The event of the operator's action: its key (time and id) from the record, so that a

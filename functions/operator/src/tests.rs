@@ -286,3 +286,129 @@ fn each_operation_makes_its_event() {
     assert_ne!(event.id, "not-a-uuid");
     assert!(event.time.ends_with('Z') && event.time.len() == 24);
 }
+
+/// 16:20:31 on 2026-12-03, the records' `eventTime`, in epoch seconds.
+fn recorded() -> u64 {
+    tables::audit::parse_rfc3339_millis("2026-12-03T16:20:31.000Z") / 1000
+}
+
+#[tokio::test]
+async fn a_session_begun_after_the_call_stays_when_the_record_arrives_late() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    // The user reset their password and signed in again before the record came.
+    let late = mock!(aws_sdk_dynamodb::Client::query)
+        .match_requests(|q| q.table_name() == Some("sessions"))
+        .then_output(|| {
+            let item = std::collections::HashMap::from([
+                ("pk".to_owned(), AttributeValue::S(SUB.into())),
+                ("sk".to_owned(), AttributeValue::S("session#later".into())),
+                (
+                    "started_at".to_owned(),
+                    AttributeValue::N((recorded() + 60).to_string()),
+                ),
+            ]);
+            QueryOutput::builder().items(item).build()
+        });
+    let seen = std::sync::Arc::default();
+    let (user, audit) = (alice(), put(std::sync::Arc::clone(&seen)));
+    // Ending it would read it first (GetItem): no rule answers that, and the call would fail.
+    let state = state(&[&user], &[&late, &audit]);
+    let outcome = handle(&state, event_of(record("AdminResetUserPassword")))
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        Outcome::Acted {
+            event_id: EVENT_ID.into(),
+            sessions_ended: 0
+        }
+    );
+    assert_eq!((late.num_calls(), audit.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn a_deleted_users_recovery_codes_go_only_while_no_one_has_the_name_again() {
+    use aws_sdk_cognitoidentityprovider::operation::admin_get_user::AdminGetUserError;
+    use aws_sdk_cognitoidentityprovider::types::error::UserNotFoundException;
+    use aws_sdk_dynamodb::operation::delete_item::DeleteItemOutput;
+    let books = || {
+        mock!(aws_sdk_dynamodb::Client::query)
+            .match_requests(|q| q.table_name() == Some("books"))
+            .then_output(|| QueryOutput::builder().build())
+    };
+    // The operator typed the name in capitals; the name is free now: the codes go.
+    let mut deleted = record("AdminDeleteUser");
+    deleted["detail"]["requestParameters"]["username"] = json!("Alice");
+    let gone = mock!(Client::admin_get_user)
+        .match_requests(|r| r.username() == Some("alice"))
+        .then_error(|| {
+            AdminGetUserError::UserNotFoundException(UserNotFoundException::builder().build())
+        });
+    let codes = mock!(aws_sdk_dynamodb::Client::delete_item)
+        .match_requests(|d| d.table_name() == Some("recovery-codes"))
+        .then_output(|| DeleteItemOutput::builder().build());
+    let (listed, sessions, audit) = (books(), no_sessions(), put(std::sync::Arc::default()));
+    let state = state(&[&gone], &[&listed, &codes, &sessions, &audit]);
+    handle(&state, event_of(deleted.clone())).await.unwrap();
+    assert_eq!((gone.num_calls(), codes.num_calls()), (1, 1));
+
+    // A new alice registered before the record came: her codes stay (no rule would answer
+    // their deletion).
+    let taken = alice();
+    let (listed, sessions, audit) = (books(), no_sessions(), put(std::sync::Arc::default()));
+    let state = self::state(&[&taken], &[&listed, &sessions, &audit]);
+    handle(&state, event_of(deleted)).await.unwrap();
+    assert_eq!((taken.num_calls(), audit.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn a_deletion_without_the_sub_goes_to_the_dead_letter_queue_and_an_empty_error_is_success() {
+    let mut deleted = record("AdminDeleteUser");
+    deleted["detail"]
+        .as_object_mut()
+        .unwrap()
+        .remove("additionalEventData");
+    let state = state(&[], &[]);
+    let err = handle(&state, event_of(deleted)).await.unwrap_err();
+    assert_eq!(err.status(), 503);
+
+    let mut succeeded = record("AdminDisableUser");
+    succeeded["detail"]["errorCode"] = json!("");
+    let (user, sessions, audit) = (alice(), no_sessions(), put(std::sync::Arc::default()));
+    let state = self::state(&[&user], &[&sessions, &audit]);
+    let outcome = handle(&state, event_of(succeeded)).await.unwrap();
+    assert!(matches!(outcome, Outcome::Acted { .. }), "{outcome:?}");
+}
+
+#[tokio::test]
+async fn without_the_sub_a_name_taken_by_an_account_made_after_the_call_is_left_alone() {
+    let mut signed_out = record("AdminUserGlobalSignOut");
+    signed_out["detail"]
+        .as_object_mut()
+        .unwrap()
+        .remove("additionalEventData");
+    let newer = mock!(Client::admin_get_user).then_output(|| {
+        AdminGetUserOutput::builder()
+            .username("alice")
+            .user_attributes(
+                AttributeType::builder()
+                    .name("sub")
+                    .value(SUB)
+                    .build()
+                    .unwrap(),
+            )
+            .user_create_date(aws_smithy_types::DateTime::from_secs(
+                (recorded() + 30) as i64,
+            ))
+            .build()
+            .unwrap()
+    });
+    let state = state(&[&newer], &[]);
+    let outcome = handle(&state, event_of(signed_out)).await.unwrap();
+    assert_eq!(
+        outcome,
+        Outcome::Passed {
+            reason: "no user named"
+        }
+    );
+}
