@@ -372,14 +372,7 @@ pub async fn end_all(
     sub: &str,
     except: Option<&str>,
 ) -> Ending {
-    let all = sessions.end_all(sub, except).await;
-    for one in &all.ended {
-        revoke_ended(cognito, one).await;
-    }
-    Ending {
-        ended: all.ended.len(),
-        failed: all.failed,
-    }
+    revoked(cognito, sessions.end_all(sub, except).await).await
 }
 
 /// Ends every session of `sub` that started at or before `cutoff` (epoch seconds), in the table
@@ -390,7 +383,11 @@ pub async fn end_started_by(
     sub: &str,
     cutoff: u64,
 ) -> Ending {
-    let all = sessions.end_started_by(sub, cutoff).await;
+    revoked(cognito, sessions.end_started_by(sub, cutoff).await).await
+}
+
+/// The sessions the table ended, each revoked at Cognito too, as an [`Ending`].
+async fn revoked(cognito: &Cognito, all: tables::sessions::EndedAll) -> Ending {
     for one in &all.ended {
         revoke_ended(cognito, one).await;
     }
