@@ -35,10 +35,9 @@ pub const TRAILED: &[Target] = &[
     Target::AdminRemoveUserFromGroup,
 ];
 
-/// The records, and a feed of new ones.
+/// The feed of records, and who calls as which role.
 #[derive(Debug)]
 pub struct Trail {
-    records: Mutex<Vec<Value>>,
     feed: broadcast::Sender<Value>,
     /// Access key id → the role its calls are made as.
     roles: Mutex<HashMap<String, String>>,
@@ -47,7 +46,6 @@ pub struct Trail {
 impl Default for Trail {
     fn default() -> Self {
         Self {
-            records: Mutex::default(),
             feed: broadcast::channel(256).0,
             roles: Mutex::default(),
         }
@@ -67,14 +65,6 @@ impl Trail {
     pub fn assume_role(&self, access_key_id: &str, role_arn: &str) {
         let mut roles = self.roles.lock().unwrap_or_else(|e| e.into_inner());
         roles.insert(access_key_id.to_owned(), role_arn.to_owned());
-    }
-
-    /// Every record so far, oldest first.
-    pub fn records(&self) -> Vec<Value> {
-        self.records
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
     }
 
     /// The records to come.
@@ -137,10 +127,6 @@ impl Trail {
             "resources": [],
             "detail": detail,
         });
-        self.records
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(record.clone());
         let _ = self.feed.send(record);
     }
 

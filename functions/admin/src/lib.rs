@@ -34,9 +34,6 @@ use tables::{Books, RecoveryCodes};
 
 pub use crate::app::app;
 
-/// The group whose members the routes serve.
-pub const ADMIN_GROUP: &str = "admin";
-
 /// What the admin routes work with, built once at start-up ([`app`]).
 #[derive(Debug, Clone)]
 pub struct State {
