@@ -331,6 +331,11 @@ async fn no_password_code_token_client_secret_or_secret_hash_is_ever_logged() {
         ("BOOKS_TABLE", &created.table),
         ("SESSIONS_TABLE", &created.sessions_table),
         ("RECOVERY_CODES_TABLE", &created.recovery_table),
+        // The recovery codes' key, given as it is: these runs have no Secrets Manager to read it from.
+        (
+            "RECOVERY_CODE_PEPPER",
+            "a-test-pepper-of-at-least-thirty-two-bytes",
+        ),
         ("LIMITS_TABLE", &created.limits_table),
         ("AUDIT_TABLE", &created.audit_table),
     ]);

@@ -189,6 +189,10 @@ async fn run(args: Args) {
         ("BOOKS_TABLE", created.table.clone()),
         ("SESSIONS_TABLE", created.sessions_table.clone()),
         ("RECOVERY_CODES_TABLE", created.recovery_table.clone()),
+        (
+            "RECOVERY_CODE_PEPPER_ARN",
+            created.recovery_pepper_arn.clone(),
+        ),
         ("LIMITS_TABLE", created.limits_table.clone()),
         ("AUDIT_TABLE", created.audit_table.clone()),
         ("AUDIT_RETENTION_DAYS", "365".into()),

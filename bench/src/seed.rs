@@ -178,10 +178,19 @@ pub async fn seed(
             .expect("a set-up grant");
         enrolments.push((session, secret, setup_token));
     }
+    // The codes are hashed under the run's pepper, read as the functions read it.
+    let pepper_env = Env::from_pairs([(
+        auth::stored_secret::RECOVERY_CODE_PEPPER.var,
+        created.recovery_pepper_arn.as_str(),
+    )]);
+    let pepper = auth::stored_secret::pepper_from_env(&pepper_env, sdk)
+        .await
+        .expect("the bench's recovery code pepper is readable");
     let recovery = tables::RecoveryCodes::new(
         aws_sdk_dynamodb::Client::new(admin_sdk),
         created.recovery_table.clone(),
-    );
+    )
+    .peppered(pepper);
     let mut disables = Vec::with_capacity(needs.disables);
     let mut recoveries = Vec::with_capacity(needs.recoveries);
     for n in 0..needs.disables + needs.recoveries {

@@ -120,6 +120,11 @@ async fn api_calling(
         ("BOOKS_TABLE", "books"),
         ("SESSIONS_TABLE", "sessions"),
         ("RECOVERY_CODES_TABLE", "recovery-codes"),
+        // The recovery codes' key, given as it is: these runs have no Secrets Manager to read it from.
+        (
+            "RECOVERY_CODE_PEPPER",
+            "a-test-pepper-of-at-least-thirty-two-bytes",
+        ),
         ("LIMITS_TABLE", "limits"),
         ("AUDIT_TABLE", "audit"),
         ("JWKS_URL", &jwks.url),

@@ -14,6 +14,7 @@ mod concurrency;
 mod corpus;
 mod events;
 mod faults;
+mod firewall;
 mod gateway;
 mod hostile_account;
 mod hostile_mfa;

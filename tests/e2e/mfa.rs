@@ -1,7 +1,10 @@
 //! Two-factor sign-in: enrolment with an authenticator app, the sign-in challenge, recovery
 //! codes, and turning it off, through the API. moto checks the TOTP codes (its one secret).
 
+use std::collections::BTreeSet;
 use std::time::SystemTime;
+
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use integration_tests::{LocalApi, Moto, PASSWORD, json_of, login, next_totp, signed_in, totp};
 use serde_json::{Value, json};
@@ -68,6 +71,58 @@ async fn enrol(api: &LocalApi, user: &str, tokens: &Value) -> (String, Vec<Strin
     (secret, codes)
 }
 
+/// What a dump of the recovery codes table holds for `user`: a salt and ten hashes. Keyed by the
+/// salt alone (codes were, before the pepper), no code matches its hash, so no guess can be
+/// checked offline; keyed by the pepper in Secrets Manager, every code does.
+async fn dumped_codes_cannot_be_checked_without_the_pepper(
+    api: &LocalApi,
+    user: &str,
+    codes: &[String],
+) {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD as B64;
+    use hmac::{Hmac, KeyInit, Mac};
+    let item = aws_sdk_dynamodb::Client::new(&api.sdk)
+        .get_item()
+        .table_name(&api.created.recovery_table)
+        .key("username", AttributeValue::S(user.to_owned()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the user's codes");
+    assert_eq!(item["v"], AttributeValue::N("2".into()), "peppered");
+    let salt = item["salt"].as_s().unwrap();
+    let stored: BTreeSet<Vec<u8>> = item["codes"]
+        .as_ss()
+        .unwrap()
+        .iter()
+        .map(|h| B64.decode(h).unwrap())
+        .collect();
+    let pepper = aws_sdk_secretsmanager::Client::new(&api.sdk)
+        .get_secret_value()
+        .secret_id(&api.created.recovery_pepper_arn)
+        .send()
+        .await
+        .unwrap()
+        .secret_string
+        .unwrap();
+    let hash = |key: &[u8], message: &[u8]| {
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+        mac.update(message);
+        mac.finalize().into_bytes().to_vec()
+    };
+    for code in codes {
+        let typed = code.replace('-', "");
+        assert!(!stored.contains(&hash(salt.as_bytes(), typed.as_bytes())));
+        let message = [salt.as_bytes(), &[0], typed.as_bytes()].concat();
+        assert!(
+            stored.contains(&hash(pepper.as_bytes(), &message)),
+            "{code}"
+        );
+    }
+}
+
 async fn status(api: &LocalApi, access: &Value) -> Value {
     let (s, b) = call(api, "GET", "/mfa", access, None).await;
     assert_eq!(s, 200, "{b}");
@@ -91,6 +146,7 @@ async fn enrol_then_sign_in_with_the_code_and_then_with_a_recovery_code_once() {
         json!({"totp_enabled": false, "recovery_codes_remaining": 0})
     );
     let (secret, codes) = enrol(&api, user, &tokens).await;
+    dumped_codes_cannot_be_checked_without_the_pepper(&api, user, &codes).await;
     let on = status(&api, &tokens["access_token"]).await;
     assert_eq!(
         on,

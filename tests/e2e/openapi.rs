@@ -123,6 +123,11 @@ async fn the_local_api_serves_openapi_yaml_as_it_is_with_cors_and_no_function_be
         ("BOOKS_TABLE", "books"),
         ("SESSIONS_TABLE", "sessions"),
         ("RECOVERY_CODES_TABLE", "recovery-codes"),
+        // The recovery codes' key, given as it is: these runs have no Secrets Manager to read it from.
+        (
+            "RECOVERY_CODE_PEPPER",
+            "a-test-pepper-of-at-least-thirty-two-bytes",
+        ),
         ("LIMITS_TABLE", "limits"),
         ("AUDIT_TABLE", "audit"),
         ("PREWARM_CONNECTIONS", "false"),

@@ -828,6 +828,42 @@ fn each_function_gets_the_configuration_its_code_reads_and_never_the_client_secr
         );
         assert_eq!(vars["ALLOWED_ORIGIN"], yaml("!Ref AllowedOrigin"), "{bin}");
     }
+    // The recovery codes' pepper: its ARN, and leave to read it, to the functions that issue or
+    // check codes; no other function has either.
+    let pepper = &t["Resources"]["RecoveryCodePepper"];
+    assert_eq!(pepper["Type"], "AWS::SecretsManager::Secret");
+    assert_eq!(
+        pepper["DeletionPolicy"], "Retain",
+        "without it no code checks"
+    );
+    assert_eq!(pepper["UpdateReplacePolicy"], "Retain");
+    let generated = &pepper["Properties"]["GenerateSecretString"];
+    assert!(generated["PasswordLength"].as_u64().unwrap() >= 32);
+    for (id, function) in functions(&t) {
+        let bin = binary(&id, function);
+        let checks_codes = ["account", "mfa", "passkeys"].contains(&bin);
+        let var = &function["Properties"]["Environment"]["Variables"]
+            [auth::stored_secret::RECOVERY_CODE_PEPPER.var];
+        let grant = yaml(
+            "AWSSecretsManagerGetSecretValuePolicy:
+               SecretArn: !Ref RecoveryCodePepper",
+        );
+        let granted = function["Properties"]["Policies"]
+            .as_sequence()
+            .is_some_and(|p| p.contains(&grant));
+        if checks_codes {
+            assert_eq!(*var, yaml("!Ref RecoveryCodePepper"), "{bin}");
+            assert!(granted, "{bin} may read the pepper");
+        } else {
+            assert!(var.is_null() && !granted, "{bin} has no use for the pepper");
+        }
+        assert!(
+            function["Properties"]["Environment"]["Variables"]
+                .get(auth::stored_secret::PLAIN_PEPPER_VAR)
+                .is_none(),
+            "{bin} gets the pepper in plain"
+        );
+    }
     let vars = &function_by_binary(&t, "books")["Properties"]["Environment"]["Variables"];
     assert_eq!(vars["BOOKS_TABLE"], yaml("!Ref BooksTable"));
     assert_eq!(vars["ALLOWED_ORIGIN"], yaml("!Ref AllowedOrigin"));
@@ -1215,10 +1251,12 @@ fn the_firewall_is_on_by_default_on_the_stage_with_aws_managed_groups_that_block
     }
 }
 
-/// A blocked request must be readable by a browser: 429, JSON, CORS, Retry-After. Rate rules
-/// answer with their custom response; the managed groups' blocks with WAF_FILTERED.
+/// A blocked request must be readable by a browser: JSON and CORS. The rate rules answer 429
+/// with Retry-After (their window); every other block answers 403 `request_blocked` without
+/// one, since the same request would be blocked again. Rate rules and the body rule answer with
+/// their custom response; the managed groups' blocks with WAF_FILTERED.
 #[test]
-fn every_firewall_block_answers_429_in_json_with_cors_and_retry_after() {
+fn every_firewall_block_answers_json_with_cors_429_with_retry_after_only_for_rate_limits() {
     let t = template();
     let (acl, rules) = web_acl(&t);
     let bodies = &acl["Properties"]["CustomResponseBodies"];
@@ -1228,19 +1266,33 @@ fn every_firewall_block_answers_429_in_json_with_cors_and_retry_after() {
     .unwrap();
     let codes = &spec["components"]["schemas"]["FirewallError"]["properties"]["error"]["properties"]
         ["code"]["enum"];
-    let mut blocking = 0;
+    let mut blocking = BTreeSet::new();
     for (name, rule) in &rules {
         let Some(block) = rule["Action"].get("Block") else {
             continue;
         };
-        blocking += 1;
+        blocking.insert(*name);
+        let rate = rule["Statement"].get("RateBasedStatement").is_some();
         let response = &block["CustomResponse"];
-        assert_eq!(response["ResponseCode"], 429, "{name}");
+        assert_eq!(
+            response["ResponseCode"],
+            if rate { 429 } else { 403 },
+            "{name}"
+        );
         let body = &bodies[string(&response["CustomResponseBodyKey"], "body key")];
         assert_eq!(body["ContentType"], "APPLICATION_JSON", "{name}");
         let json: serde_json::Value =
             serde_json::from_str(string(&body["Content"], "Content")).expect("JSON");
         let code = json["error"]["code"].as_str().expect("error.code");
+        assert_eq!(
+            code,
+            if rate {
+                "too_many_requests"
+            } else {
+                "request_blocked"
+            },
+            "{name}"
+        );
         assert!(json["error"]["message"].is_string(), "{name}: {json}");
         assert!(
             codes.as_sequence().unwrap().iter().any(|c| c == code),
@@ -1264,23 +1316,31 @@ fn every_firewall_block_answers_429_in_json_with_cors_and_retry_after() {
             headers["Access-Control-Allow-Headers"], ALLOW_HEADERS,
             "{name}"
         );
-        assert!(
-            headers["Retry-After"]
-                .as_str()
-                .unwrap()
-                .parse::<u32>()
-                .is_ok()
-        );
+        match headers.get("Retry-After") {
+            Some(after) if rate => assert!(after.as_str().unwrap().parse::<u32>().is_ok()),
+            None if !rate => {}
+            other => panic!("{name}: Retry-After {other:?}"),
+        }
     }
     assert_eq!(
-        blocking, 2,
-        "the two rate rules block with a response of their own"
+        blocking,
+        BTreeSet::from([
+            "all-routes-per-ip",
+            "body-rules-outside-credential-and-book-routes",
+            "credential-routes-per-ip"
+        ]),
+        "the rules that block with a response of their own"
     );
     assert_eq!(acl["Properties"]["DefaultAction"], yaml("Allow: {}"));
 
     let filtered = &api(&t)["Properties"]["GatewayResponses"]["WAF_FILTERED"];
-    assert_eq!(filtered["StatusCode"], 429);
-    assert!(filtered["ResponseParameters"]["Headers"]["Retry-After"].is_string());
+    assert_eq!(filtered["StatusCode"], 403);
+    assert!(
+        filtered["ResponseParameters"]["Headers"]
+            .get("Retry-After")
+            .is_none(),
+        "a managed rule's block does not lift"
+    );
     let template = string(
         &filtered["ResponseTemplates"]["application/json"],
         "template",
@@ -1292,6 +1352,84 @@ fn every_firewall_block_answers_429_in_json_with_cors_and_retry_after() {
         body["request_id"], "id-1",
         "our error shape, request id included"
     );
+}
+
+/// The core rule set's body rules, and the labels they put on a request.
+const BODY_RULES: [(&str, &str); 5] = [
+    ("SizeRestrictions_BODY", "SizeRestrictions_Body"),
+    ("CrossSiteScripting_BODY", "CrossSiteScripting_Body"),
+    ("GenericLFI_BODY", "GenericLFI_Body"),
+    ("GenericRFI_BODY", "GenericRFI_Body"),
+    ("EC2MetaDataSSRF_BODY", "EC2MetaDataSSRF_Body"),
+];
+
+/// A password holding `<script>` or `../`, and a 12 KB book, pass the firewall on the credential
+/// and book routes; the same bodies are blocked on every other route (the admin routes, the
+/// session list's). Evaluated offline: the
+/// core rule set only counts its body rules (read from the overrides), so what it matches is a
+/// label, and the template's own rules are evaluated on that label and the route.
+#[test]
+fn the_body_rules_count_on_the_credential_and_book_routes_and_block_elsewhere() {
+    let t = template();
+    let (_, rules) = web_acl(&t);
+    let common = &rules["common"];
+    let statement = &common["Statement"]["ManagedRuleGroupStatement"];
+    assert_eq!(statement["Name"], "AWSManagedRulesCommonRuleSet");
+    let overrides: BTreeMap<&str, &Value> = statement["RuleActionOverrides"]
+        .as_sequence()
+        .expect("RuleActionOverrides")
+        .iter()
+        .map(|o| (string(&o["Name"], "Name"), &o["ActionToUse"]))
+        .collect();
+    assert_eq!(
+        overrides.keys().copied().collect::<BTreeSet<_>>(),
+        BODY_RULES.iter().map(|(rule, _)| *rule).collect(),
+        "exactly the body rules, and nothing else of the group, are overridden"
+    );
+    for action in overrides.values() {
+        assert_eq!(**action, yaml("Count: {}"));
+    }
+    assert_eq!(common["OverrideAction"], yaml("None: {}"));
+
+    let outside = &rules["body-rules-outside-credential-and-book-routes"];
+    assert!(
+        outside["Priority"].as_u64() > common["Priority"].as_u64(),
+        "a label is seen only by the rules after the one that adds it"
+    );
+    let stage = string(&t["Parameters"]["StageName"]["Default"], "StageName");
+    let label = |short: &str| format!("awswaf:managed:aws:core-rule-set:{short}");
+    // The bodies: what each would be labelled with by the core rule set.
+    let password = ["CrossSiteScripting_Body", "GenericLFI_Body"].map(label);
+    let big_book = [label("SizeRestrictions_Body")];
+    let every = BODY_RULES.map(|(_, short)| label(short));
+    for route in routes(&t) {
+        if route.method == "GET" {
+            continue;
+        }
+        let path = format!("/{stage}{}", route.path.replace("{id}", "b-1"));
+        let path = path
+            .replace("{username}", "alice")
+            .replace("{group}", "editors");
+        let passes = takes_credentials(&route) || route.path.starts_with("/books");
+        for labels in [&password[..], &big_book[..], &every[..]] {
+            let blocked = waf_matches_labelled(&outside["Statement"], &route.method, &path, labels);
+            assert_eq!(blocked, !passes, "{route} with {labels:?}");
+        }
+        assert!(
+            !waf_matches_labelled(&outside["Statement"], &route.method, &path, &[]),
+            "{route}: no label, no block"
+        );
+    }
+    for unserved in [
+        "/Prod/wp-login.php",
+        "/Prod/books/a/b",
+        "/Prod/login/../admin",
+    ] {
+        assert!(
+            waf_matches_labelled(&outside["Statement"], "POST", unserved, &every),
+            "{unserved}"
+        );
+    }
 }
 
 /// The strict per-IP limit covers every route that takes a password, a code or a refresh token
@@ -1316,24 +1454,8 @@ fn the_strict_per_ip_limit_covers_exactly_the_credential_and_mail_routes() {
     // POST routes (credentials, codes, mail), and the signed-in routes that send mail.
     let scope = &strict["ScopeDownStatement"];
     let stage = string(&t["Parameters"]["StageName"]["Default"], "StageName");
-    // The signed-in routes that send mail or take a password, a code or a refresh token.
-    let signed_in: BTreeSet<(&str, &str)> = [
-        ("PATCH", "/me"),
-        ("DELETE", "/me"),
-        ("POST", "/me/verify_email/resend"),
-        ("POST", "/me/verify_email"),
-        ("POST", "/change_password"),
-        ("POST", "/logout"),
-        ("POST", "/mfa/totp/setup"),
-        ("POST", "/mfa/totp/verify"),
-        ("POST", "/mfa/totp/disable"),
-        ("POST", "/passkeys/register/start"),
-        ("POST", "/passkeys/register/finish"),
-    ]
-    .into();
     for route in routes(&t) {
-        let counted = (route.method == "POST" && route.access == Access::Public)
-            || signed_in.contains(&(route.method.as_str(), route.path.as_str()));
+        let counted = takes_credentials(&route);
         let path = route.path.replace("{id}", "me");
         for seen in [
             path.clone(),
@@ -1357,9 +1479,34 @@ fn the_strict_per_ip_limit_covers_exactly_the_credential_and_mail_routes() {
     );
 }
 
+/// The routes that take a password, a code, a refresh token or a passkey's credential, or send
+/// mail: every public POST route, and these signed-in ones.
+fn takes_credentials(route: &Route) -> bool {
+    const SIGNED_IN: [(&str, &str); 11] = [
+        ("PATCH", "/me"),
+        ("DELETE", "/me"),
+        ("POST", "/me/verify_email/resend"),
+        ("POST", "/me/verify_email"),
+        ("POST", "/change_password"),
+        ("POST", "/logout"),
+        ("POST", "/mfa/totp/setup"),
+        ("POST", "/mfa/totp/verify"),
+        ("POST", "/mfa/totp/disable"),
+        ("POST", "/passkeys/register/start"),
+        ("POST", "/passkeys/register/finish"),
+    ];
+    (route.method == "POST" && route.access == Access::Public)
+        || SIGNED_IN.contains(&(route.method.as_str(), route.path.as_str()))
+}
+
 /// Whether a WAF statement (Or, And, Not, a regex on the path, an exact method) matches a request,
 /// with its text transformations (URL decoding, lower case) applied.
 fn waf_matches(statement: &Value, method: &str, path: &str) -> bool {
+    waf_matches_labelled(statement, method, path, &[])
+}
+
+/// [`waf_matches`] for a request that earlier rules gave `labels`.
+fn waf_matches_labelled(statement: &Value, method: &str, path: &str, labels: &[String]) -> bool {
     let transformed = |rule: &Value, text: &str| {
         let lower = rule["TextTransformations"]
             .as_sequence()
@@ -1383,14 +1530,24 @@ fn waf_matches(statement: &Value, method: &str, path: &str) -> bool {
         }
     };
     if let Some(any) = statement["OrStatement"]["Statements"].as_sequence() {
-        return any.iter().any(|s| waf_matches(s, method, path));
+        return any
+            .iter()
+            .any(|s| waf_matches_labelled(s, method, path, labels));
     }
     if let Some(all) = statement["AndStatement"]["Statements"].as_sequence() {
-        return all.iter().all(|s| waf_matches(s, method, path));
+        return all
+            .iter()
+            .all(|s| waf_matches_labelled(s, method, path, labels));
     }
     let not = &statement["NotStatement"]["Statement"];
     if not.is_mapping() {
-        return !waf_matches(not, method, path);
+        return !waf_matches_labelled(not, method, path, labels);
+    }
+    let label = &statement["LabelMatchStatement"];
+    if label.is_mapping() {
+        assert_eq!(label["Scope"], "LABEL", "{label:?}");
+        let key = string(&label["Key"], "Key");
+        return labels.iter().any(|l| l == key);
     }
     let regex = &statement["RegexMatchStatement"];
     if regex.is_mapping() {

@@ -77,8 +77,8 @@ pub struct LocalApi {
     pub config: local_api::Config,
     paths: Vec<String>,
     http: reqwest::Client,
-    /// The SDK's configuration for moto.
-    sdk: aws_config::SdkConfig,
+    /// The emulator's SDK configuration, for tests that read a table or a secret directly.
+    pub sdk: aws_config::SdkConfig,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 

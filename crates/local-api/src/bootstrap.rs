@@ -25,6 +25,9 @@ pub struct Created {
     pub sessions_table: String,
     /// The recovery codes table.
     pub recovery_table: String,
+    /// The Secrets Manager secret holding the recovery codes' pepper, as the stack's
+    /// `RecoveryCodePepper`: random, made anew for each run.
+    pub recovery_pepper_arn: String,
     pub limits_table: String,
     /// The audit log, with its stream on.
     pub audit_table: String,
@@ -101,6 +104,7 @@ pub async fn create(
         Some(secret) => Some(store_client_secret(sdk, prefix, secret).await?),
         None => None,
     };
+    let recovery_pepper_arn = store_recovery_pepper(sdk, prefix).await?;
     let ddb = dynamodb::Client::new(sdk);
     let table = format!("{prefix}-books");
     create_table(t, &ddb, BOOKS_TABLE, &table).await?;
@@ -130,6 +134,7 @@ pub async fn create(
         table,
         sessions_table,
         recovery_table,
+        recovery_pepper_arn,
         limits_table,
         audit_table,
         event_bus,
@@ -148,6 +153,28 @@ pub async fn store_client_secret(
         .name(format!("{prefix}-client-secret"))
         .description("The Cognito app client's secret")
         .secret_string(secret)
+        .send()
+        .await
+        .map_err(|e| BootstrapError::Call("CreateSecret", format!("{e:?}")))?;
+    out.arn().map(str::to_owned).ok_or(BootstrapError::Missing(
+        "secret ARN in CreateSecret's answer",
+    ))
+}
+
+/// Stores a new recovery codes' pepper in Secrets Manager, as the stack's `RecoveryCodePepper`
+/// does (64 letters and digits from the OS CSPRNG); returns the secret's ARN.
+pub async fn store_recovery_pepper(
+    sdk: &SdkConfig,
+    prefix: &str,
+) -> Result<String, BootstrapError> {
+    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let pepper = platform::random::string(ALNUM, 64)
+        .map_err(|e| BootstrapError::Call("the OS CSPRNG", e.to_string()))?;
+    let out = aws_sdk_secretsmanager::Client::new(sdk)
+        .create_secret()
+        .name(format!("{prefix}-recovery-code-pepper"))
+        .description("The key the recovery codes are hashed under")
+        .secret_string(pepper)
         .send()
         .await
         .map_err(|e| BootstrapError::Call("CreateSecret", format!("{e:?}")))?;

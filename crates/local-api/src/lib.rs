@@ -87,6 +87,10 @@ impl Config {
             .with("BOOKS_TABLE", &created.table)
             .with("SESSIONS_TABLE", &created.sessions_table)
             .with("RECOVERY_CODES_TABLE", &created.recovery_table)
+            .with(
+                auth::stored_secret::RECOVERY_CODE_PEPPER.var,
+                &created.recovery_pepper_arn,
+            )
             .with("LIMITS_TABLE", &created.limits_table)
             .with("AUDIT_TABLE", &created.audit_table)
             .with("EVENT_BUS_NAME", &created.event_bus);
@@ -332,6 +336,11 @@ mod tests {
             ("BOOKS_TABLE", "books"),
             ("SESSIONS_TABLE", "sessions"),
             ("RECOVERY_CODES_TABLE", "recovery-codes"),
+            // The recovery codes' key, given as it is: these runs have no Secrets Manager to read it from.
+            (
+                "RECOVERY_CODE_PEPPER",
+                "a-test-pepper-of-at-least-thirty-two-bytes",
+            ),
             ("LIMITS_TABLE", "limits"),
             ("AUDIT_TABLE", "audit"),
             // Building the functions opens no connection: nothing to call here.

@@ -356,7 +356,8 @@ mod tests {
         let dynamodb = dynamodb_client(table_rules);
         Reauth::new(
             cognito(cognito_rules),
-            RecoveryCodes::new(dynamodb.clone(), "recovery-codes".into()),
+            RecoveryCodes::new(dynamodb.clone(), "recovery-codes".into())
+                .peppered(test_support::pepper()),
             Limits::new(dynamodb, "limits".into()),
         )
     }

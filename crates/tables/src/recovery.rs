@@ -1,7 +1,13 @@
 //! Recovery codes: ten single-use codes a user gets when they turn on TOTP, to sign in without
-//! their authenticator. Stored only as HMAC-SHA256 hashes under a per-user random salt, compared
-//! in constant time, and consumed with a conditional write, so that one code signs in once.
+//! their authenticator. Stored only as HMAC-SHA256 hashes keyed by the stack's pepper (a secret
+//! the functions read from Secrets Manager at start-up, never stored beside the codes) over a
+//! per-user random salt and the code, compared in constant time, and consumed with a conditional
+//! write, so that one code signs in once. A dump of the table alone cannot be tried offline:
+//! each code has about 50 bits, but without the pepper no guess can be checked.
 //! Guesses are limited by the caller, before a code is tried ([`crate::limits::SECOND_FACTOR`]).
+//!
+//! Codes issued before the pepper (items without `v`) were hashed under their salt alone; they
+//! still work until used or replaced, and every enrolment since writes peppered ones (`v` = 2).
 
 use std::collections::HashMap;
 
@@ -12,6 +18,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use hmac::{Hmac, KeyInit, Mac};
 use platform::{ApiError, random};
+use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
 use crate::error::failure;
@@ -21,11 +28,16 @@ pub const CODES: usize = 10;
 
 const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
 
+/// The hashing scheme of the items written now: keyed by the pepper.
+const PEPPERED: &str = "2";
+
 /// The recovery codes table.
 #[derive(Debug, Clone)]
 pub struct RecoveryCodes {
     client: Client,
     table: String,
+    /// The key of the peppered hashes; `None` for a function that only forgets codes.
+    pepper: Option<std::sync::Arc<SecretString>>,
 }
 
 /// A code that was used: what [`RecoveryCodes::restore`] gives back when the step it paid for
@@ -44,12 +56,23 @@ fn normalized(code: &str) -> String {
         .collect()
 }
 
-/// HMAC-SHA256 of the normalized code under `salt`.
-fn digest(salt: &str, code: &str) -> Result<Vec<u8>, ApiError> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(salt.as_bytes())
+/// The MAC a code is hashed with: under the pepper, over the salt, a zero byte and the
+/// normalized code (`Some(pepper)`); or, for an item from before the pepper, under the salt alone.
+fn mac(pepper: Option<&SecretString>, salt: &str, code: &str) -> Result<Hmac<Sha256>, ApiError> {
+    let key = pepper.map_or(salt.as_bytes(), |p| p.expose_secret().as_bytes());
+    let mut mac = Hmac::<Sha256>::new_from_slice(key)
         .map_err(|e| ApiError::internal(format_args!("recovery code key: {e}")))?;
+    if pepper.is_some() {
+        mac.update(salt.as_bytes());
+        mac.update(&[0]);
+    }
     mac.update(normalized(code).as_bytes());
-    Ok(mac.finalize().into_bytes().to_vec())
+    Ok(mac)
+}
+
+/// The hash of `code` under `salt` (and the pepper, when given).
+fn digest(pepper: Option<&SecretString>, salt: &str, code: &str) -> Result<Vec<u8>, ApiError> {
+    Ok(mac(pepper, salt, code)?.finalize().into_bytes().to_vec())
 }
 
 /// The OS could not give random bytes: no code can be made.
@@ -70,8 +93,26 @@ pub fn table_from_env(env: &platform::Env) -> Result<String, platform::ConfigErr
 }
 
 impl RecoveryCodes {
+    /// The table, for a function that only counts or forgets codes.
     pub fn new(client: Client, table: String) -> Self {
-        Self { client, table }
+        Self {
+            client,
+            table,
+            pepper: None,
+        }
+    }
+
+    /// The table with the pepper, for a function that issues or checks codes.
+    pub fn peppered(mut self, pepper: SecretString) -> Self {
+        self.pepper = Some(std::sync::Arc::new(pepper));
+        self
+    }
+
+    /// The pepper; a function composed without it cannot issue or check a code (a bug).
+    fn pepper(&self) -> Result<&SecretString, ApiError> {
+        self.pepper
+            .as_deref()
+            .ok_or_else(|| ApiError::internal("recovery codes used without the pepper"))
     }
 
     fn key(username: &str) -> HashMap<String, AttributeValue> {
@@ -83,13 +124,14 @@ impl RecoveryCodes {
 
     /// New codes for `username`, replacing any earlier ones; returned once, stored as hashes.
     pub async fn replace(&self, username: &str) -> Result<Vec<String>, ApiError> {
+        let pepper = self.pepper()?;
         let salt = B64.encode(random::bytes::<16>().map_err(no_randomness)?);
         let codes = (0..CODES)
             .map(|_| new_code())
             .collect::<Result<Vec<_>, _>>()?;
         let hashes = codes
             .iter()
-            .map(|c| digest(&salt, c).map(|d| B64.encode(d)))
+            .map(|c| digest(Some(pepper), &salt, c).map(|d| B64.encode(d)))
             .collect::<Result<Vec<_>, _>>()?;
         self.client
             .put_item()
@@ -97,6 +139,7 @@ impl RecoveryCodes {
             .set_item(Some(Self::key(username)))
             .item("salt", AttributeValue::S(salt))
             .item("codes", AttributeValue::Ss(hashes))
+            .item("v", AttributeValue::N(PEPPERED.to_owned()))
             .send()
             .await
             .map_err(|e| failure("DynamoDB PutItem (recovery codes)", e))?;
@@ -135,14 +178,25 @@ impl RecoveryCodes {
         else {
             return Ok(None);
         };
+        let pepper = match item.get("v") {
+            Some(AttributeValue::N(v)) if v == PEPPERED => Some(self.pepper()?),
+            // Issued before the pepper: hashed under the salt alone.
+            None => None,
+            Some(other) => {
+                return Err(ApiError::internal(format_args!(
+                    "recovery codes of an unknown scheme: {other:?}"
+                )));
+            }
+        };
         // Every stored hash is compared, each in constant time (HMAC's own verify).
         let mut found = None;
         for stored in codes {
-            let mut mac = Hmac::<Sha256>::new_from_slice(salt.as_bytes())
-                .map_err(|e| ApiError::internal(format_args!("recovery code key: {e}")))?;
-            mac.update(normalized(code).as_bytes());
             let stored_digest = B64.decode(stored).unwrap_or_default();
-            if mac.verify_slice(&stored_digest).is_ok() && found.is_none() {
+            if mac(pepper, salt, code)?
+                .verify_slice(&stored_digest)
+                .is_ok()
+                && found.is_none()
+            {
                 found = Some(stored.clone());
             }
         }
@@ -233,13 +287,32 @@ mod tests {
             "{code}"
         );
         let salt = "s";
+        let pepper = SecretString::from("p".repeat(32));
+        for pepper in [None, Some(&pepper)] {
+            assert_eq!(
+                digest(pepper, salt, &code).unwrap(),
+                digest(pepper, salt, &code.to_uppercase().replace('-', " ")).unwrap()
+            );
+            assert_ne!(
+                digest(pepper, "other", &code).unwrap(),
+                digest(pepper, salt, &code).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn a_peppered_hash_depends_on_the_pepper_and_differs_from_the_salt_alone() {
+        let (salt, code) = ("c2FsdA==", "abcde-fghjk");
+        let one = SecretString::from("1".repeat(32));
+        let two = SecretString::from("2".repeat(32));
+        let under_one = digest(Some(&one), salt, code).unwrap();
+        assert_ne!(under_one, digest(Some(&two), salt, code).unwrap());
+        assert_ne!(under_one, digest(None, salt, code).unwrap());
+        // A known answer, computed independently:
+        // printf 'c2FsdA==\0abcdefghjk' | openssl dgst -sha256 -mac HMAC -macopt key:<32 ones> -binary | base64
         assert_eq!(
-            digest(salt, &code).unwrap(),
-            digest(salt, &code.to_uppercase().replace('-', " ")).unwrap()
-        );
-        assert_ne!(
-            digest("other", &code).unwrap(),
-            digest(salt, &code).unwrap()
+            B64.encode(under_one),
+            "GsQqvlyQG4EkDQer927x4FclTGzmjcdvxwsAXVeOtVg="
         );
     }
 
@@ -265,6 +338,78 @@ mod tests {
         // as items written since recovery codes exist hold it.
         let salt = "c2FsdHNhbHRzYWx0c2FsdA==";
         let stored = "l2UH0eNq2CzN/V2EJgNXULGiOy+/XwZhBgRs9myhRSQ=";
-        assert_eq!(B64.encode(digest(salt, "ABCDE fghjk").unwrap()), stored);
+        assert_eq!(
+            B64.encode(digest(None, salt, "ABCDE fghjk").unwrap()),
+            stored
+        );
+    }
+
+    /// The table as it answers: `item` for every read, and every conditional use taken.
+    fn table_holding(item: HashMap<String, AttributeValue>) -> (Client, aws_smithy_mocks::Rule) {
+        use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+        use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+        let read = mock!(Client::get_item).then_output(move || {
+            GetItemOutput::builder()
+                .set_item(Some(item.clone()))
+                .build()
+        });
+        let used = mock!(Client::update_item).then_output(|| UpdateItemOutput::builder().build());
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&read, &used]);
+        (client, used)
+    }
+
+    fn item(salt: &str, hash: Vec<u8>, version: Option<&str>) -> HashMap<String, AttributeValue> {
+        let mut item = HashMap::from([
+            ("salt".to_owned(), AttributeValue::S(salt.to_owned())),
+            (
+                "codes".to_owned(),
+                AttributeValue::Ss(vec![B64.encode(hash)]),
+            ),
+        ]);
+        if let Some(v) = version {
+            item.insert("v".to_owned(), AttributeValue::N(v.to_owned()));
+        }
+        item
+    }
+
+    #[tokio::test]
+    async fn a_code_issued_before_the_pepper_still_works_and_a_peppered_one_needs_the_pepper() {
+        let (salt, code) = ("c2FsdA==", "abcde-fghjk");
+        let pepper = SecretString::from("p".repeat(32));
+        let other = SecretString::from("q".repeat(32));
+
+        // An item without `v`: hashed under the salt alone.
+        let legacy = item(salt, digest(None, salt, code).unwrap(), None);
+        let (client, used) = table_holding(legacy);
+        let codes = RecoveryCodes::new(client, "codes".into()).peppered(pepper.clone());
+        assert!(codes.consume("alice", code).await.unwrap().is_some());
+        assert_eq!(used.num_calls(), 1);
+
+        // A peppered item: the code works under its pepper, and under no other.
+        let peppered = item(salt, digest(Some(&pepper), salt, code).unwrap(), Some("2"));
+        let (client, used) = table_holding(peppered.clone());
+        let codes = RecoveryCodes::new(client, "codes".into()).peppered(other);
+        assert!(codes.consume("alice", code).await.unwrap().is_none());
+        assert_eq!(used.num_calls(), 0, "a wrong pepper uses nothing up");
+        let (client, used) = table_holding(peppered.clone());
+        let codes = RecoveryCodes::new(client, "codes".into()).peppered(pepper);
+        assert!(
+            codes
+                .consume("alice", "abcde-fghjj")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(codes.consume("alice", code).await.unwrap().is_some());
+        assert_eq!(used.num_calls(), 1);
+
+        // Composed without the pepper, a function cannot check a peppered code: a bug, a 500.
+        let (client, _) = table_holding(peppered);
+        let err = RecoveryCodes::new(client, "codes".into())
+            .consume("alice", code)
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), 500);
     }
 }

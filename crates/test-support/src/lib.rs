@@ -417,3 +417,9 @@ pub fn set_path_id(event: &mut Value, id: &str) {
         }
     }
 }
+
+/// A recovery codes' pepper, as a function is composed with one (the stack's is read from
+/// Secrets Manager at start-up).
+pub fn pepper() -> secrecy::SecretString {
+    secrecy::SecretString::from("a-test-pepper-of-at-least-thirty-two-bytes")
+}

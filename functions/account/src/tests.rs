@@ -47,7 +47,8 @@ fn state_with_audit(
 ) -> platform::Api<State> {
     let dynamodb = dynamodb_client(tables);
     let cognito = cognito(rules);
-    let recovery = tables::RecoveryCodes::new(dynamodb.clone(), "recovery-codes".to_owned());
+    let recovery = tables::RecoveryCodes::new(dynamodb.clone(), "recovery-codes".to_owned())
+        .peppered(test_support::pepper());
     let limits = tables::Limits::new(dynamodb.clone(), "limits".to_owned());
     let env = platform::Env::from_pairs::<&str, &str>([]);
     let sdk = aws_config::SdkConfig::builder()
@@ -884,7 +885,8 @@ async fn ending_the_other_sessions_keeps_the_callers_own() {
 async fn an_old_sign_in_cannot_change_the_address_or_delete_the_account() {
     let dynamodb = dynamodb_client(&[]);
     let cognito = cognito(&[]);
-    let recovery = tables::RecoveryCodes::new(dynamodb.clone(), "recovery-codes".to_owned());
+    let recovery = tables::RecoveryCodes::new(dynamodb.clone(), "recovery-codes".to_owned())
+        .peppered(test_support::pepper());
     let limits = tables::Limits::new(dynamodb.clone(), "limits".to_owned());
     let env = platform::Env::from_pairs::<&str, &str>([]);
     let sdk = aws_config::SdkConfig::builder()

@@ -14,7 +14,8 @@ fn state_with(rules: &[&Rule], tables: &[&Rule]) -> platform::Api<State> {
 /// The function over `cognito` and a mocked DynamoDB (`tables`).
 fn state_over(cognito: auth::Cognito, tables: &[&Rule]) -> platform::Api<State> {
     let dynamodb = dynamodb_client(tables);
-    let codes = tables::RecoveryCodes::new(dynamodb.clone(), "recovery-codes".into());
+    let codes = tables::RecoveryCodes::new(dynamodb.clone(), "recovery-codes".into())
+        .peppered(test_support::pepper());
     let limits = tables::Limits::new(dynamodb.clone(), "limits".into());
     let state = State {
         reauth: reauth::Reauth::new(cognito.clone(), codes.clone(), limits.clone())

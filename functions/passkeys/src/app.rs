@@ -9,21 +9,26 @@ use tables::{DynamoDb, Limits, RecoveryCodes, Sessions};
 use crate::{ROUTES, State};
 
 /// The app client's configuration (with the pool's plan), the alerts' sender and the three
-/// tables from `env`; the Cognito client (its secret read while its connection opens) and one
+/// tables from `env`; the Cognito client (its secret read while its connection opens, and the recovery codes'
+/// pepper beside it) and one
 /// DynamoDB client over `sdk`, both connections opened at once during start-up. Every route is
 /// protected and checked against the sessions.
 pub async fn app(env: &Env, sdk: &SdkConfig) -> Result<Api<State>, ConfigError> {
     let config = auth::Config::from_env(env)?;
     let dynamodb = DynamoDb::new(sdk);
     let sessions = Sessions::new(dynamodb.clone(), tables::sessions::table_from_env(env)?);
-    let recovery = RecoveryCodes::new(dynamodb.clone(), tables::recovery::table_from_env(env)?);
+    let recovery_table = tables::recovery::table_from_env(env)?;
     let limits = Limits::new(dynamodb.clone(), tables::limits::table_from_env(env)?);
-    let audit = tables::audit::from_env(env, dynamodb)?;
+    let audit = tables::audit::from_env(env, dynamodb.clone())?;
     let alerts = alerts::Alerts::from_env(env, sdk);
     let audience = config.cognito.client_id.clone();
     let prewarm = sessions.prewarm(&config.api.sdk);
-    let cognito =
-        auth::Cognito::connect_alongside(sdk, &config.api.sdk, config.cognito, prewarm).await?;
+    // The recovery codes' pepper is read while the Cognito client connects.
+    let (cognito, pepper) = tokio::try_join!(
+        auth::Cognito::connect_alongside(sdk, &config.api.sdk, config.cognito, prewarm),
+        auth::stored_secret::pepper_from_env(env, sdk),
+    )?;
+    let recovery = RecoveryCodes::new(dynamodb.clone(), recovery_table).peppered(pepper);
     let revocations = Arc::new(sessions.clone());
     let reauth = reauth::Reauth::new(cognito.clone(), recovery, limits.clone())
         .within(reauth::window_from_env(env)?);

@@ -57,7 +57,8 @@ fn alerts_off() -> alerts::Alerts {
 fn state_of(cognito: auth::Cognito, tables: &[&Rule], alerts: alerts::Alerts) -> State {
     let dynamodb = dynamodb_client(tables);
     let limits = tables::Limits::new(dynamodb.clone(), "limits".into());
-    let recovery = tables::RecoveryCodes::new(dynamodb, "recovery-codes".into());
+    let recovery = tables::RecoveryCodes::new(dynamodb, "recovery-codes".into())
+        .peppered(test_support::pepper());
     State {
         reauth: reauth::Reauth::new(cognito.clone(), recovery, limits.clone())
             .within(std::time::Duration::MAX),
