@@ -32,6 +32,27 @@ def transformed():
     return transform(yaml_parse(text), {}, ManagedPolicies())
 
 
+# The parameters that cap a route at a Cognito quota category.
+QUOTA_LIMITS = {
+    "SignInRateLimit",
+    "SignUpRateLimit",
+    "PasswordRateLimit",
+    "AccountReadRateLimit",
+    "AccountUpdateRateLimit",
+}
+
+# The routes that spend no Cognito quota: DynamoDB and Lambda bear them (ApiRateLimit).
+NO_COGNITO_QUOTA = {
+    ("GET", "/books"),
+    ("GET", "/books/{id}"),
+    ("POST", "/books"),
+    ("PUT", "/books/{id}"),
+    ("DELETE", "/books/{id}"),
+    ("GET", "/me/activity"),
+    ("GET", "/me/sessions"),
+}
+
+
 def fail(message):
     print(f"check-transformed-template: {message}", file=sys.stderr)
     sys.exit(1)
@@ -186,24 +207,34 @@ def main():
         fail("the app client's WriteAttributes has email: a stolen access token could change it")
 
     served = routes(resources)
-    # The mail routes' lower throttle, on routes that exist (a typo in a ResourcePath would
-    # leave the route on the default).
+    # Each route's own throttle, on routes that exist (a typo in a ResourcePath would leave the
+    # route on the default): the mail routes' lower one on exactly the mail routes, and every
+    # route that spends a Cognito quota capped by one of the quota parameters; only the routes
+    # that call no Cognito quota (the books, the activity and session lists) on the default.
     settings = stages[stage_id]["Properties"].get("MethodSettings", [])
-    throttled = set()
+    throttled, mailed = set(), set()
     for s in settings:
         if s["ResourcePath"] == "/*":
+            if s.get("ThrottlingRateLimit") != {"Ref": "ApiRateLimit"}:
+                fail("the default throttle is not ApiRateLimit")
             continue
         # "/~1me~1verify_email" is the resource /me/verify_email.
         route = (s["HttpMethod"], s["ResourcePath"][1:].replace("~1", "/"))
         if route not in served:
             fail(f"a throttle for {route}, which is no route")
-        if s.get("ThrottlingRateLimit") != {"Ref": "MailRouteRateLimit"} or s.get(
-            "ThrottlingBurstLimit"
-        ) != {"Ref": "MailRouteBurstLimit"}:
-            fail(f"{route}'s throttle is not the mail routes' one")
+        rate = s.get("ThrottlingRateLimit", {}).get("Ref")
+        if rate == "MailRouteRateLimit":
+            if s.get("ThrottlingBurstLimit") != {"Ref": "MailRouteBurstLimit"}:
+                fail(f"{route}'s burst is not the mail routes' one")
+            mailed.add(route)
+        elif rate not in QUOTA_LIMITS or s.get("ThrottlingBurstLimit") != {"Ref": rate}:
+            fail(f"{route}'s throttle is not a Cognito quota's parameter: {s}")
         throttled.add(route)
-    if throttled != MAIL_ROUTES:
-        fail(f"the mail routes' throttle is on {sorted(throttled)}, not {sorted(MAIL_ROUTES)}")
+    if mailed != MAIL_ROUTES:
+        fail(f"the mail routes' throttle is on {sorted(mailed)}, not {sorted(MAIL_ROUTES)}")
+    unthrottled = {route for route in served if route not in throttled}
+    if unthrottled != NO_COGNITO_QUOTA:
+        fail(f"on the default throttle: {sorted(unthrottled)}, not {sorted(NO_COGNITO_QUOTA)}")
 
     # The firewall's strict per-IP limit: exactly the public POST routes, the mail routes and
     # the signed-in routes that take a secret, whatever the stage prefix; GET /me and the other
@@ -237,7 +268,7 @@ def main():
         f"check-transformed-template: {len(resources)} resources; web ACL on {stage_id}, access "
         f"log on; pool and table retained and protected; {len(functions)} functions, none with "
         f"the client secret in its environment; {len(tables)} tables hardened; the mail routes' "
-        f"throttle on {len(MAIL_ROUTES)} routes, the strict per-IP limit on the public POST, mail and {len(SECRET_ROUTES)} secret-taking routes; {len(guarded)} functions "
+        f"throttle on {len(MAIL_ROUTES)} routes, {len(throttled) - len(MAIL_ROUTES)} at their Cognito quota, the strict per-IP limit on the public POST, mail and {len(SECRET_ROUTES)} secret-taking routes; {len(guarded)} functions "
         "behind the authorizer know the app client; no e-mail change with an access token alone"
     )
 

@@ -540,8 +540,45 @@ fn the_stages_throttle_answers_with_retry_after_as_openapi_promises() {
 }
 
 #[test]
-fn the_routes_that_send_mail_have_lower_throttles_than_the_rest() {
+fn each_route_is_throttled_at_the_cognito_quota_its_calls_spend_and_mail_routes_lower() {
     let t = template();
+    let params = &t["Parameters"];
+    // Cognito's default quotas per account and region, as AWS documents them (requests a
+    // second): what each parameter defaults to.
+    let quotas = [
+        ("SignInRateLimit", 120),       // UserAuthentication
+        ("SignUpRateLimit", 50),        // UserCreation
+        ("PasswordRateLimit", 30),      // UserAccountRecovery
+        ("AccountReadRateLimit", 120),  // UserRead
+        ("AccountUpdateRateLimit", 25), // UserUpdate, UserResourceUpdate
+    ];
+    for (param, quota) in quotas {
+        assert_eq!(params[param]["Default"], quota, "{param}");
+    }
+    // The mail routes spend UserCreation (50), UserResourceRead (50), UserAccountRecovery (30)
+    // and UserUpdate (25): their limit may not pass the lowest.
+    assert_eq!(params["MailRouteRateLimit"]["MaxValue"], 25);
+    assert!(params["MailRouteRateLimit"]["Default"].as_u64() <= Some(25));
+    let group = |route: &Route| -> &str {
+        let (m, p) = (route.method.as_str(), route.path.as_str());
+        match (m, p) {
+            (
+                "POST",
+                "/register" | "/resend_code" | "/forgot_password" | "/me/verify_email/resend",
+            )
+            | ("PATCH", "/me") => "MailRouteRateLimit",
+            (
+                "POST",
+                "/login" | "/login/start" | "/login/challenge" | "/login/recover" | "/refresh",
+            ) => "SignInRateLimit",
+            ("POST", "/confirm_user") => "SignUpRateLimit",
+            ("POST", "/reset_password" | "/change_password") => "PasswordRateLimit",
+            ("GET", "/me" | "/mfa" | "/passkeys") => "AccountReadRateLimit",
+            (_, p) if p.starts_with("/books") => "ApiRateLimit",
+            ("GET", "/me/activity" | "/me/sessions") => "ApiRateLimit",
+            _ => "AccountUpdateRateLimit",
+        }
+    };
     let settings = api(&t)["Properties"]["MethodSettings"]
         .as_sequence()
         .expect("MethodSettings");
@@ -549,45 +586,46 @@ fn the_routes_that_send_mail_have_lower_throttles_than_the_rest() {
         settings
             .iter()
             .find(|s| s["ResourcePath"] == path && s["HttpMethod"] == method)
-            .unwrap_or_else(|| panic!("no throttle for {method} {path}"))
     };
-    let default = find("/*", "*");
-    assert_eq!(default["ThrottlingRateLimit"], 10);
-    assert_eq!(default["ThrottlingBurstLimit"], 20);
-    let mail_routes: BTreeSet<(&str, &str)> = [
-        ("POST", "/register"),
-        ("POST", "/resend_code"),
-        ("POST", "/forgot_password"),
-        ("PATCH", "/me"),
-        ("POST", "/me/verify_email/resend"),
-    ]
-    .into();
-    for (method, path) in &mail_routes {
-        let s = find(&path.replace('/', "~1").replacen("~1", "/~1", 1), method);
-        assert_eq!(
-            s["ThrottlingRateLimit"],
-            yaml("!Ref MailRouteRateLimit"),
-            "{path}"
+    let default = find("/*", "*").expect("a default throttle");
+    assert_eq!(default["ThrottlingRateLimit"], yaml("!Ref ApiRateLimit"));
+    assert_eq!(default["ThrottlingBurstLimit"], yaml("!Ref ApiBurstLimit"));
+    let served = routes(&t);
+    for route in &served {
+        let expected = group(route);
+        let setting = find(
+            &format!("/{}", route.path.replace('/', "~1")),
+            &route.method,
         );
+        let Some(setting) = setting else {
+            assert_eq!(
+                expected, "ApiRateLimit",
+                "{route} has no throttle of its own"
+            );
+            continue;
+        };
+        assert_ne!(expected, "ApiRateLimit", "{route}: the default would do");
         assert_eq!(
-            s["ThrottlingBurstLimit"],
-            yaml("!Ref MailRouteBurstLimit"),
-            "{path}"
+            setting["ThrottlingRateLimit"],
+            yaml(&format!("!Ref {expected}")),
+            "{route}"
+        );
+        let burst = if expected == "MailRouteRateLimit" {
+            "MailRouteBurstLimit"
+        } else {
+            expected
+        };
+        assert_eq!(
+            setting["ThrottlingBurstLimit"],
+            yaml(&format!("!Ref {burst}")),
+            "{route}"
         );
     }
-    // Every other setting is the default one: no route is left out by a typo in its path.
-    assert_eq!(settings.len(), 1 + mail_routes.len());
-    for (method, path) in &mail_routes {
-        assert!(
-            routes(&t)
-                .iter()
-                .any(|r| r.path == *path && r.method == *method),
-            "{method} {path} is a route"
-        );
-    }
-    let params = &t["Parameters"];
-    assert_eq!(params["MailRouteRateLimit"]["Default"], 1);
-    assert_eq!(params["MailRouteBurstLimit"]["Default"], 5);
+    // No setting for a path that is no route (a typo would leave that route on the default).
+    assert_eq!(
+        settings.len(),
+        1 + served.iter().filter(|r| group(r) != "ApiRateLimit").count()
+    );
 }
 
 #[test]
@@ -1251,6 +1289,70 @@ fn the_firewall_is_on_by_default_on_the_stage_with_aws_managed_groups_that_block
     }
 }
 
+/// The month's cost tells the alarm topic before it surprises: the actual cost past 80% of the
+/// budget, the forecast past 100%; the topic lets AWS Budgets (and the alarms) publish, for this
+/// account only.
+#[test]
+fn a_monthly_budget_tells_the_alarm_topic_of_the_actual_and_the_forecast_cost() {
+    let t = template();
+    let budget = &t["Resources"]["CostBudget"];
+    assert_eq!(budget["Type"], "AWS::Budgets::Budget");
+    assert_eq!(budget["Condition"], "HasBudget");
+    assert_eq!(
+        t["Conditions"]["HasBudget"],
+        yaml(r#"!Not [!Equals [!Ref MonthlyBudgetUsd, "0"]]"#)
+    );
+    assert!(t["Parameters"]["MonthlyBudgetUsd"]["Default"].as_u64() > Some(0));
+    let props = &budget["Properties"];
+    assert_eq!(props["Budget"]["BudgetType"], "COST");
+    assert_eq!(props["Budget"]["TimeUnit"], "MONTHLY");
+    assert_eq!(
+        props["Budget"]["BudgetLimit"]["Amount"],
+        yaml("!Ref MonthlyBudgetUsd")
+    );
+    let told: BTreeSet<(String, u64)> = props["NotificationsWithSubscribers"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            assert_eq!(
+                n["Subscribers"],
+                yaml("[{SubscriptionType: SNS, Address: !Ref AlarmTopic}]")
+            );
+            let notification = &n["Notification"];
+            assert_eq!(notification["ThresholdType"], "PERCENTAGE");
+            (
+                string(&notification["NotificationType"], "type").to_owned(),
+                notification["Threshold"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        told,
+        BTreeSet::from([("ACTUAL".to_owned(), 80), ("FORECASTED".to_owned(), 100)])
+    );
+    let policy = &t["Resources"]["AlarmTopicPolicy"]["Properties"];
+    assert_eq!(policy["Topics"], yaml("[!Ref AlarmTopic]"));
+    let publishers: BTreeSet<&str> = policy["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|statement| {
+            assert_eq!(statement["Action"], "sns:Publish");
+            assert_eq!(
+                statement["Condition"]["StringEquals"]["aws:SourceAccount"],
+                yaml("!Ref AWS::AccountId"),
+                "this account only"
+            );
+            string(&statement["Principal"]["Service"], "service")
+        })
+        .collect();
+    assert_eq!(
+        publishers,
+        BTreeSet::from(["budgets.amazonaws.com", "cloudwatch.amazonaws.com"])
+    );
+}
+
 /// A blocked request must be readable by a browser: JSON and CORS. The rate rules answer 429
 /// with Retry-After (their window); every other block answers 403 `request_blocked` without
 /// one, since the same request would be blocked again. Rate rules and the body rule answer with
@@ -1709,6 +1811,16 @@ fn alarms_watch_the_api_every_function_the_tables_cognito_ses_and_the_firewall_a
     ] {
         assert!(has("AWS/Cognito", metric, pool), "Cognito's {metric}");
     }
+    assert!(
+        has("AWS/Cognito", "SignUpSuccesses", pool),
+        "sign-ups an hour"
+    );
+    assert_eq!(
+        alarms["SignUpsAlarm"]["Properties"]["Threshold"],
+        yaml("!Ref SignUpAlarmPerHour")
+    );
+    assert_eq!(alarms["SignUpsAlarm"]["Properties"]["Period"], 3600);
+    assert_eq!(alarms["SignUpsAlarm"]["Properties"]["Statistic"], "Sum");
     assert!(has(
         "AWS/ApiGateway",
         "Latency",
