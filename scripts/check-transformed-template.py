@@ -53,6 +53,10 @@ NO_COGNITO_QUOTA = {
 }
 
 
+# The alarms whose firing during a deploy sends the traffic back to the previous build.
+ROLLBACK_ALARMS = {"FunctionErrorsAlarm", "Api5xxAlarm", "ApiLatencyAlarm"}
+
+
 def fail(message):
     print(f"check-transformed-template: {message}", file=sys.stderr)
     sys.exit(1)
@@ -96,7 +100,8 @@ def routes(resources):
             security = op.get("security") or [{"NONE": []}]
             public = all(list(s) == ["NONE"] for s in security)
             uri = json.dumps(op["x-amazon-apigateway-integration"]["uri"])
-            function = re.search(r"functions/\$\{(\w+)\.Arn\}", uri)
+            # The function's `live` alias (AutoPublishAlias), or the function itself.
+            function = re.search(r"functions/\$\{(\w+?)(?:\.Arn|Aliaslive)\}", uri)
             found[(method.upper(), path)] = (public, function and function.group(1))
     return found
 
@@ -185,6 +190,36 @@ def main():
         if "secretsmanager:*" in policies or '"Resource": "*"' in policies:
             fail(f"{fid}'s role grants too much: {policies}")
 
+    # Safe deploys: every function has its `live` alias, moved by a CodeDeploy deployment group
+    # with the rollback alarms and automatic rollback; whatever invokes a function (the API,
+    # the stream, the rules, the schedules) invokes the alias, never $LATEST.
+    aliases = of_type("AWS::Lambda::Alias")
+    groups = of_type("AWS::CodeDeploy::DeploymentGroup")
+    for fid in functions:
+        alias_id = fid + "Aliaslive"
+        alias = aliases.get(alias_id) or fail(f"{fid} has no live alias")
+        update = alias.get("UpdatePolicy", {}).get("CodeDeployLambdaAliasUpdate")
+        if not update:
+            fail(f"{alias_id} is not moved by CodeDeploy")
+        group = groups.get(fid + "DeploymentGroup") or fail(f"{fid} has no deployment group")
+        alarms = group["Properties"].get("AlarmConfiguration", {})
+        named = {json.dumps(a["Name"]) for a in alarms.get("Alarms", [])}
+        wanted = {json.dumps({"Ref": a}) for a in ROLLBACK_ALARMS}
+        if not alarms.get("Enabled") or named != wanted:
+            fail(f"{fid}'s deployment group rolls back on {sorted(named)}, not {sorted(wanted)}")
+        events = set(group["Properties"].get("AutoRollbackConfiguration", {}).get("Events", []))
+        if not {"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"} <= events:
+            fail(f"{fid}'s deployment group does not roll back on failure and alarm: {events}")
+    invokers = {**of_type("AWS::Lambda::Permission"), **of_type("AWS::Lambda::EventSourceMapping")}
+    for iid, invoker in invokers.items():
+        target = json.dumps(invoker["Properties"]["FunctionName"])
+        if "Aliaslive" not in target:
+            fail(f"{iid} invokes {target}, not a live alias")
+    for rid, rule in of_type("AWS::Events::Rule").items():
+        for target in rule["Properties"].get("Targets", []):
+            if "Aliaslive" not in json.dumps(target["Arn"]):
+                fail(f"{rid} targets {target['Arn']}, not a live alias")
+
     # Every table is on demand, with point-in-time recovery and explicit deletion policies; one
     # whose items do not all expire (no TTL) is retained and deletion-protected.
     tables = of_type("AWS::DynamoDB::Table")
@@ -267,8 +302,11 @@ def main():
     print(
         f"check-transformed-template: {len(resources)} resources; web ACL on {stage_id}, access "
         f"log on; pool and table retained and protected; {len(functions)} functions, none with "
-        f"the client secret in its environment; {len(tables)} tables hardened; the mail routes' "
-        f"throttle on {len(MAIL_ROUTES)} routes, {len(throttled) - len(MAIL_ROUTES)} at their Cognito quota, the strict per-IP limit on the public POST, mail and {len(SECRET_ROUTES)} secret-taking routes; {len(guarded)} functions "
+        f"the client secret in its environment; {len(aliases)} live aliases behind CodeDeploy, "
+        f"rolled back on {len(ROLLBACK_ALARMS)} alarms; {len(tables)} tables hardened; the mail "
+        f"routes' throttle on {len(MAIL_ROUTES)} routes, {len(throttled) - len(MAIL_ROUTES)} at "
+        f"their Cognito quota; the strict per-IP limit on the public POST, mail and "
+        f"{len(SECRET_ROUTES)} secret-taking routes; {len(guarded)} functions "
         "behind the authorizer know the app client; no e-mail change with an access token alone"
     )
 

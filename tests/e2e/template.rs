@@ -1888,3 +1888,37 @@ fn mail_goes_through_ses_when_an_identity_is_given_and_cognitos_sender_otherwise
     assert!(pattern.is_match("arn:aws:ses:eu-west-1:123456789012:identity/example.com"));
     assert!(!pattern.is_match("arn:aws:s3:::bucket"));
 }
+
+/// Every function deploys through its `live` alias, shifted by CodeDeploy as DeploymentType
+/// says and sent back on the error, 5XX and latency alarms (the transformed template's check,
+/// `make lint-template`, holds that the API, the stream and the rules invoke the alias).
+#[test]
+fn every_function_shifts_traffic_to_a_new_build_gradually_and_rolls_back_on_the_alarms() {
+    let t = template();
+    let globals = &t["Globals"]["Function"];
+    assert_eq!(globals["AutoPublishAlias"], "live");
+    let preference = &globals["DeploymentPreference"];
+    assert_eq!(preference["Type"], yaml("!Ref DeploymentType"));
+    assert_eq!(
+        preference["Alarms"],
+        yaml("[!Ref FunctionErrorsAlarm, !Ref Api5xxAlarm, !Ref ApiLatencyAlarm]")
+    );
+    for alarm in ["FunctionErrorsAlarm", "Api5xxAlarm", "ApiLatencyAlarm"] {
+        let resource = &t["Resources"][alarm];
+        assert_eq!(resource["Type"], "AWS::CloudWatch::Alarm", "{alarm}");
+        assert!(resource.get("Condition").is_none(), "{alarm} always exists");
+    }
+    let kind = &t["Parameters"]["DeploymentType"];
+    assert!(
+        string(&kind["Default"], "Default").starts_with("Canary"),
+        "a canary unless a stack says otherwise"
+    );
+    let allowed = kind["AllowedValues"].as_sequence().unwrap();
+    assert!(allowed.iter().any(|v| v == "AllAtOnce"));
+    for (id, function) in functions(&t) {
+        let props = &function["Properties"];
+        for key in ["AutoPublishAlias", "DeploymentPreference"] {
+            assert!(props.get(key).is_none(), "{id} overrides the global {key}");
+        }
+    }
+}
