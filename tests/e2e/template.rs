@@ -726,7 +726,8 @@ fn every_function_is_a_rust_bootstrap_on_al2023_with_json_logs() {
 }
 
 #[test]
-fn each_function_logs_to_a_group_of_its_own_kept_log_retention_days_and_deleted_with_the_stack() {
+fn each_function_logs_to_a_group_of_its_own_and_every_log_group_outlives_the_stack_for_log_retention_days()
+ {
     let t = template();
     for (id, function) in functions(&t) {
         let name = id
@@ -746,8 +747,29 @@ fn each_function_logs_to_a_group_of_its_own_kept_log_retention_days_and_deleted_
             yaml("!Ref LogRetentionDays"),
             "{group}"
         );
+        assert!(
+            resource["Properties"].get("LogGroupName").is_none(),
+            "{group}"
+        );
+    }
+    // Every log group is part of the audit trail (a function logs an event the audit table
+    // could not take; the access and firewall logs say who called what): each outlives the
+    // stack, expiring by LogRetentionDays, under a name no later stack of the same name meets.
+    for (id, resource) in mapping(&t["Resources"], "Resources") {
+        if resource["Type"] != "AWS::Logs::LogGroup" {
+            continue;
+        }
         for policy in ["DeletionPolicy", "UpdateReplacePolicy"] {
-            assert_eq!(resource[policy], "Delete", "{group} outlives the stack");
+            assert_eq!(resource[policy], "Retain", "{id:?} goes with the stack");
+        }
+        assert_eq!(
+            resource["Properties"]["RetentionInDays"],
+            yaml("!Ref LogRetentionDays"),
+            "{id:?}"
+        );
+        if let Some(name) = resource["Properties"].get("LogGroupName") {
+            let text = format!("{name:?}");
+            assert!(text.contains("AWS::StackId"), "{id:?}: {text}");
         }
     }
     assert_eq!(t["Parameters"]["LogRetentionDays"]["Default"], 30);
@@ -813,10 +835,16 @@ fn the_stack_policy_refuses_replacing_or_deleting_the_pool_and_every_table_and_a
                 r["Type"].as_str(),
                 Some("AWS::Cognito::UserPool" | "AWS::DynamoDB::Table")
             )
+            // A secret the data cannot be read without: the recovery codes' pepper.
+            || (r["Type"] == "AWS::SecretsManager::Secret" && r["DeletionPolicy"] == "Retain")
         })
         .map(|(id, _)| format!("LogicalResourceId/{}", id.as_str().unwrap()))
         .collect();
-    assert_eq!(guarded, data, "the pool and every table, nothing else");
+    assert!(data.contains("LogicalResourceId/RecoveryCodePepper"));
+    assert_eq!(
+        guarded, data,
+        "the pool, every table and the pepper, nothing else"
+    );
     // `make stack-policy` applies it.
     let makefile = std::fs::read_to_string(workspace_root().join("Makefile")).unwrap();
     assert!(makefile.contains("set-stack-policy") && makefile.contains("file://stack-policy.json"));
