@@ -275,7 +275,16 @@ def main():
     # the signed-in routes that take a secret, whatever the stage prefix; GET /me and the other
     # signed-in routes only under the loose one.
     (acl,) = of_type("AWS::WAFv2::WebACL").values()
-    rules = {r["Name"]: r for r in acl["Properties"]["Rules"]}
+    # A rule behind a condition (the sign-up fraud rule) is an Fn::If: its "true" branch.
+    listed = [r["Fn::If"][1] if "Fn::If" in r else r for r in acl["Properties"]["Rules"]]
+    rules = {r["Name"]: r for r in listed}
+    fraud = rules.get("sign-up-fraud") or fail("no sign-up fraud rule (SignUpProtection=ACFP)")
+    group = fraud["Statement"]["ManagedRuleGroupStatement"]
+    if group["Name"] != "AWSManagedRulesACFPRuleSet":
+        fail(f"the sign-up fraud rule uses {group['Name']}")
+    priorities = [r["Priority"] for r in listed]
+    if len(set(priorities)) != len(priorities):
+        fail(f"two firewall rules share a priority: {sorted(priorities)}")
     scope = rules["credential-routes-per-ip"]["Statement"]["RateBasedStatement"]["ScopeDownStatement"]
     for (method, path), (public, _) in served.items():
         strict = (

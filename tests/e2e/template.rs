@@ -1153,6 +1153,22 @@ fn each_function_may_make_only_the_aws_calls_its_code_makes() {
                 .into(),
             // The events function: the address an alert goes to.
             "confirm" | "login" | "events" => ["cognito-idp:AdminGetUser"].map(String::from).into(),
+            // The user export: the users, the groups and their members; nothing it could change.
+            "backup" => [
+                "cognito-idp:ListUsers",
+                "cognito-idp:ListGroups",
+                "cognito-idp:ListUsersInGroup",
+            ]
+            .map(String::from)
+            .into(),
+            // The sweep: the unconfirmed accounts, each read again, then deleted.
+            "sweeper" => [
+                "cognito-idp:ListUsers",
+                "cognito-idp:AdminGetUser",
+                "cognito-idp:AdminDeleteUser",
+            ]
+            .map(String::from)
+            .into(),
             "account" => [
                 "cognito-idp:AdminUpdateUserAttributes",
                 "cognito-idp:AdminGetUser",
@@ -1164,6 +1180,37 @@ fn each_function_may_make_only_the_aws_calls_its_code_makes() {
         };
         assert_eq!(admin, expected, "{id}'s Cognito admin permissions");
     }
+    // The user export reads the recovery codes' keys (a Scan, no other table) and writes under
+    // exports/ of its bucket, nothing else.
+    assert_eq!(
+        dynamodb_grants(&t, "backup"),
+        BTreeSet::from([(
+            "Scan".to_owned(),
+            resource("!GetAtt RecoveryCodesTable.Arn")
+        )])
+    );
+    let export_code =
+        std::fs::read_to_string(workspace_root().join("crates/tables/src/export.rs")).unwrap();
+    assert!(
+        export_code.contains(".scan()")
+            && export_code.contains("projection_expression(\"username\")")
+    );
+    let statements: Vec<&Value> = function_by_binary(&t, "backup")["Properties"]["Policies"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["Statement"].as_sequence().into_iter().flatten())
+        .collect();
+    let s3: Vec<&&Value> = statements
+        .iter()
+        .filter(|s| format!("{:?}", s["Action"]).contains("s3:"))
+        .collect();
+    assert_eq!(s3.len(), 1);
+    assert_eq!(s3[0]["Action"], "s3:PutObject");
+    assert_eq!(
+        s3[0]["Resource"],
+        yaml(r#"!Sub "${UserExportBucket.Arn}/exports/*""#)
+    );
 }
 
 /// `actions` on the sessions table, each one the table's code makes: a call on its client
@@ -1262,6 +1309,11 @@ fn web_acl(t: &Value) -> (&Value, BTreeMap<&str, &Value>) {
         .as_sequence()
         .expect("Rules")
         .iter()
+        // A rule behind a condition is `!If [condition, rule, !Ref AWS::NoValue]`.
+        .map(|r| match r {
+            Value::Tagged(tagged) if tagged.tag == "!If" => &tagged.value[1],
+            rule => rule,
+        })
         .map(|r| (string(&r["Name"], "rule name"), r))
         .collect();
     (acl, rules)
@@ -1685,8 +1737,16 @@ fn waf_matches_labelled(statement: &Value, method: &str, path: &str, labels: &[S
         return pattern.is_match(&transformed(regex, field(regex)));
     }
     let bytes = &statement["ByteMatchStatement"];
-    assert_eq!(bytes["PositionalConstraint"], "EXACTLY", "{bytes:?}");
-    transformed(bytes, field(bytes)) == string(&bytes["SearchString"], "SearchString")
+    let (seen, wanted) = (
+        transformed(bytes, field(bytes)),
+        string(&bytes["SearchString"], "SearchString"),
+    );
+    match string(&bytes["PositionalConstraint"], "PositionalConstraint") {
+        "EXACTLY" => seen == wanted,
+        "ENDS_WITH" => seen.ends_with(wanted),
+        "STARTS_WITH" => seen.starts_with(wanted),
+        other => panic!("a constraint the test does not read: {other}"),
+    }
 }
 
 #[test]
@@ -1949,4 +2009,129 @@ fn every_function_shifts_traffic_to_a_new_build_gradually_and_rolls_back_on_the_
             assert!(props.get(key).is_none(), "{id} overrides the global {key}");
         }
     }
+}
+
+/// Sign-ups beyond the per-IP limits: AWS WAF's account creation fraud prevention on
+/// POST /register behind SignUpProtection (off by default: the frontend must load AWS WAF's
+/// JavaScript integration for it), and the accounts nobody confirmed deleted by the hourly
+/// sweeper.
+#[test]
+fn sign_ups_are_guarded_by_fraud_prevention_on_demand_and_unconfirmed_accounts_are_swept() {
+    let t = template();
+    let acl = &t["Resources"]["WebAcl"]["Properties"]["Rules"];
+    let guarded = acl
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find_map(|r| match r {
+            Value::Tagged(tagged) if tagged.tag == "!If" => Some(&tagged.value),
+            _ => None,
+        })
+        .expect("a rule behind a condition");
+    assert_eq!(guarded[0], "ProtectSignUps");
+    assert_eq!(guarded[2], yaml("!Ref AWS::NoValue"));
+    let statement = &guarded[1]["Statement"]["ManagedRuleGroupStatement"];
+    assert_eq!(statement["Name"], "AWSManagedRulesACFPRuleSet");
+    let config = &statement["ManagedRuleGroupConfigs"][0]["AWSManagedRulesACFPRuleSet"];
+    assert_eq!(
+        config["CreationPath"],
+        yaml(r#"!Sub "/${StageName}/register""#)
+    );
+    let inspected = &config["RequestInspection"];
+    assert_eq!(inspected["PayloadType"], "JSON");
+    assert_eq!(inspected["PasswordField"]["Identifier"], "/password");
+    assert!(
+        waf_matches(&statement["ScopeDownStatement"], "POST", "/prod/register"),
+        "the rule sees /register"
+    );
+    assert!(!waf_matches(
+        &statement["ScopeDownStatement"],
+        "POST",
+        "/prod/login"
+    ));
+    assert_eq!(t["Parameters"]["SignUpProtection"]["Default"], "OFF");
+    assert_eq!(
+        t["Conditions"]["ProtectSignUps"],
+        yaml("!And [!Condition UseFirewall, !Equals [!Ref SignUpProtection, ACFP]]")
+    );
+
+    let sweeper = function_by_binary(&t, "sweeper");
+    let vars = &sweeper["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        vars["UNCONFIRMED_MAX_AGE_HOURS"],
+        yaml("!Ref UnconfirmedAccountMaxAgeHours")
+    );
+    assert!(t["Parameters"]["UnconfirmedAccountMaxAgeHours"]["MinValue"].as_u64() >= Some(1));
+    let schedule = &sweeper["Properties"]["Events"]["Sweep"];
+    assert_eq!(schedule["Type"], "Schedule");
+    assert_eq!(schedule["Properties"]["Schedule"], "rate(1 hour)");
+    // A run makes at most SWEEP_MAX_DELETIONS at 5 a second, within its time-out.
+    let most: u64 = string(&vars["SWEEP_MAX_DELETIONS"], "max").parse().unwrap();
+    let timeout = sweeper["Properties"]["Timeout"].as_u64().unwrap();
+    assert!(most / 5 < timeout, "{most} deletions in {timeout} s");
+    for id in ["SweeperFunction", "BackupFunction"] {
+        let function = &t["Resources"][id]["Properties"];
+        assert_eq!(
+            function["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Destination"],
+            yaml("!GetAtt ScheduledDeadLetterQueue.Arn"),
+            "{id}"
+        );
+    }
+}
+
+/// The user export goes to a bucket that keeps it (versioned, retained), hides it (private,
+/// encrypted, TLS only) and lets it go after UserExportRetentionDays.
+#[test]
+fn user_exports_go_to_a_private_versioned_encrypted_bucket_kept_for_their_retention() {
+    let t = template();
+    let bucket = &t["Resources"]["UserExportBucket"];
+    assert_eq!(bucket["DeletionPolicy"], "Retain");
+    assert_eq!(bucket["UpdateReplacePolicy"], "Retain");
+    let props = &bucket["Properties"];
+    assert_eq!(props["VersioningConfiguration"]["Status"], "Enabled");
+    assert_eq!(
+        props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+            ["SSEAlgorithm"],
+        "AES256"
+    );
+    for block in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        assert_eq!(
+            props["PublicAccessBlockConfiguration"][block], true,
+            "{block}"
+        );
+    }
+    let rules = props["LifecycleConfiguration"]["Rules"]
+        .as_sequence()
+        .unwrap();
+    let expiry = rules
+        .iter()
+        .find(|r| r["Prefix"] == "exports/")
+        .expect("the exports expire");
+    assert_eq!(
+        expiry["ExpirationInDays"],
+        yaml("!Ref UserExportRetentionDays")
+    );
+    assert!(expiry["NoncurrentVersionExpiration"]["NoncurrentDays"].is_u64());
+    let policy = &t["Resources"]["UserExportBucketPolicy"]["Properties"]["PolicyDocument"];
+    let deny = &policy["Statement"][0];
+    assert_eq!(deny["Effect"], "Deny");
+    assert_eq!(deny["Condition"]["Bool"]["aws:SecureTransport"], "false");
+    let backup = &function_by_binary(&t, "backup")["Properties"];
+    assert_eq!(
+        backup["Environment"]["Variables"]["USER_EXPORT_BUCKET"],
+        yaml("!Ref UserExportBucket")
+    );
+    assert_eq!(
+        backup["Events"]["Export"]["Properties"]["Schedule"],
+        yaml("!Ref UserExportSchedule")
+    );
+    assert_eq!(
+        t["Outputs"]["UserExportBucketName"]["Value"],
+        yaml("!Ref UserExportBucket")
+    );
 }

@@ -93,6 +93,12 @@ pub enum Op {
     AdminDeleteUser,
     /// AdminSetUserMFAPreference: TOTP off (the admin API's MFA reset).
     AdminSetMfa,
+    /// ListGroups and ListUsersInGroup: the groups and their members (the user export).
+    ListGroupMembers,
+    /// AdminCreateUser, without a message: a user brought back from an export (the restore).
+    AdminCreateUser,
+    /// AdminSetUserPassword: a restored user's password, random and never known.
+    AdminSetPassword,
 }
 
 impl std::fmt::Display for Op {

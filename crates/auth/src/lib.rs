@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod backup;
 pub mod client;
 pub mod config;
 pub mod errors;
@@ -16,6 +17,7 @@ pub mod seal;
 pub mod secret;
 pub mod sign_in;
 pub mod stored_secret;
+pub mod sweep;
 
 pub use account::{CodeDelivery, Delivery, Profile, SignedUp};
 pub use client::Cognito;

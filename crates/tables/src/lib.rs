@@ -15,6 +15,7 @@
 pub mod audit;
 pub mod books;
 pub mod error;
+mod export;
 pub mod limits;
 pub mod recovery;
 pub mod sessions;

@@ -34,8 +34,8 @@ const PEPPERED: &str = "2";
 /// The recovery codes table.
 #[derive(Debug, Clone)]
 pub struct RecoveryCodes {
-    client: Client,
-    table: String,
+    pub(crate) client: Client,
+    pub(crate) table: String,
     /// The key of the peppered hashes; `None` for a function that only forgets codes.
     pepper: Option<std::sync::Arc<SecretString>>,
 }

@@ -68,6 +68,7 @@ operations! {
     GetUserPoolMfaConfig => get_user_pool_mfa_config,
     GlobalSignOut => global_sign_out,
     InitiateAuth => initiate_auth,
+    ListUsers => list_users,
     ListWebAuthnCredentials => list_web_authn_credentials,
     ResendConfirmationCode => resend_confirmation_code,
     RespondToAuthChallenge => respond_to_auth_challenge,

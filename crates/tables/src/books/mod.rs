@@ -3,6 +3,7 @@
 //! other write can slip in between.
 
 pub mod book;
+mod owners;
 pub mod paging;
 
 use std::collections::HashMap;

@@ -1,0 +1,4 @@
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), platform::Error> {
+    platform::lambda::start_async_consumer(sweeper::app, sweeper::handle).await
+}
