@@ -89,7 +89,8 @@ tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
 ## Includes tests/e2e/template.rs, the template's wiring against the workspace and events/, and
 ## tests/e2e/browser.rs, the demo page in Chromium.
 unit: venv toolchain browser-deps
-	cargo test --workspace
+	@# Unoptimised, an async test holds large futures on its stack: 8 MB, a main thread's, not 2.
+	RUST_MIN_STACK=8388608 cargo test --workspace
 
 ## Property-based requests from openapi.yaml against the local API with moto behind it: no 5xx,
 ## no answer the spec does not describe. SCHEMATHESIS_EXAMPLES / SCHEMATHESIS_MAX_TIME bound it.

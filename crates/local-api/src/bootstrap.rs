@@ -148,17 +148,8 @@ pub async fn store_client_secret(
     prefix: &str,
     secret: &str,
 ) -> Result<String, BootstrapError> {
-    let out = aws_sdk_secretsmanager::Client::new(sdk)
-        .create_secret()
-        .name(format!("{prefix}-client-secret"))
-        .description("The Cognito app client's secret")
-        .secret_string(secret)
-        .send()
-        .await
-        .map_err(|e| BootstrapError::Call("CreateSecret", format!("{e:?}")))?;
-    out.arn().map(str::to_owned).ok_or(BootstrapError::Missing(
-        "secret ARN in CreateSecret's answer",
-    ))
+    let name = format!("{prefix}-client-secret");
+    store_secret(sdk, &name, "The Cognito app client's secret", secret).await
 }
 
 /// Stores a new recovery codes' pepper in Secrets Manager, as the stack's `RecoveryCodePepper`
@@ -170,11 +161,28 @@ pub async fn store_recovery_pepper(
     const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let pepper = platform::random::string(ALNUM, 64)
         .map_err(|e| BootstrapError::Call("the OS CSPRNG", e.to_string()))?;
+    let name = format!("{prefix}-recovery-code-pepper");
+    store_secret(
+        sdk,
+        &name,
+        "The key the recovery codes are hashed under",
+        &pepper,
+    )
+    .await
+}
+
+/// CreateSecret: `value` under `name`; returns the secret's ARN.
+async fn store_secret(
+    sdk: &SdkConfig,
+    name: &str,
+    description: &str,
+    value: &str,
+) -> Result<String, BootstrapError> {
     let out = aws_sdk_secretsmanager::Client::new(sdk)
         .create_secret()
-        .name(format!("{prefix}-recovery-code-pepper"))
-        .description("The key the recovery codes are hashed under")
-        .secret_string(pepper)
+        .name(name)
+        .description(description)
+        .secret_string(value)
         .send()
         .await
         .map_err(|e| BootstrapError::Call("CreateSecret", format!("{e:?}")))?;

@@ -221,16 +221,18 @@ async fn handlers_over(
         as_role(config, sdk, "admin"),
     );
     let env = &env;
+    // Each composition on the heap: side by side, unoptimised, they would take more of the
+    // caller's stack than a test thread has.
     let (register, confirm, login, refresh, account, mfa, passkeys, books, admin) = tokio::try_join!(
-        register::app(env, sdk),
-        confirm::app(env, sdk),
-        login::app(&login_env, sdk),
-        refresh::app(&refresh_env, sdk),
-        account::app(&account_env, &account_sdk),
-        mfa::app(&mfa_env, sdk),
-        passkeys::app(&passkeys_env, sdk),
-        books::app(env, sdk),
-        admin::app(&admin_env, &admin_sdk),
+        Box::pin(register::app(env, sdk)),
+        Box::pin(confirm::app(env, sdk)),
+        Box::pin(login::app(&login_env, sdk)),
+        Box::pin(refresh::app(&refresh_env, sdk)),
+        Box::pin(account::app(&account_env, &account_sdk)),
+        Box::pin(mfa::app(&mfa_env, sdk)),
+        Box::pin(passkeys::app(&passkeys_env, sdk)),
+        Box::pin(books::app(env, sdk)),
+        Box::pin(admin::app(&admin_env, &admin_sdk)),
     )?;
     Ok(HashMap::from([
         ("register".to_owned(), handler(register)),

@@ -214,13 +214,16 @@ async fn put(state: &State, key: &str, body: Vec<u8>, content_type: &str) -> Res
         .body(ByteStream::from(body))
         .send()
         .await
-        .map_err(|e| {
-            ApiError::unavailable(format_args!(
-                "S3 PutObject {key}: {}",
-                aws_sdk_s3::error::DisplayErrorContext(&e)
-            ))
-        })?;
+        .map_err(|e| s3_failure("PutObject", key, &e))?;
     Ok(())
+}
+
+/// S3 failed `operation` on `key`: a dependency that failed, with the SDK's whole cause.
+pub(crate) fn s3_failure(operation: &str, key: &str, e: &dyn std::error::Error) -> ApiError {
+    ApiError::unavailable(format_args!(
+        "S3 {operation} {key}: {}",
+        aws_sdk_s3::error::DisplayErrorContext(e)
+    ))
 }
 
 #[cfg(test)]

@@ -32,13 +32,15 @@ pub struct Target<'a> {
     pub per_second: u32,
 }
 
-/// What a restore did.
+/// What a restore did. `codes_forgotten` counts the users whose recovery codes were cleared.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Restored {
     pub created: usize,
     /// Found in the pool already, and given the rest.
     pub existing: usize,
     pub skipped_unconfirmed: usize,
+    /// User names another account holds in the pool: left alone.
+    pub conflicts: usize,
     pub disabled: usize,
     pub memberships: usize,
     pub codes_forgotten: usize,
@@ -95,22 +97,46 @@ async fn get(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Vec<u8>
         .key(key)
         .send()
         .await
-        .map_err(|e| {
-            ApiError::unavailable(format_args!(
-                "S3 GetObject {key}: {}",
-                aws_sdk_s3::error::DisplayErrorContext(&e)
-            ))
-        })?;
+        .map_err(|e| crate::s3_failure("GetObject", key, &e))?;
     let bytes = out
         .body
         .collect()
         .await
-        .map_err(|e| ApiError::unavailable(format_args!("S3 GetObject {key}: {e}")))?;
+        .map_err(|e| crate::s3_failure("GetObject", key, &e))?;
     Ok(bytes.into_bytes().to_vec())
 }
 
-/// Brings `users` back into `target`'s pool, then their books to their new `sub`s.
-pub async fn restore(target: &Target<'_>, users: &[ExportedUser]) -> Result<Restored, ApiError> {
+/// Brings `manifest`'s `users` back into `target`'s pool, then their books to their new `sub`s.
+///
+/// Refused before any user is touched: the export's own pool as the target (a restore is into
+/// an empty pool, never over the live one), or a group of the export the target lacks.
+///
+/// A user name that exists in the target already is the same person only when it has the
+/// export's address, verified, and is not unconfirmed (a CSV import, or an earlier run); any
+/// other is someone who took the name meanwhile (sign-ups stay open during a restore) and is
+/// left alone: no group, no book, counted in `conflicts`.
+pub async fn restore(
+    target: &Target<'_>,
+    manifest: &Manifest,
+    users: &[ExportedUser],
+) -> Result<Restored, ApiError> {
+    if manifest.pool_id == target.pool_id {
+        return Err(ApiError::internal(format_args!(
+            "the export is of {}, the pool to restore into: a restore goes into an empty pool",
+            manifest.pool_id
+        )));
+    }
+    let present = target.cognito.pool_groups(target.pool_id).await?;
+    let missing: Vec<&String> = users
+        .iter()
+        .flat_map(|u| &u.groups)
+        .filter(|g| !present.contains(g))
+        .collect();
+    if let Some(group) = missing.first() {
+        return Err(ApiError::internal(format_args!(
+            "the pool to restore into has no group {group}: create it first"
+        )));
+    }
     let mut done = Restored::default();
     let mut subs = HashMap::new();
     let pause = Duration::from_secs(1) / target.per_second.max(1);
@@ -120,42 +146,12 @@ pub async fn restore(target: &Target<'_>, users: &[ExportedUser]) -> Result<Rest
             continue;
         }
         let started = tokio::time::Instant::now();
-        let restored = auth::backup::Restored {
-            username: &user.username,
-            email: user.email.as_deref(),
-            email_verified: user.email_verified,
-            name: user.name.as_deref(),
-        };
-        if target
-            .cognito
-            .admin_create_restored(target.pool_id, &restored)
-            .await?
-        {
-            target
-                .cognito
-                .admin_set_unknown_password(target.pool_id, &user.username)
-                .await?;
-            done.created += 1;
-        } else {
-            done.existing += 1;
-        }
-        for group in &user.groups {
-            target
-                .cognito
-                .admin_set_group(target.pool_id, &user.username, group, true)
-                .await?;
-            done.memberships += 1;
-        }
-        if !user.enabled {
-            target
-                .cognito
-                .admin_set_enabled(target.pool_id, &user.username, false)
-                .await?;
-            done.disabled += 1;
-        }
-        if user.totp_enabled {
-            target.recovery.delete(&user.username).await?;
-            done.codes_forgotten += 1;
+        if !restore_user(target, user, &mut done).await? {
+            done.conflicts += 1;
+            tracing::warn!(
+                "a user name of the export belongs to another account in the pool: left alone"
+            );
+            continue;
         }
         let sub = target
             .cognito
@@ -166,4 +162,61 @@ pub async fn restore(target: &Target<'_>, users: &[ExportedUser]) -> Result<Rest
     }
     done.books_moved = target.books.reassign_owners(&subs).await?;
     Ok(done)
+}
+
+/// One user: created (disabled first where they were), or found as the same person; then a
+/// password nobody knows where they have none they could use, their groups, and their recovery
+/// codes forgotten (no authenticator comes back). `false` for a name another account holds.
+async fn restore_user(
+    target: &Target<'_>,
+    user: &ExportedUser,
+    done: &mut Restored,
+) -> Result<bool, ApiError> {
+    let (cognito, pool) = (target.cognito, target.pool_id);
+    let restored = auth::backup::Restored {
+        username: &user.username,
+        email: user.email.as_deref(),
+        email_verified: user.email_verified,
+        name: user.name.as_deref(),
+    };
+    let needs_password = if cognito.admin_create_restored(pool, &restored).await? {
+        done.created += 1;
+        true
+    } else {
+        let Some(found) = cognito.admin_user(pool, &user.username).await? else {
+            return Ok(false);
+        };
+        let same_address = match (&found.email, &user.email) {
+            (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+            _ => false,
+        };
+        let status = found.status.unwrap_or_default();
+        if !same_address || !found.email_verified || status.eq_ignore_ascii_case("UNCONFIRMED") {
+            return Ok(false);
+        }
+        done.existing += 1;
+        // Created by an earlier run that stopped before the password.
+        status.eq_ignore_ascii_case("FORCE_CHANGE_PASSWORD")
+    };
+    // Disabled before anything else: a run that stops half-way leaves no banned account open.
+    if !user.enabled {
+        cognito
+            .admin_set_enabled(pool, &user.username, false)
+            .await?;
+        done.disabled += 1;
+    }
+    if needs_password {
+        cognito
+            .admin_set_unknown_password(pool, &user.username)
+            .await?;
+    }
+    for group in &user.groups {
+        cognito
+            .admin_set_group(pool, &user.username, group, true)
+            .await?;
+        done.memberships += 1;
+    }
+    target.recovery.delete(&user.username).await?;
+    done.codes_forgotten += 1;
+    Ok(true)
 }

@@ -70,7 +70,7 @@ async fn main() -> Result<(), String> {
         recovery: &recovery,
         per_second,
     };
-    let restored = backup::restore::restore(&target, &users)
+    let restored = backup::restore::restore(&target, &manifest, &users)
         .await
         .map_err(|e| format!("restoring: {e:?}"))?;
     println!(
