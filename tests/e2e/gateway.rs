@@ -164,7 +164,7 @@ async fn every_declared_path_answers_the_preflight_with_the_templates_cors_heade
         ),
         (
             "access-control-allow-headers",
-            "Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token",
+            "Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token,X-Aws-Waf-Token",
         ),
         ("access-control-max-age", "600"),
     ]);

@@ -6,8 +6,11 @@ use http::header::{HeaderName, HeaderValue, VARY};
 /// Methods a browser may use, as the stack's CORS preflight announces them.
 pub const ALLOW_METHODS: &str = "OPTIONS,GET,POST,PUT,PATCH,DELETE";
 /// Request headers a browser may send, as the stack's CORS preflight announces them.
+/// `X-Aws-Waf-Token` carries the firewall's token from AWS WAF's JavaScript integration, which
+/// a page on another origin cannot send as a cookie; the sign-up protection
+/// (`SignUpProtection=ACFP`) judges `/register` by it.
 pub const ALLOW_HEADERS: &str =
-    "Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token";
+    "Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token,X-Aws-Waf-Token";
 
 const ACAO: HeaderName = HeaderName::from_static("access-control-allow-origin");
 const ACAM: HeaderName = HeaderName::from_static("access-control-allow-methods");
