@@ -5,7 +5,7 @@
 
 use aws_sdk_cognitoidentityprovider as cognito;
 use aws_sdk_dynamodb::types::AttributeValue;
-use integration_tests::{LocalApi, Moto, PASSWORD, json_of, register_and_confirm, signed_in};
+use integration_tests::{LocalApi, Moto, PASSWORD, json_of, register_and_confirm, signed_in, totp};
 use serde_json::{Value, json};
 
 const BUCKET: &str = "user-exports";
@@ -326,7 +326,30 @@ async fn export_then_restore() {
     assert_eq!(item["created_by"], AttributeValue::S(alice_new_sub));
     assert_eq!(recovery.remaining("alice@example.com").await.unwrap(), 0);
 
-    // Run again (after a failure, or after a CSV import): nothing is made twice.
+    // Back in, alice sets up an authenticator again and gets new recovery codes.
+    let hash = auth::secret_hash("alice@example.com", &new_client, &new_secret);
+    let sign_in = json!({"ClientId": new_client, "AuthFlow": "USER_PASSWORD_AUTH",
+        "AuthParameters": {"USERNAME": "alice@example.com", "PASSWORD": "Reset-By-Mail-7!",
+                           "SECRET_HASH": hash}});
+    let (s, b) = api.cognito_call("InitiateAuth", sign_in).await;
+    assert_eq!(s, 200, "{b}");
+    let access = b["AuthenticationResult"]["AccessToken"].clone();
+    let (s, b) = api
+        .cognito_call("AssociateSoftwareToken", json!({"AccessToken": access}))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let secret = b["SecretCode"].as_str().unwrap().to_owned();
+    let verify = json!({"AccessToken": access, "UserCode": totp(&secret, api.cognito().now())});
+    let (s, b) = api.cognito_call("VerifySoftwareToken", verify).await;
+    assert_eq!(s, 200, "{b}");
+    let prefer = json!({"AccessToken": access,
+                        "SoftwareTokenMfaSettings": {"Enabled": true, "PreferredMfa": true}});
+    let (s, b) = api.cognito_call("SetUserMFAPreference", prefer).await;
+    assert_eq!(s, 200, "{b}");
+    let new_codes = recovery.replace("alice@example.com").await.unwrap();
+
+    // Run again (after a failure, or after a CSV import): nothing is made twice, and the codes
+    // alice has since are hers still (carol's, with no authenticator, are forgotten again).
     let again = backup::restore::restore(&target, &manifest, &users)
         .await
         .unwrap();
@@ -335,9 +358,15 @@ async fn export_then_restore() {
             again.created,
             again.existing,
             again.conflicts,
+            again.codes_forgotten,
             again.books_moved
         ),
-        (0, 2, 1, 0)
+        (0, 2, 1, 1, 0),
+        "{again:?}"
+    );
+    assert_eq!(
+        recovery.remaining("alice@example.com").await.unwrap(),
+        new_codes.len()
     );
     // Never over the export's own pool.
     let live = backup::restore::Target {

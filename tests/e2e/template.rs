@@ -2030,6 +2030,16 @@ fn sign_ups_are_guarded_by_fraud_prevention_on_demand_and_unconfirmed_accounts_a
         .expect("a rule behind a condition");
     assert_eq!(guarded[0], "ProtectSignUps");
     assert_eq!(guarded[2], yaml("!Ref AWS::NoValue"));
+    // Asked for without the firewall, the deploy refuses, rather than leave sign-ups unguarded.
+    let rule = &t["Rules"]["SignUpProtectionNeedsFirewall"];
+    assert_eq!(
+        rule["RuleCondition"],
+        yaml("!Equals [!Ref SignUpProtection, ACFP]")
+    );
+    assert_eq!(
+        rule["Assertions"][0]["Assert"],
+        yaml(r#"!Equals [!Ref Firewall, "true"]"#)
+    );
     let statement = &guarded[1]["Statement"]["ManagedRuleGroupStatement"];
     assert_eq!(statement["Name"], "AWSManagedRulesACFPRuleSet");
     let config = &statement["ManagedRuleGroupConfigs"][0]["AWSManagedRulesACFPRuleSet"];

@@ -114,7 +114,9 @@ async fn get(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Vec<u8>
 /// A user name that exists in the target already is the same person only when it has the
 /// export's address, verified, and is not unconfirmed (a CSV import, or an earlier run); any
 /// other is someone who took the name meanwhile (sign-ups stay open during a restore) and is
-/// left alone: no group, no book, counted in `conflicts`.
+/// left alone: no group, no book, counted in `conflicts`. A user found as the same person gets
+/// the export's groups and disabled state again, and keeps recovery codes issued with an
+/// authenticator set up in the target pool.
 pub async fn restore(
     target: &Target<'_>,
     manifest: &Manifest,
@@ -166,7 +168,8 @@ pub async fn restore(
 
 /// One user: created (disabled first where they were), or found as the same person; then a
 /// password nobody knows where they have none they could use, their groups, and their recovery
-/// codes forgotten (no authenticator comes back). `false` for a name another account holds.
+/// codes forgotten (no authenticator comes back) unless an authenticator is on in the target.
+/// `false` for a name another account holds.
 async fn restore_user(
     target: &Target<'_>,
     user: &ExportedUser,
@@ -179,9 +182,10 @@ async fn restore_user(
         email_verified: user.email_verified,
         name: user.name.as_deref(),
     };
-    let needs_password = if cognito.admin_create_restored(pool, &restored).await? {
+    // (whether to set the unknown password, whether their recovery codes are stale)
+    let (needs_password, codes_stale) = if cognito.admin_create_restored(pool, &restored).await? {
         done.created += 1;
-        true
+        (true, true)
     } else {
         let Some(found) = cognito.admin_user(pool, &user.username).await? else {
             return Ok(false);
@@ -195,8 +199,13 @@ async fn restore_user(
             return Ok(false);
         }
         done.existing += 1;
-        // Created by an earlier run that stopped before the password.
-        status.eq_ignore_ascii_case("FORCE_CHANGE_PASSWORD")
+        (
+            // Created by an earlier run that stopped before the password.
+            status.eq_ignore_ascii_case("FORCE_CHANGE_PASSWORD"),
+            // An authenticator on in this pool was set up here, after the loss: the codes it
+            // came with are the user's current ones (a run again must not take them).
+            found.totp_enabled != Some(true),
+        )
     };
     // Disabled before anything else: a run that stops half-way leaves no banned account open.
     if !user.enabled {
@@ -216,7 +225,9 @@ async fn restore_user(
             .await?;
         done.memberships += 1;
     }
-    target.recovery.delete(&user.username).await?;
-    done.codes_forgotten += 1;
+    if codes_stale {
+        target.recovery.delete(&user.username).await?;
+        done.codes_forgotten += 1;
+    }
     Ok(true)
 }
