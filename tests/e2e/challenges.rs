@@ -2,10 +2,12 @@
 //! `/login` and answers it at `/login/challenge`; an account an administrator created gets
 //! `NEW_PASSWORD_REQUIRED`. moto checks the TOTP codes; the local Cognito times the sessions.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, MessageActionType};
-use integration_tests::{LocalApi, Moto, PASSWORD, json_of, login, next_totp, signed_in, totp};
+use integration_tests::{
+    LocalApi, Moto, PASSWORD, enrol_totp, json_of, login, next_totp, signed_in, totp,
+};
 use serde_json::{Value, json};
 
 fn code(body: &Value) -> &str {
@@ -16,32 +18,13 @@ async fn answer(api: &LocalApi, body: Value) -> (u16, Value) {
     json_of(api.post("/login/challenge", body).await).await
 }
 
-/// Turns on `tokens`' user's authenticator app; returns its secret.
-async fn enrol(api: &LocalApi, tokens: &Value) -> String {
-    let access = &tokens["access_token"];
-    let (s, b) = api
-        .cognito_call("AssociateSoftwareToken", json!({"AccessToken": access}))
-        .await;
-    assert_eq!(s, 200, "{b}");
-    let secret = b["SecretCode"].as_str().unwrap().to_owned();
-    let verify = json!({"AccessToken": access, "UserCode": totp(&secret, SystemTime::now()),
-                        "FriendlyDeviceName": "phone"});
-    let (s, b) = api.cognito_call("VerifySoftwareToken", verify).await;
-    assert_eq!(s, 200, "{b}");
-    let prefer = json!({"AccessToken": access,
-                        "SoftwareTokenMfaSettings": {"Enabled": true, "PreferredMfa": true}});
-    let (s, b) = api.cognito_call("SetUserMFAPreference", prefer).await;
-    assert_eq!(s, 200, "{b}");
-    secret
-}
-
 #[tokio::test]
 async fn an_authenticator_code_answers_the_mfa_challenge_once_and_within_the_session() {
     let moto = Moto::start();
     let api = LocalApi::start(&moto, |_| {}).await;
     let user = "two-factor@example.com";
     let tokens = signed_in(&api, user).await;
-    let secret = enrol(&api, &tokens).await;
+    let secret = enrol_totp(&api, &tokens["access_token"]).await;
 
     let (s, challenge) = login(&api, user, PASSWORD).await;
     assert_eq!(s, 200, "{challenge}");

@@ -5,7 +5,9 @@
 
 use aws_sdk_cognitoidentityprovider as cognito;
 use aws_sdk_dynamodb::types::AttributeValue;
-use integration_tests::{LocalApi, Moto, PASSWORD, json_of, register_and_confirm, signed_in, totp};
+use integration_tests::{
+    LocalApi, Moto, PASSWORD, enrol_totp, json_of, register_and_confirm, signed_in,
+};
 use serde_json::{Value, json};
 
 const BUCKET: &str = "user-exports";
@@ -333,19 +335,7 @@ async fn export_then_restore() {
                            "SECRET_HASH": hash}});
     let (s, b) = api.cognito_call("InitiateAuth", sign_in).await;
     assert_eq!(s, 200, "{b}");
-    let access = b["AuthenticationResult"]["AccessToken"].clone();
-    let (s, b) = api
-        .cognito_call("AssociateSoftwareToken", json!({"AccessToken": access}))
-        .await;
-    assert_eq!(s, 200, "{b}");
-    let secret = b["SecretCode"].as_str().unwrap().to_owned();
-    let verify = json!({"AccessToken": access, "UserCode": totp(&secret, api.cognito().now())});
-    let (s, b) = api.cognito_call("VerifySoftwareToken", verify).await;
-    assert_eq!(s, 200, "{b}");
-    let prefer = json!({"AccessToken": access,
-                        "SoftwareTokenMfaSettings": {"Enabled": true, "PreferredMfa": true}});
-    let (s, b) = api.cognito_call("SetUserMFAPreference", prefer).await;
-    assert_eq!(s, 200, "{b}");
+    enrol_totp(&api, &b["AuthenticationResult"]["AccessToken"]).await;
     let new_codes = recovery.replace("alice@example.com").await.unwrap();
 
     // Run again (after a failure, or after a CSV import): nothing is made twice, and the codes

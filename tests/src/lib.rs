@@ -19,6 +19,31 @@ pub fn next_totp(api: &LocalApi, secret: &str) -> String {
         .advance_clock(std::time::Duration::from_secs(30));
     totp(secret, api.cognito().now())
 }
+
+/// Turns on the authenticator app of the user `access_token` names, through the local Cognito
+/// (AssociateSoftwareToken, VerifySoftwareToken with the current code, SetUserMFAPreference);
+/// returns its secret.
+pub async fn enrol_totp(api: &LocalApi, access_token: &serde_json::Value) -> String {
+    use serde_json::json;
+    let (s, b) = api
+        .cognito_call(
+            "AssociateSoftwareToken",
+            json!({"AccessToken": access_token}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let secret = b["SecretCode"].as_str().unwrap().to_owned();
+    let verify = json!({"AccessToken": access_token, "UserCode": totp(&secret, api.cognito().now()),
+                        "FriendlyDeviceName": "phone"});
+    let (s, b) = api.cognito_call("VerifySoftwareToken", verify).await;
+    assert_eq!(s, 200, "{b}");
+    let prefer = json!({"AccessToken": access_token,
+                        "SoftwareTokenMfaSettings": {"Enabled": true, "PreferredMfa": true}});
+    let (s, b) = api.cognito_call("SetUserMFAPreference", prefer).await;
+    assert_eq!(s, 200, "{b}");
+    secret
+}
+
 pub use test_support::{Moto, free_port, sdk_config_for, workspace_root};
 
 /// A user pool and an app client with a secret, set up as `template.yaml` sets them up.

@@ -236,28 +236,18 @@ impl Cognito {
         pool_id: &str,
         username: &str,
     ) -> Result<Vec<String>, ApiError> {
-        let mut groups = Vec::new();
-        let mut token = None;
-        loop {
-            let out = self
-                .client
-                .admin_list_groups_for_user()
-                .user_pool_id(pool_id)
-                .username(username)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| map(Op::AdminListGroups, e))?;
-            groups.extend(
-                out.groups()
-                    .iter()
-                    .filter_map(|g| g.group_name().map(str::to_owned)),
-            );
-            match out.next_token() {
-                Some(next) => token = Some(next.to_owned()),
-                None => return Ok(groups),
-            }
-        }
+        let groups = self
+            .client
+            .admin_list_groups_for_user()
+            .user_pool_id(pool_id)
+            .username(username)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| map(Op::AdminListGroups, e))?;
+        Ok(groups.into_iter().filter_map(|g| g.group_name).collect())
     }
 
     /// AdminEnableUser or AdminDisableUser.

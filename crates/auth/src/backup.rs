@@ -20,53 +20,33 @@ pub struct Restored<'a> {
 impl Cognito {
     /// Every group of the pool (ListGroups, every page).
     pub async fn pool_groups(&self, pool_id: &str) -> Result<Vec<String>, ApiError> {
-        let mut groups = Vec::new();
-        let mut token = None;
-        loop {
-            let out = self
-                .client
-                .list_groups()
-                .user_pool_id(pool_id)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| map(Op::ListGroupMembers, e))?;
-            groups.extend(
-                out.groups()
-                    .iter()
-                    .filter_map(|g| g.group_name().map(str::to_owned)),
-            );
-            match out.next_token() {
-                Some(next) => token = Some(next.to_owned()),
-                None => return Ok(groups),
-            }
-        }
+        let groups = self
+            .client
+            .list_groups()
+            .user_pool_id(pool_id)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| map(Op::ListGroupMembers, e))?;
+        Ok(groups.into_iter().filter_map(|g| g.group_name).collect())
     }
 
     /// The user names in `group` (ListUsersInGroup, every page).
     pub async fn group_members(&self, pool_id: &str, group: &str) -> Result<Vec<String>, ApiError> {
-        let mut members = Vec::new();
-        let mut token = None;
-        loop {
-            let out = self
-                .client
-                .list_users_in_group()
-                .user_pool_id(pool_id)
-                .group_name(group)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| map(Op::ListGroupMembers, e))?;
-            members.extend(
-                out.users()
-                    .iter()
-                    .filter_map(|u| u.username().map(str::to_owned)),
-            );
-            match out.next_token() {
-                Some(next) => token = Some(next.to_owned()),
-                None => return Ok(members),
-            }
-        }
+        let members = self
+            .client
+            .list_users_in_group()
+            .user_pool_id(pool_id)
+            .group_name(group)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| map(Op::ListGroupMembers, e))?;
+        Ok(members.into_iter().filter_map(|u| u.username).collect())
     }
 
     /// Creates `user` again (AdminCreateUser, no message): their address, verified as it was,

@@ -11,30 +11,23 @@ impl RecoveryCodes {
     /// Every user name that has codes: the users with TOTP on, for the user export. Reads the
     /// key alone, never a salt or a hash (a Scan, every page).
     pub async fn usernames(&self) -> Result<Vec<String>, ApiError> {
-        let mut names = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .projection_expression("username")
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| failure("DynamoDB Scan (recovery codes)", e))?;
-            names.extend(
-                out.items()
-                    .iter()
-                    .filter_map(|item| match item.get("username") {
-                        Some(AttributeValue::S(name)) => Some(name.clone()),
-                        _ => None,
-                    }),
-            );
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(names);
-            }
-        }
+        let items = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .projection_expression("username")
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| failure("DynamoDB Scan (recovery codes)", e))?;
+        Ok(items
+            .into_iter()
+            .filter_map(|mut item| match item.remove("username") {
+                Some(AttributeValue::S(name)) => Some(name),
+                _ => None,
+            })
+            .collect())
     }
 }

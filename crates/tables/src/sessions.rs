@@ -395,27 +395,19 @@ impl Sessions {
 
     /// The user's session records and aliases, every page, read consistently.
     async fn records(&self, sub: &str) -> Result<Vec<Item>, ApiError> {
-        let mut items = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :sub AND begins_with(sk, :session)")
-                .expression_attribute_values(":sub", s(sub))
-                .expression_attribute_values(":session", s("session#"))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| failure("DynamoDB Query (sessions)", e))?;
-            items.extend(out.items.unwrap_or_default());
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(items),
-            }
-        }
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :sub AND begins_with(sk, :session)")
+            .expression_attribute_values(":sub", s(sub))
+            .expression_attribute_values(":session", s("session#"))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| failure("DynamoDB Query (sessions)", e))
     }
 
     /// Ends the session `id` of `sub` at once: its record, its aliases and its current refresh

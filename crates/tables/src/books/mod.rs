@@ -247,47 +247,44 @@ impl Books {
     /// since taken over is left alone.
     pub async fn delete_owned_by(&self, owner: &str) -> Result<usize, ApiError> {
         let mut deleted = 0;
-        let mut start = None;
-        loop {
-            let out = self
+        let mut items = self
+            .dynamodb
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_OWNER)
+            .key_condition_expression("created_by = :owner")
+            .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned()))
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(item) = items
+            .try_next()
+            .await
+            .map_err(|e| failure("DynamoDB Query (books)", e))?
+        {
+            let Some(AttributeValue::S(id)) = item.get("id") else {
+                continue;
+            };
+            let done = self
                 .dynamodb
-                .query()
+                .delete_item()
                 .table_name(&self.table)
-                .index_name(BY_OWNER)
-                .key_condition_expression("created_by = :owner")
+                .set_key(Some(key(id)))
+                .condition_expression("created_by = :owner")
                 .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned()))
-                .set_exclusive_start_key(start)
                 .send()
-                .await
-                .map_err(|e| failure("DynamoDB Query (books)", e))?;
-            for item in out.items() {
-                let Some(AttributeValue::S(id)) = item.get("id") else {
-                    continue;
-                };
-                let done = self
-                    .dynamodb
-                    .delete_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key(id)))
-                    .condition_expression("created_by = :owner")
-                    .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned()))
-                    .send()
-                    .await;
-                match done {
-                    Ok(_) => deleted += 1,
-                    Err(e)
-                        if matches!(
-                            e.as_service_error(),
-                            Some(DeleteItemError::ConditionalCheckFailedException(_))
-                        ) => {}
-                    Err(e) => return Err(failure("DynamoDB DeleteItem (books)", e)),
-                }
-            }
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(deleted);
+                .await;
+            match done {
+                Ok(_) => deleted += 1,
+                Err(e)
+                    if matches!(
+                        e.as_service_error(),
+                        Some(DeleteItemError::ConditionalCheckFailedException(_))
+                    ) => {}
+                Err(e) => return Err(failure("DynamoDB DeleteItem (books)", e)),
             }
         }
+        Ok(deleted)
     }
 
     /// Newest first, from `by_created`, or from `by_category` when a category is given. One

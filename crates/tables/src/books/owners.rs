@@ -20,52 +20,49 @@ impl Books {
         owners: &HashMap<String, String>,
     ) -> Result<usize, ApiError> {
         let mut moved = 0;
-        let mut start = None;
-        loop {
-            let out = self
+        let mut items = self
+            .dynamodb
+            .scan()
+            .table_name(&self.table)
+            .projection_expression("id, created_by")
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(item) = items
+            .try_next()
+            .await
+            .map_err(|e| failure("DynamoDB Scan (books)", e))?
+        {
+            let (Some(AttributeValue::S(id)), Some(AttributeValue::S(old))) =
+                (item.get("id"), item.get("created_by"))
+            else {
+                continue;
+            };
+            let Some(new) = owners.get(old) else {
+                continue;
+            };
+            let done = self
                 .dynamodb
-                .scan()
+                .update_item()
                 .table_name(&self.table)
-                .projection_expression("id, created_by")
-                .set_exclusive_start_key(start)
+                .set_key(Some(key(id)))
+                .update_expression("SET created_by = :new")
+                .condition_expression("created_by = :old")
+                .expression_attribute_values(":new", AttributeValue::S(new.clone()))
+                .expression_attribute_values(":old", AttributeValue::S(old.clone()))
                 .send()
-                .await
-                .map_err(|e| failure("DynamoDB Scan (books)", e))?;
-            for item in out.items() {
-                let (Some(AttributeValue::S(id)), Some(AttributeValue::S(old))) =
-                    (item.get("id"), item.get("created_by"))
-                else {
-                    continue;
-                };
-                let Some(new) = owners.get(old) else {
-                    continue;
-                };
-                let done = self
-                    .dynamodb
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key(id)))
-                    .update_expression("SET created_by = :new")
-                    .condition_expression("created_by = :old")
-                    .expression_attribute_values(":new", AttributeValue::S(new.clone()))
-                    .expression_attribute_values(":old", AttributeValue::S(old.clone()))
-                    .send()
-                    .await;
-                match done {
-                    Ok(_) => moved += 1,
-                    // Moved already (a restore run again), or deleted meanwhile.
-                    Err(e)
-                        if matches!(
-                            e.as_service_error(),
-                            Some(UpdateItemError::ConditionalCheckFailedException(_))
-                        ) => {}
-                    Err(e) => return Err(failure("DynamoDB UpdateItem (books)", e)),
-                }
-            }
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(moved);
+                .await;
+            match done {
+                Ok(_) => moved += 1,
+                // Moved already (a restore run again), or deleted meanwhile.
+                Err(e)
+                    if matches!(
+                        e.as_service_error(),
+                        Some(UpdateItemError::ConditionalCheckFailedException(_))
+                    ) => {}
+                Err(e) => return Err(failure("DynamoDB UpdateItem (books)", e)),
             }
         }
+        Ok(moved)
     }
 }
